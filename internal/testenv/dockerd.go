@@ -1,0 +1,258 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Dockerd is a throw-away Docker daemon (Debian's docker.io) with its own
+// data root, exec root, socket, pidfile and daemon.json.
+type Dockerd struct {
+	Host string // unix:///…/docker.sock
+	Root string // everything of this daemon lives below
+	Log  string // its log file
+	Pid  int
+
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// DockerdOptions configure StartDockerd.
+type DockerdOptions struct {
+	// DaemonJSON is written as the daemon's --config-file (the host's
+	// /etc/docker/daemon.json is never read).
+	DaemonJSON map[string]any
+	// PathPrepend goes in front of dockerd's PATH (BuildKit's runc route).
+	PathPrepend []string
+	ExtraArgs   []string
+	// Env is added to dockerd's environment.
+	Env []string
+}
+
+// DockerCLI is the docker client the tests use: Debian's, matching the
+// daemon's API version.
+const DockerCLI = "/usr/bin/docker"
+
+// StartDockerd starts a daemon and waits until it answers /_ping. It is
+// stopped and everything below Root removed in t.Cleanup.
+func StartDockerd(t testing.TB, opts DockerdOptions) *Dockerd {
+	t.Helper()
+	RequireRoot(t)
+	dockerd := RequireCommand(t, "dockerd")
+	_, err := os.Stat(DockerCLI)
+	Require(t, err == nil, "%s not found: run scripts/install-deps.sh (docker.io)", DockerCLI)
+	// Unix socket paths are limited to 108 bytes: keep the root short.
+	root, err := os.MkdirTemp("/tmp", "ashd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Dockerd{Root: root, Host: "unix://" + filepath.Join(root, "docker.sock"), Log: filepath.Join(root, "dockerd.log")}
+	cfg := map[string]any{}
+	for k, v := range opts.DaemonJSON {
+		cfg[k] = v
+	}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	cfgPath := filepath.Join(root, "daemon.json")
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{
+		"--config-file", cfgPath,
+		"--data-root", filepath.Join(root, "data"),
+		"--exec-root", filepath.Join(root, "exec"),
+		"--pidfile", filepath.Join(root, "docker.pid"),
+		"-H", d.Host,
+		"--iptables=false", "--ip-masq=false", "--bridge=none",
+	}
+	args = append(args, opts.ExtraArgs...)
+	logf, err := os.Create(d.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dockerd, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	path := os.Getenv("PATH")
+	if len(opts.PathPrepend) > 0 {
+		path = strings.Join(opts.PathPrepend, ":") + ":" + path
+	}
+	cmd.Env = append(append(os.Environ(), "PATH="+path), opts.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("starting dockerd: %v", err)
+	}
+	logf.Close()
+	d.cmd, d.Pid, d.done = cmd, cmd.Process.Pid, make(chan error, 1)
+	go func() { d.done <- cmd.Wait() }()
+	t.Cleanup(func() { d.stop(t) })
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if err := d.Ping(); err == nil {
+			return d
+		}
+		select {
+		case err := <-d.done:
+			d.done <- err
+			t.Fatalf("dockerd exited during start (%v); log tail:\n%s", err, d.LogTail(30))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dockerd did not answer /_ping within 60s; log tail:\n%s", d.LogTail(30))
+		}
+	}
+}
+
+// Ping asks the daemon's /_ping.
+func (d *Dockerd) Ping() error {
+	sock := strings.TrimPrefix(d.Host, "unix://")
+	c := http.Client{
+		Timeout: 2 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}},
+	}
+	resp, err := c.Get("http://docker/_ping")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "OK" {
+		return fmt.Errorf("/_ping: %s %q", resp.Status, body)
+	}
+	return nil
+}
+
+// Env is the environment for a docker client talking to this daemon.
+func (d *Dockerd) Env() []string {
+	return append(os.Environ(), "DOCKER_HOST="+d.Host, "DOCKER_CONFIG="+filepath.Join(d.Root, "cli"))
+}
+
+// Docker runs the docker CLI against this daemon.
+func (d *Dockerd) Docker(args ...string) (stdout, stderr string, err error) {
+	return d.DockerWith(DockerCLI, nil, args...)
+}
+
+// DockerWith runs the docker program bin (a wrapper, say) against this
+// daemon with extra environment env.
+func (d *Dockerd) DockerWith(bin string, env []string, args ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(d.Env(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// Import makes an image ref from the root filesystem directory rootfs.
+func (d *Dockerd) Import(t testing.TB, rootfs, ref string) {
+	t.Helper()
+	tar := exec.Command("tar", "-C", rootfs, "-c", ".")
+	imp := exec.Command(DockerCLI, "import", "-", ref)
+	imp.Env = d.Env()
+	pipe, err := tar.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp.Stdin = pipe
+	var out bytes.Buffer
+	imp.Stdout, imp.Stderr = &out, &out
+	if err := tar.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := imp.Run(); err != nil {
+		t.Fatalf("docker import %s: %v: %s", ref, err, out.String())
+	}
+	if err := tar.Wait(); err != nil {
+		t.Fatalf("tar %s: %v", rootfs, err)
+	}
+}
+
+// LogTail returns the last n lines of the daemon's log.
+func (d *Dockerd) LogTail(n int) string {
+	b, _ := os.ReadFile(d.Log)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (d *Dockerd) stop(t testing.TB) {
+	// Containers first, so their shims and mounts go away cleanly.
+	if ids, _, err := d.Docker("ps", "-aq"); err == nil && strings.TrimSpace(ids) != "" {
+		d.Docker(append([]string{"rm", "-f"}, strings.Fields(ids)...)...)
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(20 * time.Second):
+		t.Logf("dockerd %d ignored SIGTERM for 20s; killing", d.Pid)
+		syscall.Kill(-d.Pid, syscall.SIGKILL)
+		<-d.done
+	}
+	// Its process group: containerd and shims it started.
+	syscall.Kill(-d.Pid, syscall.SIGKILL)
+	UnmountBelow(d.Root)
+	if err := os.RemoveAll(d.Root); err != nil {
+		t.Logf("removing %s: %v", d.Root, err)
+	}
+}
+
+// UnmountBelow detaches every mount point at or below dir, deepest first.
+func UnmountBelow(dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var points []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		mp := unescapeMount(f[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			points = append(points, mp)
+		}
+	}
+	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
+	for _, p := range points {
+		unix.Unmount(p, unix.MNT_DETACH)
+	}
+}
+
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var c byte
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
+				b.WriteByte(c)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,227 @@
+package uname
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Probe is the answer to "does this host run 32-bit code natively?".
+type Probe struct {
+	Machine       string // kernel machine, e.g. aarch64
+	Target        string // the 32-bit target probed: "armhf" or "i386"
+	CompatMachine string // what uname -m says in PER_LINUX32, e.g. armv8l
+
+	Personality bool   // the kernel accepted PER_LINUX32
+	ExecTested  bool   // the embedded 32-bit ELF was executed
+	ExecOK      bool   // ... and exited 0
+	ExecErr     string // ... or why not (e.g. "exec format error")
+	Emulator    string // a binfmt_misc handler that takes 32-bit ELFs, if any
+	EmulatorOn  bool   // ... and it is enabled
+
+	Native bool   // the CPU and kernel run 32-bit code natively
+	Method string // how Native was decided
+}
+
+// Emulated reports a binfmt_misc handler that intercepts 32-bit ELFs:
+// handlers are tried before the kernel's own ELF loader, so while it is
+// enabled 32-bit programs run under the emulator even on a host that could
+// run them natively.
+func (p Probe) Emulated() bool { return p.EmulatorOn }
+
+// Err is nil when the host runs 32-bit code natively, and otherwise says
+// why not and what to do instead.
+func (p Probe) Err() error {
+	if p.Native {
+		return nil
+	}
+	if p.Target == "" {
+		return fmt.Errorf("armhf-shim supports arm64 and x86_64 kernels; this one is %q", p.Machine)
+	}
+	return fmt.Errorf("this %s host cannot run %s code natively (%s); use QEMU user emulation through binfmt_misc instead "+
+		"(apt-get install qemu-user-static binfmt-support, or docker run --privileged --rm tonistiigi/binfmt --install arm)",
+		p.Machine, p.Target, p.Method)
+}
+
+// ProbeCompat decides whether this host runs 32-bit code of its compat
+// target (armhf on arm64, i386 on x86_64) natively. It never reports
+// emulation as native:
+//
+//  1. personality(PER_LINUX32) failing with EINVAL means the kernel has no
+//     32-bit EL0 (arm64 refuses the persona exactly then);
+//  2. the embedded exit(0) ELF is executed; ENOEXEC means no compat loader
+//     (e.g. CONFIG_COMPAT off, ia32_emulation=0);
+//  3. if a binfmt_misc handler would take that ELF, a successful exec proves
+//     nothing, so the answer rests on step 1 and the handler is reported.
+func ProbeCompat() Probe {
+	p := Probe{Machine: kernelMachine()}
+	arch := kernelArch(p.Machine)
+	switch arch {
+	case "arm64":
+		p.Target = "armhf"
+	case "amd64":
+		p.Target = "i386"
+	default:
+		p.Method = "unsupported kernel architecture"
+		return p
+	}
+	p.CompatMachine = CompatMachine(arch)
+
+	perr := WithPersonality(PerLinux32, func() error { return nil })
+	p.Personality = perr == nil
+	if !p.Personality {
+		if errors.Is(perr, unix.EINVAL) {
+			p.Method = "personality(PER_LINUX32) = EINVAL: the kernel has no 32-bit EL0 on this CPU"
+		} else {
+			p.Method = "personality(PER_LINUX32) failed: " + perr.Error()
+		}
+		return p
+	}
+
+	elf := Compat32ELF(arch)
+	p.Emulator, p.EmulatorOn = binfmtHandler("/proc/sys/fs/binfmt_misc", elf)
+	p.ExecTested = true
+	if err := runELF(elf); err != nil {
+		p.ExecErr = err.Error()
+		if errors.Is(err, syscall.ENOEXEC) {
+			p.Method = "execve of a 32-bit test ELF = ENOEXEC: the kernel has no 32-bit loader"
+		} else {
+			p.Method = "execve of a 32-bit test ELF failed: " + err.Error()
+		}
+		return p
+	}
+	p.ExecOK = true
+	if p.EmulatorOn {
+		// The exec went through the emulator; only the personality speaks for
+		// the hardware, and on arm64 it is decisive.
+		p.Native = arch == "arm64"
+		p.Method = "personality(PER_LINUX32) accepted; the execve test is inconclusive because binfmt_misc handler " +
+			p.Emulator + " intercepts 32-bit ELFs"
+		return p
+	}
+	p.Native = true
+	p.Method = "personality(PER_LINUX32) accepted and a 32-bit test ELF ran natively"
+	return p
+}
+
+// runELF executes elf from an anonymous memory file and waits for it.
+func runELF(elf []byte) error {
+	fd, err := unix.MemfdCreate("armhf-shim-probe", unix.MFD_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("memfd_create: %w", err)
+	}
+	w := os.NewFile(uintptr(fd), "armhf-shim-probe")
+	defer w.Close()
+	if _, err := w.Write(elf); err != nil {
+		return err
+	}
+	// A file open for writing cannot be executed (ETXTBSY): execute a
+	// read-only reopening, passed to the child as fd 3.
+	r, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	w.Close()
+	cmd := exec.Command("/proc/self/fd/3")
+	cmd.ExtraFiles = []*os.File{r}
+	if err := cmd.Run(); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	return nil
+}
+
+// binfmtHandler returns the name of a registered binfmt_misc handler whose
+// magic and mask match elf, and whether it is enabled (both the handler and
+// binfmt_misc as a whole).
+func binfmtHandler(dir string, elf []byte) (string, bool) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	globalOn := true
+	if st, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
+		globalOn = strings.TrimSpace(string(st)) == "enabled"
+	}
+	for _, e := range entries {
+		if e.Name() == "status" || e.Name() == "register" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		h := parseBinfmt(data)
+		if h.matches(elf) {
+			name := e.Name()
+			if h.interpreter != "" {
+				name += " (" + h.interpreter + ")"
+			}
+			return name, globalOn && h.enabled
+		}
+	}
+	return "", false
+}
+
+type binfmtEntry struct {
+	enabled     bool
+	interpreter string
+	offset      int
+	magic, mask []byte
+}
+
+// parseBinfmt parses a /proc/sys/fs/binfmt_misc entry:
+//
+//	enabled
+//	interpreter /usr/bin/qemu-arm-static
+//	flags: OCF
+//	offset 0
+//	magic 7f454c4601010100000000000000000002002800
+//	mask ffffffffffffff00fffffffffffffffffeffffff
+func parseBinfmt(data []byte) binfmtEntry {
+	var h binfmtEntry
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
+		switch k {
+		case "enabled":
+			h.enabled = true
+		case "interpreter":
+			h.interpreter = v
+		case "offset":
+			h.offset, _ = strconv.Atoi(v)
+		case "magic":
+			h.magic, _ = hex.DecodeString(v)
+		case "mask":
+			h.mask, _ = hex.DecodeString(v)
+		}
+	}
+	return h
+}
+
+func (h binfmtEntry) matches(file []byte) bool {
+	if len(h.magic) == 0 || h.offset < 0 || h.offset+len(h.magic) > len(file) {
+		return false
+	}
+	got := bytes.Clone(file[h.offset : h.offset+len(h.magic)])
+	want := bytes.Clone(h.magic)
+	if len(h.mask) == len(h.magic) {
+		for i := range got {
+			got[i] &= h.mask[i]
+			want[i] &= h.mask[i]
+		}
+	}
+	return bytes.Equal(got, want)
+}
