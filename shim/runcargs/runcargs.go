@@ -1,0 +1,316 @@
+// Package runcargs reads a runc command line the way runc reads it.
+//
+// The model: an OCI runtime is called as
+//
+//	runc [global flags] COMMAND [command flags] [ARGS...]
+//
+// runc uses urfave/cli v1 on top of Go's flag package, so a flag may be
+// spelled -name or --name, a value follows as the next argument or after
+// "=", a boolean flag takes no separate value but accepts "=true"/"=false",
+// and the global flags end at the first argument that is not a flag (the
+// command) or at "--". Docker puts the runtimeArgs of daemon.json before
+// the global flags it adds itself (--root, --log, --log-format,
+// --systemd-cgroup), so they are simply more global flags.
+//
+// armhf-shim needs only a few facts from a command line — the command, the
+// bundle of create/run, the container id, --root and the logging flags — and
+// otherwise hands the argv to the real runtime unchanged. Its own global
+// flags (--armhf-shim-runtime, --armhf-shim-state-root,
+// --armhf-shim-config; usable as daemon.json runtimeArgs) are the only thing
+// removed. A flag the parser does not know is recorded in Unknown rather
+// than guessed at, so the caller can pass the command through untouched
+// and let the real runtime judge it.
+package runcargs
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Global holds runc's global flags.
+type Global struct {
+	Root          string // --root: runc's state directory ("" = runc's default)
+	Log           string // --log: log file ("" = stderr)
+	LogFormat     string // --log-format: "text" (default) or "json"
+	Debug         bool   // --debug
+	SystemdCgroup bool   // --systemd-cgroup
+	Rootless      string // --rootless: "true", "false" or "auto"
+	Criu          string // --criu
+}
+
+// Shim holds armhf-shim's own global flags (removed from the argv the real
+// runtime sees).
+type Shim struct {
+	Runtime   string // --armhf-shim-runtime: the real runtime
+	StateRoot string // --armhf-shim-state-root: where cpuinfo files live
+	Config    string // --armhf-shim-config: config file path
+}
+
+// Invocation is a parsed runtime command line.
+type Invocation struct {
+	// Args is the argv (without argv[0]) for the real runtime: the original
+	// with armhf-shim's own flags removed.
+	Args    []string
+	Global  Global
+	Shim    Shim
+	Command string // "create", "run", "exec", ...; "" when there is none (--version)
+	// Bundle is the --bundle/-b value of create and run ("" means the
+	// working directory, as runc does).
+	Bundle      string
+	ContainerID string // create, run, exec, delete: the container id
+	Process     string // exec --process
+	// Unknown lists flags (of the global set or of a command whose flags
+	// matter) that are not runc's; their arity is unknown, so the facts
+	// above may be incomplete.
+	Unknown []string
+}
+
+// flagSpec says which flags take a value; absent names are unknown.
+type flagSpec map[string]bool // name -> takes a value
+
+var globalFlags = flagSpec{
+	"root": true, "log": true, "log-format": true, "criu": true, "rootless": true,
+	"debug": false, "systemd-cgroup": false,
+	"help": false, "h": false, "version": false, "v": false,
+}
+
+var shimFlags = map[string]func(*Shim, string){
+	"armhf-shim-runtime":    func(s *Shim, v string) { s.Runtime = v },
+	"armhf-shim-state-root": func(s *Shim, v string) { s.StateRoot = v },
+	"armhf-shim-config":     func(s *Shim, v string) { s.Config = v },
+}
+
+// Flags of runc create (1.1–1.3).
+var createFlags = flagSpec{
+	"bundle": true, "b": true, "console-socket": true, "pidfd-socket": true, "pid-file": true,
+	"preserve-fds": true, "no-pivot": false, "no-new-keyring": false, "help": false, "h": false,
+}
+
+// Flags of runc run: create's plus detach/keep/no-subreaper.
+var runFlags = func() flagSpec {
+	m := flagSpec{"detach": false, "d": false, "keep": false, "no-subreaper": false}
+	for k, v := range createFlags {
+		m[k] = v
+	}
+	return m
+}()
+
+var execFlags = flagSpec{
+	"console-socket": true, "pidfd-socket": true, "cwd": true, "env": true, "e": true,
+	"user": true, "u": true, "additional-gids": true, "g": true, "process": true, "p": true,
+	"pid-file": true, "process-label": true, "apparmor": true, "cap": true, "c": true,
+	"preserve-fds": true, "cgroup": true,
+	"tty": false, "t": false, "detach": false, "d": false, "no-new-privs": false,
+	"ignore-paused": false, "no-subreaper": false, "help": false, "h": false,
+}
+
+var deleteFlags = flagSpec{"force": false, "f": false, "help": false, "h": false}
+
+// Commands whose flags are read; every other command is passed through
+// without looking past its name.
+var commandFlags = map[string]flagSpec{
+	"create": createFlags,
+	"run":    runFlags,
+	"exec":   execFlags,
+	"delete": deleteFlags,
+}
+
+// splitFlag reports whether arg is a flag and splits "-name=value".
+func splitFlag(arg string) (name, value string, hasValue, isFlag bool) {
+	if len(arg) < 2 || arg[0] != '-' {
+		return "", "", false, false
+	}
+	name = arg[1:]
+	if name[0] == '-' {
+		name = name[1:]
+	}
+	if name == "" || name[0] == '-' || name[0] == '=' {
+		// "--" ends flags; "---x" and "-=x" are errors for Go's flag package.
+		return "", "", false, false
+	}
+	if i := strings.IndexByte(name, '='); i >= 0 {
+		return name[:i], name[i+1:], true, true
+	}
+	return name, "", false, true
+}
+
+func parseBool(name, v string) (bool, error) {
+	switch v {
+	case "1", "t", "T", "true", "TRUE", "True":
+		return true, nil
+	case "0", "f", "F", "false", "FALSE", "False":
+		return false, nil
+	}
+	return false, fmt.Errorf("invalid boolean value %q for -%s", v, name)
+}
+
+// Parse reads argv (argv[1:] of the runtime process). It fails only when
+// one of armhf-shim's own flags is malformed; anything runc would reject is
+// left for runc to reject.
+func Parse(argv []string) (*Invocation, error) {
+	inv := &Invocation{Global: Global{LogFormat: "text"}}
+	args := make([]string, 0, len(argv))
+	i := 0
+	for ; i < len(argv); i++ {
+		arg := argv[i]
+		if arg == "--" {
+			args = append(args, arg)
+			i++
+			break
+		}
+		name, value, hasValue, isFlag := splitFlag(arg)
+		if !isFlag {
+			break
+		}
+		if set, ok := shimFlags[name]; ok {
+			if !hasValue {
+				if i+1 >= len(argv) {
+					return nil, fmt.Errorf("flag --%s needs a value", name)
+				}
+				i++
+				value = argv[i]
+			}
+			if value == "" {
+				return nil, fmt.Errorf("flag --%s needs a non-empty value", name)
+			}
+			set(&inv.Shim, value)
+			continue
+		}
+		args = append(args, arg)
+		takesValue, known := globalFlags[name]
+		if !known {
+			inv.Unknown = append(inv.Unknown, arg)
+			// An unknown global flag (a runtimeArg of another runtime, say)
+			// without "=" takes the next argument as its value unless that
+			// is a command name: the guess that keeps the command right.
+			if !hasValue && i+1 < len(argv) && !isCommand(argv[i+1]) {
+				if _, _, _, nextIsFlag := splitFlag(argv[i+1]); !nextIsFlag {
+					i++
+					args = append(args, argv[i])
+				}
+			}
+			continue
+		}
+		if takesValue && !hasValue {
+			if i+1 >= len(argv) {
+				break // runc reports the missing value
+			}
+			i++
+			value = argv[i]
+			args = append(args, value)
+		}
+		switch name {
+		case "root":
+			inv.Global.Root = value
+		case "log":
+			inv.Global.Log = value
+		case "log-format":
+			inv.Global.LogFormat = value
+		case "criu":
+			inv.Global.Criu = value
+		case "rootless":
+			inv.Global.Rootless = value
+		case "debug", "systemd-cgroup":
+			b := true
+			if hasValue {
+				var err error
+				if b, err = parseBool(name, value); err != nil {
+					// runc rejects it; keep going so its error reaches the user.
+					inv.Unknown = append(inv.Unknown, arg)
+					b = false
+				}
+			}
+			if name == "debug" {
+				inv.Global.Debug = b
+			} else {
+				inv.Global.SystemdCgroup = b
+			}
+		}
+	}
+	rest := argv[i:]
+	args = append(args, rest...)
+	inv.Args = args
+	if len(rest) == 0 {
+		return inv, nil
+	}
+	inv.Command = rest[0]
+	spec, ok := commandFlags[inv.Command]
+	if !ok {
+		return inv, nil // passed through without reading further
+	}
+	parseCommand(inv, spec, rest[1:])
+	return inv, nil
+}
+
+// parseCommand reads the flags of create/run/exec/delete. runc (urfave/cli
+// v1) moves flags that follow positional arguments in front of them, so
+// create and run accept "ID --bundle DIR" too; for exec everything after
+// the container id is the command to run and is not read.
+func parseCommand(inv *Invocation, spec flagSpec, args []string) {
+	stopAtID := inv.Command == "exec"
+	for j := 0; j < len(args); j++ {
+		arg := args[j]
+		if arg == "--" {
+			if inv.ContainerID == "" && j+1 < len(args) {
+				inv.ContainerID = args[j+1]
+			}
+			return
+		}
+		name, value, hasValue, isFlag := splitFlag(arg)
+		if !isFlag {
+			if inv.ContainerID == "" {
+				inv.ContainerID = arg
+				if stopAtID {
+					return
+				}
+			}
+			continue
+		}
+		takesValue, known := spec[name]
+		if !known {
+			inv.Unknown = append(inv.Unknown, arg)
+			continue
+		}
+		if takesValue && !hasValue {
+			if j+1 >= len(args) {
+				return
+			}
+			j++
+			value = args[j]
+		}
+		switch name {
+		case "bundle", "b":
+			inv.Bundle = value
+		case "process", "p":
+			inv.Process = value
+		}
+	}
+}
+
+// Commands of runc 1.1–1.3 (and crun's common subset).
+var commands = map[string]bool{
+	"checkpoint": true, "create": true, "delete": true, "events": true, "exec": true,
+	"init": true, "kill": true, "list": true, "pause": true, "ps": true, "restore": true,
+	"resume": true, "run": true, "spec": true, "start": true, "state": true, "update": true,
+	"features": true, "help": true, "h": true,
+}
+
+func isCommand(s string) bool { return commands[s] }
+
+// ValidID reports whether id is a container id runc accepts
+// (^[\w+-\.]+$, and not "." or ".."), so it is safe as a path component.
+func ValidID(id string) bool {
+	if id == "" || id == "." || id == ".." || len(id) > 1024 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '_', c == '+', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
