@@ -1,0 +1,311 @@
+// Package spec reads and edits an OCI bundle's config.json without losing
+// anything the editor does not understand.
+//
+// The model: a config.json is kept as raw JSON. A [Doc] holds the top-level
+// object as a map of raw members, and each edit decodes only the members on
+// its path (annotations, mounts, linux.personality) into maps of raw
+// members again, so every field that is not touched — including fields the
+// runtime-spec Go types do not know, vendor extensions and numbers of any
+// precision — is written back as it was. (Round-tripping through
+// specs.Spec would drop unknown fields.) Member order within an object
+// becomes sorted; JSON objects are unordered, so no reader can tell.
+//
+// Deciding needs only a few facts; [ReadView] decodes just those into a
+// small struct and is what the runtime wrapper does on every create, so a
+// container that needs no edit costs one partial decode and no write.
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// View is the part of a config.json that armhf-shim decides on.
+type View struct {
+	Annotations map[string]string `json:"annotations"`
+	Process     *struct {
+		Args []string `json:"args"`
+		Env  []string `json:"env"`
+		Cwd  string   `json:"cwd"`
+	} `json:"process"`
+	Root *struct {
+		Path string `json:"path"`
+	} `json:"root"`
+	Linux *struct {
+		Resources *struct {
+			CPU *struct {
+				Cpus string `json:"cpus"`
+			} `json:"cpu"`
+		} `json:"resources"`
+	} `json:"linux"`
+}
+
+// ReadView decodes the decision facts of a config.json.
+func ReadView(data []byte) (*View, error) {
+	var v View
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("malformed OCI config: %w", err)
+	}
+	return &v, nil
+}
+
+// Args returns process.args (nil without a process).
+func (v *View) Args() []string {
+	if v.Process == nil {
+		return nil
+	}
+	return v.Process.Args
+}
+
+// Env returns process.env.
+func (v *View) Env() []string {
+	if v.Process == nil {
+		return nil
+	}
+	return v.Process.Env
+}
+
+// Cwd returns process.cwd ("/" when unset).
+func (v *View) Cwd() string {
+	if v.Process == nil || v.Process.Cwd == "" {
+		return "/"
+	}
+	return v.Process.Cwd
+}
+
+// RootPath returns root.path ("" when unset).
+func (v *View) RootPath() string {
+	if v.Root == nil {
+		return ""
+	}
+	return v.Root.Path
+}
+
+// Cpus returns linux.resources.cpu.cpus, the container's cpuset ("" = all).
+func (v *View) Cpus() string {
+	if v.Linux == nil || v.Linux.Resources == nil || v.Linux.Resources.CPU == nil {
+		return ""
+	}
+	return v.Linux.Resources.CPU.Cpus
+}
+
+// Doc is an editable config.json.
+type Doc struct {
+	top map[string]json.RawMessage
+}
+
+// Parse reads a config.json. It must be a JSON object.
+func Parse(data []byte) (*Doc, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("malformed OCI config: %w", err)
+	}
+	if top == nil {
+		return nil, fmt.Errorf("malformed OCI config: not a JSON object")
+	}
+	return &Doc{top: top}, nil
+}
+
+// Load reads path.
+func Load(path string) (*Doc, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	d, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, nil
+}
+
+// Marshal returns the document as indented JSON.
+func (d *Doc) Marshal() ([]byte, error) {
+	b, err := marshal(d.top)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "\t"); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}
+
+// marshal is json.Marshal without HTML escaping (raw members would
+// otherwise get "<" rewritten as "\u003c").
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// object decodes the member key of m as an object of raw members; a
+// missing or null member gives an empty map.
+func object(m map[string]json.RawMessage, key, where string) (map[string]json.RawMessage, error) {
+	raw, ok := m[key]
+	out := map[string]json.RawMessage{}
+	if !ok || isNull(raw) {
+		return out, nil
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || out == nil {
+		return nil, fmt.Errorf("malformed OCI config: %s is not an object", where)
+	}
+	return out, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null"
+}
+
+func setMember(m map[string]json.RawMessage, key string, v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	m[key] = b
+	return nil
+}
+
+// Annotation returns annotations[key].
+func (d *Doc) Annotation(key string) (string, bool, error) {
+	ann, err := object(d.top, "annotations", "annotations")
+	if err != nil {
+		return "", false, err
+	}
+	raw, ok := ann[key]
+	if !ok {
+		return "", false, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false, fmt.Errorf("malformed OCI config: annotation %q is not a string", key)
+	}
+	return s, true, nil
+}
+
+// SetAnnotation sets annotations[key] = value.
+func (d *Doc) SetAnnotation(key, value string) error {
+	ann, err := object(d.top, "annotations", "annotations")
+	if err != nil {
+		return err
+	}
+	if err := setMember(ann, key, value); err != nil {
+		return err
+	}
+	return setMember(d.top, "annotations", ann)
+}
+
+// Mount is one entry of mounts, as the runtime-spec defines it.
+type Mount struct {
+	Destination string   `json:"destination"`
+	Type        string   `json:"type,omitempty"`
+	Source      string   `json:"source,omitempty"`
+	Options     []string `json:"options,omitempty"`
+}
+
+// Mounts returns the destination, type and source of every mount, in order.
+func (d *Doc) Mounts() ([]Mount, error) {
+	raws, err := d.rawMounts()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Mount, len(raws))
+	for i, r := range raws {
+		if err := json.Unmarshal(r, &out[i]); err != nil {
+			return nil, fmt.Errorf("malformed OCI config: mounts[%d]: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+func (d *Doc) rawMounts() ([]json.RawMessage, error) {
+	raw, ok := d.top["mounts"]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	var out []json.RawMessage
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("malformed OCI config: mounts is not an array")
+	}
+	return out, nil
+}
+
+// SetMount puts m in mounts: it replaces the last mount with the same
+// destination (keeping its position, so it still follows the mounts it
+// depends on) or, when there is none, appends it — after /proc, for a mount
+// over a file in /proc.
+func (d *Doc) SetMount(m Mount) error {
+	raws, err := d.rawMounts()
+	if err != nil {
+		return err
+	}
+	b, err := marshal(m)
+	if err != nil {
+		return err
+	}
+	replaced := false
+	for i := len(raws) - 1; i >= 0; i-- {
+		var cur struct {
+			Destination string `json:"destination"`
+		}
+		if err := json.Unmarshal(raws[i], &cur); err != nil {
+			return fmt.Errorf("malformed OCI config: mounts[%d]: %w", i, err)
+		}
+		if cur.Destination == m.Destination {
+			raws[i] = b
+			replaced = true
+			break
+		}
+	}
+	if !replaced {
+		raws = append(raws, b)
+	}
+	return setMember(d.top, "mounts", raws)
+}
+
+// SetPersonalityDomain sets linux.personality.domain (e.g. "LINUX32"),
+// keeping linux.personality.flags and every other member of linux.
+func (d *Doc) SetPersonalityDomain(domain string) error {
+	linux, err := object(d.top, "linux", "linux")
+	if err != nil {
+		return err
+	}
+	pers, err := object(linux, "personality", "linux.personality")
+	if err != nil {
+		return err
+	}
+	if err := setMember(pers, "domain", domain); err != nil {
+		return err
+	}
+	if err := setMember(linux, "personality", pers); err != nil {
+		return err
+	}
+	return setMember(d.top, "linux", linux)
+}
+
+// PersonalityDomain returns linux.personality.domain ("" when unset).
+func (d *Doc) PersonalityDomain() (string, error) {
+	linux, err := object(d.top, "linux", "linux")
+	if err != nil {
+		return "", err
+	}
+	pers, err := object(linux, "personality", "linux.personality")
+	if err != nil {
+		return "", err
+	}
+	var s string
+	if raw, ok := pers["domain"]; ok {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", fmt.Errorf("malformed OCI config: linux.personality.domain is not a string")
+		}
+	}
+	return s, nil
+}

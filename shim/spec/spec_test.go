@@ -1,0 +1,238 @@
+package spec
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func fixture(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "oci", "docker-20.10-config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func generic(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("decoding %s: %v", b, err)
+	}
+	return m
+}
+
+// withUnknown adds fields no runtime-spec type knows at every level the
+// editor touches, plus a big number that float64 would round.
+func withUnknown(t *testing.T, b []byte) []byte {
+	m := generic(t, b)
+	m["x-vendor"] = map[string]any{"nested": []any{json.Number("1"), "two"}}
+	m["x-bignum"] = json.Number("18446744073709551615")
+	m["linux"].(map[string]any)["x-linux-ext"] = "keep me"
+	mounts := m["mounts"].([]any)
+	mounts[0].(map[string]any)["x-mount-ext"] = true
+	m["process"].(map[string]any)["x-proc-ext"] = "<&>"
+	out, err := marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRoundTripUnchanged(t *testing.T) {
+	in := withUnknown(t, fixture(t))
+	d, err := Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(generic(t, in), generic(t, out)) {
+		t.Fatalf("round trip changed the document:\n%s", out)
+	}
+	if !strings.Contains(string(out), "18446744073709551615") || !strings.Contains(string(out), `"<&>"`) {
+		t.Errorf("raw members were rewritten:\n%s", out)
+	}
+}
+
+func TestEditsKeepEverythingElse(t *testing.T) {
+	in := withUnknown(t, fixture(t))
+	d, err := Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/run/armhf-shim/c1/cpuinfo", Options: []string{"rbind", "ro"}}
+	if err := d.SetMount(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetPersonalityDomain("LINUX32"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetAnnotation("io.armhf-shim.personality", "LINUX32"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := generic(t, out), generic(t, in)
+
+	// The edits, checked through the runtime-spec types.
+	var s specs.Spec
+	if err := json.Unmarshal(out, &s); err != nil {
+		t.Fatalf("edited config is not a runtime-spec config: %v", err)
+	}
+	last := s.Mounts[len(s.Mounts)-1]
+	if last.Destination != "/proc/cpuinfo" || last.Source != m.Source || last.Type != "bind" {
+		t.Errorf("last mount = %+v", last)
+	}
+	if s.Linux.Personality == nil || s.Linux.Personality.Domain != specs.PerLinux32 {
+		t.Errorf("personality = %+v", s.Linux.Personality)
+	}
+	if s.Annotations["io.armhf-shim.personality"] != "LINUX32" {
+		t.Errorf("annotations = %v", s.Annotations)
+	}
+
+	// Undo the edits on the generic form: the rest must be identical.
+	gm := got["mounts"].([]any)
+	if len(gm) != len(want["mounts"].([]any))+1 {
+		t.Fatalf("mounts: %d, want one more than %d", len(gm), len(want["mounts"].([]any)))
+	}
+	got["mounts"] = gm[:len(gm)-1]
+	delete(got["linux"].(map[string]any), "personality")
+	delete(got, "annotations")
+	if _, had := want["annotations"]; had {
+		t.Fatal("fixture unexpectedly has annotations")
+	}
+	if !reflect.DeepEqual(got, want) {
+		gb, _ := json.MarshalIndent(got, "", " ")
+		t.Fatalf("edit changed other fields:\n%s", gb)
+	}
+}
+
+func TestSetMountReplacesSameDestination(t *testing.T) {
+	d, err := Parse([]byte(`{"mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+		{"destination":"/proc/cpuinfo","type":"bind","source":"/var/lib/lxcfs/proc/cpuinfo","x":1},
+		{"destination":"/tmp","type":"tmpfs","source":"tmpfs"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // idempotent
+		if err := d.SetMount(Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/run/a/cpuinfo", Options: []string{"ro"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := d.Mounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 3 || ms[1].Source != "/run/a/cpuinfo" || ms[2].Destination != "/tmp" {
+		t.Fatalf("mounts = %+v", ms)
+	}
+}
+
+func TestPersonalityKeepsFlags(t *testing.T) {
+	d, err := Parse([]byte(`{"linux":{"personality":{"domain":"LINUX","flags":["x"]},"namespaces":[]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetPersonalityDomain("LINUX32"); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := d.Marshal()
+	g := generic(t, out)
+	p := g["linux"].(map[string]any)["personality"].(map[string]any)
+	if p["domain"] != "LINUX32" || !reflect.DeepEqual(p["flags"], []any{"x"}) {
+		t.Errorf("personality = %v", p)
+	}
+	if dom, _ := d.PersonalityDomain(); dom != "LINUX32" {
+		t.Errorf("PersonalityDomain = %q", dom)
+	}
+}
+
+func TestEmptyDocument(t *testing.T) {
+	d, err := Parse([]byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetMount(Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/s"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetPersonalityDomain("LINUX32"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetAnnotation("k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := d.Annotation("k"); v != "v" || !ok || err != nil {
+		t.Errorf("Annotation = %q %v %v", v, ok, err)
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	for name, in := range map[string]string{
+		"not json": `{"ociVersion": `,
+		"array":    `[]`,
+		"null":     `null`,
+		"string":   `"x"`,
+		"trailing": `{} {}`,
+		"empty":    ``,
+	} {
+		if _, err := Parse([]byte(in)); err == nil || !strings.Contains(err.Error(), "malformed OCI config") {
+			t.Errorf("%s: Parse err = %v", name, err)
+		}
+	}
+	if _, err := ReadView([]byte(`{"process": 3}`)); err == nil || !strings.Contains(err.Error(), "malformed OCI config") {
+		t.Errorf("ReadView of a bad process: %v", err)
+	}
+	// Members of the wrong type: the edit fails, the document is unchanged.
+	for name, c := range map[string]struct {
+		in   string
+		edit func(*Doc) error
+	}{
+		"mounts object":      {`{"mounts":{}}`, func(d *Doc) error { return d.SetMount(Mount{Destination: "/x"}) }},
+		"mount not object":   {`{"mounts":[1]}`, func(d *Doc) error { return d.SetMount(Mount{Destination: "/x"}) }},
+		"linux array":        {`{"linux":[]}`, func(d *Doc) error { return d.SetPersonalityDomain("LINUX32") }},
+		"personality string": {`{"linux":{"personality":"x"}}`, func(d *Doc) error { return d.SetPersonalityDomain("LINUX32") }},
+		"annotations array":  {`{"annotations":[]}`, func(d *Doc) error { return d.SetAnnotation("a", "b") }},
+	} {
+		d, err := Parse([]byte(c.in))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		before, _ := d.Marshal()
+		if err := c.edit(d); err == nil || !strings.Contains(err.Error(), "malformed OCI config") {
+			t.Errorf("%s: edit err = %v", name, err)
+		}
+		after, _ := d.Marshal()
+		if string(before) != string(after) {
+			t.Errorf("%s: failed edit changed the document", name)
+		}
+	}
+}
+
+func TestReadViewFixture(t *testing.T) {
+	v, err := ReadView(fixture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(v.Args(), []string{"sleep", "100"}) || v.Cwd() != "/" || v.Cpus() != "" ||
+		!strings.HasPrefix(v.RootPath(), "/var/lib/docker/overlay2/") || len(v.Env()) != 2 || v.Annotations != nil {
+		t.Errorf("view = args %v cwd %q cpus %q root %q env %v ann %v", v.Args(), v.Cwd(), v.Cpus(), v.RootPath(), v.Env(), v.Annotations)
+	}
+	v, err = ReadView([]byte(`{"linux":{"resources":{"cpu":{"cpus":"0-1,3"}}},"annotations":{"a":"b"}}`))
+	if err != nil || v.Cpus() != "0-1,3" || v.Annotations["a"] != "b" || v.Args() != nil || v.Cwd() != "/" {
+		t.Errorf("view = %+v, %v", v, err)
+	}
+}
