@@ -1,0 +1,52 @@
+# armhf-shim — build and test.
+#
+#   make build        bin/armhf-shim (static) and bin/armhf-lxc (cgo, go-lxc)
+#   make test         THE test command: installs what it needs (apt, as root), then vet, static-binary
+#                     check, unit + host integration tests (real runc, dockerd, LXC) and the arm64 VM suite
+#   make bench        benchmarks (not part of make test); see docs/PERFORMANCE.md
+#   make fuzz         longer fuzzing runs (not part of make test)
+
+GO       ?= go
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+# Under make test a missing prerequisite fails instead of skipping.
+TEST_ENV := ARMHF_SHIM_REQUIRE=1
+GOTEST_TIMEOUT ?= 20m
+
+.PHONY: all build test deps vet static unit clean bench fuzz
+
+all: build
+
+build: bin/armhf-shim bin/armhf-lxc
+
+bin/armhf-shim: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/armhf-shim
+
+bin/armhf-lxc: FORCE
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/armhf-lxc
+
+FORCE:
+
+deps:
+	bash scripts/install-deps.sh
+
+vet: deps
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# armhf-shim is bind-mounted and exec'd in many places: it must be static for both architectures.
+static: deps
+	bash scripts/check-static.sh
+
+UNIT_PKGS = $$($(GO) list ./... | grep -v '/test/vm')
+
+unit: deps
+	$(TEST_ENV) $(GO) test -timeout $(GOTEST_TIMEOUT) $(UNIT_PKGS)
+
+test: deps vet static unit e2e-arm64
+	@echo "make test: all suites passed"
+
+clean:
+	rm -rf bin
+
+-include mk/*.mk

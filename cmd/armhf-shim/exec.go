@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/armhf-shim/armhf-shim/cpuinfo"
+	"github.com/armhf-shim/armhf-shim/internal/run32"
+	"github.com/armhf-shim/armhf-shim/uname"
+)
+
+func execCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "exec",
+		Usage:     "run a command as on a native armv7 machine (LINUX32 personality + armv7 /proc/cpuinfo)",
+		ArgsUsage: "[--] CMD [ARG...]",
+		Description: "Runs CMD in the LINUX32 personality (uname -m: armv8l on arm64, i686 on x86_64) and, in a\n" +
+			"private mount namespace, with the armv7 cpuinfo bind-mounted read-only over /proc/cpuinfo.\n" +
+			"The host's /proc/cpuinfo is untouched and nothing is left behind. armhf-shim replaces itself\n" +
+			"with CMD: exit status, signals, stdin/stdout and the terminal are CMD's own. Without root a\n" +
+			"user namespace is used; where none is allowed, only the personality is set (with a warning).\n" +
+			"A CMD that is not found exits 127, like a shell.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "cpus", Usage: "CPUs to show and run on, as a list like 0-3,6 (default: the current affinity)"},
+			&cli.StringFlag{Name: "cpuinfo", Usage: "bind this file over /proc/cpuinfo instead of the rendered armv7 view"},
+			&cli.BoolFlag{Name: "no-cpuinfo", Usage: "set the personality only; leave /proc/cpuinfo alone"},
+		},
+		Action: func(c *cli.Context) error {
+			args := c.Args().Slice()
+			if len(args) > 0 && args[0] == "--" {
+				args = args[1:]
+			}
+			if len(args) == 0 {
+				return cli.Exit("exec: no command given; usage: armhf-shim exec [--cpus LIST] [--cpuinfo FILE] -- CMD [ARG...]", 2)
+			}
+			return execMain(c, args)
+		},
+	}
+}
+
+func execMain(c *cli.Context, args []string) error {
+	var opts run32.Options
+	var set cpuinfo.CPUSet
+	if s := c.String("cpus"); s != "" {
+		var err error
+		if set, err = cpuinfo.ParseCPUSet(s); err != nil {
+			return cli.Exit(fmt.Sprintf("exec: --cpus %q: %v", s, err), 2)
+		}
+		opts.CPUs = set.List()
+	}
+	switch {
+	case c.Bool("no-cpuinfo"):
+	case c.String("cpuinfo") != "":
+		data, err := os.ReadFile(c.String("cpuinfo"))
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("exec: --cpuinfo: %v", err), 2)
+		}
+		if len(data) == 0 {
+			return cli.Exit(fmt.Sprintf("exec: --cpuinfo %s is empty", c.String("cpuinfo")), 2)
+		}
+		opts.CPUInfo = data
+	default:
+		data, err := cpuinfo.HostARMv7(set)
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("exec: rendering the armv7 cpuinfo: %v (use --cpuinfo FILE or --no-cpuinfo)", err), 2)
+		}
+		opts.CPUInfo = data
+	}
+	opts.Warn = func(msg string) { fmt.Fprintln(os.Stderr, "armhf-shim: warning: "+msg) }
+
+	path, err := run32.LookPath(args[0])
+	if err != nil {
+		return execError(err)
+	}
+	return execError(run32.Exec(path, args, os.Environ(), opts))
+}
+
+// execError maps a failed exec to the message and status a user expects.
+func execError(err error) error {
+	var nf *run32.NotFoundError
+	if errors.As(err, &nf) {
+		return cli.Exit(nf.Error(), nf.Code)
+	}
+	var nc *uname.NoCompatError
+	if errors.As(err, &nc) {
+		return cli.Exit(fmt.Sprintf("%v (CPU: %s)", nc, hostCPUName()), 1)
+	}
+	return cli.Exit("exec: "+err.Error(), 1)
+}
+
+// hostCPUName names the host CPU from its /proc/cpuinfo, or says why not.
+func hostCPUName() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	info, err := cpuinfo.Parse(data)
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return info.CPUName()
+}
