@@ -234,4 +234,3 @@ func runtimeVersion(name, out, note string) (version string, honours bool, outNo
 	}
 	return version, honours, note
 }
-
