@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
+)
+
+func TestRuntimeVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name, out, version string
+		honours            bool
+	}{
+		{"runc", "runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\nspec: 1.0.2-dev\ngo: go1.19.8\nlibseccomp: 2.5.4\n", "1.1.5+ds1", false},
+		{"runc", "runc version 1.2.0\ncommit: v1.2.0-0-g0b9fa21b\nspec: 1.2.0\n", "1.2.0", true},
+		{"runc", "runc version 1.10.3\n", "1.10.3", true},
+		{"runc", "runc version 2.0.0-rc1\n", "2.0.0-rc1", true},
+		{"crun", "crun version 1.8.1\ncommit: f8a096be060b22ccd3d5f3ebe44108517fbf6c30\nrundir: /run/crun\nspec: 1.0.0\n+SYSTEMD +SELINUX\n", "1.8.1", true},
+		{"crun", "crun version 0.10.6\n", "0.10.6", false},
+		{"crun", "crun version 0.11\n", "0.11", true},
+		{"runc", "crun version 1.8.1\n", "unknown", false},
+		{"runc", "", "unknown", false},
+	} {
+		v, h, _ := runtimeVersion(tc.name, tc.out, "")
+		if v != tc.version || h != tc.honours {
+			t.Errorf("%s %q: got %q/%v, want %q/%v", tc.name, tc.out, v, h, tc.version, tc.honours)
+		}
+	}
+}
+
+// doctor on this machine: a real probe, real runc.
+func TestDoctor(t *testing.T) {
+	r := runShim(t, "", nil, "doctor", "--json")
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("doctor --json exit %d: %s", r.code, r.stderr)
+	}
+	var rep struct {
+		Kernel struct{ Machine string }
+		Compat struct {
+			Native        bool
+			CompatMachine string `json:"compat_machine"`
+			Method        string
+		}
+		Runtimes []struct {
+			Name, Version      string
+			HonoursPersonality bool `json:"honours_personality"`
+		}
+		Verdict string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("doctor --json is not JSON: %v\n%s", err, r.stdout)
+	}
+	if rep.Compat.Native != (r.code == 0) {
+		t.Errorf("native %v but exit %d", rep.Compat.Native, r.code)
+	}
+	if rep.Kernel.Machine == "x86_64" {
+		if !rep.Compat.Native || rep.Compat.CompatMachine != "i686" || !strings.HasPrefix(rep.Verdict, "YES") {
+			t.Errorf("x86_64 host should run i386 natively: %+v", rep)
+		}
+	}
+	if testenv.RequireCommand(t, "runc") != "" {
+		found := false
+		for _, rt := range rep.Runtimes {
+			found = found || rt.Name == "runc" && rt.Version != "unknown"
+		}
+		if !found {
+			t.Errorf("runc on PATH not reported: %+v", rep.Runtimes)
+		}
+	}
+	text := runShim(t, "", nil, "doctor")
+	if text.code != r.code || !strings.Contains(text.stdout, "native ") || !strings.Contains(text.stdout, rep.Verdict) {
+		t.Errorf("text report (exit %d):\n%s", text.code, text.stdout)
+	}
+}
+
+// The wrapper installed as runc on PATH must not be reported as a runtime.
+func TestDoctorSkipsItself(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(shimBinary(t), filepath.Join(dir, "runc")); err != nil {
+		t.Fatal(err)
+	}
+	r := runShim(t, "", []string{"PATH=" + dir + ":" + os.Getenv("PATH")}, "doctor", "--json")
+	if strings.Contains(r.stdout, dir) {
+		t.Errorf("doctor lists itself as a runtime:\n%s", r.stdout)
+	}
+}
