@@ -1,0 +1,317 @@
+// Package detect decides whether armhf-shim changes a container.
+//
+// The model is a decision table, first match wins:
+//
+//  1. the annotation io.armhf-shim.enable ("true"/"false") — the operator's
+//     word for one container (docker run --annotation, a Kubernetes pod);
+//  2. ARMHF_SHIM=1|0 in the container process's environment
+//     (docker run -e ARMHF_SHIM=1);
+//  3. auto-detection: the container is 32-bit when the ELF header of its
+//     process executable says ELFCLASS32 with the compat machine of this
+//     host (EM_ARM on arm64, EM_386 on amd64; no other host has one).
+//
+// Everything else is passed through untouched, which is what lets the
+// wrapper be a daemon's default runtime.
+//
+// The executable is found as the kernel and runc would: process.args[0]
+// through the PATH of process.env (a name with a slash relative to
+// process.cwd), following symlinks with the root filesystem as "/"
+// (github.com/cyphar/filepath-securejoin), so an absolute symlink in an
+// image resolves inside the image and nothing outside the rootfs is ever
+// opened. Only regular files are opened (never a FIFO or device a hostile
+// image might put at /bin/sh), without following a final symlink. A "#!"
+// script is followed to its interpreter, up to the kernel's four levels.
+package detect
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"golang.org/x/sys/unix"
+)
+
+// AnnotationEnable forces the decision for one container.
+const AnnotationEnable = "io.armhf-shim.enable"
+
+// EnvEnable in the container process's environment forces the decision.
+const EnvEnable = "ARMHF_SHIM"
+
+// DefaultPATH is used when process.env has no PATH (runc's and Docker's).
+const DefaultPATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// ELF machine numbers.
+const (
+	EM386     = 3
+	EMARM     = 40
+	EMX86_64  = 62
+	EMAARCH64 = 183
+)
+
+// CompatMachine returns the ELF machine of the 32-bit code a 64-bit kernel
+// of goarch runs natively: EM_ARM on arm64, EM_386 on amd64.
+func CompatMachine(goarch string) (uint16, bool) {
+	switch goarch {
+	case "arm64":
+		return EMARM, true
+	case "amd64":
+		return EM386, true
+	}
+	return 0, false
+}
+
+// Decision is the outcome of [Decide].
+type Decision struct {
+	Enable bool
+	// Why names the rule that decided, for the debug log.
+	Why string
+}
+
+// AutoFunc runs auto-detection (rule 3) only when rules 1 and 2 are silent.
+type AutoFunc func() (enable bool, why string, err error)
+
+// Decide applies the decision table. A malformed annotation or environment
+// value is an error: a typo must not silently pick a side.
+func Decide(annotations map[string]string, env []string, auto AutoFunc) (Decision, error) {
+	if v, ok := annotations[AnnotationEnable]; ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Decision{}, fmt.Errorf("annotation %s=%q: want true or false", AnnotationEnable, v)
+		}
+		return Decision{Enable: b, Why: fmt.Sprintf("annotation %s=%s", AnnotationEnable, v)}, nil
+	}
+	if v, ok := lookupEnv(env, EnvEnable); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Decision{}, fmt.Errorf("process environment %s=%q: want 1 or 0", EnvEnable, v)
+		}
+		return Decision{Enable: b, Why: fmt.Sprintf("process environment %s=%s", EnvEnable, v)}, nil
+	}
+	if auto == nil {
+		return Decision{Why: "no annotation, no environment, no auto-detection"}, nil
+	}
+	en, why, err := auto()
+	if err != nil {
+		return Decision{}, err
+	}
+	return Decision{Enable: en, Why: "auto-detected: " + why}, nil
+}
+
+// lookupEnv finds key in a KEY=VALUE list; the first entry wins, as in
+// Go's and glibc's getenv.
+func lookupEnv(env []string, key string) (string, bool) {
+	for _, kv := range env {
+		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
+			return kv[len(key)+1:], true
+		}
+	}
+	return "", false
+}
+
+// ELF is what an executable's header says.
+type ELF struct {
+	Path    string // inside the rootfs, symlinks resolved
+	Class   byte   // 1 = ELFCLASS32, 2 = ELFCLASS64
+	Machine uint16
+	// Chain lists the scripts followed to reach Path ("#!" interpreters).
+	Chain []string
+}
+
+// Bits is 32 or 64 (0 for an unknown class).
+func (e ELF) Bits() int {
+	switch e.Class {
+	case 1:
+		return 32
+	case 2:
+		return 64
+	}
+	return 0
+}
+
+func (e ELF) String() string {
+	s := e.Path
+	if len(e.Chain) > 0 {
+		s = strings.Join(e.Chain, " -> ") + " -> " + s
+	}
+	return fmt.Sprintf("%s is ELF%d %s", s, e.Bits(), machineName(e.Machine))
+}
+
+func machineName(m uint16) string {
+	switch m {
+	case EM386:
+		return "i386"
+	case EMARM:
+		return "arm"
+	case EMX86_64:
+		return "x86-64"
+	case EMAARCH64:
+		return "aarch64"
+	}
+	return fmt.Sprintf("machine %d", m)
+}
+
+// ErrNotFound is returned when the process executable does not resolve to
+// a regular file inside the rootfs.
+var ErrNotFound = errors.New("executable not found in the rootfs")
+
+// ErrNotELF is returned for a file that is neither ELF nor a "#!" script.
+var ErrNotELF = errors.New("not an ELF executable")
+
+// Inspect finds the process executable of a container in rootfs (a host
+// directory) and reads its ELF header.
+func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
+	if len(args) == 0 || args[0] == "" {
+		return ELF{}, fmt.Errorf("process.args is empty: %w", ErrNotFound)
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	pathEnv, ok := lookupEnv(env, "PATH")
+	if !ok {
+		pathEnv = DefaultPATH
+	}
+	name := args[0]
+	var chain []string
+	for depth := 0; ; depth++ {
+		host, inRoot, err := resolve(rootfs, name, pathEnv, cwd)
+		if err != nil {
+			return ELF{}, err
+		}
+		hdr, err := readHeader(host)
+		if err != nil {
+			return ELF{}, fmt.Errorf("%s: %w", inRoot, err)
+		}
+		if bytes.HasPrefix(hdr, []byte("#!")) {
+			interp, err := shebang(hdr)
+			if err != nil {
+				return ELF{}, fmt.Errorf("%s: %w", inRoot, err)
+			}
+			if depth >= 4 {
+				return ELF{}, fmt.Errorf("%s: more than 4 levels of #! interpreters", inRoot)
+			}
+			chain = append(chain, inRoot)
+			// The kernel opens the interpreter by its path, no PATH search.
+			name = interp
+			continue
+		}
+		e, err := parseELF(hdr)
+		if err != nil {
+			return ELF{}, fmt.Errorf("%s: %w", inRoot, err)
+		}
+		e.Path, e.Chain = inRoot, chain
+		return e, nil
+	}
+}
+
+// resolve returns the host path and the in-root path of the executable.
+func resolve(rootfs, name, pathEnv, cwd string) (host, inRoot string, err error) {
+	var candidates []string
+	if strings.Contains(name, "/") {
+		candidates = []string{name}
+	} else {
+		for _, dir := range strings.Split(pathEnv, ":") {
+			if dir == "" {
+				dir = "."
+			}
+			candidates = append(candidates, path.Join(dir, name))
+		}
+	}
+	for _, c := range candidates {
+		if !path.IsAbs(c) {
+			c = path.Join(cwd, c)
+		}
+		h, err := securejoin.SecureJoin(rootfs, c)
+		if err != nil {
+			continue // a symlink loop or ENOTDIR: not this candidate
+		}
+		st, err := os.Lstat(h)
+		if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+			continue
+		}
+		rel := strings.TrimPrefix(h, strings.TrimSuffix(path.Clean(rootfs), "/"))
+		if rel == "" || rel[0] != '/' {
+			rel = "/" + rel
+		}
+		return h, rel, nil
+	}
+	return "", "", fmt.Errorf("%q (PATH=%s): %w", name, pathEnv, ErrNotFound)
+}
+
+// readHeader reads the first bytes of a regular file without following a
+// final symlink and without blocking on a FIFO or opening a device.
+func readHeader(host string) ([]byte, error) {
+	fd, err := unix.Open(host, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), host)
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("not a regular file: %w", ErrNotFound)
+	}
+	buf := make([]byte, 256)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// shebang returns the interpreter of a "#!" line.
+func shebang(hdr []byte) (string, error) {
+	line := hdr[2:]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	f := strings.Fields(string(line))
+	if len(f) == 0 {
+		return "", fmt.Errorf("empty #! line: %w", ErrNotELF)
+	}
+	return f[0], nil
+}
+
+func parseELF(hdr []byte) (ELF, error) {
+	if len(hdr) < 20 || !bytes.HasPrefix(hdr, []byte("\x7fELF")) {
+		return ELF{}, ErrNotELF
+	}
+	var e ELF
+	e.Class = hdr[4]
+	switch hdr[5] {
+	case 1:
+		e.Machine = binary.LittleEndian.Uint16(hdr[18:])
+	case 2:
+		e.Machine = binary.BigEndian.Uint16(hdr[18:])
+	default:
+		return ELF{}, fmt.Errorf("bad ELF data encoding %d: %w", hdr[5], ErrNotELF)
+	}
+	return e, nil
+}
+
+// Auto returns the auto-detection rule for a container: 32-bit when its
+// executable is ELFCLASS32 of goarch's compat machine. An executable that
+// cannot be found or read means "not 32-bit" (the runtime then reports
+// its own error, if any), never a failure of the wrapper.
+func Auto(rootfs string, args, env []string, cwd, goarch string) AutoFunc {
+	return func() (bool, string, error) {
+		want, ok := CompatMachine(goarch)
+		if !ok {
+			return false, "a " + goarch + " host runs no 32-bit compat code", nil
+		}
+		e, err := Inspect(rootfs, args, env, cwd)
+		if err != nil {
+			return false, "cannot inspect the process executable (" + err.Error() + ")", nil
+		}
+		return e.Class == 1 && e.Machine == want, e.String(), nil
+	}
+}
