@@ -1,0 +1,127 @@
+// Package benchkit measures things side by side: several cases run
+// alternately (A B C A B C …) for a number of rounds, so that machine noise
+// — which only ever adds time — hits all of them alike, and results are
+// compared as ratios of medians and lower quartiles rather than as absolute
+// times.
+package benchkit
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Case is one thing to time. Run does one measured repetition and returns
+// its duration (so it can exclude its own setup) or an error.
+type Case struct {
+	Name string
+	Run  func() (time.Duration, error)
+}
+
+// Result holds the samples of one case.
+type Result struct {
+	Name    string
+	Samples []time.Duration
+}
+
+// Quantile returns the q-quantile (0..1) of the samples, interpolated.
+func (r Result) Quantile(q float64) time.Duration {
+	if len(r.Samples) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), r.Samples...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	pos := q * float64(len(s)-1)
+	lo := int(math.Floor(pos))
+	hi := int(math.Ceil(pos))
+	frac := pos - float64(lo)
+	return time.Duration(float64(s[lo]) + frac*float64(s[hi]-s[lo]))
+}
+
+func (r Result) Median() time.Duration { return r.Quantile(0.5) }
+func (r Result) Q1() time.Duration     { return r.Quantile(0.25) }
+func (r Result) Q3() time.Duration     { return r.Quantile(0.75) }
+
+// Spread is the interquartile range relative to the median.
+func (r Result) Spread() float64 {
+	m := r.Median()
+	if m == 0 {
+		return 0
+	}
+	return float64(r.Q3()-r.Q1()) / float64(m)
+}
+
+// Alternate runs warmup unmeasured rounds, then rounds measured rounds of
+// every case in turn, and returns the samples by case.
+func Alternate(warmup, rounds int, cases ...Case) ([]Result, error) {
+	res := make([]Result, len(cases))
+	for i, c := range cases {
+		res[i].Name = c.Name
+	}
+	for r := 0; r < warmup+rounds; r++ {
+		// Rotate the starting case each round so no case always follows another.
+		for k := range cases {
+			i := (k + r) % len(cases)
+			d, err := cases[i].Run()
+			if err != nil {
+				return res, fmt.Errorf("%s: %w", cases[i].Name, err)
+			}
+			if r >= warmup {
+				res[i].Samples = append(res[i].Samples, d)
+			}
+		}
+	}
+	return res, nil
+}
+
+// Ratio is a/b of medians and of lower quartiles.
+type Ratio struct {
+	Median, Q1 float64
+}
+
+// Compare returns a/b.
+func Compare(a, b Result) Ratio {
+	return Ratio{
+		Median: float64(a.Median()) / float64(b.Median()),
+		Q1:     float64(a.Q1()) / float64(b.Q1()),
+	}
+}
+
+// Overhead compares the time a adds over base with the time floor adds
+// over base: (a-base)/(floor-base), by medians and lower quartiles. It is
+// how a wrapper is judged against the cheapest possible wrapper.
+func Overhead(a, floor, base Result) Ratio {
+	f := func(q float64) float64 {
+		den := float64(floor.Quantile(q) - base.Quantile(q))
+		if den <= 0 {
+			return math.NaN()
+		}
+		return float64(a.Quantile(q)-base.Quantile(q)) / den
+	}
+	return Ratio{Median: f(0.5), Q1: f(0.25)}
+}
+
+// Format renders d with a unit suited to its size.
+func Format(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.1f µs", float64(d)/1e3)
+	}
+}
+
+// Table renders rows as a Markdown table.
+func Table(header []string, rows [][]string) string {
+	var b strings.Builder
+	b.WriteString("| " + strings.Join(header, " | ") + " |\n")
+	b.WriteString("|" + strings.Repeat(" --- |", len(header)) + "\n")
+	for _, r := range rows {
+		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
+	}
+	return b.String()
+}
