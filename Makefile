@@ -13,7 +13,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 TEST_ENV := ARMHF_SHIM_REQUIRE=1
 GOTEST_TIMEOUT ?= 20m
 
-.PHONY: all build test deps vet static unit clean bench fuzz
+.PHONY: all build test deps vet static unit clean bench bench-micro fuzz
 
 all: build
 
@@ -45,6 +45,21 @@ unit: deps
 
 test: deps vet static unit e2e-arm64
 	@echo "make test: all suites passed"
+
+# make bench: every side-by-side comparison (native vs emulation, runtime wrapper, docker wrappers, scale) in one
+# table, plus the Go micro-benchmarks. Writes docs/PERFORMANCE.md. Not part of make test.
+BENCH_WRITE ?= 1
+bench: deps
+	ARMHF_SHIM_BENCH=1 ARMHF_SHIM_BENCH_WRITE=$(BENCH_WRITE) $(GO) test -count=1 -v -timeout 90m ./test/bench/
+
+# Go micro-benchmarks alone (go test -bench, -benchmem).
+bench-micro:
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v -e /test/vm -e /test/bench)
+
+# Longer fuzzing (each target FUZZTIME, default 2m). make test runs the seed corpora only.
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./cpuinfo/
 
 clean:
 	rm -rf bin
