@@ -1,0 +1,114 @@
+// Package runclog writes log lines the way runc does, to where runc would.
+//
+// The model: an OCI runtime's stdout belongs to its caller (containerd and
+// go-runc parse it for state and ps), so the wrapper never prints there.
+// runc logs to the file of its --log flag (stderr without one) in the
+// format of --log-format: "json" lines {"level":...,"msg":...,"time":...}
+// or logrus text (time="..." level=... msg="..."). containerd's shim reads
+// the last "error" line of that file into the error Docker shows ("OCI
+// runtime create failed: <msg>"), so an error of the wrapper written here
+// reaches the user exactly as runc's own would. Debug lines are written
+// only with --debug. The file is opened on the first line written, so a
+// wrapper that logs nothing never touches it.
+package runclog
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Logger writes runc-style log lines.
+type Logger struct {
+	path   string // "" = Stderr
+	json   bool
+	debug  bool
+	w      io.Writer
+	opened bool
+	// Stderr is where lines go without --log (and where a log file that
+	// cannot be opened is reported).
+	Stderr io.Writer
+	// Now is the clock (for tests).
+	Now func() time.Time
+}
+
+// New returns a logger for runc's --log, --log-format and --debug.
+func New(path, format string, debug bool) *Logger {
+	return &Logger{path: path, json: format == "json", debug: debug, Stderr: os.Stderr, Now: time.Now}
+}
+
+// DebugEnabled reports whether debug lines are written.
+func (l *Logger) DebugEnabled() bool { return l.debug }
+
+// Debugf logs at debug level (only with --debug).
+func (l *Logger) Debugf(format string, args ...any) {
+	if l.debug {
+		l.log("debug", fmt.Sprintf(format, args...))
+	}
+}
+
+// Warnf logs at warning level.
+func (l *Logger) Warnf(format string, args ...any) { l.log("warning", fmt.Sprintf(format, args...)) }
+
+// Errorf logs at error level.
+func (l *Logger) Errorf(format string, args ...any) { l.log("error", fmt.Sprintf(format, args...)) }
+
+func (l *Logger) writer() io.Writer {
+	if l.opened {
+		return l.w
+	}
+	l.opened = true
+	l.w = l.Stderr
+	if l.path != "" {
+		// As runc opens it: append, create, synchronous.
+		f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
+		if err != nil {
+			fmt.Fprintf(l.Stderr, "armhf-shim: cannot open log file %s: %v\n", l.path, err)
+		} else {
+			l.w = f
+		}
+	}
+	return l.w
+}
+
+// Close closes the log file (before exec; it is not close-on-exec safe to
+// leave it to the runtime).
+func (l *Logger) Close() {
+	if f, ok := l.w.(*os.File); ok && f != l.Stderr {
+		f.Close()
+	}
+	l.opened, l.w = false, nil
+}
+
+func (l *Logger) log(level, msg string) {
+	msg = "armhf-shim: " + msg
+	ts := l.Now().Format(time.RFC3339Nano)
+	var line []byte
+	if l.json {
+		line, _ = json.Marshal(struct {
+			Level string `json:"level"`
+			Msg   string `json:"msg"`
+			Time  string `json:"time"`
+		}{level, msg, ts})
+	} else {
+		line = []byte(fmt.Sprintf("time=%s level=%s msg=%s", quote(ts), level, quote(msg)))
+	}
+	line = append(line, '\n')
+	l.writer().Write(line)
+}
+
+// quote quotes a text value as logrus does: unless it is made only of
+// letters, digits and -._/@^+.
+func quote(s string) string {
+	needs := s == "" || strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._/@^+", r))
+	})
+	if needs {
+		return strconv.Quote(s)
+	}
+	return s
+}

@@ -1,0 +1,193 @@
+// Package runtimecfg says which real OCI runtime armhf-shim hands over to
+// and where its runtime state lives.
+//
+// The model: each setting comes from the first of
+//
+//  1. armhf-shim's own global flag (--armhf-shim-runtime,
+//     --armhf-shim-state-root; handy as daemon.json runtimeArgs),
+//  2. the environment (ARMHF_SHIM_RUNTIME, ARMHF_SHIM_STATE_ROOT),
+//  3. the config file (--armhf-shim-config, ARMHF_SHIM_CONFIG, else
+//     /etc/armhf-shim/config.json, which may be absent),
+//  4. the default: "runc" on PATH, state under /run/armhf-shim.
+//
+// The wrapper is often installed AS runc (a link named runc early in
+// dockerd's PATH, for BuildKit), so the lookup of the real runtime skips
+// every candidate that is this very binary by realpath, and every binary
+// listed in ARMHF_SHIM_SEEN: the realpaths of the armhf-shim copies this
+// exec chain has already passed through. A wrapper that finds SEEN set
+// knows another armhf-shim already did the work and only forwards, so even
+// two different copies on PATH can never loop.
+package runtimecfg
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+)
+
+// Defaults and environment variable names.
+const (
+	DefaultConfigPath = "/etc/armhf-shim/config.json"
+	DefaultStateRoot  = "/run/armhf-shim"
+	DefaultRuntime    = "runc"
+
+	EnvRuntime   = "ARMHF_SHIM_RUNTIME"
+	EnvStateRoot = "ARMHF_SHIM_STATE_ROOT"
+	EnvConfig    = "ARMHF_SHIM_CONFIG"
+	// EnvSeen lists (":"-separated) the realpaths of armhf-shim binaries
+	// already in this exec chain.
+	EnvSeen = "ARMHF_SHIM_SEEN"
+)
+
+// File is the config file's format.
+type File struct {
+	// Runtime is the real runtime: a path, or a name looked up on PATH.
+	Runtime string `json:"runtime,omitempty"`
+	// StateRoot holds the per-container cpuinfo files (a tmpfs).
+	StateRoot string `json:"stateRoot,omitempty"`
+}
+
+// Config is the resolved configuration.
+type Config struct {
+	Runtime       string // as configured (a path or a name)
+	RuntimeSource string // where Runtime came from, for error messages
+	StateRoot     string
+	ConfigPath    string // the config file read ("" if none)
+}
+
+// Load resolves the configuration from flags, the environment (getenv)
+// and the config file. A config file named explicitly must exist; the
+// default one may be absent. A malformed file is an error naming it.
+func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
+	c := Config{Runtime: DefaultRuntime, RuntimeSource: "default", StateRoot: DefaultStateRoot}
+	path, explicit := flags.Config, true
+	if path == "" {
+		path = getenv(EnvConfig)
+	}
+	if path == "" {
+		path, explicit = DefaultConfigPath, false
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		var f File
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			return c, fmt.Errorf("armhf-shim config %s is malformed: %v (fields: runtime, stateRoot)", path, err)
+		}
+		c.ConfigPath = path
+		if f.Runtime != "" {
+			c.Runtime, c.RuntimeSource = f.Runtime, "config file "+path
+		}
+		if f.StateRoot != "" {
+			c.StateRoot = f.StateRoot
+		}
+	case explicit || !errors.Is(err, fs.ErrNotExist):
+		return c, fmt.Errorf("armhf-shim config: %w", err)
+	}
+	if v := getenv(EnvRuntime); v != "" {
+		c.Runtime, c.RuntimeSource = v, "$"+EnvRuntime
+	}
+	if v := getenv(EnvStateRoot); v != "" {
+		c.StateRoot = v
+	}
+	if flags.Runtime != "" {
+		c.Runtime, c.RuntimeSource = flags.Runtime, "--armhf-shim-runtime"
+	}
+	if flags.StateRoot != "" {
+		c.StateRoot = flags.StateRoot
+	}
+	if !filepath.IsAbs(c.StateRoot) {
+		return c, fmt.Errorf("armhf-shim state root %q must be an absolute path", c.StateRoot)
+	}
+	return c, nil
+}
+
+// Self returns the realpath of the running binary.
+func Self() (string, error) {
+	exe, err := os.Executable() // readlink /proc/self/exe: already resolved
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(exe)
+}
+
+// SplitSeen parses an ARMHF_SHIM_SEEN value.
+func SplitSeen(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ":")
+}
+
+// Find returns the path of the real runtime for configured (a path, or a
+// name searched in pathEnv), never one whose realpath is self or in seen.
+func Find(configured, source, pathEnv, self string, seen []string) (string, error) {
+	skip := func(real string) bool {
+		if real == self {
+			return true
+		}
+		for _, s := range seen {
+			if real == s {
+				return true
+			}
+		}
+		return false
+	}
+	if strings.Contains(configured, "/") {
+		real, err := executable(configured)
+		if err != nil {
+			return "", fmt.Errorf("real OCI runtime %s (from %s): %w", configured, source, err)
+		}
+		if skip(real) {
+			return "", fmt.Errorf("real OCI runtime %s (from %s) is armhf-shim itself (%s): it would call itself forever; "+
+				"set it to the real runc, e.g. /usr/sbin/runc", configured, source, real)
+		}
+		return configured, nil
+	}
+	var skipped []string
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		cand := filepath.Join(dir, configured)
+		real, err := executable(cand)
+		if err != nil {
+			continue
+		}
+		if skip(real) {
+			skipped = append(skipped, cand)
+			continue
+		}
+		return cand, nil
+	}
+	msg := fmt.Sprintf("no real OCI runtime %q (from %s) found on PATH=%s", configured, source, pathEnv)
+	if len(skipped) > 0 {
+		msg += fmt.Sprintf(" (skipped %s: armhf-shim itself)", strings.Join(skipped, ", "))
+	}
+	return "", errors.New(msg + "; install runc or set " + EnvRuntime + ", --armhf-shim-runtime or \"runtime\" in " + DefaultConfigPath)
+}
+
+// executable returns the realpath of p if it is an executable regular file.
+func executable(p string) (string, error) {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return "", err
+	}
+	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return "", fmt.Errorf("%s is not an executable file", real)
+	}
+	return real, nil
+}

@@ -1,0 +1,135 @@
+package runtimecfg
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.json")
+	os.WriteFile(cfg, []byte(`{"runtime": "/file/runc", "stateRoot": "/file/state"}`), 0o644)
+	other := filepath.Join(dir, "other.json")
+	os.WriteFile(other, []byte(`{"runtime": "/other/runc"}`), 0o644)
+
+	cases := []struct {
+		name      string
+		flags     runcargs.Shim
+		env       map[string]string
+		runtime   string
+		source    string
+		stateRoot string
+	}{
+		{"config file via env", runcargs.Shim{}, map[string]string{EnvConfig: cfg}, "/file/runc", "config file", "/file/state"},
+		{"env beats file", runcargs.Shim{}, map[string]string{EnvConfig: cfg, EnvRuntime: "/env/runc", EnvStateRoot: "/env/st"}, "/env/runc", "$" + EnvRuntime, "/env/st"},
+		{"flag beats env", runcargs.Shim{Runtime: "/flag/runc", StateRoot: "/flag/st"}, map[string]string{EnvConfig: cfg, EnvRuntime: "/env/runc"}, "/flag/runc", "--armhf-shim-runtime", "/flag/st"},
+		{"config flag beats config env", runcargs.Shim{Config: other}, map[string]string{EnvConfig: cfg}, "/other/runc", "config file " + other, DefaultStateRoot},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Load(c.flags, envOf(c.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Runtime != c.runtime || !strings.HasPrefix(got.RuntimeSource, c.source) || got.StateRoot != c.stateRoot {
+				t.Errorf("got %+v", got)
+			}
+		})
+	}
+}
+
+func TestLoadDefaultsAndErrors(t *testing.T) {
+	// The default file is normally absent: defaults, no error.
+	if _, err := os.Stat(DefaultConfigPath); err != nil {
+		got, err := Load(runcargs.Shim{}, envOf(nil))
+		if err != nil || got.Runtime != DefaultRuntime || got.StateRoot != DefaultStateRoot || got.ConfigPath != "" {
+			t.Errorf("defaults: %+v %v", got, err)
+		}
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"runtime": `), 0o644)
+	typo := filepath.Join(dir, "typo.json")
+	os.WriteFile(typo, []byte(`{"runtme": "/x"}`), 0o644)
+	for name, c := range map[string]struct {
+		flags runcargs.Shim
+		env   map[string]string
+		want  string
+	}{
+		"malformed":          {runcargs.Shim{Config: bad}, nil, "malformed"},
+		"unknown field":      {runcargs.Shim{Config: typo}, nil, "runtme"},
+		"explicit missing":   {runcargs.Shim{Config: filepath.Join(dir, "none.json")}, nil, "no such file"},
+		"env missing":        {runcargs.Shim{}, map[string]string{EnvConfig: filepath.Join(dir, "none.json")}, "no such file"},
+		"relative stateRoot": {runcargs.Shim{StateRoot: "run/x"}, nil, "absolute"},
+	} {
+		if _, err := Load(c.flags, envOf(c.env)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, c.want)
+		}
+	}
+}
+
+// bin writes an executable file.
+func bin(t *testing.T, p string) string {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestFindSkipsSelf(t *testing.T) {
+	d := t.TempDir()
+	self := bin(t, filepath.Join(d, "libexec", "armhf-shim"))
+	copy2 := bin(t, filepath.Join(d, "copy", "runc")) // a second copy of armhf-shim
+	real := bin(t, filepath.Join(d, "sbin", "runc"))
+	os.MkdirAll(filepath.Join(d, "link"), 0o755)
+	os.Symlink(self, filepath.Join(d, "link", "runc"))
+	os.MkdirAll(filepath.Join(d, "notexec"), 0o755)
+	os.WriteFile(filepath.Join(d, "notexec", "runc"), nil, 0o644)
+	os.MkdirAll(filepath.Join(d, "dir", "runc"), 0o755)
+
+	path := strings.Join([]string{filepath.Join(d, "link"), filepath.Join(d, "notexec"), filepath.Join(d, "dir"),
+		filepath.Join(d, "copy"), filepath.Join(d, "sbin")}, ":")
+
+	// First hop: self is skipped by realpath; the copy is taken.
+	got, err := Find("runc", "default", path, self, nil)
+	if err != nil || got != copy2 {
+		t.Fatalf("first hop: %q %v, want %q", got, err, copy2)
+	}
+	// Second hop, as the copy, with SEEN=self: both copies are skipped.
+	got, err = Find("runc", "default", path, copy2, []string{self})
+	if err != nil || got != real {
+		t.Fatalf("second hop: %q %v, want %q", got, err, real)
+	}
+	// Nothing but ourselves: a clear error naming what was skipped.
+	_, err = Find("runc", "default", filepath.Join(d, "link"), self, nil)
+	if err == nil || !strings.Contains(err.Error(), "armhf-shim itself") || !strings.Contains(err.Error(), "install runc") {
+		t.Errorf("only self: %v", err)
+	}
+	// An explicit path to ourselves is refused, not exec'd.
+	_, err = Find(filepath.Join(d, "link", "runc"), "$ARMHF_SHIM_RUNTIME", path, self, nil)
+	if err == nil || !strings.Contains(err.Error(), "call itself") {
+		t.Errorf("explicit self: %v", err)
+	}
+	_, err = Find(filepath.Join(d, "nope"), "--armhf-shim-runtime", path, self, nil)
+	if err == nil || !strings.Contains(err.Error(), "--armhf-shim-runtime") {
+		t.Errorf("explicit missing: %v", err)
+	}
+	got, err = Find(real, "config", "", self, nil)
+	if err != nil || got != real {
+		t.Errorf("explicit: %q %v", got, err)
+	}
+}
+
+func TestSplitSeen(t *testing.T) {
+	if SplitSeen("") != nil || len(SplitSeen("/a:/b")) != 2 {
+		t.Error("SplitSeen")
+	}
+}
