@@ -1,4 +1,8 @@
 package main
 
-// Placeholder until the docker CLI wrapper (issue 5) lands; its owner replaces this file.
-func dockerMain(args []string) int { return notYet("docker") }
+import "github.com/armhf-shim/armhf-shim/dind/dockercli"
+
+// dockerMain is the docker CLI wrapper: args are argv[1:] exactly as the
+// docker CLI would get them. It returns only on failure; otherwise the
+// process has become the real docker.
+func dockerMain(args []string) int { return dockercli.Main(args) }

@@ -1,0 +1,289 @@
+package dockercli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/armhf-shim/armhf-shim/dind/dockerargs"
+)
+
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func files(m map[string]string) FileReader {
+	return func(name string) ([]byte, error) {
+		if v, ok := m[name]; ok {
+			return []byte(v), nil
+		}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+}
+
+func TestParseSettings(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		env    map[string]string
+		config string
+		want   Settings
+		rest   []string
+		err    string
+	}{
+		{"defaults", []string{"ps"}, nil, "", Settings{CPUInfo: DefaultCPUInfo}, []string{"ps"}, ""},
+		{"config file", []string{"ps"}, nil, `{"docker":"/usr/bin/docker","docker_cpuinfo":"/etc/ci","docker_platform":true,"runtime":{"x":1}}`,
+			Settings{Docker: "/usr/bin/docker", CPUInfo: "/etc/ci", Platform: "linux/arm/v7"}, []string{"ps"}, ""},
+		{"config platform string", nil, nil, `{"docker_platform":"linux/arm/v6"}`, Settings{CPUInfo: DefaultCPUInfo, Platform: "linux/arm/v6"}, nil, ""},
+		{"env beats config", []string{"run", "x"}, map[string]string{EnvDocker: "/opt/docker", EnvCPUInfo: "/tmp/ci", EnvPlatform: "1"},
+			`{"docker":"/usr/bin/docker","docker_platform":false}`,
+			Settings{Docker: "/opt/docker", CPUInfo: "/tmp/ci", Platform: "linux/arm/v7"}, []string{"run", "x"}, ""},
+		{"env platform off", nil, map[string]string{EnvPlatform: "false"}, `{"docker_platform":true}`, Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
+		{"disabled", []string{"run", "x"}, map[string]string{EnvEnable: "0"}, "", Settings{CPUInfo: DefaultCPUInfo, Disabled: true}, []string{"run", "x"}, ""},
+		{"enabled explicitly", nil, map[string]string{EnvEnable: "1"}, "", Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
+		{"flags beat env", []string{"--armhf-shim-docker=/a/docker", "--armhf-shim-cpuinfo", "/b/ci", "--armhf-shim-platform", "run", "--armhf-shim-docker=/c"},
+			map[string]string{EnvDocker: "/opt/docker"}, "",
+			Settings{Docker: "/a/docker", CPUInfo: "/b/ci", Platform: "linux/arm/v7"}, []string{"run", "--armhf-shim-docker=/c"}, ""},
+		{"flag platform value", []string{"--armhf-shim-platform=linux/arm64", "ps"}, nil, "", Settings{CPUInfo: DefaultCPUInfo, Platform: "linux/arm64"}, []string{"ps"}, ""},
+		{"prepare", []string{"--armhf-shim-prepare"}, nil, "", Settings{CPUInfo: DefaultCPUInfo, Prepare: true}, []string{}, ""},
+		{"unknown wrapper option", []string{"--armhf-shim-foo", "ps"}, nil, "", Settings{}, nil, "unknown wrapper option --armhf-shim-foo"},
+		{"missing value", []string{"--armhf-shim-docker"}, nil, "", Settings{}, nil, "needs a value"},
+		{"bad json", nil, nil, `{"docker":`, Settings{}, nil, "config file /etc/x.json"},
+		{"bad platform type", nil, nil, `{"docker_platform":3}`, Settings{}, nil, "docker_platform must be"},
+		{"bad env platform", nil, map[string]string{EnvPlatform: "linux/!!"}, "", Settings{}, nil, "ARMHF_SHIM_PLATFORM=linux/!!"},
+		{"relative cpuinfo", nil, map[string]string{EnvCPUInfo: "cpuinfo"}, "", Settings{}, nil, "must be an absolute path"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, rest, err := ParseSettings(tc.args, envMap(tc.env), []byte(tc.config), "/etc/x.json")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s != tc.want {
+				t.Errorf("settings = %+v, want %+v", s, tc.want)
+			}
+			if !slices.Equal(rest, tc.rest) {
+				t.Errorf("rest = %q, want %q", rest, tc.rest)
+			}
+		})
+	}
+}
+
+func ctxMeta(dir, name, host string) (string, string) {
+	sum := sha256.Sum256([]byte(name))
+	return filepath.Join(dir, "contexts/meta", hex.EncodeToString(sum[:]), "meta.json"),
+		`{"Name":"` + name + `","Metadata":{},"Endpoints":{"docker":{"Host":"` + host + `","SkipTLSVerify":false}}}`
+}
+
+func TestResolveDaemon(t *testing.T) {
+	fs := map[string]string{}
+	k, v := ctxMeta("/home/u/.docker", "graviton", "ssh://ci@graviton.example.com")
+	fs[k] = v
+	k, v = ctxMeta("/home/u/.docker", "rootless", "unix:///run/user/1000/docker.sock")
+	fs[k] = v
+	k, v = ctxMeta("/cfg", "far", "tcp://10.1.2.3:2376")
+	fs[k] = v
+	fs["/home/u/.docker/config.json"] = `{"auths":{},"currentContext":"graviton"}`
+	fs["/cfg2/config.json"] = `{"currentContext":"default"}`
+	k, _ = ctxMeta("/cfg2", "broken", "")
+	fs[k] = `{"Endpoints":`
+
+	home := map[string]string{"HOME": "/home/u"}
+	with := func(m map[string]string) map[string]string {
+		out := map[string]string{"HOME": "/home/u"}
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		argv  string
+		env   map[string]string
+		host  string
+		src   string
+		local bool
+		err   string
+	}{
+		{"-H wins over everything", "-H unix:///x.sock -c far run x", with(map[string]string{"DOCKER_HOST": "tcp://9.9.9.9:2375"}), "unix:///x.sock", "-H", true, ""},
+		{"DOCKER_HOST", "run x", with(map[string]string{"DOCKER_HOST": "tcp://192.168.1.5:2375"}), "tcp://192.168.1.5:2375", "DOCKER_HOST", false, ""},
+		{"DOCKER_HOST loopback", "run x", with(map[string]string{"DOCKER_HOST": "tcp://127.0.0.1:2375"}), "tcp://127.0.0.1:2375", "DOCKER_HOST", true, ""},
+		{"--context beats DOCKER_HOST", "--config /cfg --context far run x", with(map[string]string{"DOCKER_HOST": "unix:///a"}), "tcp://10.1.2.3:2376", "context far", false, ""},
+		{"DOCKER_CONTEXT", "run x", with(map[string]string{"DOCKER_CONTEXT": "rootless"}), "unix:///run/user/1000/docker.sock", "context rootless", true, ""},
+		{"currentContext", "run x", home, "ssh://ci@graviton.example.com", "context graviton", false, ""},
+		{"DOCKER_CONFIG default context", "run x", with(map[string]string{"DOCKER_CONFIG": "/cfg2"}), "", "default", true, ""},
+		{"nothing configured", "run x", map[string]string{}, "", "default", true, ""},
+		{"unknown context", "-c nope run x", home, "", "context nope", true, "docker context \"nope\""},
+		{"corrupt context", "--config=/cfg2 -c broken run x", home, "", "context broken", true, "meta.json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := dockerargs.Parse(strings.Fields(tc.argv))
+			d, err := ResolveDaemon(cmd.Globals, envMap(tc.env), files(fs))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if d.Host != tc.host || d.Source != tc.src {
+				t.Errorf("daemon = %+v, want host %q source %q", d, tc.host, tc.src)
+			}
+			if IsLocal(d.Host) != tc.local {
+				t.Errorf("IsLocal(%q) = %v", d.Host, !tc.local)
+			}
+		})
+	}
+}
+
+func TestIsLocal(t *testing.T) {
+	for host, want := range map[string]bool{
+		"":                              true,
+		"unix:///var/run/docker.sock":   true,
+		"fd://":                         true,
+		"npipe:////./pipe/docker":       true,
+		"tcp://localhost:2375":          true,
+		"tcp://127.0.0.1:2376":          true,
+		"tcp://[::1]:2375":              true,
+		"ssh://me@localhost":            true,
+		"tcp://10.0.0.2:2375":           false,
+		"tcp://docker.example.com:2376": false,
+		"ssh://ci@graviton":             false,
+		"192.168.1.1:2375":              false,
+		"https://dind:2376":             false,
+		"weird://x":                     false,
+	} {
+		if got := IsLocal(host); got != want {
+			t.Errorf("IsLocal(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+func TestMakePlan(t *testing.T) {
+	s := Settings{CPUInfo: "/run/armhf-shim/cpuinfo"}
+	mount := []string{"-v", "/run/armhf-shim/cpuinfo:/proc/cpuinfo:ro"}
+	tests := []struct {
+		name    string
+		args    []string
+		s       Settings
+		nested  bool
+		env     map[string]string
+		want    []string
+		need    bool
+		warning string
+	}{
+		{"run", []string{"run", "--rm", "x"}, s, false, nil, append(append([]string{"run"}, mount...), "--rm", "x"), true, ""},
+		{"disabled", []string{"run", "x"}, Settings{CPUInfo: s.CPUInfo, Disabled: true}, false, nil, []string{"run", "x"}, false, ""},
+		{"nested wrapper passes through", []string{"run", "x"}, s, true, nil, []string{"run", "x"}, false, ""},
+		{"ps", []string{"ps"}, s, false, nil, []string{"ps"}, false, ""},
+		{"remote", []string{"run", "x"}, s, false, map[string]string{"DOCKER_HOST": "tcp://10.0.0.9:2375"}, []string{"run", "x"}, false, "is not on this host"},
+		{"remote still gets platform", []string{"-H", "ssh://ci@arm", "run", "x"}, Settings{CPUInfo: s.CPUInfo, Platform: "linux/arm/v7"}, false, nil,
+			[]string{"-H", "ssh://ci@arm", "run", "--platform", "linux/arm/v7", "x"}, false, "ssh://ci@arm, from -H"},
+		{"user mount", []string{"run", "-v", "/a:/proc/cpuinfo", "x"}, s, false, nil, []string{"run", "-v", "/a:/proc/cpuinfo", "x"}, false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := MakePlan(tc.args, tc.s, tc.nested, envMap(tc.env), files(nil))
+			if !slices.Equal(p.Argv, tc.want) {
+				t.Errorf("argv = %q, want %q", p.Argv, tc.want)
+			}
+			if p.NeedCPUInfo != tc.need {
+				t.Errorf("NeedCPUInfo = %v", p.NeedCPUInfo)
+			}
+			if tc.warning == "" && p.Warning != "" || !strings.Contains(p.Warning, tc.warning) {
+				t.Errorf("warning = %q, want %q", p.Warning, tc.warning)
+			}
+		})
+	}
+}
+
+func TestEnsureCPUInfo(t *testing.T) {
+	dir := t.TempDir()
+	calls := 0
+	gen := func() ([]byte, error) { calls++; return []byte("processor\t: 0\nCPU architecture: 7\n"), nil }
+
+	p := filepath.Join(dir, "sub", "cpuinfo")
+	if err := EnsureCPUInfo(p, gen); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != 0o644 || calls != 1 {
+		t.Fatalf("after create: %v %v calls=%d", fi, err, calls)
+	}
+	if di, _ := os.Stat(filepath.Dir(p)); di.Mode().Perm() != 0o755 {
+		t.Errorf("dir mode %v", di.Mode())
+	}
+	// Present: kept, not regenerated.
+	if err := EnsureCPUInfo(p, gen); err != nil || calls != 1 {
+		t.Fatalf("existing file regenerated (calls=%d, %v)", calls, err)
+	}
+	// Empty: regenerated.
+	os.WriteFile(p, nil, 0o644)
+	if err := EnsureCPUInfo(p, gen); err != nil || calls != 2 {
+		t.Fatalf("empty file not regenerated (calls=%d, %v)", calls, err)
+	}
+	// A directory where the file should be (docker made it): clear error, untouched.
+	d := filepath.Join(dir, "asdir")
+	os.MkdirAll(filepath.Join(d, "keep"), 0o755)
+	if err := EnsureCPUInfo(d, gen); !errors.Is(err, ErrCPUInfoDir) || !strings.Contains(err.Error(), "rmdir") {
+		t.Fatalf("directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(d, "keep")); err != nil {
+		t.Fatal("directory was changed")
+	}
+	// Generation failure: error, nothing written.
+	q := filepath.Join(dir, "fail")
+	if err := EnsureCPUInfo(q, func() ([]byte, error) { return nil, errors.New("boom") }); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("gen failure: %v", err)
+	}
+	if _, err := os.Stat(q); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("file written despite failure")
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary file left: %s", e.Name())
+		}
+	}
+}
+
+func TestHostCPUInfoIsARMv7(t *testing.T) {
+	data, err := HostCPUInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "CPU architecture: 7") {
+		t.Fatalf("not an armv7 cpuinfo:\n%s", data)
+	}
+	host, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every online CPU, whatever this test's affinity.
+	if got, want := countProcessors(string(data)), countProcessors(string(host)); got != want {
+		t.Errorf("%d processors, host has %d", got, want)
+	}
+}
+
+func countProcessors(s string) int {
+	n := 0
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "processor") {
+			n++
+		}
+	}
+	return n
+}

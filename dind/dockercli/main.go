@@ -1,0 +1,115 @@
+package dockercli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/armhf-shim/armhf-shim/cpuinfo"
+	"github.com/armhf-shim/armhf-shim/dind/dockerbin"
+)
+
+// Exit statuses of the wrapper itself (the real docker's are its own).
+const (
+	ExitUsage      = 125 // like "docker run" when the CLI itself fails
+	ExitCannotExec = 126
+	ExitNotFound   = 127
+)
+
+func warn(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "armhf-shim: "+format+"\n", args...)
+}
+
+// Main runs the wrapper with args (argv[1:] exactly as the docker CLI would
+// get them). It returns only on failure; on success the process has become
+// the real docker.
+func Main(args []string) int {
+	cfgName := os.Getenv(EnvConfig)
+	if cfgName == "" {
+		cfgName = DefaultConfigFile
+	}
+	cfg, err := os.ReadFile(cfgName)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		warn("reading config file %s: %v", cfgName, err)
+		return ExitUsage
+	}
+	s, args, err := ParseSettings(args, os.Getenv, cfg, cfgName)
+	if err != nil {
+		warn("docker: %v", err)
+		return ExitUsage
+	}
+	if s.Prepare {
+		if err := EnsureCPUInfo(s.CPUInfo, HostCPUInfo); err != nil {
+			warn("docker: %v", err)
+			return 1
+		}
+		return 0
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		warn("docker: cannot find my own binary (%v); refusing to search PATH for docker, which could find me again; set %s", err, EnvDocker)
+		return ExitNotFound
+	}
+	pid := os.Getpid()
+	chain := dockerbin.ParseChain(os.Getenv(dockerbin.ChainEnv), pid)
+	real, err := dockerbin.Finder{Explicit: s.Docker, PATH: os.Getenv("PATH"), Self: self, Chain: chain}.Find()
+	if err != nil {
+		warn("docker: %v", err)
+		return ExitNotFound
+	}
+
+	plan := MakePlan(args, s, len(chain) > 0, os.Getenv, os.ReadFile)
+	if plan.Warning != "" {
+		warn("%s", plan.Warning)
+	}
+	if plan.NeedCPUInfo {
+		if err := EnsureCPUInfo(s.CPUInfo, HostCPUInfo); err != nil {
+			hint := ""
+			if os.Geteuid() != 0 {
+				hint = fmt.Sprintf("; create it once as root: sudo armhf-shim docker %s (e.g. at boot)", OptPrepare)
+			}
+			warn("not adding the armv7 /proc/cpuinfo: %v%s", err, hint)
+			plan.Argv = args
+		}
+	}
+
+	if rp, err := filepath.EvalSymlinks(self); err == nil {
+		self = rp
+	}
+	env := withEnv(os.Environ(), dockerbin.ChainEnv, append(chain, self).Format(pid))
+	err = syscall.Exec(real, append([]string{real}, plan.Argv...), env)
+	warn("docker: exec %s: %v", real, err)
+	return ExitCannotExec
+}
+
+// withEnv returns env with key set to value (replacing any earlier value).
+func withEnv(env []string, key, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
+}
+
+// OnlineCPUs is the kernel's list of online CPUs.
+const OnlineCPUs = "/sys/devices/system/cpu/online"
+
+// HostCPUInfo renders the armv7 cpuinfo of every online host CPU (a
+// container's /proc/cpuinfo lists them all, whatever its cpuset), falling
+// back to this process's affinity when the online list is unreadable.
+func HostCPUInfo() ([]byte, error) {
+	var set cpuinfo.CPUSet
+	if b, err := os.ReadFile(OnlineCPUs); err == nil {
+		if s, err := cpuinfo.ParseCPUSet(strings.TrimSpace(string(b))); err == nil {
+			set = s
+		}
+	}
+	return cpuinfo.HostARMv7(set)
+}
