@@ -1,0 +1,153 @@
+// Package statedir manages armhf-shim's runtime state on the host: the
+// armv7 cpuinfo files that are bind-mounted over a container's
+// /proc/cpuinfo.
+//
+// The model: under a root on a tmpfs (default /run/armhf-shim, so a reboot
+// clears it) each modified container has a directory containers/<id>
+// holding "cpuinfo", the bind-mount source; it is removed when the runtime
+// deletes the container (the mount inside a running container keeps its
+// own reference to the file). Rendering a cpuinfo reads /proc/cpuinfo and
+// the CPU affinity, so renderings are cached per cpuset under
+// cache/<boot id>/ and a container's file is a hard link to the cached
+// one: starting the hundredth container on the same cpuset costs a link(2).
+// The boot id in the path makes a cache on a persistent root harmless
+// after a reboot (or a CPU swap in a VM).
+package statedir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/armhf-shim/armhf-shim/cpuinfo"
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+)
+
+// CPUInfoName is the file name of a container's cpuinfo.
+const CPUInfoName = "cpuinfo"
+
+// Dir is a state root.
+type Dir struct {
+	Root string
+	// Render makes the cpuinfo text for a cpuset (cpuinfo.HostARMv7 if nil).
+	Render func(cpuinfo.CPUSet) ([]byte, error)
+}
+
+// ContainerDir is the directory of container id.
+func (d Dir) ContainerDir(id string) (string, error) {
+	if !runcargs.ValidID(id) {
+		return "", fmt.Errorf("invalid container id %q", id)
+	}
+	return filepath.Join(d.Root, "containers", id), nil
+}
+
+// CPUInfoPath is where container id's cpuinfo lives.
+func (d Dir) CPUInfoPath(id string) (string, error) {
+	cd, err := d.ContainerDir(id)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cd, CPUInfoName), nil
+}
+
+// bootID identifies this boot of the kernel.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return "unknown-boot"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// cacheKey names a cpuset in a file name: "0-3_6".
+func cacheKey(set cpuinfo.CPUSet) string {
+	return strings.ReplaceAll(set.String(), ",", "_")
+}
+
+// WriteCPUInfo puts the armv7 cpuinfo for cpus (a cpuset string, "" for
+// the caller's affinity) at container id's path and returns that path.
+func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
+	dst, err := d.CPUInfoPath(id)
+	if err != nil {
+		return "", err
+	}
+	var set cpuinfo.CPUSet
+	if strings.TrimSpace(cpus) != "" {
+		if set, err = cpuinfo.ParseCPUSet(cpus); err != nil {
+			return "", fmt.Errorf("container cpuset linux.resources.cpu.cpus=%q: %w", cpus, err)
+		}
+	}
+	if set.IsEmpty() {
+		if set, err = cpuinfo.Affinity(); err != nil {
+			return "", err
+		}
+	}
+	cache := filepath.Join(d.Root, "cache", bootID(), "cpuinfo-"+cacheKey(set))
+	if _, err := os.Stat(cache); err != nil {
+		render := d.Render
+		if render == nil {
+			render = cpuinfo.HostARMv7
+		}
+		text, err := render(set)
+		if err != nil {
+			return "", fmt.Errorf("rendering the armv7 cpuinfo for cpuset %s: %w", set, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+			return "", fmt.Errorf("armhf-shim state root: %w", err)
+		}
+		if err := fsutil.WriteFileAtomic(cache, text, 0o444); err != nil {
+			return "", err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", fmt.Errorf("armhf-shim state root: %w", err)
+	}
+	// A leftover of an earlier container with the same id is replaced.
+	if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	if err := os.Link(cache, dst); err != nil {
+		text, rerr := os.ReadFile(cache)
+		if rerr != nil {
+			return "", rerr
+		}
+		if err := fsutil.WriteFileAtomic(dst, text, 0o444); err != nil {
+			return "", err
+		}
+	}
+	return dst, nil
+}
+
+// Remove deletes container id's state. For a container that has none (it
+// was not modified) this is an unlink and an rmdir failing with ENOENT.
+func (d Dir) Remove(id string) error {
+	cd, err := d.ContainerDir(id)
+	if err != nil {
+		return err
+	}
+	return os.RemoveAll(cd)
+}
+
+// Containers lists the ids that have state (for doctor).
+func (d Dir) Containers() ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(d.Root, "containers"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(d.Root, "containers", e.Name(), CPUInfoName)); err == nil {
+				ids = append(ids, e.Name())
+			}
+		}
+	}
+	return ids, nil
+}

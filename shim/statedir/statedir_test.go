@@ -1,0 +1,94 @@
+package statedir
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/armhf-shim/armhf-shim/cpuinfo"
+	"golang.org/x/sys/unix"
+)
+
+func TestWriteCPUInfoCachesPerCPUSet(t *testing.T) {
+	renders := map[string]int{}
+	d := Dir{Root: t.TempDir(), Render: func(s cpuinfo.CPUSet) ([]byte, error) {
+		renders[s.String()]++
+		return cpuinfo.HostARMv7(s)
+	}}
+	p1, err := d.WriteCPUInfo("c1", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := d.WriteCPUInfo("c2", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renders["0"] != 1 {
+		t.Errorf("cpuset 0 rendered %d times, want 1 (cached)", renders["0"])
+	}
+	var s1, s2 unix.Stat_t
+	unix.Stat(p1, &s1)
+	unix.Stat(p2, &s2)
+	if s1.Ino != s2.Ino {
+		t.Errorf("containers on one cpuset do not share the cached file")
+	}
+	if s1.Mode&0o777 != 0o444 {
+		t.Errorf("mode %o, want 0444", s1.Mode&0o777)
+	}
+	text, _ := os.ReadFile(p1)
+	info, err := cpuinfo.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumProcessors() != 1 || !strings.Contains(string(text), "CPU architecture: 7") {
+		t.Errorf("cpuinfo for cpuset 0:\n%s", text)
+	}
+	if p1 != filepath.Join(d.Root, "containers", "c1", CPUInfoName) {
+		t.Errorf("path %s", p1)
+	}
+
+	// Empty cpuset = affinity; rendered once more, for that set.
+	aff, _ := cpuinfo.Affinity()
+	p3, err := d.WriteCPUInfo("c3", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ = os.ReadFile(p3)
+	info, _ = cpuinfo.Parse(text)
+	if info.NumProcessors() != aff.Len() {
+		t.Errorf("affinity %s gave %d processors", aff, info.NumProcessors())
+	}
+	// Rewriting an existing container's file works (id reuse).
+	if _, err := d.WriteCPUInfo("c1", "0"); err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := d.Containers()
+	if len(ids) != 3 {
+		t.Errorf("containers = %v", ids)
+	}
+	for _, id := range []string{"c1", "c2", "c3", "never-modified"} {
+		if err := d.Remove(id); err != nil {
+			t.Errorf("Remove(%s): %v", id, err)
+		}
+	}
+	if ids, _ := d.Containers(); len(ids) != 0 {
+		t.Errorf("after Remove: %v", ids)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	d := Dir{Root: t.TempDir()}
+	if _, err := d.WriteCPUInfo("../escape", "0"); err == nil {
+		t.Error("id with a slash accepted")
+	}
+	if err := d.Remove(".."); err == nil {
+		t.Error("Remove(..) accepted")
+	}
+	if _, err := d.WriteCPUInfo("c", "0-x"); err == nil || !strings.Contains(err.Error(), "linux.resources.cpu.cpus") {
+		t.Errorf("bad cpuset: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(d.Root, "containers", "c")); !os.IsNotExist(err) {
+		t.Error("a failed write left a container directory")
+	}
+}
