@@ -1,0 +1,84 @@
+// Package runcstate reads what armhf-shim needs from runc's own record of
+// a container.
+//
+// The model: `runc exec` names a container but no bundle. runc keeps each
+// container's state in <root>/<id>/state.json (root is runc's --root,
+// default /run/runc, or $XDG_RUNTIME_DIR/runc when rootless), and that
+// state holds the libcontainer config, whose "labels" are the spec's
+// annotations as "key=value" strings plus "bundle=<dir>". The mark
+// annotation the wrapper added at create therefore shows up there as
+// "io.armhf-shim.personality=LINUX32". A state file without the mark's
+// text is rejected by a byte search before any JSON is decoded, which is
+// what nearly every exec costs.
+package runcstate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+)
+
+// DefaultRoot is runc's default --root for this user.
+func DefaultRoot() string {
+	if os.Geteuid() != 0 {
+		if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
+			return filepath.Join(xdg, "runc")
+		}
+	}
+	return "/run/runc"
+}
+
+// Path is the state.json of container id under root ("" = DefaultRoot).
+func Path(root, id string) (string, error) {
+	if !runcargs.ValidID(id) {
+		return "", fmt.Errorf("invalid container id %q", id)
+	}
+	if root == "" {
+		root = DefaultRoot()
+	}
+	return filepath.Join(root, id, "state.json"), nil
+}
+
+// HasLabel reports whether the state data carries the label key=value.
+func HasLabel(data []byte, key, value string) (bool, error) {
+	label := key + "=" + value
+	if !bytes.Contains(data, []byte(label)) {
+		return false, nil
+	}
+	var st struct {
+		Config struct {
+			Labels []string `json:"labels"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return false, fmt.Errorf("malformed runc state: %w", err)
+	}
+	for _, l := range st.Config.Labels {
+		if l == label {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Labeled reads container id's state under root and reports whether it
+// carries the label key=value.
+func Labeled(root, id, key, value string) (bool, error) {
+	p, err := Path(root, id)
+	if err != nil {
+		return false, err
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return false, err
+	}
+	ok, err := HasLabel(data, key, value)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", p, err)
+	}
+	return ok, nil
+}
