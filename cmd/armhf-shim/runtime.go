@@ -1,4 +1,8 @@
 package main
 
-// Placeholder until the runtime wrapper (issue 4) lands; its owner replaces this file.
-func runtimeMain(args []string) int { return notYet("runtime") }
+import "github.com/armhf-shim/armhf-shim/shim"
+
+// runtimeMain is the OCI runtime wrapper (armhf-shim runtime ..., or
+// argv[0] runc / armhf-runc): args are exactly what runc would receive.
+// It returns only on failure; on success the process is the real runtime.
+func runtimeMain(args []string) int { return shim.RuntimeMain(args) }

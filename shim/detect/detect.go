@@ -67,10 +67,22 @@ func CompatMachine(goarch string) (uint16, bool) {
 	return 0, false
 }
 
+// Rule says which row of the table decided.
+type Rule int
+
+// The rows of the decision table.
+const (
+	RuleNone Rule = iota
+	RuleAnnotation
+	RuleEnv
+	RuleAuto
+)
+
 // Decision is the outcome of [Decide].
 type Decision struct {
 	Enable bool
-	// Why names the rule that decided, for the debug log.
+	Rule   Rule
+	// Why names the rule that decided and its evidence, for the debug log.
 	Why string
 }
 
@@ -85,14 +97,14 @@ func Decide(annotations map[string]string, env []string, auto AutoFunc) (Decisio
 		if err != nil {
 			return Decision{}, fmt.Errorf("annotation %s=%q: want true or false", AnnotationEnable, v)
 		}
-		return Decision{Enable: b, Why: fmt.Sprintf("annotation %s=%s", AnnotationEnable, v)}, nil
+		return Decision{Enable: b, Rule: RuleAnnotation, Why: fmt.Sprintf("annotation %s=%s", AnnotationEnable, v)}, nil
 	}
 	if v, ok := lookupEnv(env, EnvEnable); ok && v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return Decision{}, fmt.Errorf("process environment %s=%q: want 1 or 0", EnvEnable, v)
 		}
-		return Decision{Enable: b, Why: fmt.Sprintf("process environment %s=%s", EnvEnable, v)}, nil
+		return Decision{Enable: b, Rule: RuleEnv, Why: fmt.Sprintf("process environment %s=%s", EnvEnable, v)}, nil
 	}
 	if auto == nil {
 		return Decision{Why: "no annotation, no environment, no auto-detection"}, nil
@@ -101,7 +113,7 @@ func Decide(annotations map[string]string, env []string, auto AutoFunc) (Decisio
 	if err != nil {
 		return Decision{}, err
 	}
-	return Decision{Enable: en, Why: "auto-detected: " + why}, nil
+	return Decision{Enable: en, Rule: RuleAuto, Why: "auto-detected: " + why}, nil
 }
 
 // lookupEnv finds key in a KEY=VALUE list; the first entry wins, as in
@@ -117,6 +129,7 @@ func lookupEnv(env []string, key string) (string, bool) {
 
 // ELF is what an executable's header says.
 type ELF struct {
+	Name    string // process.args[0]
 	Path    string // inside the rootfs, symlinks resolved
 	Class   byte   // 1 = ELFCLASS32, 2 = ELFCLASS64
 	Machine uint16
@@ -139,6 +152,9 @@ func (e ELF) String() string {
 	s := e.Path
 	if len(e.Chain) > 0 {
 		s = strings.Join(e.Chain, " -> ") + " -> " + s
+	}
+	if e.Name != "" && e.Name != s {
+		s = e.Name + " -> " + s
 	}
 	return fmt.Sprintf("%s is ELF%d %s", s, e.Bits(), machineName(e.Machine))
 }
@@ -205,7 +221,7 @@ func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
 		if err != nil {
 			return ELF{}, fmt.Errorf("%s: %w", inRoot, err)
 		}
-		e.Path, e.Chain = inRoot, chain
+		e.Name, e.Path, e.Chain = args[0], inRoot, chain
 		return e, nil
 	}
 }

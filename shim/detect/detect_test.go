@@ -123,10 +123,10 @@ func TestInspectHostileRootfs(t *testing.T) {
 		"bin/escape":    "../../../../../../../../" + outside + "/bin32",
 		"bin/absescape": outside + "/bin32",
 		"bin/loop1":     "loop2", "bin/loop2": "loop1",
-		"bin/deep.sh":   []byte("#!/bin/deep.sh\n"),
-		"bin/empty.sh":  []byte("#!\n"),
-		"bin/garbage":   []byte("MZ\x90\x00 not an elf at all............"),
-		"bin/short":     []byte("\x7fELF"),
+		"bin/deep.sh":  []byte("#!/bin/deep.sh\n"),
+		"bin/empty.sh": []byte("#!\n"),
+		"bin/garbage":  []byte("MZ\x90\x00 not an elf at all............"),
+		"bin/short":    []byte("\x7fELF"),
 	})
 	// A FIFO where /bin/sh should be must not block the wrapper.
 	if err := unix.Mkfifo(filepath.Join(root, "bin", "fifo"), 0o755); err != nil {

@@ -13,6 +13,7 @@
 package runclog
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -87,18 +88,19 @@ func (l *Logger) Close() {
 func (l *Logger) log(level, msg string) {
 	msg = "armhf-shim: " + msg
 	ts := l.Now().Format(time.RFC3339Nano)
-	var line []byte
+	var buf bytes.Buffer
 	if l.json {
-		line, _ = json.Marshal(struct {
+		enc := json.NewEncoder(&buf) // ends the line with "\n"
+		enc.SetEscapeHTML(false)
+		enc.Encode(struct {
 			Level string `json:"level"`
 			Msg   string `json:"msg"`
 			Time  string `json:"time"`
 		}{level, msg, ts})
 	} else {
-		line = []byte(fmt.Sprintf("time=%s level=%s msg=%s", quote(ts), level, quote(msg)))
+		fmt.Fprintf(&buf, "time=%s level=%s msg=%s\n", quote(ts), level, quote(msg))
 	}
-	line = append(line, '\n')
-	l.writer().Write(line)
+	l.writer().Write(buf.Bytes())
 }
 
 // quote quotes a text value as logrus does: unless it is made only of

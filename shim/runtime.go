@@ -1,0 +1,278 @@
+// Package shim is armhf-shim's OCI runtime wrapper and OCI hook: the route
+// that makes every container a daemon starts — docker run, compose,
+// docker build, docker exec, podman — see an armv7 machine when it is an
+// armhf (on x86_64: i386) container.
+//
+// The model of the runtime wrapper ([RuntimeMain]): it is called exactly
+// like runc and ends by exec'ing the real runtime with the same argv. For
+// `create` and `run` it reads the bundle's config.json, decides per
+// container (package detect), and for a 32-bit container writes the
+// modified spec back atomically (packages modify, spec) and execs the
+// runtime in the LINUX32 personality, which runc init and the container
+// inherit. For `exec` it looks for the mark in runc's state (package
+// runcstate) and sets the personality the same way. For `delete` it
+// removes the container's cpuinfo file (package statedir). Every other
+// command is handed over without reading any file. It never writes to
+// stdout; it logs like runc (package runclog).
+//
+// The hook ([HookMain], hook.go) serves runtimes that the wrapper cannot
+// sit in front of (podman and CRI-O's own runc/crun calls): it mounts the
+// cpuinfo inside the container's mount namespace. Package install
+// registers either with docker, containerd, podman or BuildKit.
+package shim
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"syscall"
+
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/shim/detect"
+	"github.com/armhf-shim/armhf-shim/shim/modify"
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"github.com/armhf-shim/armhf-shim/shim/runclog"
+	"github.com/armhf-shim/armhf-shim/shim/runcstate"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
+	"github.com/armhf-shim/armhf-shim/shim/spec"
+	"github.com/armhf-shim/armhf-shim/shim/statedir"
+	"github.com/armhf-shim/armhf-shim/uname"
+)
+
+// Plan is what the wrapper execs.
+type Plan struct {
+	Path    string   // the real runtime
+	Argv    []string // argv[0] and the original arguments (minus armhf-shim's flags)
+	Env     []string
+	Linux32 bool // exec in the LINUX32 personality
+}
+
+// Env is the wrapper's view of its process: injectable for tests.
+type Env struct {
+	Getenv  func(string) string
+	Environ func() []string
+	Self    func() (string, error)
+	GOARCH  string
+	// CanLinux32 reports whether this host accepts the LINUX32
+	// personality (nil: try it on a locked thread).
+	CanLinux32 func() error
+}
+
+// ProcessEnv is the real process environment.
+func ProcessEnv() Env {
+	return Env{Getenv: os.Getenv, Environ: os.Environ, Self: runtimecfg.Self, GOARCH: goruntime.GOARCH}
+}
+
+func (e Env) canLinux32() error {
+	if e.CanLinux32 != nil {
+		return e.CanLinux32()
+	}
+	return uname.WithPersonality(uname.PerLinux32, func() error { return nil })
+}
+
+// RuntimeMain is the OCI runtime wrapper: args are argv[1:] as runc would
+// receive them. It returns only on failure (the exit code); on success the
+// process has become the real runtime.
+func RuntimeMain(args []string) int {
+	inv, err := runcargs.Parse(args)
+	if err != nil {
+		// The logging flags may be among the unparsed; runc would log to
+		// stderr in that case as well.
+		runclog.New("", "text", false).Errorf("%v", err)
+		return 1
+	}
+	log := runclog.New(inv.Global.Log, inv.Global.LogFormat, inv.Global.Debug)
+	plan, err := Prepare(inv, ProcessEnv(), log)
+	if err != nil {
+		log.Errorf("%v", err)
+		return 1
+	}
+	log.Close()
+	if plan.Linux32 {
+		err = uname.ExecLinux32(plan.Path, plan.Argv, plan.Env)
+	} else {
+		err = syscall.Exec(plan.Path, plan.Argv, plan.Env)
+		err = fmt.Errorf("exec %s: %w", plan.Path, err)
+	}
+	log.Errorf("%v", err)
+	return 1
+}
+
+// Prepare does everything but the exec: finds the real runtime and, for
+// create/run/exec/delete, decides and applies the changes.
+func Prepare(inv *runcargs.Invocation, env Env, log *runclog.Logger) (Plan, error) {
+	cfg, err := runtimecfg.Load(inv.Shim, env.Getenv)
+	if err != nil {
+		return Plan{}, err
+	}
+	self, err := env.Self()
+	if err != nil {
+		return Plan{}, fmt.Errorf("finding armhf-shim's own binary: %w", err)
+	}
+	seenVal := env.Getenv(runtimecfg.EnvSeen)
+	seen := runtimecfg.SplitSeen(seenVal)
+	rt, err := runtimecfg.Find(cfg.Runtime, cfg.RuntimeSource, env.Getenv("PATH"), self, seen)
+	if err != nil {
+		return Plan{}, err
+	}
+	newSeen := self
+	if seenVal != "" {
+		newSeen = seenVal + ":" + self
+	}
+	plan := Plan{
+		Path: rt,
+		Argv: append([]string{rt}, inv.Args...),
+		Env:  setEnv(env.Environ(), runtimecfg.EnvSeen, newSeen),
+	}
+	if len(seen) > 0 {
+		// Another armhf-shim called us as its runtime: it has done the work.
+		log.Debugf("called by armhf-shim %s as its runtime: forwarding %s to %s", seenVal, inv.Command, rt)
+		return plan, nil
+	}
+	dir := statedir.Dir{Root: cfg.StateRoot}
+	switch inv.Command {
+	case "create", "run":
+		plan.Linux32, err = prepareCreate(inv, env, dir, log)
+	case "exec":
+		plan.Linux32 = execMarked(inv, log)
+	case "delete":
+		if runcargs.ValidID(inv.ContainerID) {
+			if err := dir.Remove(inv.ContainerID); err != nil {
+				log.Warnf("removing the cpuinfo of container %s: %v", inv.ContainerID, err)
+			}
+		}
+	}
+	if err != nil {
+		return Plan{}, err
+	}
+	if plan.Linux32 {
+		log.Debugf("%s %s: exec %s in the LINUX32 personality", inv.Command, inv.ContainerID, rt)
+	}
+	return plan, nil
+}
+
+// setEnv returns env with key=value (replacing an earlier value).
+func setEnv(env []string, key, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, key+"="+value)
+}
+
+// bundleDir is the --bundle of create/run, made absolute (default: cwd).
+func bundleDir(b string) (string, error) {
+	if b == "" {
+		b = "."
+	}
+	return filepath.Abs(b)
+}
+
+// prepareCreate decides for a create/run and applies the modifiers to a
+// 32-bit container. It reports whether to exec in LINUX32.
+func prepareCreate(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *runclog.Logger) (bool, error) {
+	if len(inv.Unknown) > 0 {
+		log.Debugf("%s: flags armhf-shim does not know: %v", inv.Command, inv.Unknown)
+	}
+	id := inv.ContainerID
+	if !runcargs.ValidID(id) {
+		// runc rejects it with its own message.
+		log.Debugf("%s: no valid container id (%q): passing through", inv.Command, id)
+		return false, nil
+	}
+	bundle, err := bundleDir(inv.Bundle)
+	if err != nil {
+		return false, err
+	}
+	cfgPath := filepath.Join(bundle, "config.json")
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return false, fmt.Errorf("container %s: reading the bundle config: %w", id, err)
+	}
+	view, err := spec.ReadView(data)
+	if err != nil {
+		return false, fmt.Errorf("container %s: %s: %w", id, cfgPath, err)
+	}
+	rootfs := view.RootPath()
+	if rootfs != "" && !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	dec, err := detect.Decide(view.Annotations, view.Env(), detect.Auto(rootfs, view.Args(), view.Env(), view.Cwd(), env.GOARCH))
+	if err != nil {
+		return false, fmt.Errorf("container %s: %w", id, err)
+	}
+	log.Debugf("container %s: %s: %s", id, decisionWord(dec.Enable), dec.Why)
+	if !dec.Enable {
+		return false, nil
+	}
+	if err := env.canLinux32(); err != nil {
+		var nc *uname.NoCompatError
+		if errors.As(err, &nc) && dec.Rule == detect.RuleAuto {
+			// An auto-detected armhf image on an arm64 host without
+			// AArch32 runs under QEMU binfmt, if at all: leave it alone.
+			log.Debugf("container %s: not changed: %v", id, err)
+			return false, nil
+		}
+		return false, fmt.Errorf("container %s: %w", id, err)
+	}
+	src, err := dir.WriteCPUInfo(id, view.Cpus())
+	if err != nil {
+		return false, fmt.Errorf("container %s: %w", id, err)
+	}
+	if err := rewrite(cfgPath, data, modify.For32Bit(src)); err != nil {
+		dir.Remove(id)
+		return false, fmt.Errorf("container %s: %w", id, err)
+	}
+	log.Debugf("container %s: %s over %s, linux.personality LINUX32, annotation %s=%s written to %s",
+		id, src, modify.CPUInfoTarget, modify.AnnotationMark, modify.MarkValue, cfgPath)
+	return true, nil
+}
+
+func decisionWord(enable bool) string {
+	if enable {
+		return "32-bit, modifying"
+	}
+	return "passing through"
+}
+
+// rewrite applies mods to the config data and replaces path atomically,
+// keeping its mode.
+func rewrite(path string, data []byte, mods []modify.Modifier) error {
+	doc, err := spec.Parse(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := modify.Apply(doc, mods...); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	out, err := doc.Marshal()
+	if err != nil {
+		return err
+	}
+	perm := fs.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		perm = st.Mode().Perm()
+	}
+	return fsutil.WriteFileAtomic(path, out, perm)
+}
+
+// execMarked reports whether the container of a `runc exec` was made
+// 32-bit at create. Any failure to tell means "no": runc reports a missing
+// container itself.
+func execMarked(inv *runcargs.Invocation, log *runclog.Logger) bool {
+	ok, err := runcstate.Labeled(inv.Global.Root, inv.ContainerID, modify.AnnotationMark, modify.MarkValue)
+	if err != nil {
+		log.Debugf("exec %s: cannot read runc's state (%v): passing through", inv.ContainerID, err)
+		return false
+	}
+	if !ok {
+		log.Debugf("exec %s: container not marked: passing through", inv.ContainerID)
+	}
+	return ok
+}

@@ -1,0 +1,385 @@
+package shim
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/armhf-shim/armhf-shim/shim/detect"
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"github.com/armhf-shim/armhf-shim/shim/runclog"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
+	"github.com/armhf-shim/armhf-shim/uname"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// world is a fake host: a PATH with a "runc", armhf-shim's own binary, a
+// state root and a runc root.
+type world struct {
+	t         *testing.T
+	self, rt  string
+	pathDir   string
+	stateRoot string
+	runcRoot  string
+	env       map[string]string
+	log       bytes.Buffer
+}
+
+func newWorld(t *testing.T) *world {
+	d := t.TempDir()
+	w := &world{t: t, pathDir: filepath.Join(d, "bin"), stateRoot: filepath.Join(d, "state"), runcRoot: filepath.Join(d, "runc-root")}
+	os.MkdirAll(w.pathDir, 0o755)
+	w.self = filepath.Join(d, "armhf-shim")
+	os.WriteFile(w.self, []byte("#!/bin/false\n"), 0o755)
+	w.rt = filepath.Join(w.pathDir, "runc")
+	os.WriteFile(w.rt, []byte("#!/bin/false\n"), 0o755)
+	w.env = map[string]string{"PATH": w.pathDir, runtimecfg.EnvConfig: filepath.Join(d, "absent-config.json")}
+	// The default config path must not be read in tests: point at a file
+	// that exists but is empty of settings.
+	os.WriteFile(w.env[runtimecfg.EnvConfig], []byte(`{}`), 0o644)
+	return w
+}
+
+func (w *world) Env() Env {
+	return Env{
+		Getenv: func(k string) string { return w.env[k] },
+		Environ: func() []string {
+			var out []string
+			for k, v := range w.env {
+				out = append(out, k+"="+v)
+			}
+			return out
+		},
+		Self:   func() (string, error) { return w.self, nil },
+		GOARCH: "amd64",
+	}
+}
+
+func (w *world) prepare(args ...string) (Plan, error) {
+	w.t.Helper()
+	args = append([]string{"--armhf-shim-state-root", w.stateRoot, "--root", w.runcRoot, "--debug"}, args...)
+	inv, err := runcargs.Parse(args)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	l := runclog.New("", "json", true)
+	l.Stderr = &w.log
+	return Prepare(inv, w.Env(), l)
+}
+
+// bundle writes a bundle from the Docker fixture whose rootfs has exe at
+// /bin/sleep (the fixture runs "sleep 100"), with edit applied to the
+// generic config.
+func bundle(t *testing.T, exe []byte, edit func(map[string]any)) (dir string, config []byte) {
+	t.Helper()
+	dir = t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "rootfs", "bin"), 0o755)
+	os.WriteFile(filepath.Join(dir, "rootfs", "bin", "busybox"), exe, 0o755)
+	os.Symlink("/bin/busybox", filepath.Join(dir, "rootfs", "bin", "sleep"))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "oci", "docker-20.10-config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	m["root"] = map[string]any{"path": "rootfs"}
+	m["x-unknown"] = map[string]any{"kept": true}
+	if edit != nil {
+		edit(m)
+	}
+	config, _ = json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), config, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, config
+}
+
+var (
+	i386Exe  = uname.Compat32ELF("amd64")
+	amd64Exe = func() []byte {
+		b := make([]byte, 64)
+		copy(b, "\x7fELF\x02\x01\x01")
+		b[18] = detect.EMX86_64
+		return b
+	}()
+)
+
+func readSpec(t *testing.T, dir string) specs.Spec {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"x-unknown"`) {
+		t.Error("unknown field lost")
+	}
+	return s
+}
+
+func TestPrepareCreate32Bit(t *testing.T) {
+	for _, cmd := range [][]string{
+		{"create", "--bundle", "BUNDLE", "--pid-file", "/p", "c32"},
+		{"run", "-b=BUNDLE", "-d", "c32"},
+	} {
+		t.Run(cmd[0], func(t *testing.T) {
+			w := newWorld(t)
+			dir, _ := bundle(t, i386Exe, func(m map[string]any) {
+				m["linux"].(map[string]any)["resources"] = map[string]any{"cpu": map[string]any{"cpus": "0"}}
+			})
+			args := append([]string(nil), cmd...)
+			for i := range args {
+				args[i] = strings.ReplaceAll(args[i], "BUNDLE", dir)
+			}
+			plan, err := w.prepare(args...)
+			if err != nil {
+				t.Fatalf("%v\nlog: %s", err, w.log.String())
+			}
+			if !plan.Linux32 || plan.Path != w.rt {
+				t.Fatalf("plan %+v\nlog: %s", plan, w.log.String())
+			}
+			wantArgv := append([]string{w.rt, "--root", w.runcRoot, "--debug"}, args...)
+			if !reflect.DeepEqual(plan.Argv, wantArgv) {
+				t.Errorf("argv %q, want %q", plan.Argv, wantArgv)
+			}
+			if !contains(plan.Env, runtimecfg.EnvSeen+"="+w.self) {
+				t.Errorf("env lacks %s", runtimecfg.EnvSeen)
+			}
+			s := readSpec(t, dir)
+			last := s.Mounts[len(s.Mounts)-1]
+			if last.Destination != "/proc/cpuinfo" || !strings.HasPrefix(last.Source, w.stateRoot) {
+				t.Errorf("mount %+v", last)
+			}
+			text, err := os.ReadFile(last.Source)
+			if err != nil || !strings.Contains(string(text), "CPU architecture: 7") || strings.Count(string(text), "processor") != 1 {
+				t.Errorf("cpuinfo source (cpuset 0): %v\n%s", err, text)
+			}
+			if s.Linux.Personality == nil || s.Linux.Personality.Domain != specs.PerLinux32 || s.Annotations["io.armhf-shim.personality"] != "LINUX32" {
+				t.Errorf("personality %+v annotations %v", s.Linux.Personality, s.Annotations)
+			}
+			if st, _ := os.Stat(filepath.Join(dir, "config.json")); st.Mode().Perm() != 0o600 {
+				t.Errorf("config.json mode %v, want the original 0600", st.Mode())
+			}
+			if !strings.Contains(w.log.String(), "auto-detected: sleep -> /bin/busybox is ELF32 i386") {
+				t.Errorf("debug log lacks the decision: %s", w.log.String())
+			}
+
+			// delete removes the cpuinfo again.
+			if _, err := w.prepare("delete", "--force", "c32"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(last.Source); !os.IsNotExist(err) {
+				t.Errorf("cpuinfo left after delete: %v", err)
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPrepareCreate64BitUntouched(t *testing.T) {
+	w := newWorld(t)
+	dir, config := bundle(t, amd64Exe, nil)
+	var before unix.Stat_t
+	unix.Stat(filepath.Join(dir, "config.json"), &before)
+	plan, err := w.prepare("create", "--bundle", dir, "c64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Linux32 {
+		t.Error("64-bit container gets LINUX32")
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	var st unix.Stat_t
+	unix.Stat(filepath.Join(dir, "config.json"), &st)
+	if !bytes.Equal(after, config) || st.Ino != before.Ino || st.Mtim != before.Mtim {
+		t.Error("64-bit container's config.json was rewritten")
+	}
+	if _, err := os.Stat(w.stateRoot); !os.IsNotExist(err) {
+		t.Error("state written for a 64-bit container")
+	}
+}
+
+func TestPrepareDecisionRules(t *testing.T) {
+	cases := []struct {
+		name    string
+		exe     []byte
+		edit    func(map[string]any)
+		linux32 bool
+		errText string
+	}{
+		{"annotation forces a 64-bit image", amd64Exe, func(m map[string]any) {
+			m["annotations"] = map[string]any{"io.armhf-shim.enable": "true"}
+		}, true, ""},
+		{"annotation disables a 32-bit image", i386Exe, func(m map[string]any) {
+			m["annotations"] = map[string]any{"io.armhf-shim.enable": "false"}
+		}, false, ""},
+		{"env disables a 32-bit image", i386Exe, func(m map[string]any) {
+			p := m["process"].(map[string]any)
+			p["env"] = append(p["env"].([]any), "ARMHF_SHIM=0")
+		}, false, ""},
+		{"env enables a 64-bit image", amd64Exe, func(m map[string]any) {
+			p := m["process"].(map[string]any)
+			p["env"] = append(p["env"].([]any), "ARMHF_SHIM=1")
+		}, true, ""},
+		{"bad annotation is a clear error", i386Exe, func(m map[string]any) {
+			m["annotations"] = map[string]any{"io.armhf-shim.enable": "sure"}
+		}, false, "io.armhf-shim.enable"},
+		{"bad cpuset is a clear error", i386Exe, func(m map[string]any) {
+			m["linux"].(map[string]any)["resources"] = map[string]any{"cpu": map[string]any{"cpus": "zero"}}
+		}, false, "linux.resources.cpu.cpus"},
+		{"missing executable passes through", i386Exe, func(m map[string]any) {
+			m["process"].(map[string]any)["args"] = []any{"/nonexistent"}
+		}, false, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t)
+			dir, config := bundle(t, c.exe, c.edit)
+			plan, err := w.prepare("create", "--bundle", dir, "cid")
+			if c.errText != "" {
+				if err == nil || !strings.Contains(err.Error(), c.errText) || !strings.Contains(err.Error(), "cid") {
+					t.Fatalf("err = %v, want one naming %q and the container", err, c.errText)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if plan.Linux32 != c.linux32 {
+				t.Errorf("Linux32 = %v\nlog: %s", plan.Linux32, w.log.String())
+			}
+			after, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+			if !c.linux32 && !bytes.Equal(after, config) {
+				t.Error("config.json changed although the container is not modified")
+			}
+			if c.errText != "" {
+				if ids, _ := os.ReadDir(filepath.Join(w.stateRoot, "containers")); len(ids) != 0 {
+					t.Error("a failed create left state")
+				}
+			}
+		})
+	}
+}
+
+func TestPrepareMalformedConfig(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	bad := []byte(`{"ociVersion": "1.0.2", "process": `)
+	os.WriteFile(filepath.Join(dir, "config.json"), bad, 0o644)
+	_, err := w.prepare("create", "--bundle", dir, "cbad")
+	if err == nil || !strings.Contains(err.Error(), "malformed OCI config") || !strings.Contains(err.Error(), "config.json") {
+		t.Errorf("err = %v", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "config.json")); !bytes.Equal(after, bad) {
+		t.Error("malformed config changed")
+	}
+	_, err = w.prepare("create", "--bundle", filepath.Join(dir, "nosuch"), "cbad")
+	if err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing bundle: %v", err)
+	}
+}
+
+func TestPrepareDefaultBundleIsCwd(t *testing.T) {
+	w := newWorld(t)
+	dir, _ := bundle(t, i386Exe, nil)
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	plan, err := w.prepare("run", "ccwd")
+	if err != nil || !plan.Linux32 {
+		t.Fatalf("plan %+v err %v", plan, err)
+	}
+}
+
+func TestPrepareExec(t *testing.T) {
+	w := newWorld(t)
+	write := func(id string, labels ...string) {
+		os.MkdirAll(filepath.Join(w.runcRoot, id), 0o700)
+		b, _ := json.Marshal(map[string]any{"id": id, "config": map[string]any{"labels": labels}})
+		os.WriteFile(filepath.Join(w.runcRoot, id, "state.json"), b, 0o600)
+	}
+	write("marked", "io.armhf-shim.personality=LINUX32", "bundle=/b")
+	write("plain", "bundle=/b")
+	for id, want := range map[string]bool{"marked": true, "plain": false, "missing": false} {
+		plan, err := w.prepare("exec", "--process", "/tmp/p.json", "--detach", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Linux32 != want {
+			t.Errorf("exec %s: Linux32 = %v", id, plan.Linux32)
+		}
+	}
+}
+
+func TestPreparePassthrough(t *testing.T) {
+	w := newWorld(t)
+	// A bundle that would fail if anything read it.
+	for _, args := range [][]string{{"start", "c"}, {"kill", "c", "9"}, {"state", "c"}, {"ps", "--format", "json", "c"},
+		{"pause", "c"}, {"resume", "c"}, {"update", "--resources", "-", "c"}, {"features"}, {"--version"}} {
+		plan, err := w.prepare(args...)
+		if err != nil || plan.Linux32 {
+			t.Errorf("%v: %+v %v", args, plan, err)
+		}
+	}
+	if _, err := os.Stat(w.stateRoot); !os.IsNotExist(err) {
+		t.Error("passthrough created state")
+	}
+}
+
+func TestPrepareForwardsWhenCalledByAnotherCopy(t *testing.T) {
+	w := newWorld(t)
+	other := filepath.Join(t.TempDir(), "first-armhf-shim")
+	w.env[runtimecfg.EnvSeen] = other
+	dir, config := bundle(t, i386Exe, nil)
+	plan, err := w.prepare("create", "--bundle", dir, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Linux32 {
+		t.Error("second wrapper in the chain modified again")
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "config.json")); !bytes.Equal(after, config) {
+		t.Error("second wrapper rewrote config.json")
+	}
+	if !contains(plan.Env, runtimecfg.EnvSeen+"="+other+":"+w.self) {
+		t.Errorf("SEEN not extended: %v", plan.Env)
+	}
+}
+
+func TestPrepareRuntimeErrors(t *testing.T) {
+	w := newWorld(t)
+	os.Remove(w.rt)
+	_, err := w.prepare("start", "c")
+	if err == nil || !strings.Contains(err.Error(), "no real OCI runtime") {
+		t.Errorf("no runc: %v", err)
+	}
+	w.env[runtimecfg.EnvRuntime] = w.self
+	_, err = w.prepare("start", "c")
+	if err == nil || !strings.Contains(err.Error(), "armhf-shim itself") {
+		t.Errorf("runtime = self: %v", err)
+	}
+}
+
+func TestSetEnv(t *testing.T) {
+	got := setEnv([]string{"A=1", "ARMHF_SHIM_SEEN=/x", "ARMHF_SHIM_SEENX=2"}, "ARMHF_SHIM_SEEN", "/y")
+	want := []string{"A=1", "ARMHF_SHIM_SEENX=2", "ARMHF_SHIM_SEEN=/y"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("setEnv = %q", got)
+	}
+}
