@@ -1,0 +1,59 @@
+#!/bin/sh
+# /init of the arm64 VM test bed (copied into the per-run initramfs by
+# test/vm). Runs as PID 1 under arm64 busybox: mounts the kernel file
+# systems, runs every /cases/*.sh (names starting with "_" are helpers, not
+# cases) in name order, each under `timeout`, and reports on the serial
+# console in a line protocol the host parses (test/vm/serial.go):
+#
+#   @@VM-START model=M kernel=R machine=aarch64 nproc=N uptime=S
+#   @@RUN NAME timeout=T
+#   @@STDOUT NAME
+#   ...the case's stdout...
+#   @@STDERR NAME
+#   ...the case's stderr...
+#   @@END NAME rc=N secs=S
+#   @@VM-DONE uptime=S
+#
+# then powers off. Kernel command-line words KEY=VALUE (no dots) reach this
+# script as environment variables: VM_CPU_MODEL, ARMHF_SHIM_EXPECT_NATIVE.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TMPDIR=/tmp
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+exec </dev/null >/dev/console 2>&1
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+hostname armhf-shim-vm
+
+up() { cut -d' ' -f1 /proc/uptime; }
+
+echo "@@VM-START model=${VM_CPU_MODEL:-?} kernel=$(uname -r) machine=$(uname -m) nproc=$(nproc) uptime=$(up)"
+for c in /cases/[!_]*.sh; do
+  [ -f "$c" ] || continue
+  name=$(basename "$c" .sh)
+  t=$(sed -n 's/^# *vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$c" | head -n1)
+  t=${t:-60}
+  echo "@@RUN $name timeout=$t"
+  start=$(up)
+  (cd / && exec timeout -s KILL "$t" sh "$c") </dev/null >/tmp/.case.out 2>/tmp/.case.err
+  rc=$?
+  end=$(up)
+  echo "@@STDOUT $name"
+  awk '{ print }' /tmp/.case.out
+  echo "@@STDERR $name"
+  awk '{ print }' /tmp/.case.err
+  echo "@@END $name rc=$rc secs=$(awk "BEGIN { printf \"%.2f\", $end - $start }")"
+  rm -f /tmp/.case.out /tmp/.case.err
+done
+echo "@@VM-DONE uptime=$(up)"
+sync
+poweroff -f
+# If poweroff failed, PID 1 exiting panics the kernel; panic=-1 and QEMU's
+# -no-reboot turn that into QEMU exiting too.
+exit 1
