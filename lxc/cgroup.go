@@ -1,0 +1,117 @@
+package lxc
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// CgroupMounts is what /proc/self/mountinfo says about cgroups: the
+// controllers bound to cgroup v1 hierarchies and the cgroup2 mount point.
+type CgroupMounts struct {
+	V1 map[string]bool // controller -> mounted in a v1 hierarchy
+	V2 string          // cgroup2 mount point ("" if none)
+}
+
+// ParseCgroupMounts reads mountinfo text (proc(5)). A v1 hierarchy's
+// controllers are its super options other than rw/ro and name=...
+func ParseCgroupMounts(mountinfo []byte) (CgroupMounts, error) {
+	m := CgroupMounts{V1: map[string]bool{}}
+	for n, line := range strings.Split(string(mountinfo), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok {
+			return CgroupMounts{}, fmt.Errorf("mountinfo line %d: no \" - \" separator: %q", n+1, line)
+		}
+		pf, qf := strings.Fields(pre), strings.Fields(post)
+		if len(pf) < 5 || len(qf) < 3 {
+			return CgroupMounts{}, fmt.Errorf("mountinfo line %d: too few fields: %q", n+1, line)
+		}
+		switch qf[0] {
+		case "cgroup":
+			for _, o := range strings.Split(qf[2], ",") {
+				if o == "rw" || o == "ro" || strings.Contains(o, "=") {
+					continue
+				}
+				m.V1[o] = true
+			}
+		case "cgroup2":
+			if m.V2 == "" {
+				m.V2 = unescapeMountinfo(pf[4])
+			}
+		}
+	}
+	return m, nil
+}
+
+// unescapeMountinfo decodes the \NNN octal escapes of mountinfo paths.
+func unescapeMountinfo(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			var v byte
+			ok := true
+			for _, c := range []byte(s[i+1 : i+4]) {
+				if c < '0' || c > '7' {
+					ok = false
+					break
+				}
+				v = v*8 + (c - '0')
+			}
+			if ok {
+				b.WriteByte(v)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Keys chooses the LXC key prefix for the cpuset and devices controllers:
+// a controller bound to a v1 hierarchy is configured with lxc.cgroup.*,
+// otherwise through cgroup2 (lxc.cgroup2.*) when it is available there
+// (v2Controllers: the root's cgroup.controllers; devices is not listed
+// there, it is eBPF and always available). "" means unavailable.
+func (m CgroupMounts) Keys(v2Controllers string) CgroupKeys {
+	v2 := map[string]bool{}
+	for _, c := range strings.Fields(v2Controllers) {
+		v2[c] = true
+	}
+	pick := func(ctrl string) string {
+		switch {
+		case m.V1[ctrl]:
+			return "lxc.cgroup"
+		case m.V2 != "" && (v2[ctrl] || ctrl == "devices"):
+			return "lxc.cgroup2"
+		}
+		return ""
+	}
+	return CgroupKeys{Cpuset: pick("cpuset"), Devices: pick("devices")}
+}
+
+// DetectHost reads the host facts Config needs: cgroup layout (v1, v2 or
+// hybrid, from /proc/self/mountinfo) and whether AppArmor is enabled.
+func DetectHost() (Host, error) {
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return Host{}, fmt.Errorf("reading cgroup mounts: %w", err)
+	}
+	m, err := ParseCgroupMounts(mi)
+	if err != nil {
+		return Host{}, err
+	}
+	var ctrls []byte
+	if m.V2 != "" {
+		ctrls, _ = os.ReadFile(filepath.Join(m.V2, "cgroup.controllers"))
+	}
+	h := Host{Cgroups: m.Keys(string(ctrls))}
+	if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err == nil && strings.TrimSpace(string(b)) == "Y" {
+		h.AppArmor = true
+	}
+	return h, nil
+}
