@@ -221,7 +221,13 @@ func prepareCreate(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *run
 		}
 		return false, fmt.Errorf("container %s: %w", id, err)
 	}
-	src, err := dir.WriteCPUInfo(id, view.Cpus())
+	var src string
+	if inv.Command == "run" && !inv.Detach {
+		// runc deletes an attached container itself; no delete will come.
+		src, err = dir.SharedCPUInfo(view.Cpus())
+	} else {
+		src, err = dir.WriteCPUInfo(id, view.Cpus())
+	}
 	if err != nil {
 		return false, fmt.Errorf("container %s: %w", id, err)
 	}

@@ -383,3 +383,22 @@ func TestSetEnv(t *testing.T) {
 		t.Errorf("setEnv = %q", got)
 	}
 }
+
+func TestPrepareAttachedRunLeavesNothingPerContainer(t *testing.T) {
+	// BuildKit's `runc run` (attached): runc deletes the container itself,
+	// so the mount source must be the shared per-cpuset file.
+	w := newWorld(t)
+	dir, _ := bundle(t, i386Exe, nil)
+	plan, err := w.prepare("--log", filepath.Join(t.TempDir(), "runc-log.json"), "--log-format", "json", "run", "--bundle", dir, "k2xq9")
+	if err != nil || !plan.Linux32 {
+		t.Fatalf("plan %+v err %v", plan, err)
+	}
+	s := readSpec(t, dir)
+	src := s.Mounts[len(s.Mounts)-1].Source
+	if !strings.HasPrefix(src, filepath.Join(w.stateRoot, "cache")+"/") {
+		t.Errorf("attached run mounts %s, want the shared cache file", src)
+	}
+	if _, err := os.Stat(filepath.Join(w.stateRoot, "containers", "k2xq9")); !os.IsNotExist(err) {
+		t.Errorf("attached run left a per-container directory")
+	}
+}

@@ -59,6 +59,7 @@ type Invocation struct {
 	Bundle      string
 	ContainerID string // create, run, exec, delete: the container id
 	Process     string // exec --process
+	Detach      bool   // run/exec --detach: the caller deletes the container later
 	// Unknown lists flags (of the global set or of a command whose flags
 	// matter) that are not runc's; their arity is unknown, so the facts
 	// above may be incomplete.
@@ -283,6 +284,8 @@ func parseCommand(inv *Invocation, spec flagSpec, args []string) {
 			inv.Bundle = value
 		case "process", "p":
 			inv.Process = value
+		case "detach", "d":
+			inv.Detach = !hasValue || value == "true" || value == "1"
 		}
 	}
 }

@@ -132,6 +132,8 @@ func TestParseForms(t *testing.T) {
 		{"bundle short equals", []string{"run", "-b=/b", "id1"},
 			Invocation{Command: "run", Bundle: "/b", ContainerID: "id1"}},
 		{"no bundle means cwd", []string{"run", "--detach", "id1"},
+			Invocation{Command: "run", ContainerID: "id1", Detach: true}},
+		{"detach=false", []string{"run", "-d=false", "id1"},
 			Invocation{Command: "run", ContainerID: "id1"}},
 		{"flags after id (urfave/cli reorders)", []string{"create", "id1", "--bundle", "/b", "--pid-file", "/p"},
 			Invocation{Command: "create", Bundle: "/b", ContainerID: "id1"}},
@@ -148,7 +150,7 @@ func TestParseForms(t *testing.T) {
 		{"exec stops at the id", []string{"exec", "-t", "id1", "sh", "-c", "--bundle", "x"},
 			Invocation{Command: "exec", ContainerID: "id1"}},
 		{"exec process equals", []string{"exec", "--process=/p.json", "--detach", "id1"},
-			Invocation{Command: "exec", ContainerID: "id1", Process: "/p.json"}},
+			Invocation{Command: "exec", ContainerID: "id1", Process: "/p.json", Detach: true}},
 		{"exec -p", []string{"exec", "-p", "/p.json", "id1"},
 			Invocation{Command: "exec", ContainerID: "id1", Process: "/p.json"}},
 		{"version", []string{"--version"}, Invocation{}},
@@ -166,7 +168,7 @@ func TestParseForms(t *testing.T) {
 				c.want.Global.LogFormat = "text"
 			}
 			if inv.Command != c.want.Command || inv.Bundle != c.want.Bundle || inv.ContainerID != c.want.ContainerID ||
-				inv.Process != c.want.Process || inv.Global != c.want.Global {
+				inv.Process != c.want.Process || inv.Global != c.want.Global || inv.Detach != c.want.Detach {
 				t.Errorf("got %+v\nwant %+v", *inv, c.want)
 			}
 			if len(inv.Unknown) != 0 {

@@ -68,14 +68,14 @@ func cacheKey(set cpuinfo.CPUSet) string {
 	return strings.ReplaceAll(set.String(), ",", "_")
 }
 
-// WriteCPUInfo puts the armv7 cpuinfo for cpus (a cpuset string, "" for
-// the caller's affinity) at container id's path and returns that path.
-func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
-	dst, err := d.CPUInfoPath(id)
-	if err != nil {
-		return "", err
-	}
+// SharedCPUInfo returns the cached armv7 cpuinfo file for cpus (a cpuset
+// string, "" for the caller's affinity), rendering it on first use. It is
+// the mount source for containers that nobody deletes through the runtime
+// (an attached `runc run`, as BuildKit uses, removes itself): shared,
+// read-only, one per cpuset, so nothing is left behind per container.
+func (d Dir) SharedCPUInfo(cpus string) (string, error) {
 	var set cpuinfo.CPUSet
+	var err error
 	if strings.TrimSpace(cpus) != "" {
 		if set, err = cpuinfo.ParseCPUSet(cpus); err != nil {
 			return "", fmt.Errorf("container cpuset linux.resources.cpu.cpus=%q: %w", cpus, err)
@@ -87,21 +87,37 @@ func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
 		}
 	}
 	cache := filepath.Join(d.Root, "cache", bootID(), "cpuinfo-"+cacheKey(set))
-	if _, err := os.Stat(cache); err != nil {
-		render := d.Render
-		if render == nil {
-			render = cpuinfo.HostARMv7
-		}
-		text, err := render(set)
-		if err != nil {
-			return "", fmt.Errorf("rendering the armv7 cpuinfo for cpuset %s: %w", set, err)
-		}
-		if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
-			return "", fmt.Errorf("armhf-shim state root: %w", err)
-		}
-		if err := fsutil.WriteFileAtomic(cache, text, 0o444); err != nil {
-			return "", err
-		}
+	if _, err := os.Stat(cache); err == nil {
+		return cache, nil
+	}
+	render := d.Render
+	if render == nil {
+		render = cpuinfo.HostARMv7
+	}
+	text, err := render(set)
+	if err != nil {
+		return "", fmt.Errorf("rendering the armv7 cpuinfo for cpuset %s: %w", set, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+		return "", fmt.Errorf("armhf-shim state root: %w", err)
+	}
+	if err := fsutil.WriteFileAtomic(cache, text, 0o444); err != nil {
+		return "", err
+	}
+	return cache, nil
+}
+
+// WriteCPUInfo puts the armv7 cpuinfo for cpus at container id's own path
+// (a hard link to the shared file) and returns that path; [Dir.Remove]
+// removes it when the container is deleted.
+func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
+	dst, err := d.CPUInfoPath(id)
+	if err != nil {
+		return "", err
+	}
+	cache, err := d.SharedCPUInfo(cpus)
+	if err != nil {
+		return "", err
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", fmt.Errorf("armhf-shim state root: %w", err)
