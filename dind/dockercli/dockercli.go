@@ -10,7 +10,7 @@
 //     environment (ARMHF_SHIM_DOCKER, ARMHF_SHIM_CPUINFO,
 //     ARMHF_SHIM_PLATFORM, ARMHF_SHIM=0 to disable), else the config file
 //     (/etc/armhf-shim/config.json, or ARMHF_SHIM_CONFIG: keys "docker",
-//     "docker_cpuinfo", "docker_platform"), else defaults.
+//     "dockerCPUInfo", "dockerPlatform"), else defaults.
 //  2. The real docker: [dockerbin], never the wrapper or a copy of it.
 //  3. The command line: [dockerargs.Rewrite] inserts
 //     "-v FILE:/proc/cpuinfo:ro" (and "--platform linux/arm/v7" when asked)
@@ -89,8 +89,8 @@ type Settings struct {
 // belong to other parts of armhf-shim.
 type fileConfig struct {
 	Docker         string          `json:"docker"`
-	DockerCPUInfo  string          `json:"docker_cpuinfo"`
-	DockerPlatform json.RawMessage `json:"docker_platform"`
+	DockerCPUInfo  string          `json:"dockerCPUInfo"`
+	DockerPlatform json.RawMessage `json:"dockerPlatform"`
 }
 
 // ParseSettings takes the leading wrapper options off args and resolves the
@@ -115,11 +115,11 @@ func ParseSettings(args []string, getenv func(string) string, config []byte, con
 		case string:
 			str = v
 		default:
-			return s, args, fmt.Errorf("config file %s: docker_platform must be true, false or a platform like %q", configName, ARMv7)
+			return s, args, fmt.Errorf("config file %s: dockerPlatform must be true, false or a platform like %q", configName, ARMv7)
 		}
 		p, err := platformValue(str)
 		if err != nil {
-			return s, args, fmt.Errorf("config file %s: docker_platform: %v", configName, err)
+			return s, args, fmt.Errorf("config file %s: dockerPlatform: %v", configName, err)
 		}
 		s.Platform = p
 	}

@@ -38,13 +38,13 @@ func TestParseSettings(t *testing.T) {
 		err    string
 	}{
 		{"defaults", []string{"ps"}, nil, "", Settings{CPUInfo: DefaultCPUInfo}, []string{"ps"}, ""},
-		{"config file", []string{"ps"}, nil, `{"docker":"/usr/bin/docker","docker_cpuinfo":"/etc/ci","docker_platform":true,"runtime":{"x":1}}`,
+		{"config file", []string{"ps"}, nil, `{"docker":"/usr/bin/docker","dockerCPUInfo":"/etc/ci","dockerPlatform":true,"runtime":"runc","stateRoot":"/run/armhf-shim"}`,
 			Settings{Docker: "/usr/bin/docker", CPUInfo: "/etc/ci", Platform: "linux/arm/v7"}, []string{"ps"}, ""},
-		{"config platform string", nil, nil, `{"docker_platform":"linux/arm/v6"}`, Settings{CPUInfo: DefaultCPUInfo, Platform: "linux/arm/v6"}, nil, ""},
+		{"config platform string", nil, nil, `{"dockerPlatform":"linux/arm/v6"}`, Settings{CPUInfo: DefaultCPUInfo, Platform: "linux/arm/v6"}, nil, ""},
 		{"env beats config", []string{"run", "x"}, map[string]string{EnvDocker: "/opt/docker", EnvCPUInfo: "/tmp/ci", EnvPlatform: "1"},
-			`{"docker":"/usr/bin/docker","docker_platform":false}`,
+			`{"docker":"/usr/bin/docker","dockerPlatform":false}`,
 			Settings{Docker: "/opt/docker", CPUInfo: "/tmp/ci", Platform: "linux/arm/v7"}, []string{"run", "x"}, ""},
-		{"env platform off", nil, map[string]string{EnvPlatform: "false"}, `{"docker_platform":true}`, Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
+		{"env platform off", nil, map[string]string{EnvPlatform: "false"}, `{"dockerPlatform":true}`, Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
 		{"disabled", []string{"run", "x"}, map[string]string{EnvEnable: "0"}, "", Settings{CPUInfo: DefaultCPUInfo, Disabled: true}, []string{"run", "x"}, ""},
 		{"enabled explicitly", nil, map[string]string{EnvEnable: "1"}, "", Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
 		{"flags beat env", []string{"--armhf-shim-docker=/a/docker", "--armhf-shim-cpuinfo", "/b/ci", "--armhf-shim-platform", "run", "--armhf-shim-docker=/c"},
@@ -55,7 +55,7 @@ func TestParseSettings(t *testing.T) {
 		{"unknown wrapper option", []string{"--armhf-shim-foo", "ps"}, nil, "", Settings{}, nil, "unknown wrapper option --armhf-shim-foo"},
 		{"missing value", []string{"--armhf-shim-docker"}, nil, "", Settings{}, nil, "needs a value"},
 		{"bad json", nil, nil, `{"docker":`, Settings{}, nil, "config file /etc/x.json"},
-		{"bad platform type", nil, nil, `{"docker_platform":3}`, Settings{}, nil, "docker_platform must be"},
+		{"bad platform type", nil, nil, `{"dockerPlatform":3}`, Settings{}, nil, "dockerPlatform must be"},
 		{"bad env platform", nil, map[string]string{EnvPlatform: "linux/!!"}, "", Settings{}, nil, "ARMHF_SHIM_PLATFORM=linux/!!"},
 		{"relative cpuinfo", nil, map[string]string{EnvCPUInfo: "cpuinfo"}, "", Settings{}, nil, "must be an absolute path"},
 	}
