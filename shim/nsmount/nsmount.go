@@ -1,0 +1,167 @@
+// Package nsmount bind-mounts a host file over a file of a container,
+// inside the container's mount namespace, from an OCI hook.
+//
+// The model: an OCI hook runs either inside the container's mount
+// namespace before pivot_root (runc's createContainer hooks are run by
+// runc init, whose parent is the container's pid 1) or outside it (prestart
+// and createRuntime hooks are run by the runtime on the host). So:
+//
+//  1. the source is cloned as a detached, read-only mount while still in
+//     the caller's namespace (open_tree(OPEN_TREE_CLONE) + mount_setattr):
+//     it need not be visible inside the container at all;
+//  2. a locked OS thread leaves the Go runtime's shared filesystem context
+//     (unshare(CLONE_FS), which setns(CLONE_NEWNS) requires of a
+//     multi-threaded process) and joins /proc/<pid>/ns/mnt unless it is
+//     already in that namespace; the thread is never reused;
+//  3. the container's root there is its rootfs path before pivot_root and
+//     "/" after; the target is opened with that as root
+//     (filepath-securejoin's pathrs-lite, openat2 RESOLVE_IN_ROOT), so a
+//     symlink in the image — /proc -> /, proc/cpuinfo -> /etc/passwd —
+//     can never lead outside the container's tree;
+//  4. the target must be a file on procfs (the container's own /proc,
+//     already mounted by the runtime): anything else is refused, which
+//     also stops a mount onto the host if the namespace was not the
+//     container's;
+//  5. move_mount attaches the detached mount onto the target's fd.
+package nsmount
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+)
+
+// Request describes one mount.
+type Request struct {
+	// Pid is the container's init process as the OCI state gives it.
+	Pid int
+	// Rootfs is the container's root.path (absolute, as on the host).
+	Rootfs string
+	// Source is the host file to mount.
+	Source string
+	// Target is the path inside the container, e.g. "/proc/cpuinfo".
+	Target string
+}
+
+// ErrNotProc is returned when the target is not a file on procfs.
+var ErrNotProc = errors.New("mount target is not on the container's procfs")
+
+// BindReadOnly mounts r.Source read-only (nosuid, nodev, noexec) over
+// r.Target inside the container.
+func BindReadOnly(r Request) error {
+	tree, err := unix.OpenTree(unix.AT_FDCWD, r.Source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("open_tree %s: %w", r.Source, err)
+	}
+	defer unix.Close(tree)
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, attr); err != nil {
+		return fmt.Errorf("mount_setattr read-only %s: %w", r.Source, err)
+	}
+	nsfd, same, err := containerNS(r.Pid)
+	if err != nil {
+		return err
+	}
+	if nsfd >= 0 {
+		defer unix.Close(nsfd)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		// The thread's namespace and fs context change for good: keep it
+		// locked so it exits with this goroutine instead of being reused.
+		runtime.LockOSThread()
+		errc <- func() error {
+			if !same {
+				if err := unix.Unshare(unix.CLONE_FS); err != nil {
+					return fmt.Errorf("unshare(CLONE_FS): %w", err)
+				}
+				if err := unix.Setns(nsfd, unix.CLONE_NEWNS); err != nil {
+					return fmt.Errorf("joining the mount namespace of pid %d: %w", r.Pid, err)
+				}
+			}
+			target, err := OpenTarget(ContainerRoot(r.Rootfs), r.Target)
+			if err != nil {
+				return err
+			}
+			defer target.Close()
+			if err := unix.MoveMount(tree, "", int(target.Fd()), "",
+				unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+				return fmt.Errorf("move_mount onto %s: %w", r.Target, err)
+			}
+			return nil
+		}()
+	}()
+	return <-errc
+}
+
+// containerNS opens the container's mount namespace and reports whether
+// the caller is already in it.
+func containerNS(pid int) (fd int, same bool, err error) {
+	if pid <= 0 {
+		return -1, false, fmt.Errorf("invalid container pid %d in the hook state", pid)
+	}
+	// Run by the container's init itself (runc's createContainer): the
+	// state's pid is our parent, seen from inside its pid namespace, and
+	// /proc is still the host's, so /proc/<pid> would be someone else.
+	if os.Getppid() == pid {
+		return -1, true, nil
+	}
+	p := "/proc/" + strconv.Itoa(pid) + "/ns/mnt"
+	fd, err = unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, false, fmt.Errorf("container mount namespace: %w", err)
+	}
+	var theirs, ours unix.Stat_t
+	if err := unix.Fstat(fd, &theirs); err != nil {
+		unix.Close(fd)
+		return -1, false, err
+	}
+	if err := unix.Stat("/proc/self/ns/mnt", &ours); err != nil {
+		unix.Close(fd)
+		return -1, false, err
+	}
+	return fd, theirs.Dev == ours.Dev && theirs.Ino == ours.Ino, nil
+}
+
+// ContainerRoot is the container's root directory in the current mount
+// namespace: its rootfs before pivot_root, "/" after (when the host path
+// of the rootfs no longer exists there or is "/" itself).
+func ContainerRoot(rootfs string) string {
+	var rs, slash unix.Stat_t
+	if rootfs == "" || unix.Stat(rootfs, &rs) != nil || rs.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return "/"
+	}
+	if unix.Stat("/", &slash) == nil && rs.Dev == slash.Dev && rs.Ino == slash.Ino {
+		return "/"
+	}
+	return rootfs
+}
+
+// OpenTarget opens target with root as "/" (symlinks cannot leave root)
+// as an O_PATH handle, and checks that it is a regular file on procfs.
+func OpenTarget(root, target string) (*os.File, error) {
+	f, err := pathrs.OpenInRoot(root, target)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s in the container root %s: %w", target, root, err)
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &sfs); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("statfs %s: %w", target, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if sfs.Type != unix.PROC_SUPER_MAGIC || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		f.Close()
+		return nil, fmt.Errorf("%s in %s (filesystem %#x, mode %#o): %w", target, root, sfs.Type, st.Mode, ErrNotProc)
+	}
+	return f, nil
+}

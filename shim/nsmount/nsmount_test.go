@@ -1,0 +1,171 @@
+package nsmount
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"golang.org/x/sys/unix"
+)
+
+// procRootfs makes a rootfs with procfs mounted at /proc (unmounted in
+// Cleanup).
+func procRootfs(t *testing.T) string {
+	t.Helper()
+	testenv.RequireRoot(t)
+	root := filepath.Join(t.TempDir(), "rootfs")
+	os.MkdirAll(filepath.Join(root, "proc"), 0o755)
+	if err := unix.Mount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		t.Fatalf("mount proc: %v", err)
+	}
+	t.Cleanup(func() { testenv.UnmountBelow(root) })
+	return root
+}
+
+func TestOpenTargetHostileRootfs(t *testing.T) {
+	testenv.RequireRoot(t)
+	cases := map[string]func(root string){
+		"proc is a symlink to /": func(root string) { os.Symlink("/", filepath.Join(root, "proc")) },
+		"proc is a symlink to the host /proc": func(root string) {
+			os.Symlink("/proc", filepath.Join(root, "proc"))
+		},
+		"proc climbs out with ..": func(root string) {
+			os.Symlink("../../../../../../../../proc", filepath.Join(root, "proc"))
+		},
+		"cpuinfo is a symlink to /etc/passwd": func(root string) {
+			os.MkdirAll(filepath.Join(root, "proc"), 0o755)
+			os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+			os.WriteFile(filepath.Join(root, "etc", "passwd"), []byte("root:x:0:0::/:/bin/sh\n"), 0o644)
+			os.Symlink("/etc/passwd", filepath.Join(root, "proc", "cpuinfo"))
+		},
+		"cpuinfo is a symlink to the host's /proc/cpuinfo": func(root string) {
+			os.MkdirAll(filepath.Join(root, "proc"), 0o755)
+			os.Symlink("/proc/cpuinfo", filepath.Join(root, "proc", "cpuinfo"))
+		},
+		"proc is a plain directory": func(root string) {
+			os.MkdirAll(filepath.Join(root, "proc"), 0o755)
+			os.WriteFile(filepath.Join(root, "proc", "cpuinfo"), []byte("fake"), 0o644)
+		},
+	}
+	for name, mk := range cases {
+		t.Run(name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "rootfs")
+			os.MkdirAll(root, 0o755)
+			mk(root)
+			f, err := OpenTarget(root, "/proc/cpuinfo")
+			if err == nil {
+				f.Close()
+				t.Fatal("hostile target accepted")
+			}
+			if !errors.Is(err, ErrNotProc) && !strings.Contains(err.Error(), "resolving") {
+				t.Errorf("unexpected error: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpenTargetProc(t *testing.T) {
+	root := procRootfs(t)
+	f, err := OpenTarget(root, "/proc/cpuinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if got := ContainerRoot(root); got != root {
+		t.Errorf("ContainerRoot before pivot = %q", got)
+	}
+	if got := ContainerRoot("/nonexistent/rootfs"); got != "/" {
+		t.Errorf("ContainerRoot after pivot = %q", got)
+	}
+	if got := ContainerRoot("/"); got != "/" {
+		t.Errorf("ContainerRoot(/) = %q", got)
+	}
+}
+
+func writeSource(t *testing.T) string {
+	src := filepath.Join(t.TempDir(), "cpuinfo")
+	if err := os.WriteFile(src, []byte("processor\t: 0\nCPU architecture: 7\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func TestBindReadOnlySameNamespace(t *testing.T) {
+	root := procRootfs(t)
+	src := writeSource(t)
+	// pid = ourselves: already in the namespace, no setns.
+	if err := BindReadOnly(Request{Pid: os.Getpid(), Rootfs: root, Source: src, Target: "/proc/cpuinfo"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "proc", "cpuinfo"))
+	if err != nil || !strings.Contains(string(b), "CPU architecture: 7") {
+		t.Fatalf("mounted cpuinfo: %v %q", err, b)
+	}
+	if err := os.WriteFile(filepath.Join(root, "proc", "cpuinfo"), []byte("x"), 0o644); err == nil {
+		t.Error("mounted cpuinfo is writable")
+	}
+}
+
+func TestBindReadOnlyOtherNamespace(t *testing.T) {
+	root := procRootfs(t)
+	unshare := testenv.RequireCommand(t, "unshare")
+	src := writeSource(t)
+	// A process in its own private mount namespace that holds a copy of
+	// the rootfs with its proc mount.
+	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	pid := cmd.Process.Pid
+	// Wait until unshare has exec'd sleep in the new namespace.
+	ours, _ := os.Readlink("/proc/self/ns/mnt")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		theirs, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
+		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		if theirs != "" && theirs != ours && strings.TrimSpace(string(comm)) == "sleep" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("unshare did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := BindReadOnly(Request{Pid: pid, Rootfs: root, Source: src, Target: "/proc/cpuinfo"}); err != nil {
+		t.Fatal(err)
+	}
+	inside, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "root", root, "proc", "cpuinfo"))
+	if err != nil || !strings.Contains(string(inside), "CPU architecture: 7") {
+		t.Errorf("inside the namespace: %v %q", err, inside)
+	}
+	outside, _ := os.ReadFile(filepath.Join(root, "proc", "cpuinfo"))
+	if strings.Contains(string(outside), "CPU architecture: 7") {
+		t.Error("the mount leaked into the caller's namespace")
+	}
+}
+
+func TestBindReadOnlyErrors(t *testing.T) {
+	testenv.RequireRoot(t)
+	src := writeSource(t)
+	if err := BindReadOnly(Request{Pid: 0, Rootfs: "/x", Source: src, Target: "/proc/cpuinfo"}); err == nil {
+		t.Error("pid 0 accepted")
+	}
+	if err := BindReadOnly(Request{Pid: os.Getpid(), Rootfs: "/x", Source: "/nonexistent", Target: "/proc/cpuinfo"}); err == nil ||
+		!strings.Contains(err.Error(), "open_tree") {
+		t.Errorf("missing source: %v", err)
+	}
+	// A rootfs whose /proc is not procfs: refused.
+	root := filepath.Join(t.TempDir(), "rootfs")
+	os.MkdirAll(filepath.Join(root, "proc"), 0o755)
+	os.WriteFile(filepath.Join(root, "proc", "cpuinfo"), nil, 0o644)
+	if err := BindReadOnly(Request{Pid: os.Getpid(), Rootfs: root, Source: src, Target: "/proc/cpuinfo"}); !errors.Is(err, ErrNotProc) {
+		t.Errorf("non-procfs target: %v", err)
+	}
+}
