@@ -292,7 +292,8 @@ func Config(s Spec, h Host) ([]Item, error) {
 		// cgroup:rw alone mounts nothing while the container keeps
 		// CAP_SYS_ADMIN; :force mounts the hierarchies anyway.
 		add("lxc.mount.auto", "cgroup:rw:force proc:rw sys:rw")
-		add("lxc.cap.drop", "")
+		// No lxc.cap.drop line: nothing is dropped (liblxc cannot save
+		// an empty one, and none is inherited since nothing is included).
 		if h.AppArmor {
 			add("lxc.apparmor.profile", "unconfined")
 		}

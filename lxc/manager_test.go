@@ -1,0 +1,350 @@
+//go:build linux && cgo
+
+package lxc
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	golxc "github.com/lxc/go-lxc"
+
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
+)
+
+// requireLXC needs root and Debian's lxc (liblxc at run time).
+func requireLXC(t *testing.T) {
+	t.Helper()
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "lxc-start")
+}
+
+// TestLiblxcAcceptsConfig feeds every configuration Config writes (both
+// architectures, both cgroup generations, nesting or not) through this
+// liblxc's parser and reads it back.
+func TestLiblxcAcceptsConfig(t *testing.T) {
+	requireLXC(t)
+	for _, arch := range []string{"armv7l", "i686"} {
+		for _, h := range []Host{
+			{Cgroups: CgroupKeys{Cpuset: "lxc.cgroup", Devices: "lxc.cgroup"}},
+			{Cgroups: CgroupKeys{Cpuset: "lxc.cgroup2", Devices: "lxc.cgroup2"}, AppArmor: true},
+		} {
+			for _, nesting := range []bool{false, true} {
+				name := fmt.Sprintf("cfg-%s-%s-%t", arch, strings.ReplaceAll(h.Cgroups.Cpuset, ".", ""), nesting)
+				t.Run(name, func(t *testing.T) {
+					lxcpath := t.TempDir()
+					dir := filepath.Join(lxcpath, "c1")
+					os.Mkdir(dir, 0o750)
+					s := Spec{Name: "c1", Dir: dir, Rootfs: "/srv/my rootfs", Arch: arch, Nesting: nesting, CPUs: "0",
+						Network: Network{Bridge: "br0"}, RunDir: true,
+						Binds: []Bind{{Source: "/usr", Target: "/usr", ReadOnly: true}}}
+					items, err := Config(s, h)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := saveConfig("c1", lxcpath, items); err != nil {
+						t.Fatal(err)
+					}
+					c, err := golxc.NewContainer("c1", lxcpath)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer c.Release()
+					if !c.Defined() {
+						t.Fatal("liblxc does not see the saved container")
+					}
+					// The saved file is what we set, line by line, in order.
+					b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var lines []string
+					for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+						lines = append(lines, strings.TrimSpace(l))
+					}
+					var want []string
+					for _, it := range items {
+						want = append(want, strings.TrimSpace(it.String()))
+					}
+					if !reflect.DeepEqual(lines, want) {
+						t.Errorf("saved config:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+					}
+					// And liblxc parsed it as meant.
+					for _, k := range []string{"lxc.uts.name", "lxc.init.cmd", "lxc.mount.entry", "lxc.net.0.type", "lxc.net.0.link", h.Cgroups.Cpuset + ".cpuset.cpus"} {
+						if got, w := c.ConfigItem(k), values(items, k); !reflect.DeepEqual(got, w) {
+							t.Errorf("%s: liblxc has %q, we wrote %q", k, got, w)
+						}
+					}
+					if got := c.ConfigItem("lxc.arch"); len(got) != 1 || got[0] != "i686" && got[0] != "armv7l" && got[0] != "linux32" {
+						t.Errorf("lxc.arch reads back as %q: not a 32-bit personality", got)
+					}
+					if got := c.ConfigItem("lxc.signal.halt"); !reflect.DeepEqual(got, []string{"15"}) {
+						t.Errorf("lxc.signal.halt = %q, want SIGTERM (15)", got)
+					}
+				})
+			}
+		}
+	}
+}
+
+// treeDigest is a listing of every path under dir with its type, mode,
+// size and content hash: equal digests mean nothing was written.
+func treeDigest(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(&b, "%s %v %d", rel, fi.Mode(), fi.Size())
+		if fi.Mode().IsRegular() {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			h := sha256.New()
+			io.Copy(h, f)
+			f.Close()
+			fmt.Fprintf(&b, " %s", hex.EncodeToString(h.Sum(nil))[:12])
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			l, _ := os.Readlink(p)
+			fmt.Fprintf(&b, " -> %s", l)
+		}
+		b.WriteByte('\n')
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// tarDir writes dir as a gzip'd tarball (GNU tar, as users make them).
+func tarDir(t *testing.T, dir, out string) {
+	t.Helper()
+	if b, err := exec.Command("tar", "-C", dir, "-czf", out, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v: %s", err, b)
+	}
+}
+
+func newManager(t *testing.T) *Manager {
+	return &Manager{LXCPath: filepath.Join(t.TempDir(), "lxc"), Log: testLog{t}}
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// TestCreateDestroyOwnership: a user's rootfs directory is used in place
+// and survives destroy untouched; an unpacked tarball is deleted with the
+// container.
+func TestCreateDestroyOwnership(t *testing.T) {
+	requireLXC(t)
+	ctx := context.Background()
+	m := newManager(t)
+	rootfs := testenv.BusyboxRootfs(t, "i386")
+	before := treeDigest(t, rootfs)
+
+	if err := m.Create(ctx, CreateOptions{Name: "own-dir", Rootfs: rootfs}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadState(m.Dir("own-dir"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.OwnsRootfs || st.Rootfs != rootfs || st.Arch == "" {
+		t.Errorf("state = %+v: want the user's rootfs, not owned", st)
+	}
+	for _, f := range []string{ConfigFile, StateFile, CPUInfoFile, InitFile} {
+		if _, err := os.Stat(filepath.Join(m.Dir("own-dir"), f)); err != nil {
+			t.Errorf("create left no %s: %v", f, err)
+		}
+	}
+	if err := m.Destroy("own-dir", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(m.Dir("own-dir")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("destroy left %s: %v", m.Dir("own-dir"), err)
+	}
+	if after := treeDigest(t, rootfs); after != before {
+		t.Errorf("create+destroy changed the user's rootfs:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+
+	tb := filepath.Join(t.TempDir(), "rootfs.tar.gz")
+	tarDir(t, rootfs, tb)
+	if err := m.Create(ctx, CreateOptions{Name: "own-tar", Rootfs: tb}); err != nil {
+		t.Fatal(err)
+	}
+	st, err = ReadState(m.Dir("own-tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.OwnsRootfs || st.Rootfs != filepath.Join(m.Dir("own-tar"), RootfsDir) || st.Source != tb {
+		t.Errorf("state = %+v: want an owned rootfs under the container dir", st)
+	}
+	if err := CheckRootfs(st.Rootfs); err != nil {
+		t.Error(err)
+	}
+	if err := m.Destroy("own-tar", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(m.Dir("own-tar")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("destroy left %s: %v", m.Dir("own-tar"), err)
+	}
+	if _, err := os.Stat(tb); err != nil {
+		t.Errorf("destroy removed the tarball itself: %v", err)
+	}
+
+	// A file the user put into the container directory is not deleted
+	// (and keeps the directory).
+	if err := m.Create(ctx, CreateOptions{Name: "own-extra", Rootfs: rootfs}); err != nil {
+		t.Fatal(err)
+	}
+	extra := filepath.Join(m.Dir("own-extra"), "notes.txt")
+	os.WriteFile(extra, []byte("mine"), 0o644)
+	err = m.Destroy("own-extra", false)
+	if err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Errorf("Destroy with a foreign file = %v, want it named", err)
+	}
+	if _, err := os.Stat(extra); err != nil {
+		t.Errorf("destroy deleted the user's file: %v", err)
+	}
+}
+
+// TestCreateRollback: every failing create leaves nothing behind.
+func TestCreateRollback(t *testing.T) {
+	requireLXC(t)
+	ctx := context.Background()
+	rootfs := testenv.BusyboxRootfs(t, "i386")
+	before := treeDigest(t, rootfs)
+	good := filepath.Join(t.TempDir(), "good.tar.gz")
+	tarDir(t, rootfs, good)
+
+	truncated := filepath.Join(t.TempDir(), "truncated.tar.gz")
+	data, _ := os.ReadFile(good)
+	os.WriteFile(truncated, data[:len(data)*2/3], 0o644)
+
+	noShell := filepath.Join(t.TempDir(), "nosh.tar")
+	writeTar(t, noShell, false, []tarEntry{{name: "etc/", typ: tar.TypeDir}, {name: "etc/hostname", typ: tar.TypeReg, body: "x\n", mode: 0o644}})
+
+	nested := t.TempDir()
+	os.Symlink(rootfs, filepath.Join(nested, "rootfs"))
+	nestedTar := filepath.Join(t.TempDir(), "nested.tar.gz")
+	if b, err := exec.Command("tar", "-C", nested, "-h", "-czf", nestedTar, "rootfs").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v: %s", err, b)
+	}
+
+	for _, tc := range []struct {
+		name string
+		o    CreateOptions
+		err  string
+	}{
+		{"truncated-tarball", CreateOptions{Rootfs: truncated}, "unpacking"},
+		{"tarball-without-shell", CreateOptions{Rootfs: noShell}, "no executable /bin/sh"},
+		{"tarball-extra-top-dir", CreateOptions{Rootfs: nestedTar}, "extra top-level directory"},
+		{"init-missing-after-unpack", CreateOptions{Rootfs: good, Init: []string{"/sbin/init"}}, "no such program"},
+		{"init-missing-dir-rootfs", CreateOptions{Rootfs: rootfs, Init: []string{"/sbin/init"}}, "no such program"},
+		{"init-unquotable", CreateOptions{Rootfs: rootfs, Init: []string{"/bin/sh", "-c", "'x'"}}, "cannot quote"},
+		{"missing-rootfs", CreateOptions{Rootfs: filepath.Join(t.TempDir(), "nope")}, "no such file"},
+		{"empty-dir-rootfs", CreateOptions{Rootfs: t.TempDir()}, "no executable /bin/sh"},
+		{"docker-without-nesting", CreateOptions{Rootfs: rootfs, Docker: true}, "needs --nesting"},
+		{"both-sources", CreateOptions{Rootfs: rootfs, Debootstrap: "bookworm"}, "exactly one"},
+		{"no-source", CreateOptions{}, "exactly one"},
+		{"bad-cpus", CreateOptions{Rootfs: rootfs, CPUs: "4096"}, "not available"},
+		{"bad-cpus-syntax", CreateOptions{Rootfs: rootfs, CPUs: "1-0"}, "--cpus"},
+		{"no-bridge", CreateOptions{Rootfs: rootfs, Network: "veth:nobr0"}, "no bridge"},
+		{"bad-network", CreateOptions{Rootfs: rootfs, Network: "macvlan:eth0"}, "want none or veth:BRIDGE"},
+		{"bind-source-missing", CreateOptions{Rootfs: rootfs, Binds: []string{"/nonexistent-armhf:/x"}}, "no such file"},
+		{"bad-docker-socket", CreateOptions{Rootfs: rootfs, Nesting: true, Docker: true, DockerSocket: "docker.sock"}, "--docker-socket"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManager(t)
+			tc.o.Name = "rb"
+			err := m.Create(ctx, tc.o)
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("Create = %v, want an error containing %q", err, tc.err)
+			}
+			if _, serr := os.Stat(m.Dir("rb")); !errors.Is(serr, fs.ErrNotExist) {
+				ents, _ := os.ReadDir(m.Dir("rb"))
+				t.Errorf("failed create left %s behind (%v): %v", m.Dir("rb"), serr, ents)
+			}
+			if names := golxc.DefinedContainerNames(m.LXCPath); len(names) != 0 {
+				t.Errorf("liblxc still sees %v", names)
+			}
+		})
+	}
+	if after := treeDigest(t, rootfs); after != before {
+		t.Errorf("failed creates changed the user's rootfs:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestCreateTwice: the second create fails and leaves the first intact.
+func TestCreateTwice(t *testing.T) {
+	requireLXC(t)
+	ctx := context.Background()
+	m := newManager(t)
+	rootfs := testenv.BusyboxRootfs(t, "i386")
+	if err := m.Create(ctx, CreateOptions{Name: "twice", Rootfs: rootfs}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Destroy("twice", true) })
+	cfg, _ := os.ReadFile(filepath.Join(m.Dir("twice"), ConfigFile))
+	other := testenv.BusyboxRootfs(t, "i386")
+	err := m.Create(ctx, CreateOptions{Name: "twice", Rootfs: other, Nesting: true})
+	if err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("second Create = %v, want 'already exists'", err)
+	}
+	if cfg2, _ := os.ReadFile(filepath.Join(m.Dir("twice"), ConfigFile)); string(cfg2) != string(cfg) {
+		t.Errorf("the failed second create changed the config:\n%s\n---\n%s", cfg, cfg2)
+	}
+	if st, err := ReadState(m.Dir("twice")); err != nil || st.Rootfs != rootfs {
+		t.Errorf("state after second create: %+v, %v", st, err)
+	}
+}
+
+// TestNotManaged: a container made with the lxc-* tools is reported by
+// status but never started, stopped or destroyed by armhf-lxc.
+func TestNotManaged(t *testing.T) {
+	requireLXC(t)
+	m := newManager(t)
+	dir := m.Dir("foreign")
+	os.MkdirAll(dir, 0o750)
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("lxc.uts.name = foreign\nlxc.rootfs.path = dir:/nonexistent\nlxc.arch = x86_64\n"), 0o640)
+	s, err := m.Status("foreign")
+	if err != nil || s.Managed || s.State != "STOPPED" || s.Arch != "x86_64" {
+		t.Errorf("Status(foreign) = %+v, %v", s, err)
+	}
+	if err := m.Destroy("foreign", true); err == nil || !errors.Is(err, ErrNotManaged) {
+		t.Errorf("Destroy(foreign) = %v, want ErrNotManaged", err)
+	}
+	if err := m.Start(context.Background(), "foreign", StartOptions{}); !errors.Is(err, ErrNotManaged) {
+		t.Errorf("Start(foreign) = %v, want ErrNotManaged", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err != nil {
+		t.Errorf("the foreign config is gone: %v", err)
+	}
+	ss, err := m.List()
+	if err != nil || len(ss) != 1 || ss[0].Name != "foreign" {
+		t.Errorf("List = %+v, %v", ss, err)
+	}
+}
