@@ -1,0 +1,128 @@
+package shim
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+
+	"github.com/armhf-shim/armhf-shim/shim/detect"
+	"github.com/armhf-shim/armhf-shim/shim/modify"
+	"github.com/armhf-shim/armhf-shim/shim/nsmount"
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
+	"github.com/armhf-shim/armhf-shim/shim/spec"
+	"github.com/armhf-shim/armhf-shim/shim/statedir"
+)
+
+// HookState is the OCI state a runtime passes to a hook on stdin.
+type HookState struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Status      string            `json:"status"`
+	Pid         int               `json:"pid"`
+	Bundle      string            `json:"bundle"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// HookMain is the OCI hook for podman and CRI-O (registered for the
+// createContainer or prestart stage, and poststop for the cleanup). args
+// are the hook's arguments after "hook": [--armhf-shim-state-root DIR]
+// [--armhf-shim-config FILE] [--debug]. The state comes on stdin. It
+// writes nothing to stdout; errors go to stderr, which the runtime puts
+// in its error message.
+//
+// A hook cannot change the personality of the container process; use
+// podman run --personality=LINUX32 (honoured by crun and runc >= 1.2).
+func HookMain(args []string) int {
+	if err := Hook(args, os.Stdin, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "armhf-shim hook: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// Hook runs the hook with the state read from stdin; debug lines go to
+// stderr.
+func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
+	fs := flag.NewFlagSet("armhf-shim hook", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var flags runcargs.Shim
+	fs.StringVar(&flags.StateRoot, "armhf-shim-state-root", "", "directory for the cpuinfo files (default "+runtimecfg.DefaultStateRoot+")")
+	fs.StringVar(&flags.Config, "armhf-shim-config", "", "config file (default "+runtimecfg.DefaultConfigPath+")")
+	debug := fs.Bool("debug", false, "explain the decision on stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (the OCI state comes on stdin)", fs.Args())
+	}
+	debugf := func(format string, a ...any) {
+		if *debug {
+			fmt.Fprintf(stderr, "armhf-shim hook: "+format+"\n", a...)
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(stdin, 4<<20))
+	if err != nil {
+		return fmt.Errorf("reading the OCI state on stdin: %w", err)
+	}
+	var st HookState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("malformed OCI state on stdin: %w", err)
+	}
+	if !runcargs.ValidID(st.ID) {
+		return fmt.Errorf("OCI state: invalid container id %q", st.ID)
+	}
+	cfg, err := runtimecfg.Load(flags, os.Getenv)
+	if err != nil {
+		return err
+	}
+	dir := statedir.Dir{Root: cfg.StateRoot}
+	if st.Status == "stopped" {
+		// poststop: the cleanup.
+		debugf("container %s stopped: removing its cpuinfo", st.ID)
+		return dir.Remove(st.ID)
+	}
+	if st.Bundle == "" {
+		return fmt.Errorf("container %s: OCI state has no bundle", st.ID)
+	}
+	cfgPath := filepath.Join(st.Bundle, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return fmt.Errorf("container %s: reading the bundle config: %w", st.ID, err)
+	}
+	view, err := spec.ReadView(raw)
+	if err != nil {
+		return fmt.Errorf("container %s: %s: %w", st.ID, cfgPath, err)
+	}
+	rootfs := view.RootPath()
+	if rootfs != "" && !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(st.Bundle, rootfs)
+	}
+	ann := view.Annotations
+	if len(st.Annotations) > 0 {
+		ann = st.Annotations
+	}
+	dec, err := detect.Decide(ann, view.Env(), detect.Auto(rootfs, view.Args(), view.Env(), view.Cwd(), goruntime.GOARCH))
+	if err != nil {
+		return fmt.Errorf("container %s: %w", st.ID, err)
+	}
+	debugf("container %s: %s: %s", st.ID, decisionWord(dec.Enable), dec.Why)
+	if !dec.Enable {
+		return nil
+	}
+	src, err := dir.WriteCPUInfo(st.ID, view.Cpus())
+	if err != nil {
+		return fmt.Errorf("container %s: %w", st.ID, err)
+	}
+	err = nsmount.BindReadOnly(nsmount.Request{Pid: st.Pid, Rootfs: rootfs, Source: src, Target: modify.CPUInfoTarget})
+	if err != nil {
+		dir.Remove(st.ID)
+		return fmt.Errorf("container %s: mounting the armv7 cpuinfo: %w", st.ID, err)
+	}
+	debugf("container %s: %s mounted over %s", st.ID, src, modify.CPUInfoTarget)
+	return nil
+}
