@@ -47,9 +47,18 @@ if [ -f "$payload_list" ]; then
   done <"$payload_list"
 fi
 
-# resolve PKG:ARCH -> version of the candidate in the local apt lists.
+# One apt-cache call (each takes seconds) resolves every package to the
+# candidate version in the local apt lists: lines "NAME:ARCH VERSION", plus
+# "depends:NAME:ARCH DEPENDS" for the kernel metapackage.
+kernel_meta=linux-image-arm64:arm64
+table=$(apt-cache show --no-all-versions "$kernel_meta" busybox-static:arm64 busybox-static:armhf "${payload[@]}" 2>/dev/null |
+  awk '/^Package: /{p=$2} /^Architecture: /{a=$2} /^Version: /{v=$2} /^Depends: /{d=substr($0,10)}
+       /^$/{ if (p!="") { print p ":" a " " v; if (d!="") print "depends:" p ":" a " " d }; p=a=v=d="" }
+       END{ if (p!="") { print p ":" a " " v; if (d!="") print "depends:" p ":" a " " d } }' || true)
+
+# resolve PKG:ARCH -> candidate version (empty if unknown).
 resolve() {
-  apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n1
+  awk -v k="$1" -v all="${1%%:*}:all" '$1==k || $1==all { print $2; exit }' <<<"$table"
 }
 
 # Fill $cache/debs with PKG:ARCH at the candidate version; sets $deb.
@@ -80,9 +89,17 @@ fetch() {
   deb=$file
 }
 
-kernel_meta=linux-image-arm64:arm64
-kernel_pkg=$(apt-cache show --no-all-versions "$kernel_meta" 2>/dev/null |
-  sed -n 's/^Depends: //p' | head -n1 | tr ',' '\n' | sed -n 's/^ *\(linux-image-[^ ]*\).*/\1/p' | head -n1 || true)
+# "depends:linux-image-arm64:arm64 linux-image-6.1.0-NN-arm64 (= VERSION)"
+kdep=$(awk -v k="depends:$kernel_meta" '$1==k { print $2, $4; exit }' <<<"$table")
+kernel_pkg=${kdep%% *}
+if [ -n "$kernel_pkg" ]; then
+  kver=${kdep#* }; kver=${kver%)}
+  case $kver in
+    [0-9]*) ;;
+    *) kver=$(apt-cache show --no-all-versions "$kernel_pkg:arm64" 2>/dev/null | sed -n 's/^Version: //p' | head -n1 || true) ;;
+  esac
+  table+=$'\n'"$kernel_pkg:arm64 $kver"
+fi
 if [ -z "$kernel_pkg" ]; then
   prev=$(ls -1 "$cache/debs/"linux-image-*-arm64_*_arm64.deb 2>/dev/null | tail -n1 || true)
   [ -n "$prev" ] || missing "apt-cache knows no $kernel_meta: run scripts/install-deps.sh"

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -89,6 +91,14 @@ func TestARM64VM(t *testing.T) {
 		assetsOut = append(assetsOut, stderr.Bytes()...)
 		t.Logf("assets ready in %v", time.Since(start).Round(time.Millisecond))
 	}()
+	// Reading every input here ties go test's result cache to them: the
+	// binaries and scripts reach the VM through child processes, which the
+	// cache does not see.
+	digest, err := inputsDigest(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("inputs digest %s", digest)
 	arts := artifacts()
 	bin := t.TempDir()
 	start := time.Now()
@@ -102,6 +112,11 @@ func TestARM64VM(t *testing.T) {
 	}
 	if assetsErr != nil {
 		t.Fatalf("scripts/vm/assets.sh: %v\n%s", assetsErr, assetsOut)
+	}
+	for _, k := range []string{"KERNEL", "BASE_INITRD"} {
+		if _, err := os.Stat(assets[k]); err != nil {
+			t.Fatalf("scripts/vm/assets.sh gave %s=%q: %v\n%s", k, assets[k], err, assetsOut)
+		}
 	}
 	t.Logf("kernel %s, payload packages: %q", assets["KERNEL_PACKAGE"], assets["PAYLOAD"])
 
@@ -267,6 +282,40 @@ func build(root, dir string, a *artifact) (string, error) {
 		return "", fmt.Errorf("%s: go %s wrote no binary (no test files?): %s", a.name, strings.Join(args, " "), b)
 	}
 	return out, nil
+}
+
+// inputsDigest hashes the sources that end up in the VM: the module's Go
+// files, go.mod/go.sum, the scripts and case files, and testdata.
+func inputsDigest(root string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			if rel != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "bin") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") && rel != "go.mod" && rel != "go.sum" &&
+			!strings.HasPrefix(rel, "scripts/vm/") && !strings.HasPrefix(rel, "test/vm/") &&
+			!strings.Contains("/"+rel, "/testdata/") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", rel, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)[:8]), err
 }
 
 func goTool() string {
