@@ -15,7 +15,8 @@
 #   @@VM-DONE uptime=S
 #
 # then powers off. Kernel command-line words KEY=VALUE (no dots) reach this
-# script as environment variables: VM_CPU_MODEL, ARMHF_SHIM_EXPECT_NATIVE.
+# script as environment variables: VM_CPU_MODEL, ARMHF_SHIM_EXPECT_NATIVE,
+# VM_SHELL=1 (a shell on the console after the cases).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TMPDIR=/tmp
 /bin/busybox mount -t devtmpfs devtmpfs /dev
@@ -52,6 +53,11 @@ for c in /cases/[!_]*.sh; do
   rm -f /tmp/.case.out /tmp/.case.err
 done
 echo "@@VM-DONE uptime=$(up)"
+if [ "${VM_SHELL:-0}" = 1 ]; then
+  # Debugging (scripts/vm/boot.sh CPU KERNEL INITRD VM_SHELL=1): a shell on
+  # the console; the VM powers off when it exits.
+  setsid cttyhack sh -l </dev/console >/dev/console 2>&1
+fi
 sync
 poweroff -f
 # If poweroff failed, PID 1 exiting panics the kernel; panic=-1 and QEMU's

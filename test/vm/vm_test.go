@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // Environment knobs (all optional):
@@ -128,15 +129,29 @@ func TestARM64VM(t *testing.T) {
 		})
 	}
 
-	initrd := filepath.Join(t.TempDir(), "initrd.gz")
+	logs := filepath.Join(cache, "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// One run at a time owns the logs (and the kept initrd).
+	lock, err := os.OpenFile(filepath.Join(logs, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Close() })
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	// Kept for reruns by hand: scripts/vm/boot.sh CPU KERNEL INITRD [VM_SHELL=1].
+	initrd := filepath.Join(logs, "initrd.gz")
 	caseNames := stageInitrd(t, root, arts, assets["BASE_INITRD"], initrd)
+	t.Logf("initrd %s", initrd)
 	for name := range checks {
 		if !contains(caseNames, name) {
 			t.Errorf("a check is registered for case %q, but test/vm/cases/%s.sh does not exist", name, name)
 		}
 	}
 
-	logs := filepath.Join(cache, "logs")
 	parallel := envInt(t, "ARMHF_SHIM_VM_PARALLEL", 2)
 	timeout := envInt(t, "ARMHF_SHIM_VM_TIMEOUT", 120)
 	sem := make(chan struct{}, parallel)
