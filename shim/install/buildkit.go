@@ -1,0 +1,57 @@
+package install
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// systemdPATH is the PATH systemd gives services (dockerd's, by default).
+const systemdPATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// BuildkitDropIn renders the docker.service drop-in that puts linkDir
+// (holding a runc link to armhf-shim) first in dockerd's PATH.
+func BuildkitDropIn(linkDir string) []byte {
+	var b strings.Builder
+	b.WriteString("# Written by armhf-shim install buildkit: dockerd's embedded BuildKit runs `runc`\n")
+	b.WriteString("# from dockerd's PATH, not the configured runtime, so a runc link to armhf-shim\n")
+	b.WriteString("# goes first. It hands every container to the real runc further down PATH and\n")
+	b.WriteString("# changes only 32-bit ones (docker run's default runc resolves through PATH too).\n")
+	b.WriteString("[Service]\n")
+	fmt.Fprintf(&b, "Environment=\"PATH=%s:%s\"\n", linkDir, systemdPATH)
+	return []byte(b.String())
+}
+
+func planBuildkit(o Options) (Plan, error) {
+	path := o.Config
+	if path == "" {
+		path = DefaultBuildkitDropIn
+	}
+	linkDir := o.LinkDir
+	if linkDir == "" {
+		linkDir = DefaultBuildkitLinkDir
+	}
+	old, _, err := readExisting(path)
+	if err != nil {
+		return Plan{}, err
+	}
+	if old != nil && !strings.Contains(string(old), "[Service]") {
+		return Plan{}, fmt.Errorf("%s: not a systemd drop-in (no [Service] section): left unchanged", path)
+	}
+	link := filepath.Join(linkDir, "runc")
+	var p Plan
+	p.Apply = []string{"systemctl daemon-reload && systemctl restart docker"}
+	if o.Uninstall {
+		p.Files = change(path, old, nil, 0o644)
+		p.Links = []linkChange{{Path: link}}
+		return p, nil
+	}
+	p.Files = change(path, old, BuildkitDropIn(linkDir), 0o644)
+	p.Links = []linkChange{{Path: link, Target: o.Binary}}
+	rt, _ := o.runtimeLink()
+	p.Notes = append(p.Notes,
+		"for buildx builders of the docker-container driver (their own buildkitd), make armhf-shim available in the builder image "+
+			"and create it with: docker buildx create --driver docker-container "+
+			"--buildkitd-flags '--oci-worker-binary="+rt+"'")
+	return p, nil
+}

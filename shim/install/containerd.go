@@ -1,0 +1,343 @@
+package install
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	toml "github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// criPlugin is the plugin holding runtime handlers in each config version.
+func criPlugin(version int) string {
+	if version >= 3 {
+		return "io.containerd.cri.v1.runtime"
+	}
+	return "io.containerd.grpc.v1.cri"
+}
+
+// DropInPath is the drop-in for main config path.
+func DropInPath(mainConfig string) string {
+	return filepath.Join(filepath.Dir(mainConfig), "conf.d", "armhf-shim.toml")
+}
+
+// ContainerdDropIn renders the drop-in declaring runtime handler name.
+func ContainerdDropIn(version int, name, binary string, setDefault bool) []byte {
+	p := fmt.Sprintf("plugins.%q.containerd", criPlugin(version))
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by armhf-shim install containerd: the runtime handler %q runs\n", name)
+	b.WriteString("# armhf-shim, which makes armhf (32-bit) containers see an armv7 machine and\n")
+	b.WriteString("# passes every other container straight to runc. Usable as the handler of a\n")
+	fmt.Fprintf(&b, "# Kubernetes RuntimeClass (handler: %s).\n", name)
+	fmt.Fprintf(&b, "version = %d\n", version)
+	if setDefault {
+		fmt.Fprintf(&b, "\n[%s]\n  default_runtime_name = %q\n", p, name)
+	}
+	fmt.Fprintf(&b, "\n[%s.runtimes.%s]\n  runtime_type = \"io.containerd.runc.v2\"\n", p, name)
+	fmt.Fprintf(&b, "\n[%s.runtimes.%s.options]\n  BinaryName = %q\n", p, name, binary)
+	return []byte(b.String())
+}
+
+// containerdVersion asks `containerd --version` ("" if unavailable).
+func containerdVersion() string {
+	out, err := exec.Command("containerd", "--version").Output()
+	if err != nil {
+		return ""
+	}
+	m := regexp.MustCompile(`\b(v?\d+\.\d+\.\d+)`).FindSubmatch(out)
+	if m == nil {
+		return ""
+	}
+	return strings.TrimPrefix(string(m[1]), "v")
+}
+
+// majorMinor parses "1.6.20" into 1, 6.
+func majorMinor(v string) (int, int, bool) {
+	f := strings.SplitN(v, ".", 3)
+	if len(f) < 2 {
+		return 0, 0, false
+	}
+	a, err1 := strconv.Atoi(f[0])
+	b, err2 := strconv.Atoi(f[1])
+	return a, b, err1 == nil && err2 == nil
+}
+
+// mainConfig is what install reads from config.toml.
+type mainConfig struct {
+	Version int            `toml:"version"`
+	Imports []string       `toml:"imports"`
+	Plugins map[string]any `toml:"plugins"`
+}
+
+func parseMain(data []byte) (mainConfig, bool, error) {
+	var c mainConfig
+	if err := toml.Unmarshal(data, &c); err != nil {
+		return c, false, fmt.Errorf("malformed containerd config (%v): left unchanged; fix it and run again", err)
+	}
+	var any map[string]any
+	toml.Unmarshal(data, &any)
+	return c, len(any) > 0, nil
+}
+
+func planContainerd(o Options) (Plan, error) {
+	mainPath := o.Config
+	if mainPath == "" {
+		mainPath = DefaultContainerd
+	}
+	dropIn := DropInPath(mainPath)
+	old, mode, err := readExisting(mainPath)
+	if err != nil {
+		return Plan{}, err
+	}
+	oldDrop, dropMode, err := readExisting(dropIn)
+	if err != nil {
+		return Plan{}, err
+	}
+	var c mainConfig
+	hasKeys := false
+	if old != nil {
+		if c, hasKeys, err = parseMain(old); err != nil {
+			return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
+		}
+	}
+	ver := o.ContainerdVersion
+	if ver == "" {
+		ver = containerdVersion()
+	}
+	var p Plan
+	p.Apply = []string{"systemctl restart containerd   # containerd reads its config only at start"}
+	if o.Uninstall {
+		nw, err := RemoveImport(old, dropIn)
+		if err != nil {
+			return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
+		}
+		p.Files = append(change(mainPath, old, nw, mode), change(dropIn, oldDrop, nil, dropMode)...)
+		return p, nil
+	}
+	version := c.Version
+	switch {
+	case version == 0 && hasKeys:
+		return Plan{}, fmt.Errorf("%s is a version 1 containerd config (no \"version\" key): armhf-shim writes version 2/3 drop-ins; "+
+			"migrate it with `containerd config migrate` (containerd >= 2) or add version = 2, then run again (left unchanged)", mainPath)
+	case version == 0:
+		version = 2
+		if major, _, ok := majorMinor(ver); ok && major >= 2 {
+			version = 3
+		}
+	case version == 1:
+		return Plan{}, fmt.Errorf("%s has version = 1: armhf-shim writes version 2/3 drop-ins; migrate the config first (left unchanged)", mainPath)
+	case version > 3:
+		return Plan{}, fmt.Errorf("%s has version = %d, newer than armhf-shim knows (2, 3): left unchanged", mainPath, version)
+	}
+	// containerd before 1.7 replaces a whole plugin section with an
+	// imported file's: a drop-in would wipe the CRI settings of config.toml.
+	if _, has := c.Plugins[criPlugin(version)]; has {
+		if major, minor, ok := majorMinor(ver); ok && (major < 1 || major == 1 && minor < 7) {
+			return Plan{}, fmt.Errorf("containerd %s replaces the whole [plugins.%q] section of %s with an imported file's, "+
+				"so a drop-in would discard your CRI settings: add these lines to %s by hand instead (left unchanged):\n%s",
+				ver, criPlugin(version), mainPath, mainPath, tablesOnly(ContainerdDropIn(version, o.RuntimeName, mustRuntime(o), o.SetAsDefault)))
+		}
+	}
+	rt, link := o.runtimeLink()
+	if link != nil {
+		p.Links = append(p.Links, *link)
+	}
+	drop := ContainerdDropIn(version, o.RuntimeName, rt, o.SetAsDefault)
+	if oldDrop != nil {
+		if _, _, err := parseMain(oldDrop); err != nil {
+			return Plan{}, fmt.Errorf("%s: %w", dropIn, err)
+		}
+	}
+	var nw []byte
+	if old == nil {
+		nw = []byte(fmt.Sprintf("# Written by armhf-shim install containerd; containerd's defaults apply to everything else.\nversion = %d\nimports = [%q]\n", version, dropIn))
+	} else if nw, err = AddImport(old, c.Imports, mainPath, dropIn); err != nil {
+		return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
+	}
+	p.Files = append(change(mainPath, old, nw, mode), change(dropIn, oldDrop, drop, 0o644)...)
+	p.Notes = append(p.Notes, fmt.Sprintf("use it with ctr run --runtime io.containerd.runc.v2 --runc-binary %s ..., "+
+		"or a Kubernetes RuntimeClass with handler: %s", rt, o.RuntimeName))
+	return p, nil
+}
+
+func mustRuntime(o Options) string { rt, _ := o.runtimeLink(); return rt }
+
+// tablesOnly drops the comment and version lines of a drop-in.
+func tablesOnly(b []byte) string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "#") || strings.HasPrefix(l, "version") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n")) + "\n"
+}
+
+// imported reports whether one of imports (relative to mainPath's
+// directory, with globs) names dropIn.
+func imported(imports []string, mainPath, dropIn string) bool {
+	for _, im := range imports {
+		if !filepath.IsAbs(im) {
+			im = filepath.Join(filepath.Dir(mainPath), im)
+		}
+		if ok, _ := filepath.Match(filepath.Clean(im), dropIn); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// importsSpan finds the top-level imports key-value in a TOML document:
+// the byte range of the whole expression, or ok=false.
+func importsSpan(data []byte) (start, end int, ok bool, err error) {
+	p := unstable.Parser{}
+	p.Reset(data)
+	for p.NextExpression() {
+		e := p.Expression()
+		if e.Kind == unstable.Table || e.Kind == unstable.ArrayTable {
+			break // top-level keys end at the first table
+		}
+		if e.Kind != unstable.KeyValue {
+			continue
+		}
+		it := e.Key()
+		if !it.Next() {
+			continue
+		}
+		k := it.Node()
+		if string(k.Data) != "imports" || !it.IsLast() {
+			continue
+		}
+		start = int(k.Raw.Offset)
+		// Back up over quotes of a quoted key.
+		for start > 0 && (data[start-1] == '"' || data[start-1] == '\'') {
+			start--
+		}
+		end, err = valueEnd(data, start)
+		return start, end, err == nil, err
+	}
+	return 0, 0, false, p.Error()
+}
+
+// valueEnd returns the end of the array value of the key-value that
+// starts at start: after the matching "]", strings and comments skipped.
+func valueEnd(data []byte, start int) (int, error) {
+	i := bytes.IndexByte(data[start:], '=')
+	if i < 0 {
+		return 0, fmt.Errorf("imports: no value")
+	}
+	i += start + 1
+	depth := 0
+	for ; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '#':
+			for i < len(data) && data[i] != '\n' {
+				i++
+			}
+		case '"', '\'':
+			j := i + 1
+			for j < len(data) && data[j] != c {
+				if c == '"' && data[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			i = j
+		case '[':
+			depth++
+		case ']':
+			depth--
+			if depth == 0 {
+				return i + 1, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("imports: unterminated array")
+}
+
+func renderImports(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return "imports = [" + strings.Join(q, ", ") + "]"
+}
+
+// AddImport returns the main config with dropIn in its imports (unchanged
+// if an import already covers it). Only the imports expression changes;
+// comments and layout elsewhere are kept.
+func AddImport(data []byte, imports []string, mainPath, dropIn string) ([]byte, error) {
+	if imported(imports, mainPath, dropIn) {
+		return data, nil
+	}
+	start, end, ok, err := importsSpan(data)
+	if err != nil {
+		return nil, fmt.Errorf("malformed containerd config (%v): left unchanged", err)
+	}
+	line := renderImports(append(append([]string(nil), imports...), dropIn))
+	if !ok {
+		// A top-level key may go anywhere before the first table: the top.
+		return append([]byte(line+"  # added by armhf-shim install containerd\n"), data...), nil
+	}
+	return append(append(append([]byte(nil), data[:start]...), line...), data[end:]...), nil
+}
+
+// RemoveImport drops dropIn from the imports of the main config.
+func RemoveImport(data []byte, dropIn string) ([]byte, error) {
+	if data == nil {
+		return nil, nil
+	}
+	c, _, err := parseMain(data)
+	if err != nil {
+		return nil, err
+	}
+	var keep []string
+	for _, im := range c.Imports {
+		if filepath.Clean(im) != dropIn {
+			keep = append(keep, im)
+		}
+	}
+	if len(keep) == len(c.Imports) {
+		return data, nil
+	}
+	start, end, ok, err := importsSpan(data)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("malformed containerd config: imports not found: left unchanged")
+	}
+	if len(keep) == 0 {
+		// Remove the whole line, with our trailing comment.
+		if nl := bytes.IndexByte(data[end:], '\n'); nl >= 0 {
+			tail := strings.TrimSpace(string(data[end : end+nl]))
+			if tail == "" || strings.HasPrefix(tail, "# added by armhf-shim") {
+				end += nl + 1
+			}
+		}
+		return append(append([]byte(nil), data[:start]...), data[end:]...), nil
+	}
+	return append(append(append([]byte(nil), data[:start]...), renderImports(keep)...), data[end:]...), nil
+}
+
+func tomlUnmarshal(b []byte, v any) error { return toml.Unmarshal(b, v) }
+
+// handlerNames lists the runtime handlers a drop-in declares.
+func handlerNames(c mainConfig) string {
+	var names []string
+	for _, plugin := range []string{criPlugin(2), criPlugin(3)} {
+		pl, _ := c.Plugins[plugin].(map[string]any)
+		ctd, _ := pl["containerd"].(map[string]any)
+		rts, _ := ctd["runtimes"].(map[string]any)
+		for _, n := range sortedKeys(rts) {
+			names = append(names, strconv.Quote(n))
+		}
+	}
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,315 @@
+// Package install registers armhf-shim with the container engines of a
+// host, and takes it out again.
+//
+// The model: each target is a pure function from the current content of
+// the files it owns or edits to their new content (plus symlinks to
+// create), so every edit is unit-tested on bytes; [Run] then shows or
+// applies that plan:
+//
+//   - docker: /etc/docker/daemon.json gets runtimes.<name>.path (and
+//     default-runtime with --set-as-default); every other key is kept;
+//     dockerd re-reads runtimes on SIGHUP;
+//   - containerd: a drop-in (conf.d/armhf-shim.toml next to config.toml)
+//     for config version 2 or 3 declaring the runtime handler
+//     (runtime_type io.containerd.runc.v2, options.BinaryName), usable as a
+//     Kubernetes RuntimeClass handler, and the drop-in in config.toml's
+//     imports;
+//   - podman: an OCI hooks.d file (version 1.0.0) running `armhf-shim hook`
+//     at createContainer and poststop (CRI-O reads the same directory);
+//   - buildkit: dockerd's embedded BuildKit runs `runc` from dockerd's PATH
+//     and ignores the configured runtime, so a `runc` link to armhf-shim
+//     goes in a directory put first in dockerd's PATH by a systemd drop-in.
+//
+// The runtime is registered as the multi-call link armhf-runc next to the
+// armhf-shim binary (it acts as the runtime when called by that name).
+//
+// Every change is idempotent (installing twice changes nothing the second
+// time), written atomically (temp file + rename) after a timestamped
+// backup of the previous file, shown as a unified diff with --dry-run, and
+// refused with a clear error — leaving the file untouched — when the
+// existing file is malformed.
+package install
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+)
+
+// Targets are the engines install knows.
+var Targets = []string{"docker", "containerd", "podman", "buildkit"}
+
+// Default paths.
+const (
+	DefaultRuntimeName     = "armhf"
+	DefaultDockerConfig    = "/etc/docker/daemon.json"
+	DefaultContainerd      = "/etc/containerd/config.toml"
+	DefaultHooksDir        = "/etc/containers/oci/hooks.d"
+	DefaultHookFile        = DefaultHooksDir + "/armhf-shim.json"
+	DefaultBuildkitDropIn  = "/etc/systemd/system/docker.service.d/armhf-shim-buildkit.conf"
+	DefaultBuildkitLinkDir = "/usr/local/lib/armhf-shim/buildkit"
+	// RuntimeLinkName is the multi-call name that runs the runtime wrapper.
+	RuntimeLinkName = "armhf-runc"
+)
+
+// Options of an install or uninstall.
+type Options struct {
+	Target       string
+	Config       string // the target's file ("" = its default)
+	RuntimeName  string // docker/containerd runtime name ("" = armhf)
+	SetAsDefault bool
+	DryRun       bool
+	Uninstall    bool
+	// Binary is the armhf-shim binary ("" = this executable).
+	Binary string
+	// LinkDir is where buildkit's runc link goes ("" = default).
+	LinkDir string
+	// ContainerdVersion is `containerd --version`'s "1.6.20" ("" = ask it).
+	ContainerdVersion string
+	Out               io.Writer
+	Now               func() time.Time
+}
+
+// fileChange replaces (New != nil) or removes (New == nil) a file.
+type fileChange struct {
+	Path string
+	Old  []byte // nil: absent
+	New  []byte
+	Mode fs.FileMode
+}
+
+// linkChange creates (Target != "") or removes a symlink.
+type linkChange struct {
+	Path, Target string
+}
+
+// Plan is what a target wants done.
+type Plan struct {
+	Files []fileChange
+	Links []linkChange
+	// Apply says how to make the running engine pick it up.
+	Apply []string
+	Notes []string
+}
+
+func (o *Options) defaults() error {
+	if o.RuntimeName == "" {
+		o.RuntimeName = DefaultRuntimeName
+	}
+	if strings.ContainsAny(o.RuntimeName, " /\"'\\.") {
+		return fmt.Errorf("invalid runtime name %q: use letters, digits, - and _", o.RuntimeName)
+	}
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		o.Binary = exe
+	}
+	abs, err := filepath.Abs(o.Binary)
+	if err != nil {
+		return err
+	}
+	o.Binary = abs
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}
+
+// runtimeLink is the armhf-runc link for the binary.
+func (o *Options) runtimeLink() (path string, link *linkChange) {
+	if filepath.Base(o.Binary) == RuntimeLinkName {
+		return o.Binary, nil
+	}
+	p := filepath.Join(filepath.Dir(o.Binary), RuntimeLinkName)
+	return p, &linkChange{Path: p, Target: o.Binary}
+}
+
+// readExisting returns a file's content (nil if absent) and mode.
+func readExisting(path string) ([]byte, fs.FileMode, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0o644, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s is not a regular file", path)
+	}
+	b, err := os.ReadFile(path)
+	if b == nil && err == nil {
+		b = []byte{}
+	}
+	return b, st.Mode().Perm(), err
+}
+
+// BuildPlan computes what Run would do.
+func BuildPlan(o Options) (Plan, error) {
+	if err := o.defaults(); err != nil {
+		return Plan{}, err
+	}
+	switch o.Target {
+	case "docker":
+		return planDocker(o)
+	case "containerd":
+		return planContainerd(o)
+	case "podman":
+		return planPodman(o)
+	case "buildkit":
+		return planBuildkit(o)
+	}
+	return Plan{}, fmt.Errorf("unknown target %q: want one of %s", o.Target, strings.Join(Targets, ", "))
+}
+
+// Run shows (--dry-run) or applies the plan of o.
+func Run(o Options) error {
+	p, err := BuildPlan(o)
+	if err != nil {
+		return err
+	}
+	o.defaults()
+	verb := "install"
+	if o.Uninstall {
+		verb = "uninstall"
+	}
+	links := pendingLinks(p.Links)
+	if len(p.Files) == 0 && len(links) == 0 {
+		fmt.Fprintf(o.Out, "armhf-shim %s %s: nothing to do (already %sed)\n", verb, o.Target, verb)
+		return nil
+	}
+	if o.DryRun {
+		fmt.Fprintf(o.Out, "armhf-shim %s %s --dry-run: would change:\n", verb, o.Target)
+		for _, f := range p.Files {
+			fmt.Fprint(o.Out, unifiedDiff(f.Path, f.Old, f.New))
+		}
+		for _, l := range links {
+			if l.Target == "" {
+				fmt.Fprintf(o.Out, "would remove symlink %s\n", l.Path)
+			} else {
+				fmt.Fprintf(o.Out, "would create symlink %s -> %s\n", l.Path, l.Target)
+			}
+		}
+		return nil
+	}
+	for _, l := range links {
+		if err := applyLink(l); err != nil {
+			return err
+		}
+		if l.Target == "" {
+			fmt.Fprintf(o.Out, "removed symlink %s\n", l.Path)
+		} else {
+			fmt.Fprintf(o.Out, "created symlink %s -> %s\n", l.Path, l.Target)
+		}
+	}
+	stamp := o.Now().UTC().Format("20060102-150405")
+	for _, f := range p.Files {
+		backup := ""
+		if f.Old != nil {
+			backup = f.Path + ".armhf-shim-" + stamp + ".bak"
+			if err := fsutil.WriteFileAtomic(backup, f.Old, f.Mode); err != nil {
+				return fmt.Errorf("backing up %s: %w", f.Path, err)
+			}
+		}
+		if f.New == nil {
+			if err := os.Remove(f.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			fmt.Fprintf(o.Out, "removed %s%s\n", f.Path, backupNote(backup))
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
+			return err
+		}
+		if err := fsutil.WriteFileAtomic(f.Path, f.New, f.Mode); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "wrote %s%s\n", f.Path, backupNote(backup))
+	}
+	for _, a := range p.Apply {
+		fmt.Fprintln(o.Out, "to apply: "+a)
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintln(o.Out, "note: "+n)
+	}
+	return nil
+}
+
+func backupNote(b string) string {
+	if b == "" {
+		return ""
+	}
+	return " (previous version saved as " + b + ")"
+}
+
+// pendingLinks drops links that are already as wanted.
+func pendingLinks(ls []linkChange) []linkChange {
+	var out []linkChange
+	for _, l := range ls {
+		cur, err := os.Readlink(l.Path)
+		if l.Target == "" {
+			if err == nil {
+				out = append(out, l)
+			}
+			continue
+		}
+		if err != nil || cur != l.Target {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// applyLink makes or removes a symlink atomically; it never replaces
+// something that is not a symlink.
+func applyLink(l linkChange) error {
+	st, err := os.Lstat(l.Path)
+	if err == nil && st.Mode()&fs.ModeSymlink == 0 {
+		return fmt.Errorf("%s exists and is not a symlink: left unchanged (remove it or choose another location)", l.Path)
+	}
+	if l.Target == "" {
+		return os.Remove(l.Path)
+	}
+	if err := os.MkdirAll(filepath.Dir(l.Path), 0o755); err != nil {
+		return err
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", l.Path, os.Getpid())
+	os.Remove(tmp)
+	if err := os.Symlink(l.Target, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, l.Path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// change returns the file change from old to new, or none if equal.
+func change(path string, old, new []byte, mode fs.FileMode) []fileChange {
+	if (old == nil) == (new == nil) && string(old) == string(new) {
+		return nil
+	}
+	return []fileChange{{Path: path, Old: old, New: new, Mode: mode}}
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,473 @@
+package install
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	toml "github.com/pelletier/go-toml/v2"
+)
+
+// A daemon.json as an operator might have it, with keys install must keep.
+const daemonJSON = `{
+  "log-driver": "json-file",
+  "log-opts": {"max-size": "10m", "max-file": "3"},
+  "registry-mirrors": ["https://mirror.example"],
+  "runtimes": {"nvidia": {"path": "nvidia-container-runtime", "runtimeArgs": []}},
+  "x-future-key": {"nested": [1, 2.5, "three", null, true]}
+}
+`
+
+func decodeJSON(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%v in:\n%s", err, b)
+	}
+	return m
+}
+
+func TestDockerInstall(t *testing.T) {
+	out, err := DockerInstall([]byte(daemonJSON), "armhf", "/usr/local/bin/armhf-runc", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := decodeJSON(t, out), decodeJSON(t, []byte(daemonJSON))
+	rts := got["runtimes"].(map[string]any)
+	if rts["armhf"].(map[string]any)["path"] != "/usr/local/bin/armhf-runc" || got["default-runtime"] != "armhf" {
+		t.Errorf("runtime not registered:\n%s", out)
+	}
+	delete(rts, "armhf")
+	delete(got, "default-runtime")
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("other keys changed:\n%s", out)
+	}
+	// Idempotent: the second run returns its input byte for byte.
+	again, err := DockerInstall(out, "armhf", "/usr/local/bin/armhf-runc", true)
+	if err != nil || !bytes.Equal(again, out) {
+		t.Errorf("second install changed the file:\n%s", again)
+	}
+	// From nothing.
+	out, err = DockerInstall(nil, "armhf", "/x/armhf-runc", false)
+	if err != nil || !reflect.DeepEqual(decodeJSON(t, out), map[string]any{"runtimes": map[string]any{"armhf": map[string]any{"path": "/x/armhf-runc"}}}) {
+		t.Errorf("fresh daemon.json: %s %v", out, err)
+	}
+	// An existing entry keeps its other members (runtimeArgs).
+	out, _ = DockerInstall([]byte(`{"runtimes":{"armhf":{"path":"/old","runtimeArgs":["--debug"]}}}`), "armhf", "/new", false)
+	if e := decodeJSON(t, out)["runtimes"].(map[string]any)["armhf"].(map[string]any); e["path"] != "/new" || e["runtimeArgs"] == nil {
+		t.Errorf("entry: %v", e)
+	}
+}
+
+func TestDockerMalformed(t *testing.T) {
+	for name, in := range map[string]string{
+		"truncated":        `{"log-driver": `,
+		"array":            `[]`,
+		"runtimes array":   `{"runtimes": []}`,
+		"runtime a string": `{"runtimes": {"armhf": "x"}}`,
+	} {
+		if _, err := DockerInstall([]byte(in), "armhf", "/p", false); err == nil || !strings.Contains(err.Error(), "left unchanged") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}
+
+func TestDockerUninstall(t *testing.T) {
+	in, _ := DockerInstall([]byte(daemonJSON), "armhf", "/usr/local/bin/armhf-runc", true)
+	out, err := DockerUninstall(in, "armhf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(decodeJSON(t, out), decodeJSON(t, []byte(daemonJSON))) {
+		t.Errorf("uninstall did not restore the original:\n%s", out)
+	}
+	if _, err := DockerUninstall([]byte(`{"runtimes":{"armhf":{"path":"/usr/bin/crun"}}}`), "armhf"); err == nil || !strings.Contains(err.Error(), "not armhf-shim") {
+		t.Errorf("foreign runtime: %v", err)
+	}
+	if out, _ := DockerUninstall([]byte(daemonJSON), "armhf"); string(out) != daemonJSON {
+		t.Error("uninstall of an absent runtime changed the file")
+	}
+}
+
+// setup makes a directory with the armhf-shim binary.
+func setup(t *testing.T) (dir, bin string) {
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "bin", "armhf-shim")
+	os.MkdirAll(filepath.Dir(bin), 0o755)
+	os.WriteFile(bin, []byte("#!/bin/true\n"), 0o755)
+	return dir, bin
+}
+
+var clock = func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
+
+func TestRunDockerIdempotentBackupDryRun(t *testing.T) {
+	dir, bin := setup(t)
+	cfg := filepath.Join(dir, "etc", "docker", "daemon.json")
+	os.MkdirAll(filepath.Dir(cfg), 0o755)
+	os.WriteFile(cfg, []byte(daemonJSON), 0o600)
+	var out bytes.Buffer
+	opts := Options{Target: "docker", Config: cfg, Binary: bin, Out: &out, Now: clock, SetAsDefault: true}
+
+	dry := opts
+	dry.DryRun = true
+	if err := Run(dry); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(cfg); string(b) != daemonJSON {
+		t.Fatal("--dry-run changed the file")
+	}
+	if !strings.Contains(out.String(), `+  "default-runtime": "armhf",`) || !strings.Contains(out.String(), "would create symlink") {
+		t.Errorf("dry-run output:\n%s", out.String())
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "bin", "armhf-runc")); !os.IsNotExist(err) {
+		t.Error("--dry-run created the link")
+	}
+
+	out.Reset()
+	if err := Run(opts); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "bin", "armhf-runc")
+	if target, err := os.Readlink(link); err != nil || target != bin {
+		t.Errorf("link %s -> %s (%v)", link, target, err)
+	}
+	backup := cfg + ".armhf-shim-20261123-120000.bak"
+	if b, err := os.ReadFile(backup); err != nil || string(b) != daemonJSON {
+		t.Errorf("backup: %v", err)
+	}
+	if st, _ := os.Stat(cfg); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want the original 0600", st.Mode())
+	}
+	if !strings.Contains(out.String(), "kill -HUP") {
+		t.Errorf("no apply hint:\n%s", out.String())
+	}
+	written, _ := os.ReadFile(cfg)
+
+	out.Reset()
+	os.Remove(backup)
+	if err := Run(opts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "nothing to do") {
+		t.Errorf("second install: %s", out.String())
+	}
+	if b, _ := os.ReadFile(cfg); !bytes.Equal(b, written) {
+		t.Error("second install rewrote the file")
+	}
+	if _, err := os.Stat(backup); !os.IsNotExist(err) {
+		t.Error("second install made a backup")
+	}
+
+	// Uninstall restores the content.
+	un := opts
+	un.Uninstall = true
+	if err := Run(un); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(cfg)
+	if !reflect.DeepEqual(decodeJSON(t, b), decodeJSON(t, []byte(daemonJSON))) {
+		t.Errorf("after uninstall:\n%s", b)
+	}
+}
+
+func TestRunMalformedLeavesFileUnchanged(t *testing.T) {
+	dir, bin := setup(t)
+	for _, c := range []struct{ target, file, content string }{
+		{"docker", "daemon.json", `{"runtimes": {`},
+		{"containerd", "config.toml", "version = 2\n[plugins\n"},
+		{"podman", "armhf-shim.json", `{"version": `},
+		{"buildkit", "armhf-shim-buildkit.conf", "garbage without a section\n"},
+	} {
+		p := filepath.Join(dir, c.target, c.file)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(c.content), 0o644)
+		var out bytes.Buffer
+		err := Run(Options{Target: c.target, Config: p, Binary: bin, Out: &out, ContainerdVersion: "1.7.0", LinkDir: filepath.Join(dir, "lk")})
+		if err == nil || !strings.Contains(err.Error(), "left unchanged") || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: err = %v, want a clear error naming %s", c.target, err, p)
+		}
+		if b, _ := os.ReadFile(p); string(b) != c.content {
+			t.Errorf("%s: file changed", c.target)
+		}
+		if m, _ := filepath.Glob(p + ".*"); len(m) != 0 {
+			t.Errorf("%s: left %v", c.target, m)
+		}
+	}
+	if err := Run(Options{Target: "lxd", Binary: bin}); err == nil || !strings.Contains(err.Error(), "docker, containerd, podman, buildkit") {
+		t.Errorf("unknown target: %v", err)
+	}
+}
+
+func TestContainerdDropIn(t *testing.T) {
+	for _, v := range []int{2, 3} {
+		var m map[string]any
+		if err := toml.Unmarshal(ContainerdDropIn(v, "armhf", "/usr/local/bin/armhf-runc", true), &m); err != nil {
+			t.Fatalf("v%d: %v", v, err)
+		}
+		ctd := m["plugins"].(map[string]any)[criPlugin(v)].(map[string]any)["containerd"].(map[string]any)
+		rt := ctd["runtimes"].(map[string]any)["armhf"].(map[string]any)
+		if m["version"] != int64(v) || ctd["default_runtime_name"] != "armhf" || rt["runtime_type"] != "io.containerd.runc.v2" ||
+			rt["options"].(map[string]any)["BinaryName"] != "/usr/local/bin/armhf-runc" {
+			t.Errorf("v%d drop-in: %v", v, m)
+		}
+	}
+}
+
+func TestAddRemoveImport(t *testing.T) {
+	const drop = "/etc/containerd/conf.d/armhf-shim.toml"
+	const main = "/etc/containerd/config.toml"
+	cases := []struct {
+		name, in string
+		imports  []string
+	}{
+		{"no imports", "version = 2\n# keep me\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p:1\"\n", nil},
+		{"one-line imports", "version = 2\nimports = [\"/etc/other.toml\"] # mine\n[plugins.x]\n  a = 1\n", []string{"/etc/other.toml"}},
+		{"multi-line imports with comments", "version = 2\nimports = [\n  \"/a.toml\", # first ]\n  '/b].toml',\n]\n[grpc]\n  address = \"/run/x\"\n", []string{"/a.toml", "/b].toml"}},
+		{"quoted key", "version = 2\n\"imports\" = [\"/a.toml\"]\n", []string{"/a.toml"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var before map[string]any
+			toml.Unmarshal([]byte(c.in), &before)
+			out, err := AddImport([]byte(c.in), c.imports, main, drop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var after map[string]any
+			if err := toml.Unmarshal(out, &after); err != nil {
+				t.Fatalf("result is not TOML: %v\n%s", err, out)
+			}
+			want := append(append([]any{}, toAny(c.imports)...), drop)
+			if !reflect.DeepEqual(after["imports"], want) {
+				t.Errorf("imports = %v, want %v\n%s", after["imports"], want, out)
+			}
+			delete(after, "imports")
+			delete(before, "imports")
+			if !reflect.DeepEqual(after, before) {
+				t.Errorf("other keys changed:\n%s", out)
+			}
+			if strings.Contains(c.in, "# keep me") && !strings.Contains(string(out), "# keep me") {
+				t.Error("comment lost")
+			}
+			again, _ := AddImport(out, append(c.imports, drop), main, drop)
+			if !bytes.Equal(again, out) {
+				t.Error("not idempotent")
+			}
+			back, err := RemoveImport(out, drop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var restored map[string]any
+			toml.Unmarshal(back, &restored)
+			toml.Unmarshal([]byte(c.in), &before)
+			if !reflect.DeepEqual(restored, before) {
+				t.Errorf("RemoveImport:\n%s", back)
+			}
+		})
+	}
+	// A glob import already covers the drop-in.
+	in := []byte("version = 2\nimports = [\"conf.d/*.toml\"]\n")
+	if out, _ := AddImport(in, []string{"conf.d/*.toml"}, main, drop); !bytes.Equal(out, in) {
+		t.Errorf("glob: %s", out)
+	}
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}
+
+func TestPlanContainerdVersions(t *testing.T) {
+	dir, bin := setup(t)
+	write := func(content string) string {
+		p := filepath.Join(t.TempDir(), "config.toml")
+		if content != "" {
+			os.WriteFile(p, []byte(content), 0o644)
+		}
+		return p
+	}
+	cases := []struct {
+		name, content, version, wantErr string
+		dropVersion                     int64
+	}{
+		{"absent config, containerd 1.6", "", "1.6.20", "", 2},
+		{"absent config, containerd 2.0", "", "2.0.1", "", 3},
+		{"v3 config", "version = 3\n", "2.1.0", "", 3},
+		{"v2 config with CRI settings on 1.7", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "1.7.2", "", 2},
+		{"v2 config with CRI settings on 1.6", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "1.6.20", "replaces the whole", 0},
+		{"v1 config", "[plugins.cri]\n  x = 1\n", "1.6.20", "version 1", 0},
+		{"version 1", "version = 1\n", "1.6.20", "version = 1", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := write(c.content)
+			var out bytes.Buffer
+			err := Run(Options{Target: "containerd", Config: p, Binary: bin, Out: &out, ContainerdVersion: c.version})
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want %q", err, c.wantErr)
+				}
+				if c.content != "" {
+					if b, _ := os.ReadFile(p); string(b) != c.content {
+						t.Error("config changed")
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var d map[string]any
+			b, _ := os.ReadFile(DropInPath(p))
+			if err := toml.Unmarshal(b, &d); err != nil || d["version"] != c.dropVersion {
+				t.Errorf("drop-in version %v (%v)", d["version"], err)
+			}
+			var m mainConfig
+			mb, _ := os.ReadFile(p)
+			toml.Unmarshal(mb, &m)
+			if !imported(m.Imports, p, DropInPath(p)) {
+				t.Errorf("main config does not import the drop-in:\n%s", mb)
+			}
+			if r := reportContainerd(p); !strings.Contains(r, `"armhf"`) {
+				t.Errorf("report: %s", r)
+			}
+			// Uninstall removes both again.
+			if err := Run(Options{Target: "containerd", Config: p, Binary: bin, Out: &out, Uninstall: true, ContainerdVersion: c.version}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(DropInPath(p)); !os.IsNotExist(err) {
+				t.Error("drop-in left")
+			}
+		})
+	}
+	_ = dir
+}
+
+// TestContainerdAcceptsDropIn has Debian's real containerd merge the main
+// config and the drop-in: the handler must be in its effective config.
+func TestContainerdAcceptsDropIn(t *testing.T) {
+	ctd, err := exec.LookPath("containerd")
+	if err != nil {
+		t.Skip("containerd not installed (scripts/install-deps.sh installs it with docker.io)")
+	}
+	_, bin := setup(t)
+	p := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(p, []byte("version = 2\n[grpc]\n  address = \"/run/armhf-shim-test/containerd.sock\"\n"), 0o644)
+	var out bytes.Buffer
+	if err := Run(Options{Target: "containerd", Config: p, Binary: bin, Out: &out, SetAsDefault: true}); err != nil {
+		t.Fatal(err)
+	}
+	dump, err := exec.Command(ctd, "--config", p, "config", "dump").CombinedOutput()
+	if err != nil {
+		t.Fatalf("containerd config dump: %v\n%s", err, dump)
+	}
+	var eff map[string]any
+	if err := toml.Unmarshal(dump, &eff); err != nil {
+		t.Fatalf("dump: %v", err)
+	}
+	cri := eff["plugins"].(map[string]any)["io.containerd.grpc.v1.cri"].(map[string]any)["containerd"].(map[string]any)
+	rt, _ := cri["runtimes"].(map[string]any)["armhf"].(map[string]any)
+	if rt == nil || rt["runtime_type"] != "io.containerd.runc.v2" || cri["default_runtime_name"] != "armhf" {
+		t.Fatalf("effective config lacks the handler:\n%s", dump)
+	}
+	if opts, _ := rt["options"].(map[string]any); opts["BinaryName"] != filepath.Join(filepath.Dir(bin), "armhf-runc") {
+		t.Errorf("options = %v", rt["options"])
+	}
+	if eff["grpc"].(map[string]any)["address"] != "/run/armhf-shim-test/containerd.sock" {
+		t.Error("the main config's own settings were lost")
+	}
+}
+
+func TestPodmanAndBuildkit(t *testing.T) {
+	dir, bin := setup(t)
+	hook := filepath.Join(dir, "hooks.d", "armhf-shim.json")
+	var out bytes.Buffer
+	if err := Run(Options{Target: "podman", Config: hook, Binary: bin, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	var h hooksFile
+	b, _ := os.ReadFile(hook)
+	if err := json.Unmarshal(b, &h); err != nil || h.Version != "1.0.0" || h.Hook.Path != bin ||
+		!reflect.DeepEqual(h.Hook.Args, []string{"armhf-shim", "hook"}) || !h.When.Always ||
+		!reflect.DeepEqual(h.Stages, []string{"createContainer", "poststop"}) {
+		t.Errorf("hooks file %s: %+v %v", b, h, err)
+	}
+	if !strings.Contains(out.String(), "--personality=LINUX32") {
+		t.Errorf("podman output lacks the personality hint:\n%s", out.String())
+	}
+
+	drop := filepath.Join(dir, "docker.service.d", "armhf-shim-buildkit.conf")
+	linkDir := filepath.Join(dir, "lib", "buildkit")
+	out.Reset()
+	if err := Run(Options{Target: "buildkit", Config: drop, LinkDir: linkDir, Binary: bin, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if target, _ := os.Readlink(filepath.Join(linkDir, "runc")); target != bin {
+		t.Errorf("runc link -> %q", target)
+	}
+	db, _ := os.ReadFile(drop)
+	if !strings.Contains(string(db), "[Service]\nEnvironment=\"PATH="+linkDir+":/usr/local/sbin:") {
+		t.Errorf("drop-in:\n%s", db)
+	}
+	if !strings.Contains(out.String(), "--oci-worker-binary=") || !strings.Contains(out.String(), "daemon-reload") {
+		t.Errorf("buildkit output:\n%s", out.String())
+	}
+
+	paths := Paths{DockerConfig: filepath.Join(dir, "none.json"), ContainerdConfig: filepath.Join(dir, "none.toml"),
+		HookFiles: []string{hook}, BuildkitDropIn: drop, BuildkitLinkDir: linkDir}
+	rep := strings.Join(Report(paths), "\n")
+	for _, want := range []string{"docker: not installed", "containerd: not installed", "podman/CRI-O: hook " + bin, "buildkit: dockerd's PATH starts with " + linkDir} {
+		if !strings.Contains(rep, want) {
+			t.Errorf("report lacks %q:\n%s", want, rep)
+		}
+	}
+
+	for _, target := range []string{"podman", "buildkit"} {
+		if err := Run(Options{Target: target, Config: map[string]string{"podman": hook, "buildkit": drop}[target], LinkDir: linkDir, Binary: bin, Out: &out, Uninstall: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(hook); !os.IsNotExist(err) {
+		t.Error("hook file left")
+	}
+	if _, err := os.Lstat(filepath.Join(linkDir, "runc")); !os.IsNotExist(err) {
+		t.Error("runc link left")
+	}
+}
+
+func TestLinkNeverReplacesAFile(t *testing.T) {
+	dir, bin := setup(t)
+	// A real runc where the link would go: refused.
+	linkDir := filepath.Join(dir, "lk")
+	os.MkdirAll(linkDir, 0o755)
+	os.WriteFile(filepath.Join(linkDir, "runc"), []byte("real"), 0o755)
+	var out bytes.Buffer
+	err := Run(Options{Target: "buildkit", Config: filepath.Join(dir, "d.conf"), LinkDir: linkDir, Binary: bin, Out: &out})
+	if err == nil || !strings.Contains(err.Error(), "not a symlink") {
+		t.Errorf("err = %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(linkDir, "runc")); string(b) != "real" {
+		t.Error("file replaced")
+	}
+}
+
+func TestUnifiedDiff(t *testing.T) {
+	d := unifiedDiff("/f", []byte("a\nb\nc\nd\ne\nf\ng\nh\n"), []byte("a\nb\nc\nD\ne\nf\ng\nh\ni\n"))
+	want := "--- a/f\n+++ b/f\n@@ -1,8 +1,9 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n h\n+i\n"
+	if d != want {
+		t.Errorf("diff:\n%s\nwant:\n%s", d, want)
+	}
+	d = unifiedDiff("/f", nil, []byte("x\n"))
+	if d != "--- /dev/null\n+++ b/f\n@@ -0,0 +1,1 @@\n+x\n" {
+		t.Errorf("new file diff:\n%s", d)
+	}
+}

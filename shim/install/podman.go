@@ -1,0 +1,64 @@
+package install
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// hooksFile is an OCI hooks.d entry (podman's and CRI-O's format 1.0.0).
+type hooksFile struct {
+	Version string `json:"version"`
+	Hook    struct {
+		Path string   `json:"path"`
+		Args []string `json:"args,omitempty"`
+	} `json:"hook"`
+	When struct {
+		Always bool `json:"always"`
+	} `json:"when"`
+	Stages []string `json:"stages"`
+}
+
+// PodmanHook renders the hooks.d file: `armhf-shim hook` for every
+// container at createContainer (it decides per container and mounts the
+// armv7 cpuinfo for 32-bit ones) and poststop (cleanup).
+func PodmanHook(binary string) []byte {
+	var h hooksFile
+	h.Version = "1.0.0"
+	h.Hook.Path = binary
+	h.Hook.Args = []string{"armhf-shim", "hook"}
+	h.When.Always = true
+	h.Stages = []string{"createContainer", "poststop"}
+	b, _ := marshalIndent(h)
+	return b
+}
+
+func planPodman(o Options) (Plan, error) {
+	path := o.Config
+	if path == "" {
+		path = DefaultHookFile
+	}
+	old, _, err := readExisting(path)
+	if err != nil {
+		return Plan{}, err
+	}
+	if old != nil {
+		var h hooksFile
+		if err := json.Unmarshal(old, &h); err != nil {
+			return Plan{}, fmt.Errorf("%s: malformed hooks file (%v): left unchanged; fix or remove it and run again", path, err)
+		}
+	}
+	var p Plan
+	if o.Uninstall {
+		p.Files = change(path, old, nil, 0o644)
+		return p, nil
+	}
+	nw := PodmanHook(o.Binary)
+	if old != nil && sameJSON(old, nw) {
+		nw = old
+	}
+	p.Files = change(path, old, nw, 0o644)
+	p.Apply = []string{"nothing: podman and CRI-O read hooks.d for every new container"}
+	p.Notes = append(p.Notes, "a hook cannot set the personality: run armhf containers with podman run --personality=LINUX32 "+
+		"(honoured by crun and runc >= 1.2) for uname -m to report armv8l")
+	return p, nil
+}
