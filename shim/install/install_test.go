@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	toml "github.com/pelletier/go-toml/v2"
 )
 
@@ -355,10 +356,7 @@ func TestPlanContainerdVersions(t *testing.T) {
 // TestContainerdAcceptsDropIn has Debian's real containerd merge the main
 // config and the drop-in: the handler must be in its effective config.
 func TestContainerdAcceptsDropIn(t *testing.T) {
-	ctd, err := exec.LookPath("containerd")
-	if err != nil {
-		t.Skip("containerd not installed (scripts/install-deps.sh installs it with docker.io)")
-	}
+	ctd := testenv.RequireCommand(t, "containerd") // with docker.io
 	_, bin := setup(t)
 	p := filepath.Join(t.TempDir(), "config.toml")
 	os.WriteFile(p, []byte("version = 2\n[grpc]\n  address = \"/run/armhf-shim-test/containerd.sock\"\n"), 0o644)
