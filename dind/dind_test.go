@@ -1,0 +1,148 @@
+package dind
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestMergeDaemonJSON(t *testing.T) {
+	const link = "/var/lib/armhf-shim/dind/bin/armhf-runc"
+	tests := []struct {
+		name     string
+		existing string
+		use      bool
+		want     string
+		err      string
+	}{
+		{"none", "", true, `{"default-runtime":"armhf","runtimes":{"armhf":{"path":"` + link + `"}}}`, ""},
+		{"keeps user keys and runtimes", `{"debug":true,"log-opts":{"max-size":"10m"},"runtimes":{"crun":{"path":"/usr/bin/crun"},"armhf":{"path":"/old","runtimeArgs":["--x"]}}}`, true,
+			`{"debug":true,"default-runtime":"armhf","log-opts":{"max-size":"10m"},"runtimes":{"armhf":{"path":"` + link + `","runtimeArgs":["--x"]},"crun":{"path":"/usr/bin/crun"}}}`, ""},
+		{"runtime off removes only ours", `{"debug":true,"default-runtime":"armhf","runtimes":{"armhf":{"path":"` + link + `"},"crun":{"path":"/c"}}}`, false,
+			`{"debug":true,"runtimes":{"crun":{"path":"/c"}}}`, ""},
+		{"runtime off keeps a user's armhf entry", `{"runtimes":{"armhf":{"path":"/mine"}}}`, false, `{"runtimes":{"armhf":{"path":"/mine"}}}`, ""},
+		{"runtime off on empty", "", false, `{}`, ""},
+		{"flag clash", `{"data-root":"/x","hosts":["unix:///y"]}`, true, "", "sets data-root, hosts"},
+		{"bad json", `{"debug":`, true, "", "fix or remove it"},
+		{"bad runtimes", `{"runtimes":[1]}`, true, "", "runtimes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := MergeDaemonJSON([]byte(tc.existing), link, tc.use)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g, w any
+			if err := json.Unmarshal(got, &g); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, got)
+			}
+			json.Unmarshal([]byte(tc.want), &w)
+			gb, _ := json.Marshal(g)
+			wb, _ := json.Marshal(w)
+			if string(gb) != string(wb) {
+				t.Errorf("got  %s\nwant %s", gb, wb)
+			}
+		})
+	}
+}
+
+func TestCheckArgs(t *testing.T) {
+	for _, ok := range [][]string{
+		{"--iptables=false", "--bridge=none"},
+		{"--storage-driver", "vfs", "--debug", "-D"},
+		{"--log-level=debug", "--default-runtime=runc"},
+	} {
+		if err := checkArgs(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range [][]string{
+		{"--data-root", "/x"}, {"--data-root=/x"}, {"-H", "tcp://0.0.0.0:2375"}, {"-Hunix:///x"},
+		{"--host=unix:///x"}, {"--pidfile=/x"}, {"-p", "/x"}, {"--exec-root", "/r"}, {"--config-file=/c"}, {"-g", "/g"},
+	} {
+		if err := checkArgs(bad); err == nil || !strings.Contains(err.Error(), "sets") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
+
+func TestLayout(t *testing.T) {
+	l, err := NewLayout("")
+	if err != nil || l.Dir != DefaultDir || l.Host() != "unix:///var/lib/armhf-shim/dind/docker.sock" {
+		t.Fatalf("%+v %v", l, err)
+	}
+	if l.Env() != "export DOCKER_HOST=unix:///var/lib/armhf-shim/dind/docker.sock" {
+		t.Errorf("env %q", l.Env())
+	}
+	if _, err := NewLayout("/" + strings.Repeat("x", 100)); err == nil || !strings.Contains(err.Error(), "shorter --dir") {
+		t.Errorf("long dir: %v", err)
+	}
+	// A directory with a space or a quote still gives a line a shell reads back.
+	for _, dir := range []string{"/tmp/my dind", "/tmp/it's"} {
+		l, _ := NewLayout(dir)
+		out, err := exec.Command("sh", "-c", l.Env()+`; printf %s "$DOCKER_HOST"`).Output()
+		if err != nil || string(out) != l.Host() {
+			t.Errorf("%q: shell read %q (%v)", l.Env(), out, err)
+		}
+	}
+}
+
+func TestDaemonEnv(t *testing.T) {
+	env := daemonEnv([]string{"HOME=/root", "PATH=/usr/bin:/bin", "NOTIFY_SOCKET=/run/systemd/notify", "DOCKER_HOST=tcp://x",
+		"ARMHF_SHIM_DOCKER_CHAIN=1\n/x", "ARMHF_SHIM_CONFIG=/etc/c.json", "LANG=C"}, "/d/bin:/d/rootfs/docker")
+	want := []string{"HOME=/root", "ARMHF_SHIM_CONFIG=/etc/c.json", "LANG=C", "PATH=/d/bin:/d/rootfs/docker:/usr/bin:/bin"}
+	if !slices.Equal(env, want) {
+		t.Errorf("got %q\nwant %q", env, want)
+	}
+	if got := daemonEnv(nil, "/d"); got[len(got)-1] != "PATH=/d:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" {
+		t.Errorf("no PATH: %q", got)
+	}
+}
+
+func TestProcHelpers(t *testing.T) {
+	self := os.Getpid()
+	if !alive(self) || alive(0) || alive(-1) {
+		t.Fatal("alive")
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := cmd.Process.Pid
+	if _, pp := stat(p); pp != self {
+		t.Errorf("ppid of child = %d", pp)
+	}
+	if a := cmdline(p); !slices.Equal(a, []string{"sleep", "30"}) {
+		t.Errorf("cmdline %q", a)
+	}
+	cmd.Process.Kill()
+	// A zombie (not yet reaped) counts as gone.
+	if left := waitGone([]int{p}, 5e9); len(left) != 0 {
+		t.Errorf("killed child still alive")
+	}
+	cmd.Wait()
+	l := Layout{Dir: "/nonexistent/dind"}
+	if isDaemon(self, l) {
+		t.Error("the test is not a daemon")
+	}
+	for _, p := range daemonProcs(l, self) {
+		if p == self {
+			t.Error("daemonProcs lists the caller")
+		}
+	}
+}
+
+func TestUnescapeOctal(t *testing.T) {
+	if got := unescapeOctal(`/tmp/a\040b\134c\0`); got != `/tmp/a b\c\0` {
+		t.Errorf("%q", got)
+	}
+}

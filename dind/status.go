@@ -1,0 +1,166 @@
+package dind
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/armhf-shim/armhf-shim/uname"
+)
+
+// Status is what status reports.
+type Status struct {
+	Dir     string `json:"dir"`
+	Host    string `json:"host"`
+	Running bool   `json:"running"`
+	Pid     int    `json:"pid,omitempty"`
+	// StalePid is a pidfile's PID that is not this daemon (dead, or reused
+	// by another program).
+	StalePid     int    `json:"stalePid,omitempty"`
+	Personality  string `json:"personality,omitempty"` // "linux32" or "linux"
+	Version      string `json:"version,omitempty"`
+	APIVersion   string `json:"apiVersion,omitempty"`
+	Architecture string `json:"architecture,omitempty"` // as Docker reports it (/info)
+	OSType       string `json:"osType,omitempty"`
+	Runtime      string `json:"defaultRuntime,omitempty"`
+	// APIError is set when the process runs but its API does not answer.
+	APIError string `json:"apiError,omitempty"`
+}
+
+// readPid reads the pidfile: 0 when there is none or it is unreadable.
+func readPid(l Layout) int {
+	b, err := os.ReadFile(l.Pidfile())
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return -1 // corrupt
+	}
+	return n
+}
+
+// daemonPid finds the running daemon: the pidfile's PID, or the PID start
+// recorded (dockerd writes its pidfile only once initialised).
+func daemonPid(l Layout) (pid, stale int) {
+	p := readPid(l)
+	if p > 0 && alive(p) && isDaemon(p, l) {
+		return p, 0
+	}
+	if s := readState(l); s.Pid > 0 && alive(s.Pid) && isDaemon(s.Pid, l) {
+		return s.Pid, 0
+	}
+	if p != 0 {
+		return 0, p
+	}
+	return 0, 0
+}
+
+// GetStatus reports on the daemon of l.
+func GetStatus(l Layout) Status {
+	s := Status{Dir: l.Dir, Host: l.Host()}
+	s.Pid, s.StalePid = daemonPid(l)
+	if s.Pid == 0 {
+		return s
+	}
+	s.Running = true
+	if p, ok := personality(s.Pid); ok {
+		if p&0xff == uname.PerLinux32 {
+			s.Personality = "linux32"
+		} else {
+			s.Personality = "linux"
+		}
+	}
+	var v struct {
+		Version    string
+		APIVersion string `json:"ApiVersion"`
+	}
+	if err := apiGet(l, "/version", &v); err != nil {
+		s.APIError = err.Error()
+		return s
+	}
+	s.Version, s.APIVersion = v.Version, v.APIVersion
+	var info struct {
+		Architecture   string
+		OSType         string
+		DefaultRuntime string
+	}
+	if err := apiGet(l, "/info", &info); err != nil {
+		s.APIError = err.Error()
+		return s
+	}
+	s.Architecture, s.OSType, s.Runtime = info.Architecture, info.OSType, info.DefaultRuntime
+	return s
+}
+
+func client(l Layout, timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", l.Socket())
+		}},
+	}
+}
+
+// ping asks GET /_ping.
+func ping(l Layout) error {
+	resp, err := client(l, 2*time.Second).Get("http://docker/_ping")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/_ping: %s %q", resp.Status, b)
+	}
+	return nil
+}
+
+func apiGet(l Layout, path string, v any) error {
+	resp, err := client(l, 10*time.Second).Get("http://docker" + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("GET %s: %s %s", path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// Format renders s for people, one "key: value" a line.
+func (s Status) Format() string {
+	var b strings.Builder
+	yes := map[bool]string{true: "yes", false: "no"}
+	fmt.Fprintf(&b, "running: %s\n", yes[s.Running])
+	if s.Pid != 0 {
+		fmt.Fprintf(&b, "pid: %d\n", s.Pid)
+	}
+	if s.StalePid != 0 {
+		fmt.Fprintf(&b, "stale pidfile: pid %d is not this daemon\n", s.StalePid)
+	}
+	fmt.Fprintf(&b, "socket: %s\n", s.Host)
+	fmt.Fprintf(&b, "dir: %s\n", s.Dir)
+	if s.Personality != "" {
+		fmt.Fprintf(&b, "personality: %s\n", s.Personality)
+	}
+	if s.Version != "" {
+		fmt.Fprintf(&b, "version: %s (API %s)\n", s.Version, s.APIVersion)
+	}
+	if s.Architecture != "" {
+		fmt.Fprintf(&b, "architecture: %s\n", s.Architecture)
+		fmt.Fprintf(&b, "default runtime: %s\n", s.Runtime)
+	}
+	if s.APIError != "" {
+		fmt.Fprintf(&b, "api: not answering: %s\n", s.APIError)
+	}
+	return b.String()
+}
