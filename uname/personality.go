@@ -53,7 +53,8 @@ func withDomain(persona, domain uint32) uint32 {
 
 // WithPersonality runs fn on a locked OS thread whose execution domain is
 // set to p (flag bits of the current personality are kept), then restores
-// the previous personality. If the restore fails the thread is left locked,
+// the previous personality. A kernel that refuses PER_LINUX32 (no 32-bit
+// EL0) gives a *NoCompatError and fn does not run. If the restore fails the thread is left locked,
 // so the Go runtime retires it rather than reusing it with the wrong persona.
 func WithPersonality(p uint32, fn func() error) error {
 	runtime.LockOSThread()
@@ -64,6 +65,9 @@ func WithPersonality(p uint32, fn func() error) error {
 	}
 	if _, err := SetPersonality(withDomain(cur, p)); err != nil {
 		runtime.UnlockOSThread()
+		if p == PerLinux32 && errors.Is(err, unix.EINVAL) {
+			return &NoCompatError{Machine: kernelMachine(), Err: err}
+		}
 		return err
 	}
 	ferr := fn()

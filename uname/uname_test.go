@@ -144,8 +144,11 @@ func TestPersonalityRoundTrip(t *testing.T) {
 		if known && want {
 			t.Fatalf("WithPersonality(PER_LINUX32): %v", err)
 		}
-		if !errors.Is(err, syscall.EINVAL) {
-			t.Fatalf("refusal should be EINVAL, got %v (%T, %v)", err, err, errors.As(err, &nc))
+		if !errors.Is(err, syscall.EINVAL) || !errors.As(err, &nc) {
+			t.Fatalf("refusal should be a *NoCompatError wrapping EINVAL, got %v (%T)", err, err)
+		}
+		if !strings.Contains(err.Error(), "AArch32") {
+			t.Errorf("refusal does not say AArch32: %v", err)
 		}
 		t.Logf("kernel refuses PER_LINUX32: %v", err)
 		return

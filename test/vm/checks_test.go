@@ -118,6 +118,24 @@ var checks = map[string]func(t *testing.T, m cpuModel, r *CaseResult){
 		}
 		wantOK(t, r)
 	},
+	// Debian's runc:arm64 (1.1.5, which ignores linux.personality) runs an
+	// armhf busybox bundle bare and through `armhf-shim runtime`.
+	"runc-wrapper": func(t *testing.T, m cpuModel, r *CaseResult) {
+		t.Logf("%s: runc bare vs through the wrapper (exit %d):\n%s", m.Name, r.RC, r.Output())
+		if !m.AArch32 {
+			wantAArch32Refusal(t, r)
+			return
+		}
+		wantOK(t, r)
+		for _, want := range []string{"bare: aarch64 8", "wrapped: armv8l 7"} {
+			if !strings.Contains(r.Stdout, want+"\n") {
+				t.Errorf("runc-wrapper: no line %q in:\n%s", want, r.Stdout)
+			}
+		}
+		if strings.Contains(r.Stdout, "leftover:") {
+			t.Errorf("runtime files left after delete:\n%s", r.Stdout)
+		}
+	},
 	"gotest-uname-arm64":   func(t *testing.T, m cpuModel, r *CaseResult) { wantGoTestPass(t, r) },
 	"gotest-cpuinfo-arm64": func(t *testing.T, m cpuModel, r *CaseResult) { wantGoTestPass(t, r) },
 	"gotest-uname-arm": func(t *testing.T, m cpuModel, r *CaseResult) {
