@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
+	"github.com/armhf-shim/armhf-shim/shim"
 	"github.com/armhf-shim/armhf-shim/uname"
 )
 
@@ -50,9 +51,9 @@ type runtimeInfo struct {
 	Note               string `json:"note,omitempty"`
 }
 
-// doctorInstalled lists the integrations set up on this host; the install
-// command fills it in (nil: nothing to report).
-var doctorInstalled func() []string
+// doctorInstalled lists the integrations set up on this host (docker,
+// containerd, podman/CRI-O, buildkit) and the runtime wrapper's state.
+var doctorInstalled = shim.InstalledReport
 
 func doctorCommand() *cli.Command {
 	return &cli.Command{
@@ -158,7 +159,7 @@ func (r *doctorReport) print(w io.Writer) {
 		fmt.Fprintf(w, "runtime %-9s  %s %s, honours linux.personality: %s%s\n", rt.Name+":", rt.Path, rt.Version, yn(rt.HonoursPersonality), note(rt.Note))
 	}
 	for _, s := range r.Installed {
-		fmt.Fprintf(w, "installed:         %s\n", s)
+		fmt.Fprintf(w, "setup:             %s\n", s)
 	}
 	for _, s := range r.Problems {
 		fmt.Fprintf(w, "note:              %s\n", s)
