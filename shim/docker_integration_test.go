@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,8 +30,11 @@ func TestDocker(t *testing.T) {
 	// daemon.json written by install, as an operator would.
 	cfgPath := filepath.Join(t.TempDir(), "daemon.json")
 	os.WriteFile(cfgPath, []byte(`{"log-level": "info", "features": {"buildkit": true}}`), 0o644)
-	if err := install.Run(install.Options{Target: "docker", Config: cfgPath, Binary: shimPath, SetAsDefault: true, Out: &out}); err != nil {
-		t.Fatal(err)
+	// Through the command line, as an operator would.
+	if o, err := exec.Command(bin, "install", "docker", "--config", cfgPath, "--binary", shimPath, "--set-as-default").CombinedOutput(); err != nil {
+		t.Fatalf("armhf-shim install docker: %v\n%s", err, o)
+	} else if !strings.Contains(string(o), "kill -HUP") {
+		t.Errorf("install output lacks how to apply it:\n%s", o)
 	}
 	bkLinks := t.TempDir()
 	if err := install.Run(install.Options{Target: "buildkit", Config: filepath.Join(t.TempDir(), "bk.conf"), LinkDir: bkLinks, Binary: shimPath, Out: &out}); err != nil {
@@ -142,6 +146,7 @@ func TestDocker(t *testing.T) {
 		if !strings.Contains(e, "armhf-shim: real OCI runtime /nonexistent/runc") {
 			t.Errorf("docker's error lacks armhf-shim's message:\n%s", e)
 		}
+		t.Logf("docker run --runtime broken: %s", strings.TrimSpace(e))
 	})
 }
 

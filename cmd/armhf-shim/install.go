@@ -14,47 +14,84 @@ func installCommand() *cli.Command { return installCmd(false) }
 // uninstallCommand is `armhf-shim uninstall docker|containerd|podman|buildkit`.
 func uninstallCommand() *cli.Command { return installCmd(true) }
 
+func installFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", Usage: "the file to edit (default: daemon.json, config.toml, hooks.d/armhf-shim.json or the docker.service drop-in)"},
+		&cli.StringFlag{Name: "runtime-name", Value: install.DefaultRuntimeName, Usage: "docker/containerd runtime name"},
+		&cli.BoolFlag{Name: "set-as-default", Usage: "make it the default runtime (docker, containerd)"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "print the diff, change nothing"},
+		&cli.StringFlag{Name: "binary", Usage: "the armhf-shim binary to register (default: this one)"},
+		&cli.StringFlag{Name: "link-dir", Usage: "buildkit: directory of the runc link (default " + install.DefaultBuildkitLinkDir + ")"},
+	}
+}
+
+var targetUsage = map[string]string{
+	"docker":     "runtimes.<name> (+ default-runtime) in daemon.json, every other key kept (apply: SIGHUP dockerd)",
+	"containerd": "a conf.d drop-in (config version 2/3) with the runtime handler, imported by config.toml",
+	"podman":     "an OCI hooks.d file running `armhf-shim hook` (podman and CRI-O)",
+	"buildkit":   "a runc link to armhf-shim first in dockerd's PATH (systemd drop-in), for dockerd's embedded BuildKit",
+}
+
 func installCmd(uninstall bool) *cli.Command {
 	name, usage := "install", "register armhf-shim with docker, containerd, podman/CRI-O or dockerd's BuildKit"
 	if uninstall {
 		name, usage = "uninstall", "take armhf-shim out of docker, containerd, podman/CRI-O or dockerd's BuildKit again"
 	}
-	return &cli.Command{
-		Name:      name,
-		Usage:     usage,
-		ArgsUsage: strings.Join(install.Targets, "|"),
-		Description: "docker:     runtimes.<name> (+ default-runtime) in daemon.json, every other key kept (apply: SIGHUP dockerd)\n" +
-			"containerd: a conf.d drop-in (config version 2/3) with the runtime handler, imported by config.toml\n" +
-			"podman:     an OCI hooks.d file running `armhf-shim hook` (podman and CRI-O)\n" +
-			"buildkit:   a runc link to armhf-shim first in dockerd's PATH (systemd drop-in)\n" +
-			"Idempotent; atomic writes with a timestamped backup; --dry-run prints a diff; a malformed file is left unchanged.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "the file to edit (default: daemon.json, config.toml, hooks.d/armhf-shim.json or the docker.service drop-in)"},
-			&cli.StringFlag{Name: "runtime-name", Value: install.DefaultRuntimeName, Usage: "docker/containerd runtime name"},
-			&cli.BoolFlag{Name: "set-as-default", Usage: "make it the default runtime (docker, containerd)"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff, change nothing"},
-			&cli.StringFlag{Name: "binary", Usage: "the armhf-shim binary to register (default: this one)"},
-			&cli.StringFlag{Name: "link-dir", Usage: "buildkit: directory of the runc link (default " + install.DefaultBuildkitLinkDir + ")"},
-		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return cli.Exit(fmt.Sprintf("%s: name one target: %s", name, strings.Join(install.Targets, ", ")), 2)
+	action := func(target string) cli.ActionFunc {
+		return func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return cli.Exit(fmt.Sprintf("%s %s: unexpected arguments %q", name, target, c.Args().Slice()), 2)
+			}
+			// The flags are accepted before and after the target
+			// (install --dry-run docker, install docker --dry-run): take
+			// each from the innermost command line that set it.
+			str := func(flag string) string {
+				for _, x := range c.Lineage() {
+					if x.IsSet(flag) {
+						return x.String(flag)
+					}
+				}
+				return c.String(flag)
+			}
+			boolean := func(flag string) bool {
+				for _, x := range c.Lineage() {
+					if x.IsSet(flag) {
+						return x.Bool(flag)
+					}
+				}
+				return false
 			}
 			err := install.Run(install.Options{
-				Target:       c.Args().First(),
-				Config:       c.String("config"),
-				RuntimeName:  c.String("runtime-name"),
-				SetAsDefault: c.Bool("set-as-default"),
-				DryRun:       c.Bool("dry-run"),
+				Target:       target,
+				Config:       str("config"),
+				RuntimeName:  str("runtime-name"),
+				SetAsDefault: boolean("set-as-default"),
+				DryRun:       boolean("dry-run"),
 				Uninstall:    uninstall,
-				Binary:       c.String("binary"),
-				LinkDir:      c.String("link-dir"),
+				Binary:       str("binary"),
+				LinkDir:      str("link-dir"),
 				Out:          c.App.Writer,
 			})
 			if err != nil {
-				return cli.Exit(name+" "+c.Args().First()+": "+err.Error(), 1)
+				return cli.Exit(name+" "+target+": "+err.Error(), 1)
 			}
 			return nil
+		}
+	}
+	var subs []*cli.Command
+	for _, t := range install.Targets {
+		subs = append(subs, &cli.Command{Name: t, Usage: targetUsage[t], Flags: installFlags(), Action: action(t)})
+	}
+	return &cli.Command{
+		Name:      name,
+		Usage:     usage,
+		ArgsUsage: strings.Join(install.Targets, "|") + " [--config PATH] [--runtime-name armhf] [--set-as-default] [--dry-run]",
+		Description: "Idempotent; atomic writes with a timestamped backup of the previous file; --dry-run prints a diff;\n" +
+			"a malformed existing file is an error and stays unchanged. The output says how to apply the change.",
+		Flags:       installFlags(),
+		Subcommands: subs,
+		Action: func(c *cli.Context) error {
+			return cli.Exit(fmt.Sprintf("%s: name one target: %s", name, strings.Join(install.Targets, ", ")), 2)
 		},
 	}
 }
