@@ -144,6 +144,10 @@ func Prepare(inv *runcargs.Invocation, env Env, log *runclog.Logger) (Plan, erro
 				log.Warnf("removing the cpuinfo of container %s: %v", inv.ContainerID, err)
 			}
 		}
+	default:
+		if log.DebugEnabled() {
+			log.Debugf("%q: passing through to %s", inv.Command, rt)
+		}
 	}
 	if err != nil {
 		return Plan{}, err

@@ -8,7 +8,8 @@
 //  2. the environment (ARMHF_SHIM_RUNTIME, ARMHF_SHIM_STATE_ROOT),
 //  3. the config file (--armhf-shim-config, ARMHF_SHIM_CONFIG, else
 //     /etc/armhf-shim/config.json, which may be absent),
-//  4. the default: "runc" on PATH, state under /run/armhf-shim.
+//  4. the default: "runc" on PATH, state under /run/armhf-shim
+//     ($XDG_RUNTIME_DIR/armhf-shim when not root).
 //
 // The wrapper is often installed AS runc (a link named runc early in
 // dockerd's PATH, for BuildKit), so the lookup of the real runtime skips
@@ -66,7 +67,7 @@ type Config struct {
 // and the config file. A config file named explicitly must exist; the
 // default one may be absent. A malformed file is an error naming it.
 func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
-	c := Config{Runtime: DefaultRuntime, RuntimeSource: "default", StateRoot: DefaultStateRoot}
+	c := Config{Runtime: DefaultRuntime, RuntimeSource: "default", StateRoot: defaultStateRoot(getenv)}
 	path, explicit := flags.Config, true
 	if path == "" {
 		path = getenv(EnvConfig)
@@ -109,6 +110,17 @@ func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("armhf-shim state root %q must be an absolute path", c.StateRoot)
 	}
 	return c, nil
+}
+
+// defaultStateRoot is /run/armhf-shim, or $XDG_RUNTIME_DIR/armhf-shim for
+// a rootless runtime (as runc's own default root moves there).
+func defaultStateRoot(getenv func(string) string) string {
+	if os.Geteuid() != 0 {
+		if xdg := getenv("XDG_RUNTIME_DIR"); xdg != "" {
+			return filepath.Join(xdg, "armhf-shim")
+		}
+	}
+	return DefaultStateRoot
 }
 
 // Self returns the realpath of the running binary.
