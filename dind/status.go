@@ -1,16 +1,16 @@
 package dind
 
 import (
-	"context"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/armhf-shim/armhf-shim/uname"
 )
@@ -100,40 +100,68 @@ func GetStatus(l Layout) Status {
 	return s
 }
 
-func client(l Layout, timeout time.Duration) *http.Client {
-	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", l.Socket())
-		}},
+// get sends "GET path" to the daemon's API socket and returns the status
+// code and body. It speaks HTTP/1.0 over a raw unix socket (the daemon
+// closes the connection after the response, unchunked), which keeps
+// net/http and its TLS stack out of the armhf-shim binary: every docker and
+// runc call through armhf-shim would pay their initialisation.
+func get(l Layout, path string, timeout time.Duration) (int, []byte, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, nil, err
 	}
+	f := os.NewFile(uintptr(fd), l.Socket())
+	defer f.Close()
+	tv := unix.NsecToTimeval(timeout.Nanoseconds())
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: l.Socket()}); err != nil {
+		return 0, nil, fmt.Errorf("connecting to %s: %v", l.Socket(), err)
+	}
+	if _, err := fmt.Fprintf(f, "GET %s HTTP/1.0\r\nHost: docker\r\nUser-Agent: armhf-shim\r\n\r\n", path); err != nil {
+		return 0, nil, fmt.Errorf("GET %s: %v", path, err)
+	}
+	resp, err := io.ReadAll(io.LimitReader(f, 32<<20))
+	if err != nil {
+		return 0, nil, fmt.Errorf("GET %s: %v", path, err)
+	}
+	head, body, ok := bytes.Cut(resp, []byte("\r\n\r\n"))
+	if !ok {
+		return 0, nil, fmt.Errorf("GET %s: truncated response %q", path, resp)
+	}
+	status, _, _ := bytes.Cut(head, []byte("\r\n"))
+	f3 := strings.Fields(string(status))
+	if len(f3) < 2 || !strings.HasPrefix(f3[0], "HTTP/") {
+		return 0, nil, fmt.Errorf("GET %s: not an HTTP response: %q", path, status)
+	}
+	code, err := strconv.Atoi(f3[1])
+	if err != nil {
+		return 0, nil, fmt.Errorf("GET %s: bad status line %q", path, status)
+	}
+	return code, body, nil
 }
 
 // ping asks GET /_ping.
 func ping(l Layout) error {
-	resp, err := client(l, 2*time.Second).Get("http://docker/_ping")
+	code, body, err := get(l, "/_ping", 2*time.Second)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("/_ping: %s %q", resp.Status, b)
+	if code != 200 {
+		return fmt.Errorf("/_ping: status %d %q", code, body)
 	}
 	return nil
 }
 
 func apiGet(l Layout, path string, v any) error {
-	resp, err := client(l, 10*time.Second).Get("http://docker" + path)
+	code, body, err := get(l, path, 10*time.Second)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("GET %s: %s %s", path, resp.Status, strings.TrimSpace(string(b)))
+	if code != 200 {
+		return fmt.Errorf("GET %s: status %d %s", path, code, strings.TrimSpace(string(body)))
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	return json.Unmarshal(body, v)
 }
 
 // Format renders s for people, one "key: value" a line.

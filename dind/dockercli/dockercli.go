@@ -36,16 +36,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/containerd/platforms"
-	specs "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/armhf-shim/armhf-shim/dind/dockerargs"
+	"github.com/armhf-shim/armhf-shim/dind/platform"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 )
 
@@ -74,7 +72,7 @@ const (
 )
 
 // ARMv7 is the platform --platform is set to when asked for without a value.
-var ARMv7 = platforms.Format(specs.Platform{OS: "linux", Architecture: "arm", Variant: "v7"})
+var ARMv7 = platform.ARMv7.String()
 
 // Settings are the wrapper's resolved settings.
 type Settings struct {
@@ -199,7 +197,7 @@ func isTrue(v string) bool {
 }
 
 // platformValue turns a setting into the --platform value: a boolean, or a
-// platform specifier normalised by containerd/platforms.
+// platform specifier, normalised like containerd does.
 func platformValue(v string) (string, error) {
 	switch {
 	case isFalse(v):
@@ -207,11 +205,11 @@ func platformValue(v string) (string, error) {
 	case isTrue(v):
 		return ARMv7, nil
 	}
-	p, err := platforms.Parse(v)
+	p, err := platform.Parse(v)
 	if err != nil {
 		return "", fmt.Errorf("not a boolean or a platform: %v", err)
 	}
-	return platforms.Format(p), nil
+	return p.String(), nil
 }
 
 // Daemon is where a docker command line sends its requests.
@@ -296,8 +294,8 @@ func IsLocal(host string) bool {
 		if h == "localhost" || h == "" {
 			return true
 		}
-		ip := net.ParseIP(h)
-		return ip != nil && ip.IsLoopback()
+		ip, err := netip.ParseAddr(h)
+		return err == nil && ip.IsLoopback()
 	}
 	return false
 }

@@ -13,8 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/containerd/platforms"
-	specs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/armhf-shim/armhf-shim/dind/platform"
 )
 
 // topNames lists the top-level names of a tar stream.
@@ -94,11 +93,11 @@ func applySave(x *extractor, dir string, m []saveEntry) (*Result, error) {
 
 // descriptor is the part of an OCI descriptor used here.
 type descriptor struct {
-	MediaType string          `json:"mediaType"`
-	Digest    string          `json:"digest"`
-	Size      int64           `json:"size"`
-	Platform  *specs.Platform `json:"platform,omitempty"`
-	Annots    json.RawMessage `json:"annotations,omitempty"`
+	MediaType string             `json:"mediaType"`
+	Digest    string             `json:"digest"`
+	Size      int64              `json:"size"`
+	Platform  *platform.Platform `json:"platform,omitempty"`
+	Annots    json.RawMessage    `json:"annotations,omitempty"`
 }
 
 type index struct {
@@ -161,7 +160,7 @@ func applyOCI(x *extractor, dir string, opts Options) (*Result, error) {
 	if err := json.Unmarshal(b, &idx); err != nil {
 		return nil, fmt.Errorf("OCI layout %s: index.json: %v", dir, err)
 	}
-	want, err := platforms.Parse(opts.Platform)
+	want, err := platform.Parse(opts.Platform)
 	if err != nil {
 		return nil, fmt.Errorf("platform %q: %v", opts.Platform, err)
 	}
@@ -204,36 +203,27 @@ func applyOCI(x *extractor, dir string, opts Options) (*Result, error) {
 }
 
 // pickManifest chooses the manifest for platform want: the only one, or the
-// best platform match.
-func pickManifest(ms []descriptor, want specs.Platform) (descriptor, error) {
+// one whose platform matches.
+func pickManifest(ms []descriptor, want platform.Platform) (descriptor, error) {
 	if len(ms) == 0 {
 		return descriptor{}, fmt.Errorf("index lists no manifests")
 	}
 	if len(ms) == 1 {
 		return ms[0], nil
 	}
-	m := platforms.Only(want)
-	var best *descriptor
 	var seen []string
-	for i := range ms {
-		d := &ms[i]
+	for _, d := range ms {
 		if d.Platform == nil {
 			seen = append(seen, "(none)")
 			continue
 		}
-		seen = append(seen, platforms.Format(*d.Platform))
-		if !m.Match(*d.Platform) {
-			continue
-		}
-		if best == nil || m.Less(*d.Platform, *best.Platform) {
-			best = d
+		seen = append(seen, platform.Normalize(*d.Platform).String())
+		if platform.Match(*d.Platform, want) {
+			return d, nil
 		}
 	}
-	if best == nil {
-		return descriptor{}, fmt.Errorf("no manifest for %s among %d (%s); pass the platform of the one to use",
-			platforms.Format(want), len(ms), strings.Join(seen, ", "))
-	}
-	return *best, nil
+	return descriptor{}, fmt.Errorf("no manifest for %s among %d (%s); pass the platform of the one to use",
+		want, len(ms), strings.Join(seen, ", "))
 }
 
 // hashingReader hashes what is read through it.
