@@ -133,6 +133,12 @@ type Candidate struct {
 // skipped one is skipped. It is what Find decides from, exposed for error
 // messages and tests.
 func (f Finder) Candidates(name string) []Candidate {
+	return f.candidates(name, false)
+}
+
+// candidates lists the candidates in PATH order; with first, it stops at
+// the first usable one (the fast path: a few stat calls).
+func (f Finder) candidates(name string, first bool) []Candidate {
 	sk := newSkipper(f.Self, f.Chain)
 	seen := map[fileID]bool{}
 	var out []Candidate
@@ -159,6 +165,9 @@ func (f Finder) Candidates(name string) []Candidate {
 		}
 		seen[id] = true
 		out = append(out, c)
+		if first && c.Skip == "" {
+			break
+		}
 	}
 	return out
 }
@@ -194,7 +203,7 @@ func (f Finder) Find() (string, error) {
 	if f.Explicit != "" {
 		name = f.Explicit
 	}
-	cands := f.Candidates(name)
+	cands := f.candidates(name, true)
 	for _, c := range cands {
 		if c.Skip == "" {
 			return c.Path, nil
