@@ -75,6 +75,7 @@ func Setup(t testing.TB) (Config, *testenv.Dockerd) {
 		PATH:    wrapDir + ":" + filepath.Dir(testenv.DockerCLI) + ":/usr/sbin:/sbin:/bin",
 		Host:    d.Host,
 		Image:   "bench-busybox",
+		Noop:    testenv.BuildBinary(t, "./dind/internal/fakedocker"),
 		CPUInfo: cpuinfo,
 		Warmup:  envInt("ARMHF_SHIM_BENCH_WARMUP", 3),
 		Rounds:  envInt("ARMHF_SHIM_BENCH_ROUNDS", 40),
