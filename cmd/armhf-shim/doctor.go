@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -208,13 +209,17 @@ func findRuntimes() []runtimeInfo {
 	return out
 }
 
-var versionRE = regexp.MustCompile(`(?m)^(runc|crun) version v?(\d+)\.(\d+)(\S*)`)
+// versionRE is compiled on first use, not at start-up: every runtime call
+// pays for package initialisation.
+var versionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^(runc|crun) version v?(\d+)\.(\d+)(\S*)`)
+})
 
 // runtimeVersion parses `runc --version` / `crun --version` output and
 // says whether that version applies the OCI linux.personality field: runc
 // from 1.2, crun from 0.11 (Debian's runc 1.1.5 ignores it — verified).
 func runtimeVersion(name, out, note string) (version string, honours bool, outNote string) {
-	m := versionRE.FindStringSubmatch(out)
+	m := versionRE().FindStringSubmatch(out)
 	if m == nil || m[1] != name {
 		if note == "" {
 			note = "version not recognised"

@@ -189,6 +189,10 @@ func BusyboxRootfs(t testing.TB, arch string) string {
 	return root
 }
 
+// BuildFlags are the flags of `make build`: tests and benchmarks run the
+// binary as it ships.
+var BuildFlags = []string{"-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags", "-s -w"}
+
 var (
 	buildMu sync.Mutex
 	built   = map[string]string{}
@@ -210,7 +214,7 @@ func BuildBinary(t testing.TB, pkg string, env ...string) string {
 	dir := CacheDir(t, "testbin")
 	out := filepath.Join(dir, filepath.Base(pkg)+"-"+hex.EncodeToString(sum[:6]))
 	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
-	cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, pkg)
+	cmd := exec.Command("go", append(append([]string{"build"}, BuildFlags...), "-o", tmp, pkg)...)
 	cmd.Dir = RepoRoot()
 	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
