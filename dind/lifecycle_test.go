@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -299,9 +300,29 @@ func TestDindLifecycle(t *testing.T) {
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "i686\n") || !strings.Contains(r.stdout, "CPU architecture: 7") {
 			t.Fatalf("container (exit %d):\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
+		cpus := strings.Count(r.stdout, "CPU architecture: 7")
 		r = c.docker("run", "--rm", "busybox386", "sh", "-c", "exit 7")
 		if r.code != 7 {
 			t.Errorf("exit %d, want 7: %s", r.code, r.stderr)
+		}
+		// Builds: the classic builder runs RUN steps through the default
+		// runtime, BuildKit through "runc" on dockerd's PATH; both are the
+		// wrapper.
+		ctx := t.TempDir()
+		os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM busybox386\nRUN uname -m; grep -c 'CPU architecture: 7' /proc/cpuinfo\n"), 0o644)
+		want := "i686\n" + strconv.Itoa(cpus) + "\n"
+		for _, builder := range []string{"0", "1"} {
+			cmd := exec.Command(testenv.DockerCLI, "build", "--no-cache", "--network=none", "--progress=plain", ctx)
+			if builder == "0" {
+				cmd = exec.Command(testenv.DockerCLI, "build", "--no-cache", "--network=none", ctx)
+			}
+			cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+filepath.Join(c.dir, "docker.sock"), "DOCKER_BUILDKIT="+builder)
+			b, err := cmd.CombinedOutput()
+			// BuildKit prefixes each output line ("#5 0.052 i686").
+			plain := regexp.MustCompile(`(?m)^#\d+ \d+\.\d+ `).ReplaceAllString(string(b), "")
+			if err != nil || !strings.Contains(plain, want) {
+				t.Errorf("DOCKER_BUILDKIT=%s build: %v, want %q in:\n%s", builder, err, want, b)
+			}
 		}
 		// A container left running: stop must take care of it.
 		if r := c.docker("run", "-d", "--name", "sleeper", "busybox386", "sleep", "600"); r.code != 0 {
@@ -506,4 +527,67 @@ func TestDindBadInputs(t *testing.T) {
 			t.Fatalf("left:\n%s", strings.Join(left, "\n"))
 		}
 	})
+}
+
+// TestSystemdUnitCommands runs the ExecStart/ExecStop lines of the shipped
+// unit (with its Environment) against a scratch directory: the flags and
+// variables it uses must be the ones armhf-shim understands.
+func TestSystemdUnitCommands(t *testing.T) {
+	shim := testenv.BuildBinary(t, "./cmd/armhf-shim")
+	unit, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "contrib/systemd/armhf-shim-dind.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("/tmp", "dind-unit-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	input := filepath.Join(dir, "missing-input.tar")
+	var env []string
+	cmds := map[string][]string{}
+	for _, l := range strings.Split(string(unit), "\n") {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || strings.HasPrefix(l, "#") {
+			continue
+		}
+		switch k {
+		case "Environment":
+			name, _, _ := strings.Cut(v, "=")
+			switch name {
+			case "ARMHF_SHIM_DIND_DIR":
+				env = append(env, name+"="+dir)
+			case "ARMHF_SHIM_DIND_INPUT":
+				env = append(env, name+"="+input)
+			default:
+				t.Errorf("unexpected Environment %s", v)
+			}
+		case "ExecStart", "ExecStop":
+			f := strings.Fields(v)
+			if f[0] != "/usr/local/bin/armhf-shim" {
+				t.Errorf("%s runs %s", k, f[0])
+			}
+			cmds[k] = f[1:]
+		case "PIDFile":
+			if v != filepath.Join(dind.DefaultDir, "docker.pid") {
+				t.Errorf("PIDFile %s is not the default dir's pidfile", v)
+			}
+		}
+	}
+	if len(env) != 2 || len(cmds) != 2 {
+		t.Fatalf("unit: env %q exec %q", env, cmds)
+	}
+	run := func(args []string) (string, int) {
+		cmd := exec.Command(shim, args...)
+		cmd.Env = append(os.Environ(), env...)
+		b, _ := cmd.CombinedOutput()
+		return string(b), cmd.ProcessState.ExitCode()
+	}
+	// Start reaches the input (from the unit's Environment) and the dir.
+	if out, code := run(cmds["ExecStart"]); code != 1 || !strings.Contains(out, input) || !strings.Contains(out, "no such file") {
+		t.Errorf("ExecStart: exit %d: %s", code, out)
+	}
+	if out, code := run(cmds["ExecStop"]); code != 0 || !strings.Contains(out, "dind in "+dir+" is not running") {
+		t.Errorf("ExecStop: exit %d: %s", code, out)
+	}
 }
