@@ -441,6 +441,9 @@ func (m *Manager) startDockerd(ctx context.Context, c *golxc.Container, st *Stat
 	}
 	defer null.Close()
 	argv := DockerdArgv(st.DockerSocket, st.DockerArgs)
+	if err := LookPathIn(ContainerPath(c.InitPid(), ""), argv[0], DefaultPath); err != nil {
+		return fmt.Errorf("--docker: %w: install docker.io (or a static dockerd) in the root filesystem", err)
+	}
 	opts := attachOptions(nil, "/", null, logf, logf)
 	pid, err := c.RunCommandNoWait(argv, opts)
 	if err != nil {
@@ -462,10 +465,32 @@ func (m *Manager) startDockerd(ctx context.Context, c *golxc.Container, st *Stat
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			unix.Kill(pid, unix.SIGTERM)
+			reap(pid)
 			return fmt.Errorf("dockerd did not answer on %s within %s: %v%s", st.DockerSocket, timeout, lastErr, fileTail(logPath, logOff, "dockerd log"))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// reap ends an attached process that is still our child: SIGTERM, up to 5s,
+// SIGKILL, and waits for it. liblxc starts attached processes with
+// CLONE_PARENT, so they are armhf-lxc's children, and one left as a zombie
+// keeps the container's PID namespace (and so its init, and liblxc's
+// monitor, and a stop waiting for the monitor) from ever finishing.
+func reap(pid int) {
+	unix.Kill(pid, unix.SIGTERM)
+	var ws unix.WaitStatus
+	for i := 0; i < 50; i++ {
+		if wpid, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); wpid == pid || (err != nil && err != unix.EINTR) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	unix.Kill(pid, unix.SIGKILL)
+	for {
+		if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
+			return
+		}
 	}
 }
 

@@ -150,7 +150,7 @@ type CommandNotFoundError struct {
 
 func (e *CommandNotFoundError) Error() string {
 	if e.Path == "" {
-		return fmt.Sprintf("%s: no such executable in the container", e.Cmd)
+		return fmt.Sprintf("%s: not found in the container (no such executable file)", e.Cmd)
 	}
 	return fmt.Sprintf("%s: command not found in the container (PATH=%s)", e.Cmd, e.Path)
 }

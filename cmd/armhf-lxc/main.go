@@ -47,7 +47,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		}
 		return c.Args().First(), nil
 	}
-	return &cli.App{
+	app := &cli.App{
 		Name:    "armhf-lxc",
 		Usage:   "32-bit (armhf on arm64, i386 on x86_64) LXC build hosts, optionally with dockerd inside",
 		Version: version,
@@ -187,7 +187,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					}
 					code, err := mgr(c).Exec(name, argv, lxc.ExecOptions{Env: c.StringSlice("env"), Cwd: c.String("cwd")})
 					if err != nil {
-						return err
+						return execError(err)
 					}
 					if code != 0 {
 						return cli.Exit("", code)
@@ -206,7 +206,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					}
 					code, err := mgr(c).Shell(name)
 					if err != nil {
-						return err
+						return execError(err)
 					}
 					if code != 0 {
 						return cli.Exit("", code)
@@ -277,6 +277,27 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // run prints and maps errors
 	}
+	// A bad flag is a usage error (exit 2, one line on stderr), not a
+	// help page on stdout.
+	for _, c := range app.Commands {
+		c.OnUsageError = func(c *cli.Context, err error, _ bool) error {
+			return usageError(c, "%v", err)
+		}
+	}
+	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return usageErr{err.Error() + " (see armhf-lxc --help)"}
+	}
+	return app
+}
+
+// execError gives a command missing in the container the shell's exit
+// status 127.
+func execError(err error) error {
+	var nf *lxc.CommandNotFoundError
+	if errors.As(err, &nf) {
+		return cli.Exit(err.Error(), 127)
+	}
+	return err
 }
 
 // usage errors exit 2, other failures 1; exec and shell pass the command's
@@ -291,6 +312,10 @@ func usageError(c *cli.Context, format string, args ...any) error {
 
 func run(argv []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
+	if name := commandName(argv); name != "" && app.Command(name) == nil {
+		fmt.Fprintf(stderr, "armhf-lxc: unknown command %q (see armhf-lxc --help)\n", name)
+		return 2
+	}
 	err := app.Run(permuteArgs(app, argv))
 	if err == nil {
 		return 0
@@ -300,11 +325,6 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "armhf-lxc: "+err.Error())
 		return 2
 	}
-	var nf *lxc.CommandNotFoundError
-	if errors.As(err, &nf) {
-		fmt.Fprintln(stderr, "armhf-lxc: "+err.Error())
-		return 127
-	}
 	var ec cli.ExitCoder
 	if errors.As(err, &ec) {
 		if msg := err.Error(); msg != "" {
@@ -313,10 +333,21 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		return ec.ExitCode()
 	}
 	fmt.Fprintln(stderr, "armhf-lxc: "+err.Error())
-	if strings.Contains(err.Error(), "flag provided but not defined") {
-		return 2
-	}
 	return 1
+}
+
+// commandName is the first argument after the global flags.
+func commandName(argv []string) string {
+	for i := 1; i < len(argv); i++ {
+		a := argv[i]
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+		if a == "--lxcpath" {
+			i++
+		}
+	}
+	return ""
 }
 
 // permuteArgs lets flags follow the container name, as in

@@ -1,0 +1,117 @@
+//go:build cgo && linux
+
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPermuteArgs(t *testing.T) {
+	app := newApp(io.Discard, io.Discard)
+	for _, tc := range []struct{ in, want string }{
+		{"create b1 --rootfs /r --nesting", "create --rootfs /r --nesting -- b1"},
+		{"create --rootfs=/r b1 --cpus 0-1", "create --rootfs=/r --cpus 0-1 -- b1"},
+		{"create b1 --rootfs /r --lxcpath /x", "--lxcpath /x create --rootfs /r -- b1"},
+		{"--lxcpath /x start b1 --timeout 5", "--lxcpath /x start --timeout 5 -- b1"},
+		{"exec b1 -- uname -m", "exec -- b1 uname -m"},
+		{"exec b1 uname -m", "exec -- b1 uname -m"},
+		{"exec --env A=1 b1 --cwd /tmp -- sh -c 'x'", "exec --env A=1 --cwd /tmp -- b1 sh -c 'x'"},
+		{"exec b1 -- --weird-cmd", "exec -- b1 --weird-cmd"},
+		{"stop -t 0 b1", "stop -t 0 -- b1"},
+		{"destroy b1 -f", "destroy -f -- b1"},
+		{"list --json", "list --json"},
+		{"create b1 --docker-arg --iptables=false --docker", "create --docker-arg --iptables=false --docker -- b1"},
+		{"--help", "--help"},
+		{"nosuchcmd a --b", "nosuchcmd a --b"},
+	} {
+		got := permuteArgs(app, append([]string{"armhf-lxc"}, strings.Fields(tc.in)...))
+		want := append([]string{"armhf-lxc"}, strings.Fields(tc.want)...)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("permuteArgs(%s) = %q, want %q", tc.in, got[1:], want[1:])
+		}
+	}
+}
+
+func TestParseTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"10", 10 * time.Second, true},
+		{"0", 0, true},
+		{"1m30s", 90 * time.Second, true},
+		{"250ms", 250 * time.Millisecond, true},
+		{"-1", 0, false},
+		{"-5s", 0, false},
+		{"soon", 0, false},
+		{"", 0, false},
+	} {
+		got, err := parseTimeout(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseTimeout(%q) = %v, %v; want %v ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestHelpStatesNestingRisk: the security trade-off of --nesting is in the
+// help a user reads before using it.
+func TestHelpStatesNestingRisk(t *testing.T) {
+	var out strings.Builder
+	if code := run([]string{"armhf-lxc", "create", "--help"}, &out, io.Discard); code != 0 {
+		t.Fatalf("create --help: exit %d", code)
+	}
+	for _, w := range []string{"SECURITY", "take over the host", "trusted", "--nesting", "--docker", "--rootfs", "--cpus", "--network"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("create --help lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
+// treeDigest is a listing of every path under dir with its type, mode,
+// size and content hash: equal digests mean nothing was written.
+func treeDigest(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(&b, "%s %v %d", rel, fi.Mode(), fi.Size())
+		if fi.Mode().IsRegular() {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			h := sha256.New()
+			io.Copy(h, f)
+			f.Close()
+			fmt.Fprintf(&b, " %s", hex.EncodeToString(h.Sum(nil))[:12])
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			l, _ := os.Readlink(p)
+			fmt.Fprintf(&b, " -> %s", l)
+		}
+		b.WriteByte('\n')
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
