@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
 )
 
 func TestMergeDaemonJSON(t *testing.T) {
@@ -144,5 +148,47 @@ func TestProcHelpers(t *testing.T) {
 func TestUnescapeOctal(t *testing.T) {
 	if got := unescapeOctal(`/tmp/a\040b\134c\0`); got != `/tmp/a b\c\0` {
 		t.Errorf("%q", got)
+	}
+}
+
+// TestDaemonProcsScope: helpers of this layout are found; those of another
+// state directory — even one whose path shares the prefix — are not.
+func TestDaemonProcsScope(t *testing.T) {
+	fake := testenv.BuildBinary(t, "./dind/internal/fakedocker")
+	bin := t.TempDir()
+	containerd := filepath.Join(bin, "containerd")
+	if err := os.Symlink(fake, containerd); err != nil {
+		t.Fatal(err)
+	}
+	base := t.TempDir()
+	ours := Layout{Dir: filepath.Join(base, "dind")}
+	start := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(containerd, args...)
+		cmd.Env = append(os.Environ(), "FAKEDOCKER_SLEEP=60")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	mine := start("--config", ours.ExecRoot()+"/containerd/containerd.toml")
+	mineEq := start("-address=" + ours.ExecRoot() + "/containerd/containerd.sock")
+	other := start("--config", filepath.Join(base, "dind2/run/containerd/containerd.toml"))
+	nested := start("--config", filepath.Join(ours.Dir, "sub/run/containerd/containerd.toml"))
+	// Wait until the children have exec'd (their cmdline is set).
+	for _, c := range []*exec.Cmd{mine, mineEq, other, nested} {
+		for i := 0; i < 100 && len(cmdline(c.Process.Pid)) < 2; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	got := map[int]bool{}
+	for _, p := range daemonProcs(ours, 0) {
+		got[p] = true
+	}
+	if !got[mine.Process.Pid] || !got[mineEq.Process.Pid] {
+		t.Errorf("this layout's helpers not found: %v", got)
+	}
+	if got[other.Process.Pid] || got[nested.Process.Pid] {
+		t.Errorf("another state directory's helper listed: %v", got)
 	}
 }

@@ -97,9 +97,12 @@ var helperNames = map[string]bool{
 }
 
 // daemonProcs lists the processes that belong to the daemon of l: pid (if
-// alive), every process in its mount namespace when that is not ours,
-// daemon helpers whose command line points into l.Dir, and all their
-// descendants. It never lists the calling process or its ancestors.
+// alive), every process in its mount namespace when that is not ours, this
+// layout's dockerd (its --pidfile) and daemon helpers whose command line
+// points into its exec root (containerd's --config, the shims' -address),
+// and all their descendants. It never lists the calling process or its
+// ancestors, and never a daemon of another state directory, even one nested
+// below l.Dir.
 func daemonProcs(l Layout, pid int) []int {
 	self := os.Getpid()
 	protect := map[int]bool{}
@@ -118,7 +121,7 @@ func daemonProcs(l Layout, pid int) []int {
 			ns = "" // not a namespace of its own: do not match by it
 		}
 	}
-	prefix := l.Dir + "/"
+	prefix := l.ExecRoot() + "/"
 	in := map[int]bool{}
 	parent := map[int]int{}
 	all := pids()
@@ -136,9 +139,11 @@ func daemonProcs(l Layout, pid int) []int {
 			in[p] = true
 		case ns != "" && mntNS(p) == ns:
 			in[p] = true
+		case isDaemon(p, l):
+			in[p] = true
 		default:
 			args := cmdline(p)
-			if len(args) > 0 && helperNames[filepath.Base(args[0])] && strings.Contains(strings.Join(args, "\x00"), prefix) {
+			if len(args) > 0 && helperNames[filepath.Base(args[0])] && helperOf(args, prefix) {
 				in[p] = true
 			}
 		}
@@ -184,4 +189,18 @@ func signalAll(ps []int, sig syscall.Signal) {
 	for _, p := range ps {
 		syscall.Kill(p, sig)
 	}
+}
+
+// helperOf reports whether a helper's arguments name a path in the exec root
+// prefix (as an argument or an option's value).
+func helperOf(args []string, prefix string) bool {
+	for _, a := range args[1:] {
+		if _, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(v, prefix) {
+			return true
+		}
+		if strings.HasPrefix(a, prefix) {
+			return true
+		}
+	}
+	return false
 }
