@@ -200,7 +200,7 @@ func isTrue(v string) bool {
 // platform specifier, normalised like containerd does.
 func platformValue(v string) (string, error) {
 	switch {
-	case isFalse(v):
+	case strings.TrimSpace(v) == "" || isFalse(v):
 		return "", nil
 	case isTrue(v):
 		return ARMv7, nil

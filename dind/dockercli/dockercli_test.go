@@ -44,6 +44,7 @@ func TestParseSettings(t *testing.T) {
 		{"env beats config", []string{"run", "x"}, map[string]string{EnvDocker: "/opt/docker", EnvCPUInfo: "/tmp/ci", EnvPlatform: "1"},
 			`{"docker":"/usr/bin/docker","dockerPlatform":false}`,
 			Settings{Docker: "/opt/docker", CPUInfo: "/tmp/ci", Platform: "linux/arm/v7"}, []string{"run", "x"}, ""},
+		{"config platform empty", nil, nil, `{"dockerPlatform":""}`, Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
 		{"env platform off", nil, map[string]string{EnvPlatform: "false"}, `{"dockerPlatform":true}`, Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
 		{"disabled", []string{"run", "x"}, map[string]string{EnvEnable: "0"}, "", Settings{CPUInfo: DefaultCPUInfo, Disabled: true}, []string{"run", "x"}, ""},
 		{"enabled explicitly", nil, map[string]string{EnvEnable: "1"}, "", Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
