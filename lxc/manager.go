@@ -549,19 +549,6 @@ func stopContainer(c *golxc.Container, timeout time.Duration) error {
 	return nil
 }
 
-// DefaultPath is the PATH of commands run in a container.
-const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// ExecEnv is the environment of a command run in a container: a clean one
-// (PATH, HOME, TERM if set here), then extra (KEY=VALUE, later wins).
-func ExecEnv(term string, extra []string) []string {
-	env := []string{"PATH=" + DefaultPath, "HOME=/root"}
-	if term != "" {
-		env = append(env, "TERM="+term)
-	}
-	return append(env, extra...)
-}
-
 func attachOptions(env []string, cwd string, stdin, stdout, stderr *os.File) golxc.AttachOptions {
 	o := golxc.DefaultAttachOptions // namespaces, personality (Arch -1 = the container's), uid, gid of the container
 	o.ClearEnv = true
@@ -646,15 +633,6 @@ func (m *Manager) Exec(name string, argv []string, o ExecOptions) (int, error) {
 		return 128 + int(ws.Signal()), nil
 	}
 	return ws.ExitStatus(), nil
-}
-
-// ShellArgv is the interactive login shell of a root filesystem: bash if
-// it has one, else sh.
-func ShellArgv(rootfs string) []string {
-	if HasPath(rootfs, "/bin/bash") {
-		return []string{"/bin/bash", "-l"}
-	}
-	return []string{RootfsShell, "-l"}
 }
 
 // Shell runs an interactive login shell in the container; see Exec.

@@ -348,3 +348,39 @@ func TestNotManaged(t *testing.T) {
 		t.Errorf("List = %+v, %v", ss, err)
 	}
 }
+
+// TestDebootstrapFailureRollsBack: a debootstrap that fails (an unknown
+// suite: the mirror has no Release file for it, or there is no network)
+// leaves nothing behind.
+func TestDebootstrapFailureRollsBack(t *testing.T) {
+	requireLXC(t)
+	testenv.RequireCommand(t, "debootstrap")
+	m := newManager(t)
+	err := m.Create(context.Background(), CreateOptions{Name: "deb", Debootstrap: "no-such-suite-armhf", Mirror: "http://deb.debian.org/debian"})
+	if err == nil || !strings.Contains(err.Error(), "debootstrap --arch=") {
+		t.Fatalf("Create = %v, want a debootstrap error", err)
+	}
+	if _, serr := os.Stat(m.Dir("deb")); !errors.Is(serr, fs.ErrNotExist) {
+		t.Errorf("failed debootstrap left %s: %v", m.Dir("deb"), serr)
+	}
+}
+
+// TestStartChecksRootfs: a user rootfs deleted after create gives a clear
+// error on start instead of a liblxc failure.
+func TestStartChecksRootfs(t *testing.T) {
+	requireLXC(t)
+	m := newManager(t)
+	rootfs := testenv.BusyboxRootfs(t, "i386")
+	if err := m.Create(context.Background(), CreateOptions{Name: "gone", Rootfs: rootfs}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Destroy("gone", true) })
+	os.RemoveAll(rootfs)
+	err := m.Start(context.Background(), "gone", StartOptions{})
+	if err == nil || !strings.Contains(err.Error(), rootfs) {
+		t.Errorf("Start with the rootfs gone = %v, want an error naming %s", err, rootfs)
+	}
+	if err := m.Destroy("gone", false); err != nil {
+		t.Errorf("Destroy after the rootfs vanished: %v", err)
+	}
+}
