@@ -269,7 +269,9 @@ func rewrite(path string, data []byte, mods []modify.Modifier) error {
 	if st, err := os.Stat(path); err == nil {
 		perm = st.Mode().Perm()
 	}
-	return fsutil.WriteFileAtomic(path, out, perm)
+	// No fsync: the bundle lives as long as the container, and runc reads
+	// it right away.
+	return fsutil.ReplaceFile(path, out, perm)
 }
 
 // execMarked reports whether the container of a `runc exec` was made

@@ -31,7 +31,7 @@ var (
 
 type tree map[string]any // path -> []byte (file 0755), string (symlink target), nil (dir)
 
-func mkroot(t *testing.T, files tree) string {
+func mkroot(t testing.TB, files tree) string {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "rootfs")
 	for p, v := range files {

@@ -101,7 +101,7 @@ func (d Dir) SharedCPUInfo(cpus string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
 		return "", fmt.Errorf("armhf-shim state root: %w", err)
 	}
-	if err := fsutil.WriteFileAtomic(cache, text, 0o444); err != nil {
+	if err := fsutil.ReplaceFile(cache, text, 0o444); err != nil {
 		return "", err
 	}
 	return cache, nil
@@ -131,7 +131,7 @@ func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
 		if rerr != nil {
 			return "", rerr
 		}
-		if err := fsutil.WriteFileAtomic(dst, text, 0o444); err != nil {
+		if err := fsutil.ReplaceFile(dst, text, 0o444); err != nil {
 			return "", err
 		}
 	}
