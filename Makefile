@@ -44,7 +44,7 @@ static: deps
 UNIT_PKGS = $$($(GO) list ./... | grep -v '/test/vm')
 
 unit: deps
-	$(TEST_ENV) $(GO) test -timeout $(GOTEST_TIMEOUT) $(UNIT_PKGS)
+	$(TEST_ENV) $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) $(UNIT_PKGS)
 
 test: deps vet static unit e2e-arm64
 	@echo "make test: all suites passed"
