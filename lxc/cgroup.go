@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -114,4 +115,68 @@ func DetectHost() (Host, error) {
 		h.AppArmor = true
 	}
 	return h, nil
+}
+
+// StaleCgroupDirs are the cgroup directories liblxc makes for container
+// name at the root of each hierarchy in mounts (lxc.monitor.NAME,
+// lxc.payload.NAME and their -N variants, which liblxc picks when the plain
+// name is taken).
+func StaleCgroupDirs(mountPoints []string, name string) []string {
+	var out []string
+	for _, mp := range mountPoints {
+		for _, kind := range []string{"lxc.monitor.", "lxc.payload."} {
+			base := filepath.Join(mp, kind+name)
+			out = append(out, base)
+			more, _ := filepath.Glob(base + "-[0-9]*")
+			for _, p := range more {
+				if _, err := strconv.Atoi(strings.TrimPrefix(p, base+"-")); err == nil {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// LeftoverCgroups lists the cgroup directories of container name that
+// exist (see StaleCgroupDirs).
+func LeftoverCgroups(name string) []string {
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, d := range StaleCgroupDirs(cgroupMountPoints(mi), name) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// RemoveStaleCgroups removes the empty cgroups liblxc left behind for the
+// stopped container name: liblxc's monitor sometimes fails to remove its
+// own cgroup (EBUSY) when the container stops during start. rmdir removes
+// only empty cgroups, so a running container's are never touched.
+func RemoveStaleCgroups(name string) {
+	for _, d := range LeftoverCgroups(name) {
+		os.Remove(d) // EBUSY: in use, nothing to do
+	}
+}
+
+// cgroupMountPoints lists the mount points of cgroup and cgroup2 file
+// systems in mountinfo text.
+func cgroupMountPoints(mountinfo []byte) []string {
+	var out []string
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok {
+			continue
+		}
+		pf, qf := strings.Fields(pre), strings.Fields(post)
+		if len(pf) >= 5 && len(qf) >= 1 && (qf[0] == "cgroup" || qf[0] == "cgroup2") {
+			out = append(out, unescapeMountinfo(pf[4]))
+		}
+	}
+	return out
 }

@@ -491,3 +491,27 @@ func TestDebootstrapArgs(t *testing.T) {
 		t.Errorf("DebootstrapArgs = %q", got)
 	}
 }
+
+func TestStaleCgroupDirs(t *testing.T) {
+	root := t.TempDir()
+	v1, v2 := filepath.Join(root, "memory"), filepath.Join(root, "unified")
+	for _, d := range []string{"memory/lxc.monitor.b1", "memory/lxc.monitor.b1-1", "memory/lxc.monitor.b1-x", "memory/lxc.monitor.b10",
+		"memory/lxc.payload.b1-12", "unified/lxc.payload.b1", "unified/lxc.monitor.b2"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	var got []string
+	for _, d := range StaleCgroupDirs([]string{v1, v2}, "b1") {
+		if _, err := os.Stat(d); err == nil {
+			rel, _ := filepath.Rel(root, d)
+			got = append(got, rel)
+		}
+	}
+	want := []string{"memory/lxc.monitor.b1", "memory/lxc.monitor.b1-1", "memory/lxc.payload.b1-12", "unified/lxc.payload.b1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("StaleCgroupDirs = %q, want %q", got, want)
+	}
+	mps := cgroupMountPoints([]byte(hybridMountinfo))
+	if want := []string{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/devices", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"}; !reflect.DeepEqual(mps, want) {
+		t.Errorf("cgroupMountPoints = %q, want %q", mps, want)
+	}
+}

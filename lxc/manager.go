@@ -383,6 +383,20 @@ func (m *Manager) Start(ctx context.Context, name string, o StartOptions) error 
 	if !c.Wait(golxc.RUNNING, o.Timeout) {
 		return fmt.Errorf("start %s: not running after %s (state %s)%s", name, o.Timeout, c.State(), m.logTail(dir, logOff))
 	}
+	// liblxc reports RUNNING once init is spawned, before its exec: an init
+	// that cannot run (a missing or foreign-architecture /bin/sh, an --init
+	// that exits) is seen only by watching it for a moment.
+	for i := 0; i < 6; i++ {
+		time.Sleep(50 * time.Millisecond)
+		if !c.Running() {
+			init := "/bin/sh " + InitTarget
+			if st.Init != nil {
+				init = strings.Join(st.Init, " ")
+			}
+			RemoveStaleCgroups(name)
+			return fmt.Errorf("start %s: the container stopped right after starting: its init (%s) exited or could not be executed%s", name, init, m.logTail(dir, logOff))
+		}
+	}
 	if !st.Docker {
 		return nil
 	}
@@ -392,9 +406,25 @@ func (m *Manager) Start(ctx context.Context, name string, o StartOptions) error 
 			c.Stop()
 			c.Wait(golxc.STOPPED, 10*time.Second)
 		}
+		RemoveStaleCgroups(name)
 		return fmt.Errorf("start %s: %w", name, err)
 	}
 	return nil
+}
+
+// errorLines keeps liblxc's ERROR lines when there are any (its WARN lines
+// are mostly cgroup cleanup noise).
+func errorLines(log string) string {
+	var errs []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, " ERROR ") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) == 0 {
+		return log
+	}
+	return strings.Join(errs, "\n")
 }
 
 func fileSize(p string) int64 {
@@ -416,7 +446,7 @@ func (m *Manager) logTail(dir string, off int64) string {
 		return ""
 	}
 	b, _ := io.ReadAll(io.LimitReader(f, 64<<10))
-	s := strings.TrimSpace(lastLines(string(b), 8))
+	s := strings.TrimSpace(lastLines(errorLines(string(b)), 8))
 	if s == "" {
 		return ""
 	}
@@ -546,6 +576,7 @@ func stopContainer(c *golxc.Container, timeout time.Duration) error {
 	if !c.Wait(golxc.STOPPED, 30*time.Second) {
 		return fmt.Errorf("stop %s: still %s after SIGKILL", c.Name(), c.State())
 	}
+	RemoveStaleCgroups(c.Name())
 	return nil
 }
 
@@ -763,6 +794,7 @@ func (m *Manager) Destroy(name string, force bool) error {
 			return fmt.Errorf("destroy %s: %w", name, err)
 		}
 	}
+	RemoveStaleCgroups(name)
 	dir := m.Dir(name)
 	own := ""
 	if st.OwnsRootfs {

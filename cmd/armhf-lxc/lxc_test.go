@@ -28,6 +28,11 @@ type harness struct {
 	lxcpath string
 }
 
+// n makes a container name unique to this test process: liblxc names its
+// cgroups after the container alone, so runs in parallel (other lxcpaths)
+// must not share names.
+func (h *harness) n(base string) string { return fmt.Sprintf("%s-%d", base, os.Getpid()) }
+
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	testenv.RequireRoot(t)
@@ -100,6 +105,10 @@ func (h *harness) destroy(name string) {
 		h.t.Errorf("cleanup: destroy %s: %s", name, r)
 		exec.Command("lxc-stop", "-k", "-n", name, "-P", h.lxcpath).Run()
 	}
+	if left := lxc.LeftoverCgroups(name); len(left) > 0 {
+		h.t.Errorf("cleanup: cgroups of %s left behind: %q", name, left)
+		lxc.RemoveStaleCgroups(name)
+	}
 }
 
 func (h *harness) status(name string) lxc.Status {
@@ -150,23 +159,24 @@ func hostCPUs(t *testing.T) int {
 // on arm64) and shows the armv7 cpuinfo, through exec and status.
 func TestUnameAndCPUInfo(t *testing.T) {
 	h := newHarness(t)
+	u1 := h.n("u1")
 	rootfs := testenv.BusyboxRootfs(t, "i386")
-	h.create("u1", "--rootfs", rootfs)
-	if s := h.status("u1"); s.State != "STOPPED" || s.PID != 0 || !s.Managed || s.Rootfs != rootfs || s.OwnsRootfs {
+	h.create(u1, "--rootfs", rootfs)
+	if s := h.status(u1); s.State != "STOPPED" || s.PID != 0 || !s.Managed || s.Rootfs != rootfs || s.OwnsRootfs {
 		t.Errorf("status after create: %+v", s)
 	}
-	h.must("start", "u1")
+	h.must("start", u1)
 
-	if got := strings.TrimSpace(h.must("exec", "u1", "--", "uname", "-m")); got != compat(t) {
+	if got := strings.TrimSpace(h.must("exec", u1, "--", "uname", "-m")); got != compat(t) {
 		t.Errorf("exec uname -m = %q, want %q", got, compat(t))
 	}
 	// Without "--" too, and the personality reaches grandchildren.
-	if got := strings.TrimSpace(h.must("exec", "u1", "sh", "-c", "sh -c 'uname -m'")); got != compat(t) {
+	if got := strings.TrimSpace(h.must("exec", u1, "sh", "-c", "sh -c 'uname -m'")); got != compat(t) {
 		t.Errorf("nested uname -m = %q, want %q", got, compat(t))
 	}
-	checkARMv7CPUInfo(t, h.must("exec", "u1", "--", "cat", "/proc/cpuinfo"), hostCPUs(t))
+	checkARMv7CPUInfo(t, h.must("exec", u1, "--", "cat", "/proc/cpuinfo"), hostCPUs(t))
 
-	s := h.status("u1")
+	s := h.status(u1)
 	if s.State != "RUNNING" || s.PID <= 0 || s.Machine != compat(t) {
 		t.Errorf("status: %+v, want RUNNING with a pid and machine %s", s, compat(t))
 	}
@@ -174,14 +184,14 @@ func TestUnameAndCPUInfo(t *testing.T) {
 	if s.Arch != wantArch && !(wantArch == "armv7l" && s.Arch != "") {
 		t.Errorf("status arch %q, want %q", s.Arch, wantArch)
 	}
-	text := h.must("status", "u1")
+	text := h.must("status", u1)
 	for _, w := range []string{"State:", "RUNNING", "PID:", strconv.Itoa(s.PID), "Machine:", compat(t), "IPs:"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("status output lacks %q:\n%s", w, text)
 		}
 	}
 	list := h.must("list")
-	if !strings.Contains(list, "u1") || !strings.Contains(list, "RUNNING") {
+	if !strings.Contains(list, u1) || !strings.Contains(list, "RUNNING") {
 		t.Errorf("list:\n%s", list)
 	}
 }
@@ -190,8 +200,9 @@ func TestUnameAndCPUInfo(t *testing.T) {
 // stdout and stderr through.
 func TestExecStatus(t *testing.T) {
 	h := newHarness(t)
-	h.create("x1", "--rootfs", testenv.BusyboxRootfs(t, "i386"))
-	h.must("start", "x1")
+	x1 := h.n("x1")
+	h.create(x1, "--rootfs", testenv.BusyboxRootfs(t, "i386"))
+	h.must("start", x1)
 
 	for _, tc := range []struct {
 		args []string
@@ -205,7 +216,7 @@ func TestExecStatus(t *testing.T) {
 		{[]string{"no-such-command"}, 127},
 		{[]string{"/bin/no-such-command"}, 127},
 	} {
-		r := h.run(append([]string{"exec", "x1", "--"}, tc.args...)...)
+		r := h.run(append([]string{"exec", x1, "--"}, tc.args...)...)
 		if r.code != tc.code {
 			t.Errorf("exec %q: exit %d, want %d (%s)", tc.args, r.code, tc.code, r)
 		}
@@ -213,30 +224,31 @@ func TestExecStatus(t *testing.T) {
 			t.Errorf("exec %q: no clear not-found message: %s", tc.args, r)
 		}
 	}
-	r := h.runIn("hello from stdin\n", "exec", "x1", "--", "sh", "-c", "read l; echo \"out:$l\"; echo err >&2")
+	r := h.runIn("hello from stdin\n", "exec", x1, "--", "sh", "-c", "read l; echo \"out:$l\"; echo err >&2")
 	if r.code != 0 || r.stdout != "out:hello from stdin\n" || !strings.Contains(r.stderr, "err") {
 		t.Errorf("stdio passthrough: %s", r)
 	}
-	r = h.run("exec", "--env", "CC=arm-linux-gnueabihf-gcc", "--cwd", "/etc", "x1", "--", "sh", "-c", "echo $CC $PWD $HOME; echo $PATH")
+	r = h.run("exec", "--env", "CC=arm-linux-gnueabihf-gcc", "--cwd", "/etc", x1, "--", "sh", "-c", "echo $CC $PWD $HOME; echo $PATH")
 	if want := "arm-linux-gnueabihf-gcc /etc /root\n" + lxc.DefaultPath + "\n"; r.code != 0 || r.stdout != want {
 		t.Errorf("exec --env --cwd: %s\nwant stdout %q", r, want)
 	}
 	// The host's environment does not leak in.
 	t.Setenv("ARMHF_LXC_SECRET", "leak")
-	if r := h.run("exec", "x1", "--", "env"); strings.Contains(r.stdout, "ARMHF_LXC_SECRET") {
+	if r := h.run("exec", x1, "--", "env"); strings.Contains(r.stdout, "ARMHF_LXC_SECRET") {
 		t.Errorf("host environment leaked into exec: %s", r.stdout)
 	}
-	h.fails(2, "KEY=VALUE", "exec", "--env", "NOEQUALS", "x1", "--", "true")
-	h.fails(2, "missing CMD", "exec", "x1")
-	h.fails(2, "missing CMD", "exec", "x1", "--")
+	h.fails(2, "KEY=VALUE", "exec", "--env", "NOEQUALS", x1, "--", "true")
+	h.fails(2, "missing CMD", "exec", x1)
+	h.fails(2, "missing CMD", "exec", x1, "--")
 }
 
 // TestShell: shell runs a login shell with stdin passed through.
 func TestShell(t *testing.T) {
 	h := newHarness(t)
-	h.create("sh1", "--rootfs", testenv.BusyboxRootfs(t, "i386"))
-	h.must("start", "sh1")
-	r := h.runIn("uname -m\nexit 3\n", "shell", "sh1")
+	sh1 := h.n("sh1")
+	h.create(sh1, "--rootfs", testenv.BusyboxRootfs(t, "i386"))
+	h.must("start", sh1)
+	r := h.runIn("uname -m\nexit 3\n", "shell", sh1)
 	if r.code != 3 || strings.TrimSpace(r.stdout) != compat(t) {
 		t.Errorf("shell: %s; want exit 3 and %s", r, compat(t))
 	}
@@ -247,19 +259,20 @@ func TestShell(t *testing.T) {
 // written nor deleted.
 func TestLifecycle(t *testing.T) {
 	h := newHarness(t)
+	l1 := h.n("l1")
 	rootfs := testenv.BusyboxRootfs(t, "i386")
 	before := treeDigest(t, rootfs)
-	dir := filepath.Join(h.lxcpath, "l1")
+	dir := filepath.Join(h.lxcpath, l1)
 
-	h.create("l1", "--rootfs", rootfs)
+	h.create(l1, "--rootfs", rootfs)
 	cfg, _ := os.ReadFile(filepath.Join(dir, lxc.ConfigFile))
-	h.fails(1, "already exists", "create", "l1", "--rootfs", rootfs, "--nesting")
+	h.fails(1, "already exists", "create", l1, "--rootfs", rootfs, "--nesting")
 	if cfg2, _ := os.ReadFile(filepath.Join(dir, lxc.ConfigFile)); !bytes.Equal(cfg, cfg2) {
 		t.Error("a second create changed the first container's config")
 	}
 
-	h.fails(1, "is not running", "exec", "l1", "--", "true")
-	if r := h.run("stop", "l1"); r.code != 0 || !strings.Contains(r.stderr, "not running") {
+	h.fails(1, "is not running", "exec", l1, "--", "true")
+	if r := h.run("stop", l1); r.code != 0 || !strings.Contains(r.stderr, "not running") {
 		t.Errorf("stop of a stopped container: %s", r)
 	}
 
@@ -267,19 +280,19 @@ func TestLifecycle(t *testing.T) {
 	for round := 0; round < 2; round++ {
 		// Whatever is in the cpuinfo file, start rewrites it.
 		os.WriteFile(filepath.Join(dir, lxc.CPUInfoFile), []byte("corrupt\n"), 0o444)
-		h.must("start", "l1")
-		pid := h.status("l1").PID
-		h.fails(1, "already running", "start", "l1")
-		if p := h.status("l1").PID; p != pid {
+		h.must("start", l1)
+		pid := h.status(l1).PID
+		h.fails(1, "already running", "start", l1)
+		if p := h.status(l1).PID; p != pid {
 			t.Errorf("a second start changed the init pid %d -> %d", pid, p)
 		}
-		checkARMv7CPUInfo(t, h.must("exec", "l1", "--", "cat", "/proc/cpuinfo"), hostCPUs(t))
-		h.fails(1, "is running", "destroy", "l1")
-		h.must("stop", "l1")
-		if s := h.status("l1"); s.State != "STOPPED" {
+		checkARMv7CPUInfo(t, h.must("exec", l1, "--", "cat", "/proc/cpuinfo"), hostCPUs(t))
+		h.fails(1, "is running", "destroy", l1)
+		h.must("stop", l1)
+		if s := h.status(l1); s.State != "STOPPED" {
 			t.Errorf("after stop: %+v", s)
 		}
-		if r := h.run("stop", "l1"); r.code != 0 {
+		if r := h.run("stop", l1); r.code != 0 {
 			t.Errorf("second stop: %s", r)
 		}
 		pids = append(pids, pid)
@@ -287,17 +300,17 @@ func TestLifecycle(t *testing.T) {
 	if pids[0] == pids[1] {
 		t.Errorf("restart kept init pid %d", pids[0])
 	}
-	h.must("destroy", "l1")
-	h.fails(1, "no container", "destroy", "l1")
-	h.fails(1, "no container", "start", "l1")
-	h.fails(1, "no container", "status", "l1")
+	h.must("destroy", l1)
+	h.fails(1, "no container", "destroy", l1)
+	h.fails(1, "no container", "start", l1)
+	h.fails(1, "no container", "status", l1)
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("destroy left %s: %v", dir, err)
 	}
 	if after := treeDigest(t, rootfs); after != before {
 		t.Errorf("the container's lifecycle changed the user's rootfs:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	if out := h.must("list"); strings.Contains(out, "l1") {
+	if out := h.must("list"); strings.Contains(out, l1) {
 		t.Errorf("list after destroy:\n%s", out)
 	}
 }
@@ -306,45 +319,47 @@ func TestLifecycle(t *testing.T) {
 // ignores it after --timeout.
 func TestStop(t *testing.T) {
 	h := newHarness(t)
+	st1 := h.n("st1")
 	rootfs := testenv.BusyboxRootfs(t, "i386")
-	h.create("st1", "--rootfs", rootfs)
-	h.must("start", "st1")
-	h.must("exec", "st1", "--", "sh", "-c", `(trap 'echo bye > /tmp/bye; exit 0' TERM; while :; do sleep 1; done) >/dev/null 2>&1 </dev/null &`)
-	h.must("stop", "--timeout", "20", "st1")
+	h.create(st1, "--rootfs", rootfs)
+	h.must("start", st1)
+	h.must("exec", st1, "--", "sh", "-c", `(trap 'echo bye > /tmp/bye; exit 0' TERM; while :; do sleep 1; done) >/dev/null 2>&1 </dev/null &`)
+	h.must("stop", "--timeout", "20", st1)
 	if b, err := os.ReadFile(filepath.Join(rootfs, "tmp", "bye")); err != nil || string(b) != "bye\n" {
 		t.Errorf("a process trapping SIGTERM did not get to run its handler on stop: %q, %v", b, err)
 	}
 
-	h.must("start", "st1")
-	h.must("exec", "st1", "--", "sh", "-c", `(trap '' TERM; while :; do sleep 1; done) >/dev/null 2>&1 </dev/null &`)
-	h.must("stop", "-t", "1s", "st1")
-	if s := h.status("st1"); s.State != "STOPPED" {
+	h.must("start", st1)
+	h.must("exec", st1, "--", "sh", "-c", `(trap '' TERM; while :; do sleep 1; done) >/dev/null 2>&1 </dev/null &`)
+	h.must("stop", "-t", "1s", st1)
+	if s := h.status(st1); s.State != "STOPPED" {
 		t.Errorf("a process ignoring SIGTERM kept the container up: %+v", s)
 	}
-	h.must("start", "st1")
-	h.must("stop", "--timeout", "0", "st1")
-	h.fails(2, "--timeout", "stop", "--timeout", "soon", "st1")
+	h.must("start", st1)
+	h.must("stop", "--timeout", "0", st1)
+	h.fails(2, "--timeout", "stop", "--timeout", "soon", st1)
 }
 
 // TestTarballRootfs: a tarball is unpacked into the container directory,
 // runs, and is deleted by destroy (the tarball itself stays).
 func TestTarballRootfs(t *testing.T) {
 	h := newHarness(t)
+	tb1 := h.n("tb1")
 	tb := filepath.Join(t.TempDir(), "busybox-i386.tar.xz")
 	if b, err := exec.Command("tar", "-C", testenv.BusyboxRootfs(t, "i386"), "-cJf", tb, ".").CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v: %s", err, b)
 	}
-	h.create("tb1", "--rootfs", tb)
-	s := h.status("tb1")
-	if !s.OwnsRootfs || s.Rootfs != filepath.Join(h.lxcpath, "tb1", lxc.RootfsDir) {
+	h.create(tb1, "--rootfs", tb)
+	s := h.status(tb1)
+	if !s.OwnsRootfs || s.Rootfs != filepath.Join(h.lxcpath, tb1, lxc.RootfsDir) {
 		t.Errorf("status: %+v, want an owned rootfs in the container dir", s)
 	}
-	h.must("start", "tb1")
-	if got := strings.TrimSpace(h.must("exec", "tb1", "--", "uname", "-m")); got != compat(t) {
+	h.must("start", tb1)
+	if got := strings.TrimSpace(h.must("exec", tb1, "--", "uname", "-m")); got != compat(t) {
 		t.Errorf("uname -m = %q", got)
 	}
-	h.must("destroy", "--force", "tb1")
-	if _, err := os.Stat(filepath.Join(h.lxcpath, "tb1")); !os.IsNotExist(err) {
+	h.must("destroy", "--force", tb1)
+	if _, err := os.Stat(filepath.Join(h.lxcpath, tb1)); !os.IsNotExist(err) {
 		t.Errorf("destroy left the unpacked rootfs: %v", err)
 	}
 	if _, err := os.Stat(tb); err != nil {
@@ -421,18 +436,19 @@ func TestNotRoot(t *testing.T) {
 // CPUs, renumbered from 0.
 func TestCPUs(t *testing.T) {
 	h := newHarness(t)
+	c1 := h.n("c1")
 	a, err := cpuinfo.Affinity()
 	if err != nil {
 		t.Fatal(err)
 	}
 	last := a.List()[a.Len()-1]
-	h.create("c1", "--rootfs", testenv.BusyboxRootfs(t, "i386"), "--cpus", strconv.Itoa(last))
-	h.must("start", "c1")
-	checkARMv7CPUInfo(t, h.must("exec", "c1", "--", "cat", "/proc/cpuinfo"), 1)
-	if got := strings.TrimSpace(h.must("exec", "c1", "--", "nproc")); got != "1" {
+	h.create(c1, "--rootfs", testenv.BusyboxRootfs(t, "i386"), "--cpus", strconv.Itoa(last))
+	h.must("start", c1)
+	checkARMv7CPUInfo(t, h.must("exec", c1, "--", "cat", "/proc/cpuinfo"), 1)
+	if got := strings.TrimSpace(h.must("exec", c1, "--", "nproc")); got != "1" {
 		t.Errorf("nproc in a --cpus %d container = %q, want 1", last, got)
 	}
-	if s := h.status("c1"); s.CPUs != strconv.Itoa(last) {
+	if s := h.status(c1); s.CPUs != strconv.Itoa(last) {
 		t.Errorf("status cpus = %q", s.CPUs)
 	}
 }
@@ -441,6 +457,7 @@ func TestCPUs(t *testing.T) {
 // the bridge, and status lists its addresses.
 func TestNetworkVeth(t *testing.T) {
 	h := newHarness(t)
+	n1 := h.n("n1")
 	ip := testenv.RequireCommand(t, "ip")
 	br := fmt.Sprintf("ahlxc%d", os.Getpid()%100000)
 	if b, err := exec.Command(ip, "link", "add", br, "type", "bridge").CombinedOutput(); err != nil {
@@ -449,13 +466,13 @@ func TestNetworkVeth(t *testing.T) {
 	t.Cleanup(func() { exec.Command(ip, "link", "del", br).Run() })
 	exec.Command(ip, "link", "set", br, "up").Run()
 
-	h.create("n1", "--rootfs", testenv.BusyboxRootfs(t, "i386"), "--network", "veth:"+br)
-	if s := h.status("n1"); s.Network != "veth:"+br {
+	h.create(n1, "--rootfs", testenv.BusyboxRootfs(t, "i386"), "--network", "veth:"+br)
+	if s := h.status(n1); s.Network != "veth:"+br {
 		t.Errorf("status network = %q", s.Network)
 	}
-	h.must("start", "n1")
-	h.must("exec", "n1", "--", "/bin/busybox", "ip", "addr", "add", "10.213.7.2/24", "dev", "eth0")
-	s := h.status("n1")
+	h.must("start", n1)
+	h.must("exec", n1, "--", "/bin/busybox", "ip", "addr", "add", "10.213.7.2/24", "dev", "eth0")
+	s := h.status(n1)
 	if !slices.Contains(s.IPs, "10.213.7.2") {
 		t.Errorf("status IPs = %q, want 10.213.7.2", s.IPs)
 	}
@@ -466,7 +483,7 @@ func TestNetworkVeth(t *testing.T) {
 	if !strings.Contains(string(out), "veth") {
 		t.Errorf("no veth on %s: %s", br, out)
 	}
-	h.must("stop", "n1")
+	h.must("stop", n1)
 	out, _ = exec.Command(ip, "-o", "link", "show", "master", br).CombinedOutput()
 	if strings.Contains(string(out), "veth") {
 		t.Errorf("stop left a veth on %s: %s", br, out)
@@ -494,6 +511,7 @@ func hostUserland(t *testing.T, rootfs string) []string {
 // and its container.
 func TestNestingRunc(t *testing.T) {
 	h := newHarness(t)
+	nr1 := h.n("nr1")
 	runc := testenv.RequireCommand(t, "runc")
 	testenv.Require(t, strings.HasPrefix(runc, "/usr/"), "runc is %s, not under /usr (the container gets the host's /usr)", runc)
 	rootfs := testenv.BusyboxRootfs(t, "i386")
@@ -520,12 +538,12 @@ func TestNestingRunc(t *testing.T) {
 	data, _ = json.Marshal(spec)
 	os.WriteFile(cfgPath, data, 0o644)
 
-	h.create("nr1", append([]string{"--rootfs", rootfs, "--nesting"}, args...)...)
-	h.must("start", "nr1")
-	if s := h.status("nr1"); !s.Nesting {
+	h.create(nr1, append([]string{"--rootfs", rootfs, "--nesting"}, args...)...)
+	h.must("start", nr1)
+	if s := h.status(nr1); !s.Nesting {
 		t.Errorf("status: %+v, want nesting", s)
 	}
-	out := h.must("exec", "nr1", "--", "/usr/sbin/runc", "--root", "/tmp/runc-state", "run", "--bundle", "/bundle", "inner")
+	out := h.must("exec", nr1, "--", "/usr/sbin/runc", "--root", "/tmp/runc-state", "run", "--bundle", "/bundle", "inner")
 	lines := strings.Fields(out)
 	if len(lines) != 2 || lines[0] != compat(t) {
 		t.Fatalf("runc in the container: %q, want uname -m %s", out, compat(t))
@@ -534,7 +552,7 @@ func TestNestingRunc(t *testing.T) {
 		t.Errorf("personality of runc's container = %q, want PER_LINUX32", lines[1])
 	}
 	// The cgroup hierarchies runc needs are mounted read-write.
-	if out := h.must("exec", "nr1", "--", "sh", "-c", "ls /sys/fs/cgroup; touch /sys/fs/cgroup/x 2>&1; grep -c ' /sys/fs/cgroup' /proc/self/mountinfo"); !strings.Contains(out, "devices") {
+	if out := h.must("exec", nr1, "--", "sh", "-c", "ls /sys/fs/cgroup; touch /sys/fs/cgroup/x 2>&1; grep -c ' /sys/fs/cgroup' /proc/self/mountinfo"); !strings.Contains(out, "devices") {
 		t.Errorf("cgroups in the nesting container: %s", out)
 	}
 }
@@ -543,6 +561,7 @@ func TestNestingRunc(t *testing.T) {
 // start and waits for its socket; docker run in there says i686 (armv8l).
 func TestDockerInside(t *testing.T) {
 	h := newHarness(t)
+	d1 := h.n("d1")
 	for _, c := range []string{"dockerd", "containerd", "docker", "runc"} {
 		p := testenv.RequireCommand(t, c)
 		testenv.Require(t, strings.HasPrefix(p, "/usr/"), "%s is %s, not under /usr (the container gets the host's /usr)", c, p)
@@ -553,27 +572,27 @@ func TestDockerInside(t *testing.T) {
 	if b, err := exec.Command("tar", "-C", testenv.BusyboxRootfs(t, "i386"), "-cf", img, ".").CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v: %s", err, b)
 	}
-	h.create("d1", append([]string{"--rootfs", rootfs, "--nesting", "--docker",
+	h.create(d1, append([]string{"--rootfs", rootfs, "--nesting", "--docker",
 		"--docker-arg=--iptables=false", "--docker-arg=--bridge=none", "--docker-arg=--ip6tables=false"}, args...)...)
-	h.must("start", "d1")
-	s := h.status("d1")
+	h.must("start", d1)
+	s := h.status(d1)
 	if !s.Docker || s.DockerSocket == "" {
 		t.Fatalf("status: %+v", s)
 	}
 	if err := lxcPing(s.DockerSocket); err != nil {
 		t.Errorf("dockerd's socket from the host (%s): %v", s.DockerSocket, err)
 	}
-	if got := strings.TrimSpace(h.must("exec", "d1", "--", "docker", "info", "--format", "{{.Architecture}}")); got != compat(t) {
+	if got := strings.TrimSpace(h.must("exec", d1, "--", "docker", "info", "--format", "{{.Architecture}}")); got != compat(t) {
 		t.Errorf("docker info Architecture = %q, want %q", got, compat(t))
 	}
-	h.must("exec", "d1", "--", "docker", "import", "/busybox.tar", "bb:test")
-	if got := strings.TrimSpace(h.must("exec", "d1", "--", "docker", "run", "--rm", "--network", "none", "bb:test", "uname", "-m")); got != compat(t) {
+	h.must("exec", d1, "--", "docker", "import", "/busybox.tar", "bb:test")
+	if got := strings.TrimSpace(h.must("exec", d1, "--", "docker", "run", "--rm", "--network", "none", "bb:test", "uname", "-m")); got != compat(t) {
 		t.Errorf("docker run uname -m in the LXC container = %q, want %q", got, compat(t))
 	}
 	// dockerd comes back after a restart.
-	h.must("stop", "d1")
-	h.must("start", "d1")
-	if out := h.must("exec", "d1", "--", "docker", "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, "bb:test") {
+	h.must("stop", d1)
+	h.must("start", d1)
+	if out := h.must("exec", d1, "--", "docker", "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, "bb:test") {
 		t.Errorf("after restart, docker images = %q", out)
 	}
 }
@@ -597,7 +616,7 @@ func TestDockerFailsToStart(t *testing.T) {
 				os.MkdirAll(filepath.Join(rootfs, "usr/local/bin"), 0o755)
 				os.WriteFile(filepath.Join(rootfs, "usr/local/bin/dockerd"), []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755)
 			}
-			name := "df-" + tc.name
+			name := h.n("df-" + tc.name)
 			h.create(name, "--rootfs", rootfs, "--nesting", "--docker")
 			r := h.run("start", "--docker-timeout", "2s", name)
 			if r.code != 1 {
@@ -612,6 +631,18 @@ func TestDockerFailsToStart(t *testing.T) {
 				t.Errorf("after a failed dockerd start the container is %s, want STOPPED", s.State)
 			}
 		})
+	}
+}
+
+// TestStartFailure: an init that exits at once is reported as a failed
+// start, not "started", and leaves no cgroups behind (checked in cleanup).
+func TestStartFailure(t *testing.T) {
+	h := newHarness(t)
+	f1 := h.n("f1")
+	h.create(f1, "--rootfs", testenv.BusyboxRootfs(t, "i386"), "--init", "/bin/true")
+	h.fails(1, "stopped right after starting: its init (/bin/true) exited", "start", f1)
+	if s := h.status(f1); s.State != "STOPPED" {
+		t.Errorf("state %s, want STOPPED", s.State)
 	}
 }
 
@@ -631,19 +662,20 @@ func TestDebootstrap(t *testing.T) {
 		t.Skip("set ARMHF_LXC_DEBOOTSTRAP=bookworm to debootstrap a rootfs from the Debian mirror")
 	}
 	h := newHarness(t)
+	deb1 := h.n("deb1")
 	testenv.RequireCommand(t, "debootstrap")
-	h.create("deb1", "--debootstrap", suite)
-	s := h.status("deb1")
+	h.create(deb1, "--debootstrap", suite)
+	s := h.status(deb1)
 	if !s.OwnsRootfs {
 		t.Errorf("status: %+v, want an owned rootfs", s)
 	}
-	h.must("start", "deb1")
+	h.must("start", deb1)
 	want := lxc.DebootstrapArch(s.Arch)
-	if got := strings.TrimSpace(h.must("exec", "deb1", "--", "dpkg", "--print-architecture")); got != want {
+	if got := strings.TrimSpace(h.must("exec", deb1, "--", "dpkg", "--print-architecture")); got != want {
 		t.Errorf("dpkg --print-architecture = %q, want %q", got, want)
 	}
-	if got := strings.TrimSpace(h.must("exec", "deb1", "--", "uname", "-m")); got != compat(t) {
+	if got := strings.TrimSpace(h.must("exec", deb1, "--", "uname", "-m")); got != compat(t) {
 		t.Errorf("uname -m = %q", got)
 	}
-	h.must("destroy", "--force", "deb1")
+	h.must("destroy", "--force", deb1)
 }
