@@ -380,22 +380,25 @@ func (m *Manager) Start(ctx context.Context, name string, o StartOptions) error 
 	if err := c.Start(); err != nil {
 		return fmt.Errorf("start %s: %v%s", name, err, m.logTail(dir, logOff))
 	}
-	if !c.Wait(golxc.RUNNING, o.Timeout) {
-		return fmt.Errorf("start %s: not running after %s (state %s)%s", name, o.Timeout, c.State(), m.logTail(dir, logOff))
-	}
 	// liblxc reports RUNNING once init is spawned, before its exec: an init
 	// that cannot run (a missing or foreign-architecture /bin/sh, an --init
-	// that exits) is seen only by watching it for a moment.
-	for i := 0; i < 6; i++ {
+	// that exits) shows as a container that stops again at once, which
+	// Wait may see or not. Watch it for a moment.
+	running := c.Wait(golxc.RUNNING, o.Timeout)
+	for i := 0; running && i < 6; i++ {
 		time.Sleep(50 * time.Millisecond)
-		if !c.Running() {
-			init := "/bin/sh " + InitTarget
-			if st.Init != nil {
-				init = strings.Join(st.Init, " ")
-			}
-			RemoveStaleCgroups(name)
-			return fmt.Errorf("start %s: the container stopped right after starting: its init (%s) exited or could not be executed%s", name, init, m.logTail(dir, logOff))
+		running = c.Running()
+	}
+	if !running {
+		if state := c.State(); state != golxc.STOPPED {
+			return fmt.Errorf("start %s: not running after %s (state %s)%s", name, o.Timeout, state, m.logTail(dir, logOff))
 		}
+		RemoveStaleCgroups(name)
+		init := "/bin/sh " + InitTarget
+		if st.Init != nil {
+			init = strings.Join(st.Init, " ")
+		}
+		return fmt.Errorf("start %s: the container stopped right after starting: its init (%s) exited or could not be executed%s", name, init, m.logTail(dir, logOff))
 	}
 	if !st.Docker {
 		return nil
