@@ -1,6 +1,6 @@
 # armhf-shim — build and test.
 #
-#   make build        bin/armhf-shim (static) and bin/armhf-lxc (cgo, go-lxc)
+#   make build        bin/armhf-shim and bin/armhf-runc (static) and bin/armhf-lxc (cgo, go-lxc)
 #   make test         THE test command: installs what it needs (apt, as root), then vet, static-binary
 #                     check, unit + host integration tests (real runc, dockerd, LXC) and the arm64 VM suite
 #   make bench        benchmarks (not part of make test); see docs/PERFORMANCE.md
@@ -20,10 +20,15 @@ GOTEST_TIMEOUT ?= 20m
 
 all: build
 
-build: bin/armhf-shim bin/armhf-lxc
+build: bin/armhf-shim bin/armhf-runc bin/armhf-lxc
 
 bin/armhf-shim: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/armhf-shim
+
+# The runtime wrapper and hook alone: the lean binary `install` registers (it starts about as fast as a
+# program that only execs; see docs/PERFORMANCE.md).
+bin/armhf-runc: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/armhf-runc
 
 bin/armhf-lxc: FORCE
 	CGO_ENABLED=1 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/armhf-lxc

@@ -15,7 +15,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
-	"github.com/armhf-shim/armhf-shim/shim"
+	"github.com/armhf-shim/armhf-shim/shim/install"
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
+	"github.com/armhf-shim/armhf-shim/shim/statedir"
 	"github.com/armhf-shim/armhf-shim/uname"
 )
 
@@ -54,7 +57,7 @@ type runtimeInfo struct {
 
 // doctorInstalled lists the integrations set up on this host (docker,
 // containerd, podman/CRI-O, buildkit) and the runtime wrapper's state.
-var doctorInstalled = shim.InstalledReport
+var doctorInstalled = setupReport
 
 func doctorCommand() *cli.Command {
 	return &cli.Command{
@@ -239,4 +242,31 @@ func runtimeVersion(name, out, note string) (version string, honours bool, outNo
 		note = "the wrapper sets the personality itself"
 	}
 	return version, honours, note
+}
+
+// setupReport says, one line each, what of armhf-shim's runtime route
+// is installed on this host (docker, containerd, podman/CRI-O, buildkit),
+// which real runtime the wrapper would exec, and how many containers it
+// currently has cpuinfo files for. It is what `armhf-shim doctor` prints.
+func setupReport() []string {
+	lines := install.Report(install.DefaultPaths())
+	cfg, err := runtimecfg.Load(runcargs.Shim{}, os.Getenv)
+	if err != nil {
+		return append(lines, "runtime wrapper: "+err.Error())
+	}
+	self, err := runtimecfg.Self()
+	if err != nil {
+		return append(lines, "runtime wrapper: "+err.Error())
+	}
+	rt, err := runtimecfg.Find(cfg.Runtime, cfg.RuntimeSource, os.Getenv("PATH"), self, nil)
+	if err != nil {
+		lines = append(lines, "runtime wrapper: "+err.Error())
+	} else {
+		lines = append(lines, fmt.Sprintf("runtime wrapper: execs %s (%s)", rt, cfg.RuntimeSource))
+	}
+	ids, err := statedir.Dir{Root: cfg.StateRoot}.Containers()
+	if err != nil {
+		return append(lines, fmt.Sprintf("runtime wrapper: state root %s: %v", cfg.StateRoot, err))
+	}
+	return append(lines, fmt.Sprintf("runtime wrapper: %d container(s) with an armv7 cpuinfo under %s", len(ids), cfg.StateRoot))
 }

@@ -55,7 +55,7 @@ func TestBenchRuntime(t *testing.T) {
 		Runc:      runc,
 		Shim:      testenv.BuildBinary(t, "./cmd/armhf-shim"),
 		Floor:     testenv.BuildBinary(t, "./internal/floor"),
-		Lean:      testenv.BuildBinary(t, "./shim/bench/leanruntime"),
+		Lean:      testenv.BuildBinary(t, "./cmd/armhf-runc"),
 		Bundle32:  bundle(t, testenv.BusyboxRootfs(t, "i386")),
 		Bundle64:  bundle(t, testenv.BusyboxRootfs(t, "amd64")),
 		Root:      t.TempDir(),

@@ -47,8 +47,12 @@ func planBuildkit(o Options) (Plan, error) {
 		return p, nil
 	}
 	p.Files = change(path, old, BuildkitDropIn(linkDir), 0o644)
-	p.Links = []linkChange{{Path: link, Target: o.Binary}}
-	rt, _ := o.runtimeLink()
+	rt, rtLink := o.runtimeLink()
+	target := o.Binary
+	if rtLink == nil {
+		target = rt // the lean armhf-runc binary itself
+	}
+	p.Links = []linkChange{{Path: link, Target: target}}
 	p.Notes = append(p.Notes,
 		"for buildx builders of the docker-container driver (their own buildkitd), make armhf-shim available in the builder image "+
 			"and create it with: docker buildx create --driver docker-container "+

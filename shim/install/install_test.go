@@ -469,3 +469,52 @@ func TestUnifiedDiff(t *testing.T) {
 		t.Errorf("new file diff:\n%s", d)
 	}
 }
+
+// The lean armhf-runc binary beside armhf-shim (as make build ships them)
+// is registered as it is; without it, an armhf-runc link to armhf-shim is
+// made.
+func TestPrefersLeanRuntime(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "armhf-shim")
+	os.WriteFile(bin, []byte("#!/bin/true\n"), 0o755)
+	cfg := filepath.Join(dir, "daemon.json")
+	plan, err := BuildPlan(Options{Target: "docker", Config: cfg, Binary: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Links) != 1 || plan.Links[0].Target != bin || plan.Links[0].Path != filepath.Join(dir, "armhf-runc") {
+		t.Fatalf("without a lean binary: links %+v", plan.Links)
+	}
+	lean := filepath.Join(dir, "armhf-runc")
+	os.WriteFile(lean, []byte("#!/bin/true\n"), 0o755)
+	for _, target := range []string{"docker", "buildkit"} {
+		plan, err = BuildPlan(Options{Target: target, Config: filepath.Join(dir, target+".conf"), Binary: bin, LinkDir: filepath.Join(dir, "links")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range plan.Links {
+			if l.Target != "" && l.Target != lean {
+				t.Errorf("%s: link %s -> %s, want the lean %s", target, l.Path, l.Target, lean)
+			}
+			if l.Path == lean {
+				t.Errorf("%s: would replace the lean binary with a link", target)
+			}
+		}
+	}
+	var doc map[string]map[string]map[string]string
+	if err := json.Unmarshal(plan0(t, Options{Target: "docker", Config: cfg, Binary: bin}).Files[0].New, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["runtimes"]["armhf"]["path"] != lean {
+		t.Errorf("daemon.json registers %q, want %q", doc["runtimes"]["armhf"]["path"], lean)
+	}
+}
+
+func plan0(t *testing.T, o Options) Plan {
+	t.Helper()
+	p, err := BuildPlan(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
