@@ -24,10 +24,12 @@ package bench
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/armhf-shim/armhf-shim/internal/benchkit"
@@ -171,4 +173,28 @@ func Table(groups []Group) string {
 	}
 	return benchkit.Table([]string{"situation", "bare runc", "floor", "armhf-runc (registered)",
 		"armhf-shim runtime (multi-call)", "goal (armhf-runc)"}, rows)
+}
+
+// Bundle writes a runc bundle over rootfs running /bin/true.
+func Bundle(t testing.TB, rootfs string) string {
+	dir := t.TempDir()
+	cfg := map[string]any{
+		"ociVersion": "1.0.2",
+		"process": map[string]any{"terminal": false, "user": map[string]any{"uid": 0, "gid": 0},
+			"args": []string{"/bin/true"}, "env": []string{"PATH=/bin"}, "cwd": "/"},
+		"root":     map[string]any{"path": rootfs},
+		"hostname": "bench",
+		"mounts": []any{
+			map[string]any{"destination": "/proc", "type": "proc", "source": "proc"},
+			map[string]any{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		},
+		"linux": map[string]any{"namespaces": []any{
+			map[string]any{"type": "pid"}, map[string]any{"type": "ipc"}, map[string]any{"type": "uts"}, map[string]any{"type": "mount"},
+		}},
+	}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -16,30 +14,6 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
-}
-
-// bundle writes a runc bundle over rootfs running /bin/true.
-func bundle(t *testing.T, rootfs string) string {
-	dir := t.TempDir()
-	cfg := map[string]any{
-		"ociVersion": "1.0.2",
-		"process": map[string]any{"terminal": false, "user": map[string]any{"uid": 0, "gid": 0},
-			"args": []string{"/bin/true"}, "env": []string{"PATH=/bin"}, "cwd": "/"},
-		"root":     map[string]any{"path": rootfs},
-		"hostname": "bench",
-		"mounts": []any{
-			map[string]any{"destination": "/proc", "type": "proc", "source": "proc"},
-			map[string]any{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-		},
-		"linux": map[string]any{"namespaces": []any{
-			map[string]any{"type": "pid"}, map[string]any{"type": "ipc"}, map[string]any{"type": "uts"}, map[string]any{"type": "mount"},
-		}},
-	}
-	b, _ := json.MarshalIndent(cfg, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // TestBenchRuntime is `make bench-runtime`: it only runs with
@@ -56,8 +30,8 @@ func TestBenchRuntime(t *testing.T) {
 		Shim:      testenv.BuildBinary(t, "./cmd/armhf-shim"),
 		Floor:     testenv.BuildBinary(t, "./internal/floor"),
 		Lean:      testenv.BuildBinary(t, "./cmd/armhf-runc"),
-		Bundle32:  bundle(t, testenv.BusyboxRootfs(t, "i386")),
-		Bundle64:  bundle(t, testenv.BusyboxRootfs(t, "amd64")),
+		Bundle32:  Bundle(t, testenv.BusyboxRootfs(t, "i386")),
+		Bundle64:  Bundle(t, testenv.BusyboxRootfs(t, "amd64")),
 		Root:      t.TempDir(),
 		StateRoot: t.TempDir(),
 		Warmup:    envInt("ARMHF_SHIM_BENCH_WARMUP", 3),
