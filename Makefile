@@ -68,6 +68,7 @@ bench-micro:
 FUZZTIME ?= 2m
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./cpuinfo/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCPUSet$$' -fuzztime $(FUZZTIME) ./cpuinfo/
 
 clean:
 	rm -rf bin
