@@ -145,12 +145,6 @@ func TestProcHelpers(t *testing.T) {
 	}
 }
 
-func TestUnescapeOctal(t *testing.T) {
-	if got := unescapeOctal(`/tmp/a\040b\134c\0`); got != `/tmp/a b\c\0` {
-		t.Errorf("%q", got)
-	}
-}
-
 // TestDaemonProcsScope: helpers of this layout are found; those of another
 // state directory — even one whose path shares the prefix — are not.
 func TestDaemonProcsScope(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/armhf-shim/armhf-shim/internal/mountinfo"
 	"io"
 	"os"
 	"os/exec"
@@ -157,7 +158,7 @@ func Start(l Layout, o Options) (*Status, error) {
 	// The exec root is runtime state only; what a dead daemon left there
 	// misleads the next one (dockerd trusts containerd.pid even when that
 	// PID is a zombie nobody reaped yet).
-	if m := mountsBelow(l.ExecRoot()); len(m) > 0 {
+	if m := mountinfo.Below(l.ExecRoot()); len(m) > 0 {
 		return nil, fmt.Errorf("%s is still mounted; unmount it (umount -l %s) and retry", m[0], m[0])
 	}
 	if err := os.RemoveAll(l.ExecRoot()); err != nil {

@@ -2,10 +2,10 @@ package dind
 
 import (
 	"fmt"
+	"github.com/armhf-shim/armhf-shim/internal/mountinfo"
 	"io"
 	"os"
 	"sort"
-	"strings"
 	"syscall"
 	"time"
 
@@ -83,28 +83,6 @@ func uniq(ps []int) []int {
 	return out
 }
 
-// mountsBelow lists the mount points at or below dir in this mount
-// namespace, deepest first.
-func mountsBelow(dir string) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var points []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeOctal(f[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			points = append(points, mp)
-		}
-	}
-	sort.SliceStable(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
-	return points
-}
-
 // unmountDaemon detaches the mounts a daemon of l made in this namespace
 // (one started without its own mount namespace leaves overlay, shm and netns
 // mounts below its data and exec roots). Mounts of the roots themselves
@@ -112,7 +90,7 @@ func mountsBelow(dir string) []string {
 func unmountDaemon(l Layout) error {
 	var points []string
 	for _, root := range []string{l.DataRoot(), l.ExecRoot(), l.Rootfs()} {
-		for _, p := range mountsBelow(root) {
+		for _, p := range mountinfo.Below(root) {
 			if p != root {
 				points = append(points, p)
 			}
@@ -125,32 +103,4 @@ func unmountDaemon(l Layout) error {
 		}
 	}
 	return nil
-}
-
-// unescapeOctal undoes mountinfo's \ooo escapes.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var c byte
-			ok := true
-			for _, d := range s[i+1 : i+4] {
-				if d < '0' || d > '7' {
-					ok = false
-					break
-				}
-				c = c*8 + byte(d-'0')
-			}
-			if ok {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -2,6 +2,7 @@ package lxc
 
 import (
 	"fmt"
+	mi "github.com/armhf-shim/armhf-shim/internal/mountinfo"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,36 +42,11 @@ func ParseCgroupMounts(mountinfo []byte) (CgroupMounts, error) {
 			}
 		case "cgroup2":
 			if m.V2 == "" {
-				m.V2 = unescapeMountinfo(pf[4])
+				m.V2 = mi.Unescape(pf[4])
 			}
 		}
 	}
 	return m, nil
-}
-
-// unescapeMountinfo decodes the \NNN octal escapes of mountinfo paths.
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			var v byte
-			ok := true
-			for _, c := range []byte(s[i+1 : i+4]) {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + (c - '0')
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // Keys chooses the LXC key prefix for the cpuset and devices controllers:
@@ -175,7 +151,7 @@ func cgroupMountPoints(mountinfo []byte) []string {
 		}
 		pf, qf := strings.Fields(pre), strings.Fields(post)
 		if len(pf) >= 5 && len(qf) >= 1 && (qf[0] == "cgroup" || qf[0] == "cgroup2") {
-			out = append(out, unescapeMountinfo(pf[4]))
+			out = append(out, mi.Unescape(pf[4]))
 		}
 	}
 	return out

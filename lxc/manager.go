@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/armhf-shim/armhf-shim/internal/mountinfo"
 	"io"
 	"io/fs"
 	"os"
@@ -814,7 +815,7 @@ func (m *Manager) Destroy(name string, force bool) error {
 // at last the directory itself if that leaves it empty. Nothing mounted
 // below dir is touched: that is an error.
 func (m *Manager) removeDir(dir, ownRootfs string) error {
-	if mnts := mountsBelow(dir); len(mnts) > 0 {
+	if mnts := mountinfo.Below(dir); len(mnts) > 0 {
 		return fmt.Errorf("%s has mounts below it (%s); unmount them first", dir, strings.Join(mnts, ", "))
 	}
 	if ownRootfs != "" {
@@ -841,24 +842,4 @@ func (m *Manager) removeDir(dir, ownRootfs string) error {
 		return fmt.Errorf("removed armhf-lxc's files but left %s: it holds files armhf-lxc did not create (%s)", dir, strings.Join(names, ", "))
 	}
 	return nil
-}
-
-// mountsBelow lists the mount points at or below dir.
-func mountsBelow(dir string) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMountinfo(f[4])
-		if within(mp, dir) {
-			out = append(out, mp)
-		}
-	}
-	return out
 }

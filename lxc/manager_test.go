@@ -5,11 +5,8 @@ package lxc
 import (
 	"archive/tar"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -98,44 +95,6 @@ func TestLiblxcAcceptsConfig(t *testing.T) {
 	}
 }
 
-// treeDigest is a listing of every path under dir with its type, mode,
-// size and content hash: equal digests mean nothing was written.
-func treeDigest(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(&b, "%s %v %d", rel, fi.Mode(), fi.Size())
-		if fi.Mode().IsRegular() {
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			h := sha256.New()
-			io.Copy(h, f)
-			f.Close()
-			fmt.Fprintf(&b, " %s", hex.EncodeToString(h.Sum(nil))[:12])
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			l, _ := os.Readlink(p)
-			fmt.Fprintf(&b, " -> %s", l)
-		}
-		b.WriteByte('\n')
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
 // tarDir writes dir as a gzip'd tarball (GNU tar, as users make them).
 func tarDir(t *testing.T, dir, out string) {
 	t.Helper()
@@ -163,7 +122,7 @@ func TestCreateDestroyOwnership(t *testing.T) {
 	ctx := context.Background()
 	m := newManager(t)
 	rootfs := testenv.BusyboxRootfs(t, "i386")
-	before := treeDigest(t, rootfs)
+	before := testenv.TreeDigest(t, rootfs)
 
 	if err := m.Create(ctx, CreateOptions{Name: "own-dir", Rootfs: rootfs}); err != nil {
 		t.Fatal(err)
@@ -186,7 +145,7 @@ func TestCreateDestroyOwnership(t *testing.T) {
 	if _, err := os.Stat(m.Dir("own-dir")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("destroy left %s: %v", m.Dir("own-dir"), err)
 	}
-	if after := treeDigest(t, rootfs); after != before {
+	if after := testenv.TreeDigest(t, rootfs); after != before {
 		t.Errorf("create+destroy changed the user's rootfs:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 
@@ -236,7 +195,7 @@ func TestCreateRollback(t *testing.T) {
 	requireLXC(t)
 	ctx := context.Background()
 	rootfs := testenv.BusyboxRootfs(t, "i386")
-	before := treeDigest(t, rootfs)
+	before := testenv.TreeDigest(t, rootfs)
 	good := filepath.Join(t.TempDir(), "good.tar.gz")
 	tarDir(t, rootfs, good)
 
@@ -293,7 +252,7 @@ func TestCreateRollback(t *testing.T) {
 			}
 		})
 	}
-	if after := treeDigest(t, rootfs); after != before {
+	if after := testenv.TreeDigest(t, rootfs); after != before {
 		t.Errorf("failed creates changed the user's rootfs:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }

@@ -261,7 +261,7 @@ func TestLifecycle(t *testing.T) {
 	h := newHarness(t)
 	l1 := h.n("l1")
 	rootfs := testenv.BusyboxRootfs(t, "i386")
-	before := treeDigest(t, rootfs)
+	before := testenv.TreeDigest(t, rootfs)
 	dir := filepath.Join(h.lxcpath, l1)
 
 	h.create(l1, "--rootfs", rootfs)
@@ -307,7 +307,7 @@ func TestLifecycle(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("destroy left %s: %v", dir, err)
 	}
-	if after := treeDigest(t, rootfs); after != before {
+	if after := testenv.TreeDigest(t, rootfs); after != before {
 		t.Errorf("the container's lifecycle changed the user's rootfs:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	if out := h.must("list"); strings.Contains(out, l1) {

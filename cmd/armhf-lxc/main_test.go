@@ -3,13 +3,7 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,42 +70,4 @@ func TestHelpStatesNestingRisk(t *testing.T) {
 			t.Errorf("create --help lacks %q:\n%s", w, out.String())
 		}
 	}
-}
-
-// treeDigest is a listing of every path under dir with its type, mode,
-// size and content hash: equal digests mean nothing was written.
-func treeDigest(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(&b, "%s %v %d", rel, fi.Mode(), fi.Size())
-		if fi.Mode().IsRegular() {
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			h := sha256.New()
-			io.Copy(h, f)
-			f.Close()
-			fmt.Fprintf(&b, " %s", hex.EncodeToString(h.Sum(nil))[:12])
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			l, _ := os.Readlink(p)
-			fmt.Fprintf(&b, " -> %s", l)
-		}
-		b.WriteByte('\n')
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }

@@ -30,9 +30,3 @@ func TestDockerd(t *testing.T) {
 		t.Fatalf("uname -m = %q", out)
 	}
 }
-
-func TestUnescapeMount(t *testing.T) {
-	if got := unescapeMount(`/a\040b`); got != "/a b" {
-		t.Fatalf("got %q", got)
-	}
-}
