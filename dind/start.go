@@ -328,13 +328,20 @@ func prepareFiles(l Layout, o Options) error {
 	if err := os.MkdirAll(l.BinDir(), 0o755); err != nil {
 		return err
 	}
+	// The runtime links point at the lean armhf-runc when it sits beside
+	// armhf-shim (it starts faster on every container operation), else at
+	// armhf-shim itself, which acts as the runtime under those names.
+	runtime := o.Self
+	if lean := filepath.Join(filepath.Dir(o.Self), "armhf-runc"); isExecutableFile(lean) {
+		runtime = lean
+	}
 	for _, name := range []string{filepath.Base(l.RuntimeLink()), "runc"} {
 		p := filepath.Join(l.BinDir(), name)
 		if !o.Runtime {
 			os.Remove(p)
 			continue
 		}
-		if err := symlinkAtomic(o.Self, p); err != nil {
+		if err := symlinkAtomic(runtime, p); err != nil {
 			return err
 		}
 	}
@@ -372,4 +379,10 @@ func logTail(p string, offset int64, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "  " + strings.Join(lines, "\n  ")
+}
+
+// isExecutableFile reports a regular file (not a link) with an execute bit.
+func isExecutableFile(p string) bool {
+	st, err := os.Lstat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
