@@ -23,8 +23,8 @@ import (
 )
 
 // shimDockerd is a test dockerd with three runtimes besides its built-in
-// "runc": "armhf" (armhf-shim through its armhf-runc link, handing over to
-// the same real runc), "floor" (internal/floor: a static Go program that
+// "runc": "armhf" (armhf-runc, the lean runtime wrapper `armhf-shim
+// install` registers, handing over to the same real runc), "floor" (internal/floor: a static Go program that
 // only execs that runc — the least any Go wrapper costs) and "counted" (a
 // shell script that logs its argv to CallLog and execs that runc; used
 // once, untimed, to count the runtime calls of a docker command). Image32 and Image64 are busybox images of the
@@ -59,11 +59,10 @@ func startShimDockerd(t *testing.T) *shimDockerd {
 	testenv.RequireRoot(t)
 	native64, compat32 := benchArches(t)
 	runc := testenv.RequireCommand(t, "runc")
-	shim := testenv.BuildBinary(t, "./cmd/armhf-shim")
 	floor := testenv.BuildBinary(t, "./internal/floor")
 	bin := t.TempDir()
 	link := filepath.Join(bin, "armhf-runc")
-	if err := os.Symlink(shim, link); err != nil {
+	if err := os.Symlink(testenv.BuildBinary(t, "./cmd/armhf-runc"), link); err != nil {
 		t.Fatal(err)
 	}
 	callLog := filepath.Join(bin, "calls.log")
