@@ -21,7 +21,7 @@ pkgs=(
   runc docker.io lxc lxc-dev libcap2-bin
   qemu-system-arm qemu-user-static
   cpio busybox-static
-  hyperfine debootstrap iproute2 util-linux time strace
+  hyperfine debootstrap iproute2 util-linux time
 )
 
 missing=()
