@@ -199,11 +199,9 @@ func prepareCreate(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *run
 	if err != nil {
 		return false, fmt.Errorf("container %s: reading the bundle config: %w", id, err)
 	}
-	doc, err := spec.Parse(data)
-	if err != nil {
-		return false, fmt.Errorf("container %s: %s: %w", id, cfgPath, err)
-	}
-	view, err := doc.View()
+	// The decision reads a few members; the whole document is decoded and
+	// validated only for a container that is going to be edited.
+	view, err := spec.ScanView(data)
 	if err != nil {
 		return false, fmt.Errorf("container %s: %s: %w", id, cfgPath, err)
 	}
@@ -239,7 +237,7 @@ func prepareCreate(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *run
 	if err != nil {
 		return false, fmt.Errorf("container %s: %w", id, err)
 	}
-	if err := rewrite(cfgPath, doc, modify.For32Bit(src)); err != nil {
+	if err := rewrite(cfgPath, data, modify.For32Bit(src)); err != nil {
 		dir.Remove(id)
 		return false, fmt.Errorf("container %s: %w", id, err)
 	}
@@ -257,7 +255,11 @@ func decisionWord(enable bool) string {
 
 // rewrite applies mods to the config data and replaces path atomically,
 // keeping its mode.
-func rewrite(path string, doc *spec.Doc, mods []modify.Modifier) error {
+func rewrite(path string, data []byte, mods []modify.Modifier) error {
+	doc, err := spec.Parse(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	if err := modify.Apply(doc, mods...); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

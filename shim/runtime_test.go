@@ -21,7 +21,7 @@ import (
 // world is a fake host: a PATH with a "runc", armhf-shim's own binary, a
 // state root and a runc root.
 type world struct {
-	t         *testing.T
+	t         testing.TB
 	self, rt  string
 	pathDir   string
 	stateRoot string
@@ -30,7 +30,7 @@ type world struct {
 	log       bytes.Buffer
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	d := t.TempDir()
 	w := &world{t: t, pathDir: filepath.Join(d, "bin"), stateRoot: filepath.Join(d, "state"), runcRoot: filepath.Join(d, "runc-root")}
 	os.MkdirAll(w.pathDir, 0o755)
@@ -75,7 +75,7 @@ func (w *world) prepare(args ...string) (Plan, error) {
 // bundle writes a bundle from the Docker fixture whose rootfs has exe at
 // /bin/sleep (the fixture runs "sleep 100"), with edit applied to the
 // generic config.
-func bundle(t *testing.T, exe []byte, edit func(map[string]any)) (dir string, config []byte) {
+func bundle(t testing.TB, exe []byte, edit func(map[string]any)) (dir string, config []byte) {
 	t.Helper()
 	dir = t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "rootfs", "bin"), 0o755)

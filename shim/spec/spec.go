@@ -26,21 +26,30 @@ import (
 // View is the part of a config.json that armhf-shim decides on.
 type View struct {
 	Annotations map[string]string `json:"annotations"`
-	Process     *struct {
-		Args []string `json:"args"`
-		Env  []string `json:"env"`
-		Cwd  string   `json:"cwd"`
-	} `json:"process"`
-	Root *struct {
+	Process     *ViewProcess      `json:"process"`
+	Root        *struct {
 		Path string `json:"path"`
 	} `json:"root"`
-	Linux *struct {
-		Resources *struct {
-			CPU *struct {
-				Cpus string `json:"cpus"`
-			} `json:"cpu"`
-		} `json:"resources"`
-	} `json:"linux"`
+	Linux *ViewLinux `json:"linux"`
+}
+
+// ViewProcess is the decision part of process.
+type ViewProcess struct {
+	Args []string `json:"args"`
+	Env  []string `json:"env"`
+	Cwd  string   `json:"cwd"`
+}
+
+// ViewLinux is the decision part of linux: the container's cpuset.
+type ViewLinux struct {
+	Resources *struct {
+		CPU *ViewCPU `json:"cpu"`
+	} `json:"resources"`
+}
+
+// ViewCPU is linux.resources.cpu.
+type ViewCPU struct {
+	Cpus string `json:"cpus"`
 }
 
 // ReadView decodes the decision facts of a config.json.

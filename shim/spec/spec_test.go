@@ -11,7 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-func fixture(t *testing.T) []byte {
+func fixture(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "oci", "docker-20.10-config.json"))
 	if err != nil {

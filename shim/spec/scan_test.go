@@ -1,0 +1,85 @@
+package spec
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+type facts struct {
+	args, env   []string
+	cwd, root   string
+	cpus        string
+	annotations map[string]string
+}
+
+func factsOf(v *View) facts {
+	return facts{v.Args(), v.Env(), v.Cwd(), v.RootPath(), v.Cpus(), v.Annotations}
+}
+
+// ScanView decides on the same facts as ReadView (a full decode).
+func TestScanViewMatchesReadView(t *testing.T) {
+	docs := map[string][]byte{
+		"docker fixture":          fixture(t),
+		"everything":              []byte(`{"linux":{"seccomp":{"x":["{","}","[\"]","\\"]},"resources":{"cpu":{"shares":2,"cpus":"0-1,3"}}},"annotations":{"a":"b"},"process":{"args":["sh"],"env":["PATH=/bin"],"cwd":"/w"},"root":{"path":"rootfs"}}`),
+		"empty":                   []byte(`{}`),
+		"nulls":                   []byte(`{"process":null,"linux":null,"root":null,"annotations":null}`),
+		"linux without resources": []byte(`{"linux":{"namespaces":[{"type":"pid"}]}}`),
+		"resources without cpu":   []byte(`{"linux":{"resources":{"memory":{"limit":1}}}}`),
+		"cpu null":                []byte(`{"linux":{"resources":{"cpu":null}}}`),
+		"escaped member name":     []byte(`{"proc\u0065ss":{"args":["esc"]}," root":{"path":"no"},"root":{"path":"yes"}}`),
+		"whitespace":              []byte(" \n{ \"root\" :\t{ \"path\" : \"r\" } ,\n \"process\" : { \"args\" : [ \"a\" , \"b\" ] } }\n"),
+		"numbers and literals":    []byte(`{"ociVersion":1.0e3,"x":true,"y":false,"z":null,"process":{"args":["n"],"user":{"uid":0}}}`),
+	}
+	for name, data := range docs {
+		want, err := ReadView(data)
+		if err != nil {
+			t.Fatalf("%s: ReadView: %v", name, err)
+		}
+		got, err := ScanView(data)
+		if err != nil {
+			t.Fatalf("%s: ScanView: %v", name, err)
+		}
+		if !reflect.DeepEqual(factsOf(got), factsOf(want)) {
+			t.Errorf("%s: ScanView %+v, ReadView %+v", name, factsOf(got), factsOf(want))
+		}
+	}
+}
+
+func TestScanViewMalformed(t *testing.T) {
+	for _, data := range []string{
+		``, `[]`, `{`, `{"process"`, `{"process":}`, `{"process":{"args":["a"]}`, `{"a":"unterminated}`,
+		`{"process":3}`, `{"root":{"path":1}}`, `{"linux":{"resources":{"cpu":{"cpus":5}}}}`,
+		`{"a":1 "b":2}`, `{"linux":"x"}`,
+	} {
+		if _, err := ScanView([]byte(data)); err == nil {
+			t.Errorf("ScanView(%q) accepted malformed input", data)
+		} else if !strings.Contains(err.Error(), "malformed OCI config") {
+			t.Errorf("ScanView(%q): error %q does not say malformed OCI config", data, err)
+		}
+	}
+	if _, _, err := member([]byte(`{"a":[}`), "b"); !errors.Is(err, errSyntax) {
+		t.Errorf("member of an unterminated array: %v", err)
+	}
+}
+
+func BenchmarkScanView(b *testing.B) {
+	data := fixture(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := ScanView(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReadView(b *testing.B) {
+	data := fixture(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := ReadView(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
