@@ -17,11 +17,46 @@ var errSyntax = errors.New("malformed OCI config: not valid JSON")
 // decodes it; a document that is going to be edited is validated whole by
 // Parse.
 func member(obj []byte, key string) (raw []byte, ok bool, err error) {
+	raw, _, err = memberAt(obj, key)
+	return raw, raw != nil, err
+}
+
+// memberAt is member that also returns the offset of the value in obj.
+func memberAt(obj []byte, key string) (raw []byte, at int, err error) {
 	var out [1][]byte
 	if err := members(obj, []string{key}, out[:]); err != nil {
-		return nil, false, err
+		return nil, 0, err
 	}
-	return out[0], out[0] != nil, nil
+	if out[0] == nil {
+		return nil, 0, nil
+	}
+	// out[0] is a subslice of obj: its offset is the pointer difference.
+	return out[0], cap(obj) - cap(out[0]), nil
+}
+
+// spliceMember returns a copy of the raw object obj with member key's value
+// replaced by val, or with "key":val added as its first member. The other
+// members are copied byte for byte.
+func spliceMember(obj []byte, key string, val []byte) ([]byte, error) {
+	raw, at, err := memberAt(obj, key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(obj)+len(key)+len(val)+4)
+	if raw != nil {
+		out = append(out, obj[:at]...)
+		out = append(out, val...)
+		return append(out, obj[at+len(raw):]...), nil
+	}
+	open := skipSpace(obj, 0) // members checked it is '{'
+	out = append(out, obj[:open+1]...)
+	out = appendString(out, key)
+	out = append(out, ':')
+	out = append(out, val...)
+	if rest := skipSpace(obj, open+1); rest < len(obj) && obj[rest] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, obj[open+1:]...), nil
 }
 
 // members scans the JSON object obj once and sets out[k] to the raw value

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -81,5 +82,26 @@ func BenchmarkReadView(b *testing.B) {
 		if _, err := ReadView(data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSpliceMember(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{}`, `{"k":1}`},
+		{` { } `, ` {"k":1 } `},
+		{`{"a":[1,{"k":2}],"k":{"x":3},"b":"k"}`, `{"a":[1,{"k":2}],"k":1,"b":"k"}`},
+		{`{"a":"}"}`, `{"k":1,"a":"}"}`},
+		{"{\n  \"a\": 1\n}", "{\"k\":1,\n  \"a\": 1\n}"},
+	} {
+		got, err := spliceMember([]byte(tc.in), "k", []byte("1"))
+		if err != nil || string(got) != tc.want {
+			t.Errorf("spliceMember(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+		if !json.Valid(got) {
+			t.Errorf("spliceMember(%q) = %q is not JSON", tc.in, got)
+		}
+	}
+	if _, err := spliceMember([]byte(`[1]`), "k", []byte("1")); err == nil {
+		t.Error("spliced into an array")
 	}
 }

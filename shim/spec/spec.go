@@ -336,21 +336,31 @@ func (d *Doc) SetMount(m Mount) error {
 // SetPersonalityDomain sets linux.personality.domain (e.g. "LINUX32"),
 // keeping linux.personality.flags and every other member of linux.
 func (d *Doc) SetPersonalityDomain(domain string) error {
-	linux, err := object(d.top, "linux", "linux")
-	if err != nil {
-		return err
+	// linux is mostly the seccomp profile: splice the personality member
+	// into its raw bytes rather than decoding and re-encoding all of it.
+	linux := d.top["linux"]
+	if isNull(linux) {
+		linux = json.RawMessage("{}")
 	}
-	pers, err := object(linux, "personality", "linux.personality")
+	persRaw, _, err := member(linux, "personality")
 	if err != nil {
-		return err
+		return fmt.Errorf("malformed OCI config: linux is not an object")
+	}
+	pers := map[string]json.RawMessage{}
+	if !isNull(persRaw) {
+		if err := json.Unmarshal(persRaw, &pers); err != nil || pers == nil {
+			return fmt.Errorf("malformed OCI config: linux.personality is not an object")
+		}
 	}
 	if err := setMember(pers, "domain", domain); err != nil {
 		return err
 	}
-	if err := setMember(linux, "personality", pers); err != nil {
-		return err
+	out, err := spliceMember(linux, "personality", appendObject(nil, pers))
+	if err != nil {
+		return fmt.Errorf("malformed OCI config: linux is not an object")
 	}
-	return setMember(d.top, "linux", linux)
+	d.top["linux"] = out
+	return nil
 }
 
 // PersonalityDomain returns linux.personality.domain ("" when unset).
