@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +56,9 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	code := m.Run()
+	// Sections run in test order; the table reads in section order.
+	sort.SliceStable(rep.rows, func(i, j int) bool { return rep.rows[i][0] < rep.rows[j][0] })
+	sort.SliceStable(rep.notes, func(i, j int) bool { return rep.notes[i] < rep.notes[j] })
 	table := benchkit.Table([]string{"section", "comparison", "medians", "ratio (median / lower quartile)", "goal"}, rep.rows)
 	fmt.Println()
 	fmt.Println(table)

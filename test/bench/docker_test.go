@@ -224,7 +224,7 @@ func TestDockerPath(t *testing.T) {
 		t.Logf("%s: per docker run (median), armhf adds %+.2f ms, the floor %+.2f ms", what,
 			float64(shim.Median()-bare.Median())/1e6, float64(floor.Median()-bare.Median())/1e6)
 	}
-	rep.note("Docker path (section 3): `docker run --rm IMAGE true` against one test dockerd %s, %d rounds after %d warm-up, "+
+	rep.note("Section 3 (docker path): `docker run --rm IMAGE true` against one test dockerd %s, %d rounds after %d warm-up, "+
 		"the six cases rotated; each docker run made %d runtime calls (%s), every one of which goes through the wrapper with "+
 		"--runtime armhf (the 32-bit create rewrites config.json and links the cached cpuinfo; the second delete is containerd's --force).",
 		strings.TrimSpace(sd.docker(t, "version", "--format", "{{.Server.Version}}")), rounds, warmup, len(calls), strings.Join(calls, ", "))

@@ -31,5 +31,5 @@ func TestDockerCLIWrapper(t *testing.T) {
 			ratioCell(wf), goal)
 		rep.add("4 docker CLI wrapper", g.Name+": added time / floor's added time", "", ratioCell(ov), "")
 	}
-	rep.note("Section 4: %d rounds; the real docker is %s against a test dockerd.", c.Rounds, c.Docker)
+	rep.note("Section 4 (docker CLI wrapper): %d rounds; the real docker is %s against a test dockerd.", c.Rounds, c.Docker)
 }

@@ -26,7 +26,7 @@ func TestRuntimeWrapper(t *testing.T) {
 		Root:      t.TempDir(),
 		StateRoot: t.TempDir(),
 		Warmup:    envInt("ARMHF_SHIM_BENCH_WARMUP", 3),
-		Rounds:    envInt("ARMHF_SHIM_BENCH_ROUNDS", 40),
+		Rounds:    envInt("ARMHF_SHIM_BENCH_ROUNDS", 80),
 	}
 	groups, err := shimbench.Run(c)
 	if err != nil {
@@ -45,6 +45,6 @@ func TestRuntimeWrapper(t *testing.T) {
 		rep.add("2 runtime wrapper", fmt.Sprintf("%s: armhf-shim runtime (multi-call) added time / floor's", g.Name),
 			benchkit.Format(g.Wrapper.Median()), ratioCell(ms), "(not registered; for comparison)")
 	}
-	rep.note("Section 2: %d rounds per situation; the floor is internal/floor, a static Go program that only execs runc; "+
+	rep.note("Section 2 (runtime wrapper): %d rounds per situation; the floor is internal/floor, a static Go program that only execs runc; "+
 		"the goal applies to armhf-runc, the binary `armhf-shim install` registers.", c.Rounds)
 }

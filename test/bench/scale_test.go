@@ -153,7 +153,7 @@ func TestScale(t *testing.T) {
 		checks = "the checks of the armhf batches (all exit 0, print %s and `CPU architecture: 7`, nothing left in the state root) " +
 			"FAILED: see the test log"
 	}
-	rep.note("Scale (section 6): %d containers (`sh -c 'uname -m; grep CPU architecture /proc/cpuinfo'`) started at once with "+
+	rep.note("Section 6 (scale): %d containers (`sh -c 'uname -m; grep CPU architecture /proc/cpuinfo'`) started at once with "+
 		"`docker run -d` + `docker wait` from %d goroutines, %d rounds after %d warm-up, alternating; "+checks+".",
 		n, n, rounds, warmup, sd.Machine32)
 }

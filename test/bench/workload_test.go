@@ -113,5 +113,5 @@ func TestWorkload(t *testing.T) {
 	rc := benchkit.Compare(c, b)
 	rep.add("1 native vs emulation", "(c) 32-bit under QEMU / (b) 32-bit via exec: speed-up over emulation",
 		benchkit.Format(c.Median())+" / "+benchkit.Format(b.Median()), ratioCell(rc), "")
-	rep.note("Workload (section 1): %s; 32-bit target %s (compat uname -m %s).", what, compat32, uname.HostCompatMachine())
+	rep.note("Section 1 (native vs emulation): %s; 32-bit target %s (compat uname -m %s).", what, compat32, uname.HostCompatMachine())
 }
