@@ -87,11 +87,9 @@ func DockerInstall(old []byte, name, runtimePath string, setDefault bool) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	runtimes := map[string]json.RawMessage{}
-	if r, ok := top["runtimes"]; ok && string(r) != "null" {
-		if err := json.Unmarshal(r, &runtimes); err != nil || runtimes == nil {
-			return nil, fmt.Errorf("malformed daemon.json: \"runtimes\" is not an object: left unchanged")
-		}
+	runtimes, err := dockerRuntimes(top)
+	if err != nil {
+		return nil, err
 	}
 	entry := map[string]json.RawMessage{}
 	if r, ok := runtimes[name]; ok {
@@ -125,11 +123,9 @@ func DockerUninstall(old []byte, name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	runtimes := map[string]json.RawMessage{}
-	if r, ok := top["runtimes"]; ok && string(r) != "null" {
-		if err := json.Unmarshal(r, &runtimes); err != nil || runtimes == nil {
-			return nil, fmt.Errorf("malformed daemon.json: \"runtimes\" is not an object: left unchanged")
-		}
+	runtimes, err := dockerRuntimes(top)
+	if err != nil {
+		return nil, err
 	}
 	if r, ok := runtimes[name]; ok {
 		var entry struct {
@@ -173,4 +169,16 @@ func isShimPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// dockerRuntimes decodes daemon.json's "runtimes" object (empty when absent
+// or null).
+func dockerRuntimes(top map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	runtimes := map[string]json.RawMessage{}
+	if r, ok := top["runtimes"]; ok && string(r) != "null" {
+		if err := json.Unmarshal(r, &runtimes); err != nil || runtimes == nil {
+			return nil, fmt.Errorf("malformed daemon.json: \"runtimes\" is not an object: left unchanged")
+		}
+	}
+	return runtimes, nil
 }
