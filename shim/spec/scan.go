@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +64,18 @@ func spliceMember(obj []byte, key string, val []byte) ([]byte, error) {
 // of keys[k] (nil when absent; the last one wins for a repeated name, as
 // in encoding/json).
 func members(obj []byte, keys []string, out [][]byte) error {
+	return eachMember(obj, func(name, val []byte) {
+		for k, key := range keys {
+			if keyEquals(name, key) {
+				out[k] = val
+			}
+		}
+	})
+}
+
+// eachMember calls fn with the quoted name and the raw value of every
+// member of the JSON object obj, in order, in one structural pass.
+func eachMember(obj []byte, fn func(name, val []byte)) error {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return fmt.Errorf("%w: expected an object", errSyntax)
@@ -89,11 +102,7 @@ func members(obj []byte, keys []string, out [][]byte) error {
 		if err != nil {
 			return err
 		}
-		for k, key := range keys {
-			if keyEquals(name, key) {
-				out[k] = obj[vStart:vEnd]
-			}
-		}
+		fn(name, obj[vStart:vEnd])
 		i = skipSpace(obj, vEnd)
 		if i >= len(obj) {
 			break
@@ -113,17 +122,26 @@ func members(obj []byte, keys []string, out [][]byte) error {
 	return fmt.Errorf("%w: unexpected end", errSyntax)
 }
 
-// keyEquals compares a quoted JSON member name with key, decoding escapes
-// only when there are any.
-func keyEquals(quoted []byte, key string) bool {
+// unquote returns the member name of a quoted JSON string.
+func unquote(quoted []byte) string {
 	inner := quoted[1 : len(quoted)-1]
 	for _, c := range inner {
 		if c == '\\' {
 			var s string
-			return json.Unmarshal(quoted, &s) == nil && s == key
+			json.Unmarshal(quoted, &s) // validated by the caller
+			return s
 		}
 	}
-	return string(inner) == key
+	return string(inner)
+}
+
+// keyEquals compares a quoted JSON member name with key, decoding escapes
+// only when there are any.
+func keyEquals(quoted []byte, key string) bool {
+	if bytes.IndexByte(quoted, '\\') >= 0 {
+		return unquote(quoted) == key
+	}
+	return string(quoted[1:len(quoted)-1]) == key
 }
 
 func skipSpace(b []byte, i int) int {

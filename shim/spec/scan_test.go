@@ -105,3 +105,35 @@ func TestSpliceMember(t *testing.T) {
 		t.Error("spliced into an array")
 	}
 }
+
+// Parse splits by the structural scan after validating the whole document.
+func TestParseScan(t *testing.T) {
+	d, err := Parse([]byte(`{"a\u0062":1,"x":{"y":"}"},"x":{"z":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(d.top["ab"]) != "1" || string(d.top["x"]) != `{"z":2}` || len(d.top) != 2 {
+		t.Errorf("members %q", d.top)
+	}
+	// Deep damage the structural scan would step over is still refused,
+	// with encoding/json's precise message.
+	for _, bad := range []string{`{"linux":{"seccomp":[1,,2]}}`, `{"a":1}x`, `{"a":tru}`, `[]`, `"s"`} {
+		_, err := Parse([]byte(bad))
+		if err == nil || !strings.Contains(err.Error(), "malformed OCI config") {
+			t.Errorf("Parse(%q) = %v", bad, err)
+		}
+	}
+	// A member edited later never writes into the parsed bytes.
+	data := []byte(`{"annotations":{"a":"b"},"rest":1}`)
+	orig := string(data)
+	d, _ = Parse(data)
+	if err := d.SetAnnotation("k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetPersonalityDomain("LINUX32"); err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != orig {
+		t.Errorf("editing changed the input bytes: %s", data)
+	}
+}

@@ -18,6 +18,7 @@ package spec
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -124,12 +125,22 @@ type Doc struct {
 }
 
 // Parse reads a config.json. It must be a JSON object.
+//
+// The document is validated whole (json.Valid), then split into its
+// members by one structural pass; the members are kept as slices of data,
+// which must not change afterwards.
 func Parse(data []byte) (*Doc, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
+	if !json.Valid(data) {
+		// The slow path, for its precise message.
+		var top map[string]json.RawMessage
+		err := json.Unmarshal(data, &top)
+		if err == nil {
+			err = errors.New("not valid JSON")
+		}
 		return nil, fmt.Errorf("malformed OCI config: %w", err)
 	}
-	if top == nil {
+	top := map[string]json.RawMessage{}
+	if err := eachMember(data, func(name, val []byte) { top[unquote(name)] = val[:len(val):len(val)] }); err != nil {
 		return nil, fmt.Errorf("malformed OCI config: not a JSON object")
 	}
 	return &Doc{top: top}, nil
