@@ -185,14 +185,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 							return usageError(c, "--env %q: want KEY=VALUE", e)
 						}
 					}
-					code, err := mgr(c).Exec(name, argv, lxc.ExecOptions{Env: c.StringSlice("env"), Cwd: c.String("cwd")})
-					if err != nil {
-						return execError(err)
-					}
-					if code != 0 {
-						return cli.Exit("", code)
-					}
-					return nil
+					return commandStatus(mgr(c).Exec(name, argv, lxc.ExecOptions{Env: c.StringSlice("env"), Cwd: c.String("cwd")}))
 				},
 			},
 			{
@@ -204,14 +197,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					if err != nil {
 						return err
 					}
-					code, err := mgr(c).Shell(name)
-					if err != nil {
-						return execError(err)
-					}
-					if code != 0 {
-						return cli.Exit("", code)
-					}
-					return nil
+					return commandStatus(mgr(c).Shell(name))
 				},
 			},
 			{
@@ -509,4 +495,16 @@ func printStatus(w io.Writer, s lxc.Status) {
 		fmt.Fprintf(tw, "Managed:\tno (not created by armhf-lxc)\n")
 	}
 	tw.Flush()
+}
+
+// commandStatus passes the exit status of a command run in the container
+// through as armhf-lxc's own.
+func commandStatus(code int, err error) error {
+	if err != nil {
+		return execError(err)
+	}
+	if code != 0 {
+		return cli.Exit("", code)
+	}
+	return nil
 }
