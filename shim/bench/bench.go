@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/armhf-shim/armhf-shim/internal/benchkit"
+	"github.com/armhf-shim/armhf-shim/uname"
 )
 
 // Config names the binaries and bundles.
@@ -54,11 +55,16 @@ type Group struct {
 	Name                 string
 	Bare, Floor, Wrapper benchkit.Result
 	Lean                 *benchkit.Result // when Config.Lean is set
-	Goal                 float64          // limit of the added time over the floor's added time
+	// BareModified and FloorModified (the modified group only): runc and
+	// the floor started in LINUX32 on the bundle as the wrapper leaves it —
+	// the same runc work as behind the wrapper.
+	BareModified, FloorModified *benchkit.Result
+	Goal                        float64 // limit of the added time over the floor's added time
 }
 
 // Run measures every group.
 func Run(c Config) ([]Group, error) {
+	var timedIn func(linux32 bool, name string, argv func() []string, env []string, before func() error) benchkit.Case
 	n := 0
 	id := func() string { n++; return fmt.Sprintf("bench-%d-%d", os.Getpid(), n) }
 	orig32, err := os.ReadFile(filepath.Join(c.Bundle32, "config.json"))
@@ -70,6 +76,9 @@ func Run(c Config) ([]Group, error) {
 		return append(append([]string{}, globals...), "run", "--bundle", bundle, id())
 	}
 	timed := func(name string, argv func() []string, env []string, before func() error) benchkit.Case {
+		return timedIn(false, name, argv, env, before)
+	}
+	timedIn = func(linux32 bool, name string, argv func() []string, env []string, before func() error) benchkit.Case {
 		return benchkit.Case{Name: name, Run: func() (time.Duration, error) {
 			if before != nil {
 				if err := before(); err != nil {
@@ -81,9 +90,21 @@ func Run(c Config) ([]Group, error) {
 			cmd.Env = append(os.Environ(), env...)
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
-			start := time.Now()
-			err := cmd.Run()
-			d := time.Since(start)
+			var d time.Duration
+			run := func() error {
+				start := time.Now()
+				err := cmd.Run()
+				d = time.Since(start)
+				return err
+			}
+			var err error
+			if linux32 {
+				// The child inherits the personality of the thread that
+				// forks it: this locked one.
+				err = uname.WithPersonality(uname.PerLinux32, run)
+			} else {
+				err = run()
+			}
 			if err != nil {
 				return 0, fmt.Errorf("%v: %v: %s", a, err, out.String())
 			}
@@ -102,6 +123,24 @@ func Run(c Config) ([]Group, error) {
 	run32 := func() []string { return runcRun(c.Bundle32) }
 	run64 := func() []string { return runcRun(c.Bundle64) }
 	version := func() []string { return []string{"--version"} }
+
+	// The bundle as the wrapper leaves it: runc started on it in LINUX32 does
+	// the same work as behind the wrapper, so bare runc and the floor on it
+	// measure the wrapper's own cost on equal runc work.
+	wrapperBin := c.Shim
+	wrapperArgs := shimArgs
+	if c.Lean != "" {
+		wrapperBin = c.Lean
+		wrapperArgs = func(args func() []string) func() []string { return with(c.Lean, args) }
+	}
+	if _, err := timed("capture", wrapperArgs(run32), shimEnv, restore32).Run(); err != nil {
+		return nil, fmt.Errorf("running %s once on the 32-bit bundle: %w", wrapperBin, err)
+	}
+	mod32, err := os.ReadFile(filepath.Join(c.Bundle32, "config.json"))
+	if err != nil {
+		return nil, err
+	}
+	restoreMod := func() error { return os.WriteFile(filepath.Join(c.Bundle32, "config.json"), mod32, 0o644) }
 
 	var groups []Group
 	for _, g := range []struct {
@@ -122,6 +161,12 @@ func Run(c Config) ([]Group, error) {
 		if c.Lean != "" {
 			cases = append(cases, timed("armhf-runc", with(c.Lean, g.args), shimEnv, g.before))
 		}
+		equal := g.before != nil // the modified group
+		if equal {
+			cases = append(cases,
+				timedIn(true, "bare runc, modified bundle, LINUX32", with(c.Runc, g.args), nil, restoreMod),
+				timedIn(true, "floor, modified bundle, LINUX32", with(c.Floor, g.args), floorEnv, restoreMod))
+		}
 		res, err := benchkit.Alternate(c.Warmup, c.Rounds, cases...)
 		if err != nil {
 			return groups, fmt.Errorf("%s: %w", g.name, err)
@@ -129,6 +174,9 @@ func Run(c Config) ([]Group, error) {
 		gr := Group{Name: g.name, Bare: res[0], Floor: res[1], Wrapper: res[2], Goal: g.goal}
 		if c.Lean != "" {
 			gr.Lean = &res[3]
+		}
+		if equal {
+			gr.BareModified, gr.FloorModified = &res[len(res)-2], &res[len(res)-1]
 		}
 		groups = append(groups, gr)
 	}
@@ -164,6 +212,11 @@ func Table(groups []Group) string {
 		if !(ov.Median <= g.Goal) {
 			verdict = "MISSES"
 		}
+		if g.BareModified != nil {
+			eq := benchkit.Overhead(j, *g.FloorModified, *g.BareModified)
+			verdict += fmt.Sprintf("; on equal runc work (runc and floor in LINUX32 on the modified bundle: bare %s, floor %s): added %.2f / %.2f×",
+				benchkit.Format(g.BareModified.Median()), benchkit.Format(g.FloorModified.Median()), eq.Median, eq.Q1)
+		}
 		rows = append(rows, []string{
 			g.Name,
 			benchkit.Format(g.Bare.Median()), benchkit.Format(g.Floor.Median()),
@@ -176,8 +229,17 @@ func Table(groups []Group) string {
 }
 
 // Bundle writes a runc bundle over rootfs running /bin/true.
+//
+// The bundle goes on tmpfs (/dev/shm) where there is one: Docker's and
+// containerd's bundles live under /run, a tmpfs on systemd hosts, and a
+// rename over a file on ext4 costs a flush that tmpfs does not.
 func Bundle(t testing.TB, rootfs string) string {
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("/dev/shm", "armhf-bench-bundle-")
+	if err != nil {
+		dir = t.TempDir()
+	} else {
+		t.Cleanup(func() { os.RemoveAll(dir) })
+	}
 	cfg := map[string]any{
 		"ociVersion": "1.0.2",
 		"process": map[string]any{"terminal": false, "user": map[string]any{"uid": 0, "gid": 0},

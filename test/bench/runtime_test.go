@@ -41,6 +41,12 @@ func TestRuntimeWrapper(t *testing.T) {
 			ratioCell(ov), goalCell(ov, g.Goal, true))
 		rb := benchkit.Compare(j, g.Bare)
 		rep.add("2 runtime wrapper", fmt.Sprintf("%s: %s / bare runc", g.Name, name), "", ratioCell(rb), "")
+		if g.BareModified != nil {
+			eq := benchkit.Overhead(j, *g.FloorModified, *g.BareModified)
+			rep.add("2 runtime wrapper", fmt.Sprintf("%s: %s added time / floor's, on equal runc work (runc and floor run in LINUX32 on the bundle as the wrapper leaves it)", g.Name, name),
+				fmt.Sprintf("bare %s, floor %s", benchkit.Format(g.BareModified.Median()), benchkit.Format(g.FloorModified.Median())),
+				ratioCell(eq), goalCell(eq, g.Goal, true))
+		}
 		ms := benchkit.Overhead(g.Wrapper, g.Floor, g.Bare)
 		rep.add("2 runtime wrapper", fmt.Sprintf("%s: armhf-shim runtime (multi-call) added time / floor's", g.Name),
 			benchkit.Format(g.Wrapper.Median()), ratioCell(ms), "(not registered; for comparison)")
