@@ -102,23 +102,6 @@ func (v *View) Cpus() string {
 	return v.Linux.Resources.CPU.Cpus
 }
 
-// View decodes the decision facts from the document's raw members (the
-// document was scanned once by Parse; only these members are decoded
-// again), so a create that goes on to edit does not decode the file twice.
-func (d *Doc) View() (*View, error) {
-	var v View
-	for key, dst := range map[string]any{"annotations": &v.Annotations, "process": &v.Process, "root": &v.Root, "linux": &v.Linux} {
-		raw, ok := d.top[key]
-		if !ok {
-			continue
-		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return nil, fmt.Errorf("malformed OCI config: %s: %w", key, err)
-		}
-	}
-	return &v, nil
-}
-
 // Doc is an editable config.json.
 type Doc struct {
 	top map[string]json.RawMessage

@@ -236,33 +236,3 @@ func TestReadViewFixture(t *testing.T) {
 		t.Errorf("view = %+v, %v", v, err)
 	}
 }
-
-// Doc.View decodes the same facts as ReadView, from the parsed document.
-func TestDocViewMatchesReadView(t *testing.T) {
-	for _, data := range [][]byte{
-		fixture(t),
-		[]byte(`{"linux":{"resources":{"cpu":{"cpus":"0-1,3"}}},"annotations":{"a":"b"},"process":{"args":["sh"],"env":["PATH=/bin"],"cwd":"/w"},"root":{"path":"rootfs"}}`),
-		[]byte(`{}`),
-		[]byte(`{"process":null,"linux":null}`),
-	} {
-		want, err := ReadView(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := Parse(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := d.View()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("Doc.View = %+v, ReadView = %+v for %s", got, want, data)
-		}
-	}
-	d, _ := Parse([]byte(`{"process": 3}`))
-	if _, err := d.View(); err == nil || !strings.Contains(err.Error(), "malformed OCI config") {
-		t.Errorf("Doc.View of a bad process: %v", err)
-	}
-}
