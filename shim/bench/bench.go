@@ -64,7 +64,6 @@ type Group struct {
 
 // Run measures every group.
 func Run(c Config) ([]Group, error) {
-	var timedIn func(linux32 bool, name string, argv func() []string, env []string, before func() error) benchkit.Case
 	n := 0
 	id := func() string { n++; return fmt.Sprintf("bench-%d-%d", os.Getpid(), n) }
 	orig32, err := os.ReadFile(filepath.Join(c.Bundle32, "config.json"))
@@ -75,10 +74,7 @@ func Run(c Config) ([]Group, error) {
 	runcRun := func(bundle string) []string {
 		return append(append([]string{}, globals...), "run", "--bundle", bundle, id())
 	}
-	timed := func(name string, argv func() []string, env []string, before func() error) benchkit.Case {
-		return timedIn(false, name, argv, env, before)
-	}
-	timedIn = func(linux32 bool, name string, argv func() []string, env []string, before func() error) benchkit.Case {
+	timedIn := func(linux32 bool, name string, argv func() []string, env []string, before func() error) benchkit.Case {
 		return benchkit.Case{Name: name, Run: func() (time.Duration, error) {
 			if before != nil {
 				if err := before(); err != nil {
@@ -110,6 +106,9 @@ func Run(c Config) ([]Group, error) {
 			}
 			return d, nil
 		}}
+	}
+	timed := func(name string, argv func() []string, env []string, before func() error) benchkit.Case {
+		return timedIn(false, name, argv, env, before)
 	}
 	floorEnv := []string{"ARMHF_FLOOR_TARGET=" + c.Runc}
 	shimEnv := []string{"ARMHF_SHIM_RUNTIME=" + c.Runc, "ARMHF_SHIM_STATE_ROOT=" + c.StateRoot}
