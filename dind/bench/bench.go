@@ -32,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -194,14 +193,7 @@ func Setup(t testing.TB) (Config, *testenv.Dockerd) {
 		Image:   "bench-busybox",
 		Noop:    testenv.BuildBinary(t, "./dind/internal/fakedocker"),
 		CPUInfo: cpuinfo,
-		Warmup:  envInt("ARMHF_SHIM_BENCH_WARMUP", 3),
-		Rounds:  envInt("ARMHF_SHIM_BENCH_ROUNDS", 40),
+		Warmup:  benchkit.EnvInt("ARMHF_SHIM_BENCH_WARMUP", 3),
+		Rounds:  benchkit.EnvInt("ARMHF_SHIM_BENCH_ROUNDS", 40),
 	}, d
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }

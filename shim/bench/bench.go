@@ -26,6 +26,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -258,4 +259,23 @@ func Bundle(t testing.TB, rootfs string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// Setup builds the contestants and the two bundles (i386 and amd64 busybox
+// on this x86_64 test bed) for Run; rounds is the default of
+// ARMHF_SHIM_BENCH_ROUNDS. Everything is removed in t.Cleanup.
+func Setup(t testing.TB, rounds int) Config {
+	testenv.RequireRoot(t)
+	return Config{
+		Runc:      testenv.RequireCommand(t, "runc"),
+		Shim:      testenv.BuildBinary(t, "./cmd/armhf-shim"),
+		Floor:     testenv.BuildBinary(t, "./internal/floor"),
+		Lean:      testenv.BuildBinary(t, "./cmd/armhf-runc"),
+		Bundle32:  Bundle(t, testenv.BusyboxRootfs(t, "i386")),
+		Bundle64:  Bundle(t, testenv.BusyboxRootfs(t, "amd64")),
+		Root:      t.TempDir(),
+		StateRoot: t.TempDir(),
+		Warmup:    benchkit.EnvInt("ARMHF_SHIM_BENCH_WARMUP", 3),
+		Rounds:    benchkit.EnvInt("ARMHF_SHIM_BENCH_ROUNDS", rounds),
+	}
 }

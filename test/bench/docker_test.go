@@ -171,8 +171,8 @@ func (sd *shimDockerd) stateLeftovers(t *testing.T) []string {
 // percent; ARMHF_SHIM_BENCH_DOCKER_ROUNDS=60 gives a steadier verdict.
 func TestDockerPath(t *testing.T) {
 	sd := startShimDockerd(t)
-	rounds := envInt("ARMHF_SHIM_BENCH_DOCKER_ROUNDS", 20)
-	warmup := envInt("ARMHF_SHIM_BENCH_DOCKER_WARMUP", 2)
+	rounds := benchkit.EnvInt("ARMHF_SHIM_BENCH_DOCKER_ROUNDS", 20)
+	warmup := benchkit.EnvInt("ARMHF_SHIM_BENCH_DOCKER_WARMUP", 2)
 
 	// What is measured does what it claims (untimed).
 	if o := sd.docker(t, "run", "--rm", "--runtime", "armhf", sd.Image32, "sh", "-c", scaleProbe); o != sd.Machine32+"\nCPU architecture: 7\n" {

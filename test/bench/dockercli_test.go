@@ -13,7 +13,7 @@ import (
 // for `run` (rewritten) and `version` (passthrough).
 func TestDockerCLIWrapper(t *testing.T) {
 	c, d := dockerbench.Setup(t)
-	c.Rounds = envInt("ARMHF_SHIM_BENCH_DOCKERCLI_ROUNDS", 30)
+	c.Rounds = benchkit.EnvInt("ARMHF_SHIM_BENCH_DOCKERCLI_ROUNDS", 30)
 	groups, err := dockerbench.Run(c)
 	if err != nil {
 		t.Fatalf("%v\ndaemon log:\n%s", err, d.LogTail(20))

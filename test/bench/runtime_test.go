@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/armhf-shim/armhf-shim/internal/benchkit"
-	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	shimbench "github.com/armhf-shim/armhf-shim/shim/bench"
 )
 
@@ -14,20 +13,7 @@ import (
 // runtime (the multi-call binary), for a 32-bit container (modified), a
 // 64-bit one (passthrough after the ELF check) and `runc --version`.
 func TestRuntimeWrapper(t *testing.T) {
-	testenv.RequireRoot(t)
-	runc := testenv.RequireCommand(t, "runc")
-	c := shimbench.Config{
-		Runc:      runc,
-		Shim:      testenv.BuildBinary(t, "./cmd/armhf-shim"),
-		Floor:     testenv.BuildBinary(t, "./internal/floor"),
-		Lean:      testenv.BuildBinary(t, "./cmd/armhf-runc"),
-		Bundle32:  shimbench.Bundle(t, testenv.BusyboxRootfs(t, "i386")),
-		Bundle64:  shimbench.Bundle(t, testenv.BusyboxRootfs(t, "amd64")),
-		Root:      t.TempDir(),
-		StateRoot: t.TempDir(),
-		Warmup:    envInt("ARMHF_SHIM_BENCH_WARMUP", 3),
-		Rounds:    envInt("ARMHF_SHIM_BENCH_ROUNDS", 80),
-	}
+	c := shimbench.Setup(t, 80)
 	groups, err := shimbench.Run(c)
 	if err != nil {
 		t.Fatal(err)

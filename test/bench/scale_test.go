@@ -103,9 +103,9 @@ func scaleBatch(t *testing.T, sd *shimDockerd, rt, image, name string, n int, wa
 // runtime versus the same through runc, alternately.
 func TestScale(t *testing.T) {
 	sd := startShimDockerd(t)
-	n := envInt("ARMHF_SHIM_BENCH_SCALE_N", 32)
-	rounds := envInt("ARMHF_SHIM_BENCH_SCALE_ROUNDS", 3)
-	warmup := envInt("ARMHF_SHIM_BENCH_SCALE_WARMUP", 1)
+	n := benchkit.EnvInt("ARMHF_SHIM_BENCH_SCALE_N", 32)
+	rounds := benchkit.EnvInt("ARMHF_SHIM_BENCH_SCALE_ROUNDS", 3)
+	warmup := benchkit.EnvInt("ARMHF_SHIM_BENCH_SCALE_WARMUP", 1)
 
 	wantShim := sd.Machine32 + "\nCPU architecture: 7\n"
 	wantRunc := strings.TrimSpace(sd.docker(t, "run", "--rm", "--runtime", "runc", sd.Image32, "uname", "-m")) + "\n"

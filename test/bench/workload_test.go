@@ -65,9 +65,9 @@ func TestWorkload(t *testing.T) {
 	bb32 := filepath.Join(testenv.BusyboxRootfs(t, compat32), "bin", "busybox")
 	script := filepath.Join(testenv.RepoRoot(), "test", "bench", "workload.sh")
 
-	mb := envInt("ARMHF_SHIM_BENCH_CORPUS_MB", 64)
-	spawns := envInt("ARMHF_SHIM_BENCH_SPAWNS", 300)
-	rounds := envInt("ARMHF_SHIM_BENCH_WORKLOAD_ROUNDS", 3)
+	mb := benchkit.EnvInt("ARMHF_SHIM_BENCH_CORPUS_MB", 64)
+	spawns := benchkit.EnvInt("ARMHF_SHIM_BENCH_SPAWNS", 300)
+	rounds := benchkit.EnvInt("ARMHF_SHIM_BENCH_WORKLOAD_ROUNDS", 3)
 	dir := t.TempDir()
 	corpus := filepath.Join(dir, "corpus.txt")
 	writeCorpus(t, corpus, mb)
