@@ -30,7 +30,8 @@ bin/armhf-shim: FORCE
 bin/armhf-runc: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/armhf-runc
 
-bin/armhf-lxc: FORCE
+# cgo against liblxc: needs Debian's lxc-dev, which deps installs (as root).
+bin/armhf-lxc: deps FORCE
 	CGO_ENABLED=1 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/armhf-lxc
 
 FORCE:
