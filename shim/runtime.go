@@ -195,7 +195,7 @@ func prepareCreate(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *run
 		return false, err
 	}
 	cfgPath := filepath.Join(bundle, "config.json")
-	data, err := os.ReadFile(cfgPath)
+	data, err := fsutil.ReadFile(cfgPath)
 	if err != nil {
 		return false, fmt.Errorf("container %s: reading the bundle config: %w", id, err)
 	}

@@ -1,17 +1,81 @@
-// Package fsutil holds the file-system edge of armhf-shim: atomic writes.
+// Package fsutil holds the file-system edge of armhf-shim: atomic writes
+// and reads that cost a process no more than the system calls.
 //
 // Every file armhf-shim writes that another program reads concurrently (a
 // bundle's config.json read by runc, daemon.json read by dockerd, a cpuinfo
 // bind-mount source) is written to a temporary file in the same directory,
-// synced, and renamed over the target, so a reader sees the old or the new
-// content and never a torn one, and a failure leaves the old file intact.
+// synced when it must outlive a reboot, and renamed over the target, so a
+// reader sees the old or the new content and never a torn one, and a
+// failure leaves the old file intact.
+//
+// The runtime wrapper is a process that lives about two milliseconds, on
+// every container operation. There the *os.File machinery is not free: the
+// first os.Open of a process creates Go's network poller (epoll_create1,
+// eventfd2, epoll_ctl) and every later one tries to register the file with
+// it. [ReadFile] and the writers here use the system calls directly
+// (open, fstat, read, close; open O_EXCL, write, fchmod, close, rename)
+// and return the same *fs.PathError values os does, so callers test them
+// with errors.Is(err, fs.ErrNotExist) or [IsNotExist] as before.
 package fsutil
 
 import (
-	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
 )
+
+// ReadFile is os.ReadFile with plain system calls (no *os.File, no
+// poller). Errors are *fs.PathError, as from os.
+func ReadFile(path string) ([]byte, error) {
+	fd, err := open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	size := 512 // procfs and sysfs files report size 0
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && st.Size > 0 && st.Size < 1<<30 {
+		size = int(st.Size) + 1 // +1: see EOF without growing
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
+}
+
+// IsNotExist reports whether err is an *fs.PathError for ENOENT, as
+// [ReadFile] and os return: errors.Is(err, fs.ErrNotExist) without the
+// dynamic interface lookups (a measurable part of a short process's start).
+func IsNotExist(err error) bool {
+	pe, ok := err.(*fs.PathError)
+	return ok && pe.Err == unix.ENOENT
+}
+
+func open(path string, flags int, perm uint32) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, perm)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
 
 // WriteFileAtomic replaces path with data, durably: the data is synced
 // before the rename, so after a crash the file is old or new, never empty.
@@ -30,34 +94,58 @@ func ReplaceFile(path string, data []byte, perm os.FileMode) error {
 	return replace(path, data, perm, false)
 }
 
-func replace(path string, data []byte, perm os.FileMode, durable bool) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+func replace(path string, data []byte, perm os.FileMode, durable bool) error {
+	fail := func(op string, err error) error {
+		return &fs.PathError{Op: "writing (" + op + ")", Path: path, Err: err}
 	}
+	dir, base := filepath.Split(path)
+	prefix := dir + "." + base + ".tmp-" + strconv.Itoa(os.Getpid()) + "-"
+	var tmp string
+	var fd int
+	var err error
+	for try := 0; ; try++ {
+		tmp = prefix + strconv.FormatUint(rand.Uint64()>>16, 36)
+		fd, err = open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+		if err != unix.EEXIST || try == 100 {
+			break
+		}
+	}
+	if err != nil {
+		return fail("create", err)
+	}
+	ok := false
 	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+		if !ok {
+			unix.Close(fd)
+			unix.Unlink(tmp)
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	for b := data; len(b) > 0; {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail("write", err)
+		}
+		b = b[n:]
 	}
-	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
+		return fail("chmod", err)
 	}
 	if durable {
-		if err = tmp.Sync(); err != nil {
-			return fmt.Errorf("writing %s: %w", path, err)
+		if err := unix.Fsync(fd); err != nil {
+			return fail("fsync", err)
 		}
 	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	ok = true
+	if err := unix.Close(fd); err != nil {
+		unix.Unlink(tmp)
+		return fail("close", err)
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if err := unix.Rename(tmp, path); err != nil {
+		unix.Unlink(tmp)
+		return fail("rename", err)
 	}
 	return nil
 }

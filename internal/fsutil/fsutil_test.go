@@ -1,6 +1,8 @@
 package fsutil
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,5 +48,46 @@ func testReplace(t *testing.T, WriteFileAtomic func(string, []byte, os.FileMode)
 	entries, _ = os.ReadDir(dir)
 	if len(entries) != 2 {
 		t.Fatalf("temporary files left after failure: %v", entries)
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 100_000)
+	for i := range big {
+		big[i] = byte('a' + i%26)
+	}
+	os.WriteFile(filepath.Join(dir, "big"), big, 0o644)
+	os.WriteFile(filepath.Join(dir, "empty"), nil, 0o644)
+	for _, p := range []string{filepath.Join(dir, "big"), filepath.Join(dir, "empty"),
+		"/proc/self/status", "/proc/sys/kernel/random/boot_id", "/proc/self/mountinfo"} {
+		got, err := ReadFile(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		want, _ := os.ReadFile(p)
+		if p == "/proc/self/status" || p == "/proc/self/mountinfo" {
+			// Differs between two reads (or processes); compare the start.
+			if len(got) == 0 || string(got[:5]) != string(want[:5]) {
+				t.Fatalf("%s: got %q", p, got)
+			}
+			continue
+		}
+		if string(got) != string(want) {
+			t.Fatalf("%s: got %d bytes, want %d", p, len(got), len(want))
+		}
+	}
+	_, err := ReadFile(filepath.Join(dir, "missing"))
+	if !IsNotExist(err) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: %v (IsNotExist %v)", err, IsNotExist(err))
+	}
+	if _, osErr := os.ReadFile(filepath.Join(dir, "missing")); osErr.Error() != err.Error() {
+		t.Fatalf("error %q, os says %q", err, osErr)
+	}
+	if _, err := ReadFile(dir); err == nil || IsNotExist(err) {
+		t.Fatalf("reading a directory: %v", err)
+	}
+	if IsNotExist(errors.New("x")) || IsNotExist(nil) {
+		t.Fatal("IsNotExist of a non-PathError")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 )
 
@@ -72,7 +73,7 @@ func Labeled(root, id, key, value string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	data, err := os.ReadFile(p)
+	data, err := fsutil.ReadFile(p)
 	if err != nil {
 		return false, err
 	}

@@ -56,7 +56,7 @@ func (d Dir) CPUInfoPath(id string) (string, error) {
 
 // bootID identifies this boot of the kernel.
 func bootID() string {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	b, err := fsutil.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return "unknown-boot"
 	}
