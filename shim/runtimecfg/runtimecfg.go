@@ -13,9 +13,9 @@
 //
 // The wrapper is often installed AS runc (a link named runc early in
 // dockerd's PATH, for BuildKit), so the lookup of the real runtime skips
-// every candidate that is this very binary by realpath, and every binary
-// listed in ARMHF_SHIM_SEEN: the realpaths of the armhf-shim copies this
-// exec chain has already passed through. A wrapper that finds SEEN set
+// every candidate that is this very binary (the same file: device and
+// inode), and every binary listed in ARMHF_SHIM_SEEN: the realpaths of the
+// armhf-shim copies this exec chain has already passed through. A wrapper that finds SEEN set
 // knows another armhf-shim already did the work and only forwards, so even
 // two different copies on PATH can never loop.
 package runtimecfg
@@ -30,7 +30,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"golang.org/x/sys/unix"
 )
 
 // Defaults and environment variable names.
@@ -75,7 +77,7 @@ func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 	if path == "" {
 		path, explicit = DefaultConfigPath, false
 	}
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadFile(path)
 	switch {
 	case err == nil:
 		var f File
@@ -91,7 +93,7 @@ func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 		if f.StateRoot != "" {
 			c.StateRoot = f.StateRoot
 		}
-	case explicit || !errors.Is(err, fs.ErrNotExist):
+	case explicit || !fsutil.IsNotExist(err):
 		return c, fmt.Errorf("armhf-shim config: %w", err)
 	}
 	if v := getenv(EnvRuntime); v != "" {
@@ -123,13 +125,10 @@ func defaultStateRoot(getenv func(string) string) string {
 	return DefaultStateRoot
 }
 
-// Self returns the realpath of the running binary.
+// Self returns the realpath of the running binary: the kernel's
+// /proc/self/exe, which is already resolved.
 func Self() (string, error) {
-	exe, err := os.Executable() // readlink /proc/self/exe: already resolved
-	if err != nil {
-		return "", err
-	}
-	return filepath.EvalSymlinks(exe)
+	return os.Executable()
 }
 
 // SplitSeen parses an ARMHF_SHIM_SEEN value.
@@ -141,27 +140,43 @@ func SplitSeen(v string) []string {
 }
 
 // Find returns the path of the real runtime for configured (a path, or a
-// name searched in pathEnv), never one whose realpath is self or in seen.
+// name searched in pathEnv), never one that is the file self or one of
+// seen: "the same file" is the same device and inode, so a symlink, a hard
+// link or a bind mount of armhf-shim is recognised without resolving any
+// path (one stat per candidate).
 func Find(configured, source, pathEnv, self string, seen []string) (string, error) {
-	skip := func(real string) bool {
-		if real == self {
+	var selfID fileID
+	if st, err := statExec(self); err == nil {
+		selfID = st
+	}
+	var seenIDs []fileID // stat'ed on first use: SEEN is set only in a chain
+	skip := func(id fileID) bool {
+		if id == selfID {
 			return true
 		}
-		for _, s := range seen {
-			if real == s {
+		if seenIDs == nil {
+			seenIDs = make([]fileID, 0, len(seen))
+			for _, s := range seen {
+				if st, err := statExec(s); err == nil {
+					seenIDs = append(seenIDs, st)
+				}
+			}
+		}
+		for _, s := range seenIDs {
+			if id == s {
 				return true
 			}
 		}
 		return false
 	}
 	if strings.Contains(configured, "/") {
-		real, err := executable(configured)
+		id, err := statExec(configured)
 		if err != nil {
 			return "", fmt.Errorf("real OCI runtime %s (from %s): %w", configured, source, err)
 		}
-		if skip(real) {
+		if skip(id) {
 			return "", fmt.Errorf("real OCI runtime %s (from %s) is armhf-shim itself (%s): it would call itself forever; "+
-				"set it to the real runc, e.g. /usr/sbin/runc", configured, source, real)
+				"set it to the real runc, e.g. /usr/sbin/runc", configured, source, self)
 		}
 		return configured, nil
 	}
@@ -170,12 +185,12 @@ func Find(configured, source, pathEnv, self string, seen []string) (string, erro
 		if dir == "" {
 			dir = "."
 		}
-		cand := filepath.Join(dir, configured)
-		real, err := executable(cand)
+		cand := dir + "/" + configured
+		id, err := statExec(cand)
 		if err != nil {
 			continue
 		}
-		if skip(real) {
+		if skip(id) {
 			skipped = append(skipped, cand)
 			continue
 		}
@@ -188,18 +203,18 @@ func Find(configured, source, pathEnv, self string, seen []string) (string, erro
 	return "", errors.New(msg + "; install runc or set " + EnvRuntime + ", --armhf-shim-runtime or \"runtime\" in " + DefaultConfigPath)
 }
 
-// executable returns the realpath of p if it is an executable regular file.
-func executable(p string) (string, error) {
-	real, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		return "", err
+// fileID identifies a file: its device and inode.
+type fileID struct{ dev, ino uint64 }
+
+// statExec returns the identity of the file p names (following symlinks)
+// if it is an executable regular file.
+func statExec(p string) (fileID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return fileID{}, &fs.PathError{Op: "stat", Path: p, Err: err}
 	}
-	st, err := os.Stat(real)
-	if err != nil {
-		return "", err
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
+		return fileID{}, fmt.Errorf("%s is not an executable file", p)
 	}
-	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return "", fmt.Errorf("%s is not an executable file", real)
-	}
-	return real, nil
+	return fileID{uint64(st.Dev), st.Ino}, nil
 }

@@ -122,6 +122,15 @@ func TestFindSkipsSelf(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--armhf-shim-runtime") {
 		t.Errorf("explicit missing: %v", err)
 	}
+	// A hard link of ourselves is the same file: skipped too.
+	os.MkdirAll(filepath.Join(d, "hard"), 0o755)
+	if err := os.Link(self, filepath.Join(d, "hard", "runc")); err != nil {
+		t.Fatal(err)
+	}
+	got, err = Find("runc", "default", filepath.Join(d, "hard")+":"+filepath.Join(d, "sbin"), self, nil)
+	if err != nil || got != real {
+		t.Errorf("hard link of self: %q %v, want %q", got, err, real)
+	}
 	got, err = Find(real, "config", "", self, nil)
 	if err != nil || got != real {
 		t.Errorf("explicit: %q %v", got, err)
