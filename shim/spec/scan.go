@@ -205,21 +205,32 @@ func skipValue(b []byte, i int) (int, error) {
 
 // ScanView decodes the decision facts of a config.json like ReadView, but
 // decodes only the members it needs (process, root, annotations and
-// linux.resources.cpu), stepping over the rest in one structural pass. It
-// is what the runtime wrapper does on every create.
+// linux.resources.cpu), stepping over the rest in one structural pass, and
+// decodes their strings without reflection (jsonstr.go). It is what the
+// runtime wrapper does on every create.
 func ScanView(data []byte) (*View, error) {
 	var v View
 	var top [4][]byte
 	if err := members(data, []string{"annotations", "process", "root", "linux"}, top[:]); err != nil {
 		return nil, err
 	}
-	for k, dst := range []any{&v.Annotations, nil, &v.Root} {
-		if top[k] == nil || dst == nil {
-			continue
+	malformed := func(where string, err error) error {
+		return fmt.Errorf("malformed OCI config: %s%w", where, err)
+	}
+	var err error
+	if top[0] != nil {
+		if v.Annotations, err = decodeStringMap(top[0]); err != nil {
+			return nil, malformed("", err)
 		}
-		if err := json.Unmarshal(top[k], dst); err != nil {
-			return nil, fmt.Errorf("malformed OCI config: %w", err)
+	}
+	if r := top[2]; r != nil && string(r) != "null" {
+		path, err := stringMember(r, "path")
+		if err != nil {
+			return nil, malformed("root: ", err)
 		}
+		v.Root = &struct {
+			Path string `json:"path"`
+		}{Path: path}
 	}
 	// process: args, env and cwd, not the capability lists around them.
 	if p := top[1]; p != nil && string(p) != "null" {
@@ -228,12 +239,19 @@ func ScanView(data []byte) (*View, error) {
 			return nil, err
 		}
 		v.Process = &ViewProcess{}
-		for k, dst := range []any{&v.Process.Args, &v.Process.Env, &v.Process.Cwd} {
-			if pm[k] == nil {
-				continue
+		if pm[0] != nil {
+			if v.Process.Args, err = decodeStrings(pm[0]); err != nil {
+				return nil, malformed("process: ", err)
 			}
-			if err := json.Unmarshal(pm[k], dst); err != nil {
-				return nil, fmt.Errorf("malformed OCI config: process: %w", err)
+		}
+		if pm[1] != nil {
+			if v.Process.Env, err = decodeStrings(pm[1]); err != nil {
+				return nil, malformed("process: ", err)
+			}
+		}
+		if pm[2] != nil {
+			if v.Process.Cwd, err = decodeString(pm[2]); err != nil {
+				return nil, malformed("process: ", err)
 			}
 		}
 	}
@@ -246,15 +264,25 @@ func ScanView(data []byte) (*View, error) {
 	if err != nil || cpu == nil {
 		return &v, err
 	}
-	var c ViewCPU
-	if err := json.Unmarshal(cpu, &c); err != nil {
-		return nil, fmt.Errorf("malformed OCI config: linux.resources.cpu: %w", err)
+	cpus, err := stringMember(cpu, "cpus")
+	if err != nil {
+		return nil, malformed("linux.resources.cpu: ", err)
 	}
 	v.Linux = &ViewLinux{}
 	v.Linux.Resources = &struct {
 		CPU *ViewCPU `json:"cpu"`
-	}{CPU: &c}
+	}{CPU: &ViewCPU{Cpus: cpus}}
 	return &v, nil
+}
+
+// stringMember decodes member key of the raw object obj as a string ("" when
+// absent or null).
+func stringMember(obj []byte, key string) (string, error) {
+	raw, _, err := member(obj, key)
+	if err != nil || raw == nil {
+		return "", err
+	}
+	return decodeString(raw)
 }
 
 // object1 returns member key of the raw object obj; nil for an absent or

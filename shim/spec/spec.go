@@ -180,54 +180,39 @@ func appendObject(dst []byte, m map[string]json.RawMessage) []byte {
 	return append(dst, '}')
 }
 
-// appendString appends s as a JSON string (no HTML escaping, like the rest
-// of the document).
-func appendString(dst []byte, s string) []byte {
-	b, _ := marshal(s) // a string always marshals
-	return append(dst, b...)
-}
-
-// marshal is json.Marshal without HTML escaping (raw members would
-// otherwise get "<" rewritten as "\u003c").
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
 // object decodes the member key of m as an object of raw members; a
 // missing or null member gives an empty map.
 func object(m map[string]json.RawMessage, key, where string) (map[string]json.RawMessage, error) {
-	raw, ok := m[key]
-	out := map[string]json.RawMessage{}
-	if !ok || isNull(raw) {
-		return out, nil
-	}
-	if err := json.Unmarshal(raw, &out); err != nil || out == nil {
+	out, err := rawObject(m[key])
+	if err != nil {
 		return nil, fmt.Errorf("malformed OCI config: %s is not an object", where)
 	}
 	return out, nil
 }
 
-func isNull(raw json.RawMessage) bool {
+// rawObject splits the raw JSON object raw into its members (absent or
+// null: an empty map).
+func rawObject(raw []byte) (map[string]json.RawMessage, error) {
+	out := map[string]json.RawMessage{}
+	if isNull(raw) {
+		return out, nil
+	}
+	err := eachMember(raw, func(name, val []byte) { out[unquote(name)] = val[:len(val):len(val)] })
+	return out, err
+}
+
+func isNull(raw []byte) bool {
 	return len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null"
 }
 
-func setMember(m map[string]json.RawMessage, key string, v any) error {
-	if obj, ok := v.(map[string]json.RawMessage); ok {
-		m[key] = appendObject(nil, obj)
-		return nil
-	}
-	b, err := marshal(v)
-	if err != nil {
-		return err
-	}
-	m[key] = b
-	return nil
+// setString sets m[key] to the JSON string s.
+func setString(m map[string]json.RawMessage, key, s string) {
+	m[key] = appendString(nil, s)
+}
+
+// setObject sets m[key] to the object obj.
+func setObject(m map[string]json.RawMessage, key string, obj map[string]json.RawMessage) {
+	m[key] = appendObject(nil, obj)
 }
 
 // Annotation returns annotations[key].
@@ -240,8 +225,8 @@ func (d *Doc) Annotation(key string) (string, bool, error) {
 	if !ok {
 		return "", false, nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, err := decodeString(raw)
+	if err != nil {
 		return "", false, fmt.Errorf("malformed OCI config: annotation %q is not a string", key)
 	}
 	return s, true, nil
@@ -253,10 +238,9 @@ func (d *Doc) SetAnnotation(key, value string) error {
 	if err != nil {
 		return err
 	}
-	if err := setMember(ann, key, value); err != nil {
-		return err
-	}
-	return setMember(d.top, "annotations", ann)
+	setString(ann, key, value)
+	setObject(d.top, "annotations", ann)
+	return nil
 }
 
 // Mount is one entry of mounts, as the runtime-spec defines it.
@@ -282,16 +266,35 @@ func (d *Doc) Mounts() ([]Mount, error) {
 	return out, nil
 }
 
-func (d *Doc) rawMounts() ([]json.RawMessage, error) {
+func (d *Doc) rawMounts() ([][]byte, error) {
 	raw, ok := d.top["mounts"]
 	if !ok || isNull(raw) {
 		return nil, nil
 	}
-	var out []json.RawMessage
-	if err := json.Unmarshal(raw, &out); err != nil {
+	var out [][]byte
+	if err := eachElement(raw, func(el []byte) error { out = append(out, el); return nil }); err != nil {
 		return nil, fmt.Errorf("malformed OCI config: mounts is not an array")
 	}
 	return out, nil
+}
+
+// appendMount appends m as JSON, as encoding/json would encode Mount.
+func appendMount(dst []byte, m Mount) []byte {
+	dst = append(dst, `{"destination":`...)
+	dst = appendString(dst, m.Destination)
+	if m.Type != "" {
+		dst = append(dst, `,"type":`...)
+		dst = appendString(dst, m.Type)
+	}
+	if m.Source != "" {
+		dst = append(dst, `,"source":`...)
+		dst = appendString(dst, m.Source)
+	}
+	if len(m.Options) > 0 {
+		dst = append(dst, `,"options":`...)
+		dst = appendStrings(dst, m.Options)
+	}
+	return append(dst, '}')
 }
 
 // SetMount puts m in mounts: it replaces the last mount with the same
@@ -303,19 +306,20 @@ func (d *Doc) SetMount(m Mount) error {
 	if err != nil {
 		return err
 	}
-	b, err := marshal(m)
-	if err != nil {
-		return err
-	}
+	b := appendMount(nil, m)
 	replaced := false
 	for i := len(raws) - 1; i >= 0; i-- {
-		var cur struct {
-			Destination string `json:"destination"`
+		dest, _, err := member(raws[i], "destination")
+		if err != nil {
+			return fmt.Errorf("malformed OCI config: mounts[%d] is not an object", i)
 		}
-		if err := json.Unmarshal(raws[i], &cur); err != nil {
-			return fmt.Errorf("malformed OCI config: mounts[%d]: %w", i, err)
+		cur := ""
+		if dest != nil {
+			if cur, err = decodeString(dest); err != nil {
+				return fmt.Errorf("malformed OCI config: mounts[%d].destination: %w", i, err)
+			}
 		}
-		if cur.Destination == m.Destination {
+		if cur == m.Destination {
 			raws[i] = b
 			replaced = true
 			break
@@ -324,7 +328,8 @@ func (d *Doc) SetMount(m Mount) error {
 	if !replaced {
 		raws = append(raws, b)
 	}
-	return setMember(d.top, "mounts", raws)
+	d.top["mounts"] = appendArray(nil, raws)
+	return nil
 }
 
 // SetPersonalityDomain sets linux.personality.domain (e.g. "LINUX32"),
@@ -340,15 +345,11 @@ func (d *Doc) SetPersonalityDomain(domain string) error {
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: linux is not an object")
 	}
-	pers := map[string]json.RawMessage{}
-	if !isNull(persRaw) {
-		if err := json.Unmarshal(persRaw, &pers); err != nil || pers == nil {
-			return fmt.Errorf("malformed OCI config: linux.personality is not an object")
-		}
+	pers, err := rawObject(persRaw)
+	if err != nil {
+		return fmt.Errorf("malformed OCI config: linux.personality is not an object")
 	}
-	if err := setMember(pers, "domain", domain); err != nil {
-		return err
-	}
+	setString(pers, "domain", domain)
 	out, err := spliceMember(linux, "personality", appendObject(nil, pers))
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: linux is not an object")
@@ -369,7 +370,7 @@ func (d *Doc) PersonalityDomain() (string, error) {
 	}
 	var s string
 	if raw, ok := pers["domain"]; ok {
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if s, err = decodeString(raw); err != nil {
 			return "", fmt.Errorf("malformed OCI config: linux.personality.domain is not a string")
 		}
 	}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -41,11 +42,13 @@ func withUnknown(t *testing.T, b []byte) []byte {
 	mounts := m["mounts"].([]any)
 	mounts[0].(map[string]any)["x-mount-ext"] = true
 	m["process"].(map[string]any)["x-proc-ext"] = "<&>"
-	out, err := marshal(m)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return buf.Bytes()
 }
 
 func TestRoundTripUnchanged(t *testing.T) {

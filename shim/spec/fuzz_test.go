@@ -1,0 +1,92 @@
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// FuzzScanView: on any document encoding/json decodes (ReadView), the
+// structural scan with its reflection-free string decoding finds the same
+// facts. The seeds cover escapes, invalid UTF-8, nulls inside arrays and
+// non-string values; make fuzz runs it longer.
+func FuzzScanView(f *testing.F) {
+	for _, s := range []string{
+		`{"process":{"args":["sh","-c","echo \"hi\"\n"],"env":["A=\u00e9","B=\ud83d\ude00"],"cwd":"/"},"root":{"path":"r"}}`,
+		`{"process":{"args":["a",null,"c"]},"annotations":{"k":"v","n":null,"\u006b":"last"}}`,
+		"{\"process\":{\"args\":[\"\xff\xfe\"]},\"root\":{\"path\":\"\xc3\"}}",
+		`{"process":{"args":[1]}}`, `{"process":{"args":"sh"}}`, `{"annotations":[]}`,
+		`{"linux":{"resources":{"cpu":{"cpus":"0-3","shares":1024}}},"root":null}`,
+		`{"process":{"args":["\u2028\u2029<>&"]},"process":{"args":["dup"]}}`,
+		`{"root":{"path":"a\/b"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Add(fixture(f))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := ReadView(data)
+		got, gerr := ScanView(data)
+		if werr != nil {
+			return // ScanView may accept what it never decodes
+		}
+		if hasFoldedName(data) {
+			// encoding/json matches member names case-insensitively
+			// ("Process"); runtimes' configs use the exact names, which is
+			// all ScanView matches.
+			return
+		}
+		if gerr != nil {
+			t.Fatalf("ReadView accepts %q, ScanView: %v", data, gerr)
+		}
+		if !reflect.DeepEqual(factsOf(got), factsOf(want)) {
+			t.Fatalf("%q: ScanView %+v, ReadView %+v", data, factsOf(got), factsOf(want))
+		}
+	})
+}
+
+// hasFoldedName reports whether a member name in data equals one of the
+// View's names case-insensitively but not exactly.
+func hasFoldedName(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		s, ok := tok.(string)
+		if !ok {
+			continue
+		}
+		for _, n := range []string{"annotations", "process", "root", "path", "linux", "resources", "cpu", "cpus", "args", "env", "cwd"} {
+			if s != n && bytes.EqualFold([]byte(s), []byte(n)) {
+				return true
+			}
+		}
+	}
+}
+
+// FuzzAppendString: the hand-written encoder writes what encoding/json
+// writes with HTML escaping off, and decodeString reads it back.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote\" back\\ nl\n tab\t cr\r", "\x00\x01\x1f\x7f", "\u2028\u2029", "é😀", "\xff\xfe", "<&>", "\xed\xa0\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.Encode(s)
+		want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		got := appendString(nil, s)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendString(%q) = %s, encoding/json %s", s, got, want)
+		}
+		back, err := decodeString(got)
+		var jback string
+		json.Unmarshal(got, &jback)
+		if err != nil || back != jback {
+			t.Fatalf("decodeString(%s) = %q %v, encoding/json %q", got, back, err, jback)
+		}
+	})
+}
