@@ -122,7 +122,7 @@ func TestRuncWrapper32Bit(t *testing.T) {
 		t.Errorf("container printed %q, want i686 / CPU architecture: 7 / 00000008", out)
 	}
 	log := readFile(e.log)
-	if !strings.Contains(log, `auto-detected: sh -\u003e /bin/busybox is ELF32 i386`) && !strings.Contains(log, "auto-detected: sh -> /bin/busybox is ELF32 i386") {
+	if !strings.Contains(log, `auto-detected: sh -\u003e /bin/sh is ELF32 i386`) && !strings.Contains(log, "auto-detected: sh -> /bin/sh is ELF32 i386") {
 		t.Errorf("--debug log lacks the decision:\n%s", log)
 	}
 	cfg := readFile(filepath.Join(dir, "config.json"))

@@ -168,7 +168,7 @@ func TestPrepareCreate32Bit(t *testing.T) {
 			if st, _ := os.Stat(filepath.Join(dir, "config.json")); st.Mode().Perm() != 0o600 {
 				t.Errorf("config.json mode %v, want the original 0600", st.Mode())
 			}
-			if !strings.Contains(w.log.String(), "auto-detected: sleep -> /bin/busybox is ELF32 i386") {
+			if !strings.Contains(w.log.String(), "auto-detected: sleep -> /bin/sleep is ELF32 i386") {
 				t.Errorf("debug log lacks the decision: %s", w.log.String())
 			}
 

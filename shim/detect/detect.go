@@ -28,11 +28,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
@@ -130,7 +129,7 @@ func lookupEnv(env []string, key string) (string, bool) {
 // ELF is what an executable's header says.
 type ELF struct {
 	Name    string // process.args[0]
-	Path    string // inside the rootfs, symlinks resolved
+	Path    string // inside the rootfs, as found on PATH (symlinks not shown resolved)
 	Class   byte   // 1 = ELFCLASS32, 2 = ELFCLASS64
 	Machine uint16
 	// Chain lists the scripts followed to reach Path ("#!" interpreters).
@@ -149,14 +148,14 @@ func (e ELF) Bits() int {
 }
 
 func (e ELF) String() string {
-	s := e.Path
+	s, first := e.Path, e.Path
 	if len(e.Chain) > 0 {
-		s = strings.Join(e.Chain, " -> ") + " -> " + s
+		s, first = strings.Join(e.Chain, " -> ")+" -> "+s, e.Chain[0]
 	}
-	if e.Name != "" && e.Name != s {
+	if e.Name != "" && e.Name != first {
 		s = e.Name + " -> " + s
 	}
-	return fmt.Sprintf("%s is ELF%d %s", s, e.Bits(), machineName(e.Machine))
+	return s + " is ELF" + strconv.Itoa(e.Bits()) + " " + machineName(e.Machine)
 }
 
 func machineName(m uint16) string {
@@ -170,7 +169,7 @@ func machineName(m uint16) string {
 	case EMAARCH64:
 		return "aarch64"
 	}
-	return fmt.Sprintf("machine %d", m)
+	return "machine " + strconv.Itoa(int(m))
 }
 
 // ErrNotFound is returned when the process executable does not resolve to
@@ -193,16 +192,17 @@ func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
 	if !ok {
 		pathEnv = DefaultPATH
 	}
+	r, err := openRoot(rootfs)
+	if err != nil {
+		return ELF{}, fmt.Errorf("rootfs %s: %v: %w", rootfs, err, ErrNotFound)
+	}
+	defer r.close()
 	name := args[0]
 	var chain []string
 	for depth := 0; ; depth++ {
-		host, inRoot, err := resolve(rootfs, name, pathEnv, cwd)
+		hdr, inRoot, err := r.find(name, pathEnv, cwd)
 		if err != nil {
 			return ELF{}, err
-		}
-		hdr, err := readHeader(host)
-		if err != nil {
-			return ELF{}, fmt.Errorf("%s: %w", inRoot, err)
 		}
 		if bytes.HasPrefix(hdr, []byte("#!")) {
 			interp, err := shebang(hdr)
@@ -213,7 +213,6 @@ func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
 				return ELF{}, fmt.Errorf("%s: more than 4 levels of #! interpreters", inRoot)
 			}
 			chain = append(chain, inRoot)
-			// The kernel opens the interpreter by its path, no PATH search.
 			name = interp
 			continue
 		}
@@ -226,60 +225,127 @@ func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
 	}
 }
 
-// resolve returns the host path and the in-root path of the executable.
-func resolve(rootfs, name, pathEnv, cwd string) (host, inRoot string, err error) {
-	var candidates []string
-	if strings.Contains(name, "/") {
-		candidates = []string{name}
-	} else {
-		for _, dir := range strings.Split(pathEnv, ":") {
-			if dir == "" {
-				dir = "."
-			}
-			candidates = append(candidates, path.Join(dir, name))
-		}
+// noOpenat2 is set for good on the first ENOSYS or EPERM from openat2
+// (tests set it to exercise the fallback).
+var noOpenat2 atomic.Bool
+
+// root is a container rootfs opened for lookups.
+type root struct {
+	path string
+	fd   int // an O_PATH descriptor of the rootfs (-1: the securejoin walk)
+}
+
+func openRoot(rootfs string) (*root, error) {
+	r := &root{path: rootfs, fd: -1}
+	if noOpenat2.Load() {
+		return r, nil
 	}
-	for _, c := range candidates {
+	fd, err := unix.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	r.fd = fd
+	return r, nil
+}
+
+func (r *root) close() {
+	if r.fd >= 0 {
+		unix.Close(r.fd)
+	}
+}
+
+// find returns the first bytes and the in-root path of the first PATH
+// candidate for name that is an executable regular file. The path is the
+// candidate as opened ("/bin/sh"), not where its symlinks lead: naming
+// that would cost a readlink of /proc/self/fd per lookup, for a message.
+func (r *root) find(name, pathEnv, cwd string) (hdr []byte, inRoot string, err error) {
+	try := func(c string) bool {
 		if !path.IsAbs(c) {
 			c = path.Join(cwd, c)
 		}
-		h, err := securejoin.SecureJoin(rootfs, c)
+		fd, err := r.open(c)
 		if err != nil {
-			continue // a symlink loop or ENOTDIR: not this candidate
+			return false // missing, a loop, ENOTDIR: not this candidate
 		}
-		st, err := os.Lstat(h)
-		if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-			continue
+		defer unix.Close(fd)
+		if hdr, err = readHeader(fd); err != nil {
+			return false // a directory, FIFO, device or non-executable file
 		}
-		rel := strings.TrimPrefix(h, strings.TrimSuffix(path.Clean(rootfs), "/"))
-		if rel == "" || rel[0] != '/' {
-			rel = "/" + rel
-		}
-		return h, rel, nil
+		inRoot = c
+		return true
 	}
-	return "", "", fmt.Errorf("%q (PATH=%s): %w", name, pathEnv, ErrNotFound)
+	if strings.Contains(name, "/") {
+		if try(name) {
+			return hdr, inRoot, nil
+		}
+	} else {
+		for dir := range strings.SplitSeq(pathEnv, ":") {
+			if dir == "" {
+				dir = "."
+			}
+			if try(path.Join(dir, name)) {
+				return hdr, inRoot, nil
+			}
+		}
+	}
+	return nil, "", fmt.Errorf("%q (PATH=%s): %w", name, pathEnv, ErrNotFound)
 }
 
-// readHeader reads the first bytes of a regular file without following a
-// final symlink and without blocking on a FIFO or opening a device.
-func readHeader(host string) ([]byte, error) {
-	fd, err := unix.Open(host, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open: %w", err)
+// open opens the in-root path c for reading, resolved with the rootfs as
+// "/", without blocking (a FIFO) or taking a controlling terminal.
+func (r *root) open(c string) (int, error) {
+	const flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
+	if r.fd >= 0 {
+		how := unix.OpenHow{Flags: flags, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+		for attempt := 0; ; attempt++ {
+			fd, err := unix.Openat2(r.fd, c, &how)
+			switch {
+			case err == nil:
+				return fd, nil
+			case (err == unix.EAGAIN || err == unix.EINTR) && attempt < 8:
+				continue // a concurrent rename or mount in the rootfs
+			case err == unix.ENOSYS || err == unix.EPERM:
+				// No openat2 here (kernel < 5.6, or seccomp): walk instead.
+				noOpenat2.Store(true)
+				unix.Close(r.fd)
+				r.fd = -1
+				return r.open(c)
+			}
+			return -1, err
+		}
 	}
-	f := os.NewFile(uintptr(fd), host)
-	defer f.Close()
+	host, err := securejoin.SecureJoin(r.path, c)
+	if err != nil {
+		return -1, err
+	}
+	// The walk resolved every symlink; one appearing since is not followed.
+	return unix.Open(host, flags|unix.O_NOFOLLOW, 0)
+}
+
+// readHeader reads the first bytes of fd if it is an executable regular
+// file (never a FIFO, device or directory).
+func readHeader(fd int) ([]byte, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("not a regular file: %w", ErrNotFound)
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
+		return nil, fmt.Errorf("not an executable regular file: %w", ErrNotFound)
 	}
 	buf := make([]byte, 256)
-	n, err := io.ReadFull(f, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, err
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
 	}
 	return buf[:n], nil
 }

@@ -55,7 +55,7 @@ func mkroot(t testing.TB, files tree) string {
 	return root
 }
 
-func TestInspect(t *testing.T) {
+func testInspect(t *testing.T) {
 	busybox := tree{
 		"bin/busybox": i386Exe, "bin/sh": "busybox", "bin/sleep": "/bin/busybox",
 		"usr/bin/env": "../../bin/busybox",
@@ -76,21 +76,21 @@ func TestInspect(t *testing.T) {
 		args  []string
 		env   []string
 		cwd   string
-		path  string // resolved in-root path
+		path  string // in-root path as found (symlinks not resolved)
 		class byte
 		mach  uint16
 		chain int
 		err   error
 	}{
-		{name: "PATH search through a relative symlink", args: []string{"sh"}, path: "/bin/busybox", class: 1, mach: EM386},
-		{name: "absolute symlink stays in the rootfs", args: []string{"sleep", "1"}, path: "/bin/busybox", class: 1, mach: EM386},
-		{name: "non-executable file earlier in PATH is skipped", args: []string{"sleep"}, env: []string{"PATH=/usr/sbin:/bin"}, path: "/bin/busybox", class: 1, mach: EM386},
-		{name: "absolute path", args: []string{"/usr/local/bin/app"}, path: "/lib64/amd64", class: 2, mach: EMX86_64},
-		{name: "PATH from env, first wins", args: []string{"app"}, env: []string{"PATH=/usr/local/bin", "PATH=/bin"}, path: "/lib64/amd64", class: 2, mach: EMX86_64},
+		{name: "PATH search through a relative symlink", args: []string{"sh"}, path: "/bin/sh", class: 1, mach: EM386},
+		{name: "absolute symlink stays in the rootfs", args: []string{"sleep", "1"}, path: "/bin/sleep", class: 1, mach: EM386},
+		{name: "non-executable file earlier in PATH is skipped", args: []string{"sleep"}, env: []string{"PATH=/usr/sbin:/bin"}, path: "/bin/sleep", class: 1, mach: EM386},
+		{name: "absolute path", args: []string{"/usr/local/bin/app"}, path: "/usr/local/bin/app", class: 2, mach: EMX86_64},
+		{name: "PATH from env, first wins", args: []string{"app"}, env: []string{"PATH=/usr/local/bin", "PATH=/bin"}, path: "/usr/local/bin/app", class: 2, mach: EMX86_64},
 		{name: "relative name with slash uses cwd", args: []string{"./tool"}, cwd: "/home/u", path: "/home/u/tool", class: 2, mach: EMAARCH64},
 		{name: "empty PATH entry is cwd", args: []string{"tool"}, env: []string{"PATH=/nope:"}, cwd: "/home/u", path: "/home/u/tool", class: 2, mach: EMAARCH64},
-		{name: "script follows its interpreter", args: []string{"/opt/run.sh"}, path: "/bin/busybox", class: 1, mach: EM386, chain: 1},
-		{name: "env script reaches env", args: []string{"/opt/envscript"}, path: "/bin/busybox", class: 1, mach: EM386, chain: 1},
+		{name: "script follows its interpreter", args: []string{"/opt/run.sh"}, path: "/bin/sh", class: 1, mach: EM386, chain: 1},
+		{name: "env script reaches env", args: []string{"/opt/envscript"}, path: "/usr/bin/env", class: 1, mach: EM386, chain: 1},
 		{name: "missing", args: []string{"nosuch"}, err: ErrNotFound},
 		{name: "directory", args: []string{"/opt/notexec"}, err: ErrNotFound},
 		{name: "not executable", args: []string{"/data/plain.txt"}, err: ErrNotFound},
@@ -115,7 +115,7 @@ func TestInspect(t *testing.T) {
 	}
 }
 
-func TestInspectHostileRootfs(t *testing.T) {
+func testInspectHostileRootfs(t *testing.T) {
 	outside := t.TempDir()
 	os.WriteFile(filepath.Join(outside, "bin32"), i386Exe, 0o755)
 	root := mkroot(t, tree{
@@ -162,6 +162,26 @@ func TestInspectHostileRootfs(t *testing.T) {
 		}
 	}
 }
+
+// bothResolvers runs test with the kernel's openat2(RESOLVE_IN_ROOT) and
+// with the securejoin walk that kernels without openat2 get.
+func bothResolvers(t *testing.T, test func(*testing.T)) {
+	for _, openat2 := range []bool{true, false} {
+		name := "securejoin"
+		if openat2 {
+			name = "openat2"
+		}
+		t.Run(name, func(t *testing.T) {
+			saved := noOpenat2.Load()
+			noOpenat2.Store(!openat2)
+			defer noOpenat2.Store(saved)
+			test(t)
+		})
+	}
+}
+
+func TestInspect(t *testing.T)              { bothResolvers(t, testInspect) }
+func TestInspectHostileRootfs(t *testing.T) { bothResolvers(t, testInspectHostileRootfs) }
 
 func TestDecide(t *testing.T) {
 	root := mkroot(t, tree{"bin/i386": i386Exe, "bin/arm": armExe, "bin/amd64": amd64Exe, "bin/arm64": arm64Exe})
