@@ -66,54 +66,96 @@ type Invocation struct {
 	Unknown []string
 }
 
-// flagSpec says which flags take a value; absent names are unknown.
-type flagSpec map[string]bool // name -> takes a value
+// flagSpec says whether a flag takes a value, and whether it is known.
+// The sets are switch statements rather than maps: a map literal is built
+// by package initialisation in every process, and this package runs in
+// one that lives two milliseconds per container operation.
+type flagSpec func(name string) (takesValue, known bool)
 
-var globalFlags = flagSpec{
-	"root": true, "log": true, "log-format": true, "criu": true, "rootless": true,
-	"debug": false, "systemd-cgroup": false,
-	"help": false, "h": false, "version": false, "v": false,
+func globalFlag(name string) (bool, bool) {
+	switch name {
+	case "root", "log", "log-format", "criu", "rootless":
+		return true, true
+	case "debug", "systemd-cgroup", "help", "h", "version", "v":
+		return false, true
+	}
+	return false, false
 }
 
-var shimFlags = map[string]func(*Shim, string){
-	"armhf-shim-runtime":    func(s *Shim, v string) { s.Runtime = v },
-	"armhf-shim-state-root": func(s *Shim, v string) { s.StateRoot = v },
-	"armhf-shim-config":     func(s *Shim, v string) { s.Config = v },
+// isShimFlag reports whether name is one of armhf-shim's own global flags.
+func isShimFlag(name string) bool {
+	switch name {
+	case "armhf-shim-runtime", "armhf-shim-state-root", "armhf-shim-config":
+		return true
+	}
+	return false
+}
+
+// setShimFlag sets armhf-shim's own global flag name.
+func setShimFlag(s *Shim, name, v string) {
+	switch name {
+	case "armhf-shim-runtime":
+		s.Runtime = v
+	case "armhf-shim-state-root":
+		s.StateRoot = v
+	case "armhf-shim-config":
+		s.Config = v
+	}
 }
 
 // Flags of runc create (1.1–1.3).
-var createFlags = flagSpec{
-	"bundle": true, "b": true, "console-socket": true, "pidfd-socket": true, "pid-file": true,
-	"preserve-fds": true, "no-pivot": false, "no-new-keyring": false, "help": false, "h": false,
+func createFlag(name string) (bool, bool) {
+	switch name {
+	case "bundle", "b", "console-socket", "pidfd-socket", "pid-file", "preserve-fds":
+		return true, true
+	case "no-pivot", "no-new-keyring", "help", "h":
+		return false, true
+	}
+	return false, false
 }
 
 // Flags of runc run: create's plus detach/keep/no-subreaper.
-var runFlags = func() flagSpec {
-	m := flagSpec{"detach": false, "d": false, "keep": false, "no-subreaper": false}
-	for k, v := range createFlags {
-		m[k] = v
+func runFlag(name string) (bool, bool) {
+	switch name {
+	case "detach", "d", "keep", "no-subreaper":
+		return false, true
 	}
-	return m
-}()
-
-var execFlags = flagSpec{
-	"console-socket": true, "pidfd-socket": true, "cwd": true, "env": true, "e": true,
-	"user": true, "u": true, "additional-gids": true, "g": true, "process": true, "p": true,
-	"pid-file": true, "process-label": true, "apparmor": true, "cap": true, "c": true,
-	"preserve-fds": true, "cgroup": true,
-	"tty": false, "t": false, "detach": false, "d": false, "no-new-privs": false,
-	"ignore-paused": false, "no-subreaper": false, "help": false, "h": false,
+	return createFlag(name)
 }
 
-var deleteFlags = flagSpec{"force": false, "f": false, "help": false, "h": false}
+func execFlag(name string) (bool, bool) {
+	switch name {
+	case "console-socket", "pidfd-socket", "cwd", "env", "e", "user", "u", "additional-gids", "g",
+		"process", "p", "pid-file", "process-label", "apparmor", "cap", "c", "preserve-fds", "cgroup":
+		return true, true
+	case "tty", "t", "detach", "d", "no-new-privs", "ignore-paused", "no-subreaper", "help", "h":
+		return false, true
+	}
+	return false, false
+}
 
-// Commands whose flags are read; every other command is passed through
-// without looking past its name.
-var commandFlags = map[string]flagSpec{
-	"create": createFlags,
-	"run":    runFlags,
-	"exec":   execFlags,
-	"delete": deleteFlags,
+func deleteFlag(name string) (bool, bool) {
+	switch name {
+	case "force", "f", "help", "h":
+		return false, true
+	}
+	return false, false
+}
+
+// commandFlags returns the flags of the commands whose flags are read;
+// every other command is passed through without looking past its name.
+func commandFlags(command string) (flagSpec, bool) {
+	switch command {
+	case "create":
+		return createFlag, true
+	case "run":
+		return runFlag, true
+	case "exec":
+		return execFlag, true
+	case "delete":
+		return deleteFlag, true
+	}
+	return nil, false
 }
 
 // splitFlag reports whether arg is a flag and splits "-name=value".
@@ -163,7 +205,7 @@ func Parse(argv []string) (*Invocation, error) {
 		if !isFlag {
 			break
 		}
-		if set, ok := shimFlags[name]; ok {
+		if isShimFlag(name) {
 			if !hasValue {
 				if i+1 >= len(argv) {
 					return nil, fmt.Errorf("flag --%s needs a value", name)
@@ -174,11 +216,11 @@ func Parse(argv []string) (*Invocation, error) {
 			if value == "" {
 				return nil, fmt.Errorf("flag --%s needs a non-empty value", name)
 			}
-			set(&inv.Shim, value)
+			setShimFlag(&inv.Shim, name, value)
 			continue
 		}
 		args = append(args, arg)
-		takesValue, known := globalFlags[name]
+		takesValue, known := globalFlag(name)
 		if !known {
 			inv.Unknown = append(inv.Unknown, arg)
 			// An unknown global flag (a runtimeArg of another runtime, say)
@@ -235,7 +277,7 @@ func Parse(argv []string) (*Invocation, error) {
 		return inv, nil
 	}
 	inv.Command = rest[0]
-	spec, ok := commandFlags[inv.Command]
+	spec, ok := commandFlags(inv.Command)
 	if !ok {
 		return inv, nil // passed through without reading further
 	}
@@ -267,7 +309,7 @@ func parseCommand(inv *Invocation, spec flagSpec, args []string) {
 			}
 			continue
 		}
-		takesValue, known := spec[name]
+		takesValue, known := spec(name)
 		if !known {
 			inv.Unknown = append(inv.Unknown, arg)
 			continue
@@ -290,15 +332,16 @@ func parseCommand(inv *Invocation, spec flagSpec, args []string) {
 	}
 }
 
-// Commands of runc 1.1–1.3 (and crun's common subset).
-var commands = map[string]bool{
-	"checkpoint": true, "create": true, "delete": true, "events": true, "exec": true,
-	"init": true, "kill": true, "list": true, "pause": true, "ps": true, "restore": true,
-	"resume": true, "run": true, "spec": true, "start": true, "state": true, "update": true,
-	"features": true, "help": true, "h": true,
+// isCommand reports whether s is a command of runc 1.1–1.3 (or of crun's
+// common subset).
+func isCommand(s string) bool {
+	switch s {
+	case "checkpoint", "create", "delete", "events", "exec", "init", "kill", "list", "pause", "ps",
+		"restore", "resume", "run", "spec", "start", "state", "update", "features", "help", "h":
+		return true
+	}
+	return false
 }
-
-func isCommand(s string) bool { return commands[s] }
 
 // ValidID reports whether id is a container id runc accepts
 // (^[\w+-\.]+$, and not "." or ".."), so it is safe as a path component.
