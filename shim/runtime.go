@@ -40,6 +40,7 @@ import (
 	"github.com/armhf-shim/armhf-shim/shim/spec"
 	"github.com/armhf-shim/armhf-shim/shim/statedir"
 	"github.com/armhf-shim/armhf-shim/uname"
+	"golang.org/x/sys/unix"
 )
 
 // Plan is what the wrapper execs.
@@ -76,7 +77,18 @@ func (e Env) canLinux32() error {
 // RuntimeMain is the OCI runtime wrapper: args are argv[1:] as runc would
 // receive them. It returns only on failure (the exit code); on success the
 // process has become the real runtime.
-func RuntimeMain(args []string) int {
+func RuntimeMain(args []string) int { return runtimeMain(args, false) }
+
+// RuntimeMainOnThread is [RuntimeMain] for a caller whose goroutine cannot
+// change OS threads: package initialisation, which Go runs on the startup
+// thread, wired to it (cmd/armhf-runc runs the wrapper from its init). The
+// LINUX32 personality is then set on that thread without
+// runtime.LockOSThread, whose first call in a process starts Go's
+// template thread — a thread creation (~40 µs here, of a ~2 ms process)
+// that a process about to exec has no use for.
+func RuntimeMainOnThread(args []string) int { return runtimeMain(args, true) }
+
+func runtimeMain(args []string, onThread bool) int {
 	inv, err := runcargs.Parse(args)
 	if err != nil {
 		// The logging flags may be among the unparsed; runc would log to
@@ -85,14 +97,20 @@ func RuntimeMain(args []string) int {
 		return 1
 	}
 	log := runclog.New(inv.Global.Log, inv.Global.LogFormat, inv.Global.Debug)
-	plan, err := Prepare(inv, ProcessEnv(), log)
+	env := ProcessEnv()
+	execLinux32 := uname.ExecLinux32
+	if onThread {
+		env.CanLinux32 = uname.CanLinux32OnThread
+		execLinux32 = uname.ExecLinux32OnThread
+	}
+	plan, err := Prepare(inv, env, log)
 	if err != nil {
 		log.Errorf("%v", err)
 		return 1
 	}
 	log.Close()
 	if plan.Linux32 {
-		err = uname.ExecLinux32(plan.Path, plan.Argv, plan.Env)
+		err = execLinux32(plan.Path, plan.Argv, plan.Env)
 	} else {
 		err = syscall.Exec(plan.Path, plan.Argv, plan.Env)
 		err = fmt.Errorf("exec %s: %w", plan.Path, err)
@@ -268,8 +286,9 @@ func rewrite(path string, data []byte, mods []modify.Modifier) error {
 		return err
 	}
 	perm := fs.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		perm = st.Mode().Perm()
+	var st unix.Stat_t
+	if unix.Stat(path, &st) == nil {
+		perm = fs.FileMode(st.Mode & 0o777)
 	}
 	// No fsync: the bundle lives as long as the container, and runc reads
 	// it right away.

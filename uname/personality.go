@@ -85,29 +85,64 @@ func WithPersonality(p uint32, fn func() error) error {
 // mount namespace, set affinity) before they exec. The thread stays locked.
 func SetLinux32() error {
 	runtime.LockOSThread()
+	_, err := setLinux32OnThread()
+	return err
+}
+
+// setLinux32OnThread switches the calling thread to PER_LINUX32, keeping
+// flag bits, and returns the previous personality.
+func setLinux32OnThread() (uint32, error) {
 	cur, err := Personality()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := SetPersonality(withDomain(cur, PerLinux32)); err != nil {
 		if errors.Is(err, unix.EINVAL) {
-			return &NoCompatError{Machine: kernelMachine(), Err: err}
+			return cur, &NoCompatError{Machine: kernelMachine(), Err: err}
 		}
-		return err
+		return cur, err
 	}
-	return nil
+	return cur, nil
 }
 
-// ExecLinux32 replaces the process with path in the PER_LINUX32
-// personality: it locks the OS thread, sets the personality and calls
-// syscall.Exec from that same thread, so the new program (and all of its
-// children) inherit it. It returns only on error.
+// ExecLinux32 replaces the process with path in the LINUX32 personality,
+// keeping flag bits of the current personality. It returns only on failure
+// (a *NoCompatError when the kernel has no 32-bit mode).
 func ExecLinux32(path string, argv, env []string) error {
 	if err := SetLinux32(); err != nil {
 		return err
 	}
 	err := syscall.Exec(path, argv, env)
 	return fmt.Errorf("exec %s: %w", path, err)
+}
+
+// ExecLinux32OnThread is [ExecLinux32] for a goroutine that cannot change
+// threads: one holding runtime.LockOSThread, or package initialisation,
+// which Go runs on the startup thread, wired to it ("All init functions are
+// run on the startup thread", runtime.LockOSThread). It does not lock: the
+// first runtime.LockOSThread of a process starts Go's template thread, a
+// thread creation that a process about to exec does not need. On failure
+// the thread's personality is restored.
+func ExecLinux32OnThread(path string, argv, env []string) error {
+	cur, err := setLinux32OnThread()
+	if err != nil {
+		return err
+	}
+	err = syscall.Exec(path, argv, env)
+	SetPersonality(cur)
+	return fmt.Errorf("exec %s: %w", path, err)
+}
+
+// CanLinux32OnThread reports whether the kernel accepts PER_LINUX32 (a
+// *NoCompatError when it does not) by setting and restoring it on the
+// calling thread, under the same condition as [ExecLinux32OnThread].
+func CanLinux32OnThread() error {
+	cur, err := setLinux32OnThread()
+	if err != nil {
+		return err
+	}
+	_, err = SetPersonality(cur)
+	return err
 }
 
 // NoCompatError reports a kernel that refuses the 32-bit personality: an

@@ -25,6 +25,7 @@ import (
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"golang.org/x/sys/unix"
 )
 
 // CPUInfoName is the file name of a container's cpuinfo.
@@ -87,7 +88,8 @@ func (d Dir) SharedCPUInfo(cpus string) (string, error) {
 		}
 	}
 	cache := filepath.Join(d.Root, "cache", bootID(), "cpuinfo-"+cacheKey(set))
-	if _, err := os.Stat(cache); err == nil {
+	var st unix.Stat_t
+	if unix.Stat(cache, &st) == nil {
 		return cache, nil
 	}
 	render := d.Render
