@@ -3,6 +3,7 @@ package benchkit
 import (
 	"errors"
 	"math"
+	"os"
 	"testing"
 	"time"
 )
@@ -57,5 +58,57 @@ func TestOverhead(t *testing.T) {
 	}
 	if r := Overhead(a, base, base); !math.IsNaN(r.Median) {
 		t.Fatalf("zero floor overhead should be NaN, got %+v", r)
+	}
+}
+
+func TestBootstrapIntervals(t *testing.T) {
+	// A wrapper adding exactly 1.2× the floor's added time, on a base with
+	// round-to-round noise shared by every case of a round: the estimate is
+	// 1.2 and the paired interval is tight around it.
+	var base, floor, wrap Result
+	rng := []time.Duration{0, 300, 50, 900, 120, 40, 700, 10, 220, 480}
+	for i := 0; i < 200; i++ {
+		noise := rng[i%len(rng)] * time.Microsecond
+		b := 20*time.Millisecond + noise
+		base.Samples = append(base.Samples, b)
+		floor.Samples = append(floor.Samples, b+1000*time.Microsecond)
+		wrap.Samples = append(wrap.Samples, b+1200*time.Microsecond)
+	}
+	iv := OverheadCI(wrap, floor, base, 500)
+	if math.Abs(iv.Est-1.2) > 1e-9 || iv.Lo > 1.2 || iv.Hi < 1.2 || iv.Hi-iv.Lo > 0.05 {
+		t.Fatalf("OverheadCI = %v", iv)
+	}
+	if iv.Verdict(1.25) != "met" || iv.Verdict(1.1) != "MISSED" {
+		t.Fatalf("verdicts %q %q", iv.Verdict(1.25), iv.Verdict(1.1))
+	}
+	if v := (Interval{1.2, 1.1, 1.3}).Verdict(1.25); v == "met" || v == "MISSED" {
+		t.Fatalf("spanning interval: %q", v)
+	}
+	c := CompareCI(wrap, base, 500)
+	if c.Lo > c.Est || c.Hi < c.Est || c.Est <= 1 {
+		t.Fatalf("CompareCI = %v", c)
+	}
+	// Deterministic: the same samples give the same interval.
+	if again := OverheadCI(wrap, floor, base, 500); again != iv {
+		t.Fatalf("not reproducible: %v then %v", iv, again)
+	}
+	if e := OverheadCI(Result{}, Result{}, Result{}, 10); !math.IsNaN(e.Est) {
+		t.Fatalf("empty: %v", e)
+	}
+}
+
+func TestReload(t *testing.T) {
+	p := t.TempDir() + "/f"
+	if err := os.WriteFile(p, []byte("content"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Reload(p); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "content" {
+		t.Fatalf("content changed: %q", b)
+	}
+	if err := Reload(p + ".missing"); err == nil {
+		t.Fatal("no error for a missing file")
 	}
 }

@@ -1,32 +1,46 @@
 // Package bench measures what the runtime wrapper costs on `runc run` of
 // a trivial container.
 //
-// The model: four ways to start the same container are timed alternately
-// (A B C A B C …, benchkit.Alternate) in one run, so machine noise hits
-// them alike:
+// The model: several ways to start the same container are timed
+// alternately (A B C A B C …, benchkit.Alternate, the order rotating every
+// round) in one run, so machine noise hits them alike:
 //
 //   - bare: runc itself;
 //   - floor: internal/floor, a static Go program that does nothing but
 //     exec runc — the least any Go wrapper can cost;
 //   - armhf-runc: the lean runtime-wrapper binary `install` registers;
-//   - armhf-shim runtime: the same code in the multi-call binary.
+//   - armhf-shim runtime: the same code in the multi-call binary (only in
+//     the isolated groups, below).
 //
-// for a 32-bit bundle (the wrapper detects it, rewrites config.json,
-// renders or reuses the cpuinfo and execs runc in LINUX32), a 64-bit bundle
-// (the wrapper reads config.json, checks the ELF header, and passes
+// Three situations: a 32-bit bundle (the wrapper detects it, rewrites
+// config.json, links the cached cpuinfo and execs runc in LINUX32), a
+// 64-bit bundle (it reads config.json, checks the ELF header and passes
 // through) and `--version` (pure passthrough: no file is read). A 32-bit
-// bundle's config.json is restored before each wrapper run, outside the
-// timed part. Results are ratios of medians and lower quartiles: the
-// wrapper's added time over bare runc against the floor's added time (the
-// goal: at most 1.25× for a 32-bit container, 1.1× for passthrough), and
-// the total against the floor. No time is asserted.
+// bundle's config.json is restored before each run, outside the timed
+// part. The result is the wrapper's added time over bare runc against the
+// floor's added time (the goal: at most 1.25× for a 32-bit container, 1.1×
+// for passthrough), as a ratio of medians with a 95% bootstrap interval
+// (benchkit.OverheadCI); no time is asserted.
+//
+// Every binary is reloaded into the page cache before each group
+// (benchkit.Reload), so all start from the state of a program loaded from
+// disk.
+//
+// `runc run` itself varies by milliseconds between runs while the wrapper
+// costs a fraction of one, so the end-to-end groups say "not settled"
+// unless they run for a long time. The isolated groups answer precisely:
+// the same invocations with the runtime replaced by a do-nothing program
+// (Config.Target), so each takes ~2 ms and thousands of rounds fit in
+// seconds. What the wrapper changes for runc itself (a LINUX32 runc, one
+// more bind mount) is the "equal work" pair of the 32-bit end-to-end
+// group: bare runc and the floor started in LINUX32 on the bundle as the
+// wrapper leaves it.
 package bench
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,48 +48,79 @@ import (
 	"time"
 
 	"github.com/armhf-shim/armhf-shim/internal/benchkit"
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"github.com/armhf-shim/armhf-shim/uname"
 )
 
 // Config names the binaries and bundles.
 type Config struct {
 	Runc, Shim, Floor string
-	// Lean (optional) is cmd/armhf-runc: the runtime wrapper alone, the
-	// binary `armhf-shim install` registers. Shim is the multi-call
-	// armhf-shim run as `armhf-shim runtime`.
+	// Lean is cmd/armhf-runc: the runtime wrapper alone, the binary
+	// `armhf-shim install` registers; the goal applies to it. Shim is the
+	// multi-call armhf-shim run as `armhf-shim runtime`.
 	Lean string
+	// Target is a do-nothing program (/bin/true) standing in for runc in
+	// the isolated groups.
+	Target string
 	// Bundle32 and Bundle64 are runc bundles running a trivial command.
 	Bundle32, Bundle64 string
 	// Root is runc's --root; StateRoot the wrapper's state root.
 	Root, StateRoot string
 	Warmup, Rounds  int
+	// IsolatedRounds is the number of rounds of each isolated group.
+	IsolatedRounds int
+	// Resamples is the number of bootstrap resamples of an interval.
+	Resamples int
 }
 
-// Group is the cases of one situation.
+// Case names.
+const (
+	Bare          = "bare"
+	Floor         = "floor"
+	Lean          = "armhf-runc"
+	Multi         = "armhf-shim runtime"
+	BareModified  = "bare, modified bundle, LINUX32"
+	FloorModified = "floor, modified bundle, LINUX32"
+)
+
+// Group is the results of one situation.
 type Group struct {
-	Name                 string
-	Bare, Floor, Wrapper benchkit.Result
-	Lean                 *benchkit.Result // when Config.Lean is set
-	// BareModified and FloorModified (the modified group only): runc and
-	// the floor started in LINUX32 on the bundle as the wrapper leaves it —
-	// the same runc work as behind the wrapper.
-	BareModified, FloorModified *benchkit.Result
-	Goal                        float64 // limit of the added time over the floor's added time
+	Name     string
+	Isolated bool    // the runtime is Config.Target, not runc
+	Goal     float64 // limit of armhf-runc's added time over the floor's
+	Rounds   int
+	Results  map[string]benchkit.Result
 }
+
+// Has reports whether the group measured case name.
+func (g Group) Has(name string) bool { _, ok := g.Results[name]; return ok }
 
 // Run measures every group.
 func Run(c Config) ([]Group, error) {
 	n := 0
 	id := func() string { n++; return fmt.Sprintf("bench-%d-%d", os.Getpid(), n) }
-	orig32, err := os.ReadFile(filepath.Join(c.Bundle32, "config.json"))
+	cfg32 := filepath.Join(c.Bundle32, "config.json")
+	orig32, err := os.ReadFile(cfg32)
 	if err != nil {
 		return nil, err
 	}
+	restore32 := func() error { return os.WriteFile(cfg32, orig32, 0o644) }
 	globals := []string{"--root", c.Root}
-	runcRun := func(bundle string) []string {
-		return append(append([]string{}, globals...), "run", "--bundle", bundle, id())
+	runArgs := func(bundle string) func() []string {
+		return func() []string {
+			return append(append([]string{}, globals...), "run", "--bundle", bundle, id())
+		}
 	}
-	timedIn := func(linux32 bool, name string, argv func() []string, env []string, before func() error) benchkit.Case {
+	createArgs := func(bundle string) func() []string {
+		return func() []string {
+			return append(append([]string{}, globals...), "create", "--bundle", bundle, id())
+		}
+	}
+	version := func() []string { return []string{"--version"} }
+
+	// timed runs argv (in LINUX32 when asked) after before, timing only the
+	// command.
+	timed := func(name string, linux32 bool, argv func() []string, env []string, before func() error) benchkit.Case {
 		return benchkit.Case{Name: name, Run: func() (time.Duration, error) {
 			if before != nil {
 				if err := before(); err != nil {
@@ -108,124 +153,142 @@ func Run(c Config) ([]Group, error) {
 			return d, nil
 		}}
 	}
-	timed := func(name string, argv func() []string, env []string, before func() error) benchkit.Case {
-		return timedIn(false, name, argv, env, before)
+	with := func(argv0 string, args func() []string, pre ...string) func() []string {
+		return func() []string { return append(append([]string{argv0}, pre...), args()...) }
 	}
-	floorEnv := []string{"ARMHF_FLOOR_TARGET=" + c.Runc}
-	shimEnv := []string{"ARMHF_SHIM_RUNTIME=" + c.Runc, "ARMHF_SHIM_STATE_ROOT=" + c.StateRoot}
-	restore32 := func() error { return os.WriteFile(filepath.Join(c.Bundle32, "config.json"), orig32, 0o644) }
-	with := func(bin string, args func() []string) func() []string {
-		return func() []string { return append([]string{bin}, args()...) }
+	envFor := func(runtime string) (floorEnv, shimEnv []string) {
+		return []string{"ARMHF_FLOOR_TARGET=" + runtime},
+			[]string{"ARMHF_SHIM_RUNTIME=" + runtime, "ARMHF_SHIM_STATE_ROOT=" + c.StateRoot}
 	}
-	shimArgs := func(args func() []string) func() []string {
-		return func() []string { return append([]string{c.Shim, "runtime"}, args()...) }
-	}
-	run32 := func() []string { return runcRun(c.Bundle32) }
-	run64 := func() []string { return runcRun(c.Bundle64) }
-	version := func() []string { return []string{"--version"} }
 
-	// The bundle as the wrapper leaves it: runc started on it in LINUX32 does
-	// the same work as behind the wrapper, so bare runc and the floor on it
-	// measure the wrapper's own cost on equal runc work.
-	wrapperBin := c.Shim
-	wrapperArgs := shimArgs
-	if c.Lean != "" {
-		wrapperBin = c.Lean
-		wrapperArgs = func(args func() []string) func() []string { return with(c.Lean, args) }
+	// The bundle as the wrapper leaves it, for the equal-work pair.
+	_, shimEnv := envFor(c.Runc)
+	if _, err := timed("capture", false, with(c.Lean, runArgs(c.Bundle32)), shimEnv, restore32).Run(); err != nil {
+		return nil, fmt.Errorf("running %s once on the 32-bit bundle: %w", c.Lean, err)
 	}
-	if _, err := timed("capture", wrapperArgs(run32), shimEnv, restore32).Run(); err != nil {
-		return nil, fmt.Errorf("running %s once on the 32-bit bundle: %w", wrapperBin, err)
-	}
-	mod32, err := os.ReadFile(filepath.Join(c.Bundle32, "config.json"))
+	mod32, err := os.ReadFile(cfg32)
 	if err != nil {
 		return nil, err
 	}
-	restoreMod := func() error { return os.WriteFile(filepath.Join(c.Bundle32, "config.json"), mod32, 0o644) }
+	restoreMod := func() error { return os.WriteFile(cfg32, mod32, 0o644) }
+	// create leaves a container per id; the isolated create never makes
+	// one, but the wrapper links a cpuinfo per id: clear them, untimed.
+	clearState := func() error {
+		if err := restore32(); err != nil {
+			return err
+		}
+		return os.RemoveAll(filepath.Join(c.StateRoot, "containers"))
+	}
 
+	type spec struct {
+		name     string
+		isolated bool
+		args     func() []string
+		before   func() error
+		goal     float64
+	}
+	specs := []spec{
+		{"runc run, 32-bit container (modified)", false, runArgs(c.Bundle32), restore32, 1.25},
+		{"runc run, 64-bit container (passthrough after the ELF check)", false, runArgs(c.Bundle64), nil, 1.1},
+		{"runc --version (passthrough, no file read)", false, version, nil, 1.1},
+		{"wrapper alone, run of a 32-bit bundle (modified; shared cpuinfo)", true, runArgs(c.Bundle32), restore32, 1.25},
+		{"wrapper alone, create of a 32-bit bundle (modified; per-container cpuinfo link)", true, createArgs(c.Bundle32), clearState, 1.25},
+		{"wrapper alone, create of a 64-bit bundle (passthrough after the ELF check)", true, createArgs(c.Bundle64), nil, 1.1},
+		{"wrapper alone, --version (passthrough)", true, version, nil, 1.1},
+	}
 	var groups []Group
-	for _, g := range []struct {
-		name   string
-		args   func() []string
-		before func() error
-		goal   float64
-	}{
-		{"runc run, 32-bit container (modified)", run32, restore32, 1.25},
-		{"runc run, 64-bit container (passthrough after the ELF check)", run64, nil, 1.1},
-		{"runc --version (passthrough, no file read)", version, nil, 1.1},
-	} {
+	for _, s := range specs {
+		runtime, rounds := c.Runc, c.Rounds
+		if s.isolated {
+			runtime, rounds = c.Target, c.IsolatedRounds
+		}
+		floorEnv, shimEnv := envFor(runtime)
 		cases := []benchkit.Case{
-			timed("bare runc", with(c.Runc, g.args), nil, g.before),
-			timed("floor", with(c.Floor, g.args), floorEnv, g.before),
-			timed("armhf-shim", shimArgs(g.args), shimEnv, g.before),
+			timed(Bare, false, with(runtime, s.args), nil, s.before),
+			timed(Floor, false, with(c.Floor, s.args), floorEnv, s.before),
+			timed(Lean, false, with(c.Lean, s.args), shimEnv, s.before),
 		}
-		if c.Lean != "" {
-			cases = append(cases, timed("armhf-runc", with(c.Lean, g.args), shimEnv, g.before))
-		}
-		equal := g.before != nil // the modified group
-		if equal {
+		if s.isolated {
+			cases = append(cases, timed(Multi, false, with(c.Shim, s.args, "runtime"), shimEnv, s.before))
+		} else if s.before != nil {
+			// Equal runc work: runc and the floor in LINUX32 on the bundle
+			// as the wrapper leaves it.
 			cases = append(cases,
-				timedIn(true, "bare runc, modified bundle, LINUX32", with(c.Runc, g.args), nil, restoreMod),
-				timedIn(true, "floor, modified bundle, LINUX32", with(c.Floor, g.args), floorEnv, restoreMod))
+				timed(BareModified, true, with(runtime, s.args), nil, restoreMod),
+				timed(FloorModified, true, with(c.Floor, s.args), floorEnv, restoreMod))
 		}
-		res, err := benchkit.Alternate(c.Warmup, c.Rounds, cases...)
+		if err := benchkit.Reload(c.Runc, c.Floor, c.Lean, c.Shim, c.Target); err != nil {
+			return groups, err
+		}
+		res, err := benchkit.Alternate(c.Warmup, rounds, cases...)
 		if err != nil {
-			return groups, fmt.Errorf("%s: %w", g.name, err)
+			return groups, fmt.Errorf("%s: %w", s.name, err)
 		}
-		gr := Group{Name: g.name, Bare: res[0], Floor: res[1], Wrapper: res[2], Goal: g.goal}
-		if c.Lean != "" {
-			gr.Lean = &res[3]
+		g := Group{Name: s.name, Isolated: s.isolated, Goal: s.goal, Rounds: rounds, Results: map[string]benchkit.Result{}}
+		for _, r := range res {
+			g.Results[r.Name] = r
 		}
-		if equal {
-			gr.BareModified, gr.FloorModified = &res[len(res)-2], &res[len(res)-1]
-		}
-		groups = append(groups, gr)
+		groups = append(groups, g)
 	}
 	return groups, restore32()
 }
 
-// Judged is the result the goal applies to: armhf-runc, the binary
-// `install` registers, when it was measured; else armhf-shim runtime.
-func (g Group) Judged() (benchkit.Result, string) {
-	if g.Lean != nil {
-		return *g.Lean, "armhf-runc"
-	}
-	return g.Wrapper, "armhf-shim runtime"
+// Row is one comparison of a group, ready for a table.
+type Row struct {
+	Comparison string
+	Medians    string
+	Ratio      benchkit.Interval
+	Goal       string // "≤ 1.25: met" etc.; "" for information
 }
 
-// Table renders the groups as Markdown. The goal is on the wrapper's added
-// time over bare runc against the floor's added time (medians).
-func Table(groups []Group) string {
-	var rows [][]string
-	cell := func(r, floor, bare benchkit.Result) string {
-		ov := benchkit.Overhead(r, floor, bare)
-		wf := benchkit.Compare(r, floor)
-		return fmt.Sprintf("%s (added %.2f / %.2f×; total %.3f×)", benchkit.Format(r.Median()), ov.Median, ov.Q1, wf.Median)
+// Rows are the comparisons of g: armhf-runc's added time over the floor's
+// (judged against the goal), armhf-runc against bare, the equal-work and
+// multi-call figures where measured.
+func (g Group) Rows(resamples int) []Row {
+	r := g.Results
+	bare, floor, lean := r[Bare], r[Floor], r[Lean]
+	what := "runc"
+	if g.Isolated {
+		what = "the do-nothing runtime"
 	}
-	for _, g := range groups {
-		lean := "-"
-		if g.Lean != nil {
-			lean = cell(*g.Lean, g.Floor, g.Bare)
-		}
-		j, _ := g.Judged()
-		ov := benchkit.Overhead(j, g.Floor, g.Bare)
-		verdict := "meets"
-		if !(ov.Median <= g.Goal) {
-			verdict = "MISSES"
-		}
-		if g.BareModified != nil {
-			eq := benchkit.Overhead(j, *g.FloorModified, *g.BareModified)
-			verdict += fmt.Sprintf("; on equal runc work (runc and floor in LINUX32 on the modified bundle: bare %s, floor %s): added %.2f / %.2f×",
-				benchkit.Format(g.BareModified.Median()), benchkit.Format(g.FloorModified.Median()), eq.Median, eq.Q1)
-		}
-		rows = append(rows, []string{
-			g.Name,
-			benchkit.Format(g.Bare.Median()), benchkit.Format(g.Floor.Median()),
-			lean, cell(g.Wrapper, g.Floor, g.Bare),
-			fmt.Sprintf("added ≤ %.2f× floor's: %s", g.Goal, verdict),
+	ov := benchkit.OverheadCI(lean, floor, bare, resamples)
+	rows := []Row{{
+		Comparison: g.Name + ": armhf-runc added time / floor's added time",
+		Medians:    fmt.Sprintf("bare %s, floor %s, armhf-runc %s", benchkit.Format(bare.Median()), benchkit.Format(floor.Median()), benchkit.Format(lean.Median())),
+		Ratio:      ov,
+		Goal:       fmt.Sprintf("≤ %.2f: %s", g.Goal, ov.Verdict(g.Goal)),
+	}, {
+		Comparison: g.Name + ": armhf-runc / bare " + what,
+		Ratio:      benchkit.CompareCI(lean, bare, resamples),
+	}}
+	if g.Has(BareModified) {
+		eq := benchkit.OverheadCI(lean, r[FloorModified], r[BareModified], resamples)
+		rows = append(rows, Row{
+			Comparison: g.Name + ": armhf-runc added time / floor's, on equal runc work (runc and the floor in LINUX32 on the bundle as the wrapper leaves it)",
+			Medians:    fmt.Sprintf("bare %s, floor %s", benchkit.Format(r[BareModified].Median()), benchkit.Format(r[FloorModified].Median())),
+			Ratio:      eq,
+			Goal:       fmt.Sprintf("≤ %.2f: %s", g.Goal, eq.Verdict(g.Goal)),
 		})
 	}
-	return benchkit.Table([]string{"situation", "bare runc", "floor", "armhf-runc (registered)",
-		"armhf-shim runtime (multi-call)", "goal (armhf-runc)"}, rows)
+	if g.Has(Multi) {
+		rows = append(rows, Row{
+			Comparison: g.Name + ": armhf-shim runtime (multi-call, not registered) added time / floor's",
+			Medians:    benchkit.Format(r[Multi].Median()),
+			Ratio:      benchkit.OverheadCI(r[Multi], floor, bare, resamples),
+		})
+	}
+	return rows
+}
+
+// Table renders the groups as Markdown.
+func Table(groups []Group, resamples int) string {
+	var rows [][]string
+	for _, g := range groups {
+		for _, r := range g.Rows(resamples) {
+			rows = append(rows, []string{r.Comparison, fmt.Sprint(g.Rounds), r.Medians, r.Ratio.String(), r.Goal})
+		}
+	}
+	return benchkit.Table([]string{"situation", "rounds", "medians", "ratio (95% interval)", "goal"}, rows)
 }
 
 // Bundle writes a runc bundle over rootfs running /bin/true.
@@ -263,19 +326,30 @@ func Bundle(t testing.TB, rootfs string) string {
 
 // Setup builds the contestants and the two bundles (i386 and amd64 busybox
 // on this x86_64 test bed) for Run; rounds is the default of
-// ARMHF_SHIM_BENCH_ROUNDS. Everything is removed in t.Cleanup.
+// ARMHF_SHIM_BENCH_ROUNDS (the end-to-end groups; the isolated ones run
+// ARMHF_SHIM_BENCH_ISOLATED_ROUNDS, default 1500). Everything is removed
+// in t.Cleanup.
 func Setup(t testing.TB, rounds int) Config {
 	testenv.RequireRoot(t)
+	stateRoot, err := os.MkdirTemp("/dev/shm", "armhf-bench-state-")
+	if err != nil {
+		stateRoot = t.TempDir()
+	} else {
+		t.Cleanup(func() { os.RemoveAll(stateRoot) })
+	}
 	return Config{
-		Runc:      testenv.RequireCommand(t, "runc"),
-		Shim:      testenv.BuildBinary(t, "./cmd/armhf-shim"),
-		Floor:     testenv.BuildBinary(t, "./internal/floor"),
-		Lean:      testenv.BuildBinary(t, "./cmd/armhf-runc"),
-		Bundle32:  Bundle(t, testenv.BusyboxRootfs(t, "i386")),
-		Bundle64:  Bundle(t, testenv.BusyboxRootfs(t, "amd64")),
-		Root:      t.TempDir(),
-		StateRoot: t.TempDir(),
-		Warmup:    benchkit.EnvInt("ARMHF_SHIM_BENCH_WARMUP", 3),
-		Rounds:    benchkit.EnvInt("ARMHF_SHIM_BENCH_ROUNDS", rounds),
+		Runc:           testenv.RequireCommand(t, "runc"),
+		Shim:           testenv.BuildBinary(t, "./cmd/armhf-shim"),
+		Floor:          testenv.BuildBinary(t, "./internal/floor"),
+		Lean:           testenv.BuildBinary(t, "./cmd/armhf-runc"),
+		Target:         testenv.RequireCommand(t, "true"),
+		Bundle32:       Bundle(t, testenv.BusyboxRootfs(t, "i386")),
+		Bundle64:       Bundle(t, testenv.BusyboxRootfs(t, "amd64")),
+		Root:           t.TempDir(),
+		StateRoot:      stateRoot,
+		Warmup:         benchkit.EnvInt("ARMHF_SHIM_BENCH_WARMUP", 3),
+		Rounds:         benchkit.EnvInt("ARMHF_SHIM_BENCH_ROUNDS", rounds),
+		IsolatedRounds: benchkit.EnvInt("ARMHF_SHIM_BENCH_ISOLATED_ROUNDS", 1500),
+		Resamples:      benchkit.EnvInt("ARMHF_SHIM_BENCH_RESAMPLES", 2000),
 	}
 }

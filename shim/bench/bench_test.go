@@ -13,19 +13,16 @@ func TestBenchRuntime(t *testing.T) {
 	if os.Getenv("ARMHF_SHIM_BENCH") != "1" {
 		t.Skip("set ARMHF_SHIM_BENCH=1 (make bench-runtime) to measure the runtime wrapper")
 	}
-	c := Setup(t, 30)
+	c := Setup(t, 100)
 	groups, err := Run(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := Table(groups)
-	fmt.Printf("\nruntime wrapper, %d rounds (runc %s):\n\n%s\n", c.Rounds, c.Runc, table)
+	table := Table(groups, c.Resamples)
+	fmt.Printf("\nruntime wrapper (runc %s):\n\n%s\n", c.Runc, table)
 	for _, g := range groups {
-		for _, r := range []struct {
-			name string
-			s    interface{ Spread() float64 }
-		}{{"bare", g.Bare}, {"floor", g.Floor}, {"armhf-shim", g.Wrapper}} {
-			t.Logf("%s / %s: interquartile spread %.1f%%", g.Name, r.name, 100*r.s.Spread())
+		for name, r := range g.Results {
+			t.Logf("%s / %s: median %v, interquartile spread %.1f%%", g.Name, name, r.Median(), 100*r.Spread())
 		}
 	}
 	if out := os.Getenv("ARMHF_SHIM_BENCH_OUT"); out != "" {

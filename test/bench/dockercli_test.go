@@ -20,16 +20,16 @@ func TestDockerCLIWrapper(t *testing.T) {
 	}
 	t.Logf("\n%s", dockerbench.Table(groups))
 	for _, g := range groups {
-		wf := benchkit.Compare(g.Wrapper, g.Floor)
-		ov := benchkit.Overhead(g.Wrapper, g.Floor, g.Bare)
-		goal := goalCell(wf, dockerbench.Goal, true)
+		wf := benchkit.CompareCI(g.Wrapper, g.Floor, 2000)
+		ov := benchkit.OverheadCI(g.Wrapper, g.Floor, g.Bare, 2000)
+		goal := fmt.Sprintf("≤ %.2f: %s", dockerbench.Goal, wf.Verdict(dockerbench.Goal))
 		if g.Diagnostic {
 			goal = "(diagnostic: a no-op stands in for docker)"
 		}
 		rep.add("4 docker CLI wrapper", g.Name+": armhf-shim / floor",
 			fmt.Sprintf("bare %s, floor %s, armhf-shim %s", benchkit.Format(g.Bare.Median()), benchkit.Format(g.Floor.Median()), benchkit.Format(g.Wrapper.Median())),
-			ratioCell(wf), goal)
-		rep.add("4 docker CLI wrapper", g.Name+": added time / floor's added time", "", ratioCell(ov), "")
+			wf.String(), goal)
+		rep.add("4 docker CLI wrapper", g.Name+": added time / floor's added time", "", ov.String(), "")
 	}
 	rep.note("Section 4 (docker CLI wrapper): %d rounds; the real docker is %s against a test dockerd.", c.Rounds, c.Docker)
 }

@@ -1,0 +1,127 @@
+package benchkit
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+)
+
+// Interval is a ratio estimate with its 95% confidence interval.
+type Interval struct {
+	Est, Lo, Hi float64
+}
+
+func (iv Interval) String() string {
+	return fmt.Sprintf("%.3f (95%% CI %.3f–%.3f)", iv.Est, iv.Lo, iv.Hi)
+}
+
+// Verdict says how the interval stands against an upper limit: "met" when
+// all of it is at or below, "missed" when all of it is above, otherwise
+// "not settled" — the honest answer when the machine's noise is larger
+// than the difference being measured.
+func (iv Interval) Verdict(limit float64) string {
+	switch {
+	case iv.Hi <= limit:
+		return "met"
+	case iv.Lo > limit:
+		return "MISSED"
+	}
+	return "not settled (the interval spans the goal)"
+}
+
+// bootstrap estimates stat on the rounds of the results and its 95%
+// percentile-bootstrap interval: rounds are drawn with replacement, and
+// since Alternate takes one sample of every case per round, the samples
+// of one round are drawn together (the comparison stays paired). The
+// random source is seeded, so a run's interval is reproducible from its
+// samples.
+func bootstrap(stat func(q func(r int, q float64) float64) float64, resamples int, rs ...Result) Interval {
+	n := len(rs[0].Samples)
+	for _, r := range rs {
+		n = min(n, len(r.Samples))
+	}
+	if n == 0 {
+		return Interval{math.NaN(), math.NaN(), math.NaN()}
+	}
+	quant := func(idx []int) func(r int, q float64) float64 {
+		return func(r int, q float64) float64 {
+			s := make([]float64, len(idx))
+			for i, k := range idx {
+				s[i] = float64(rs[r].Samples[k])
+			}
+			sort.Float64s(s)
+			return quantile(s, q)
+		}
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	est := stat(quant(all))
+	rng := rand.New(rand.NewPCG(1, uint64(n)))
+	vals := make([]float64, 0, resamples)
+	idx := make([]int, n)
+	for b := 0; b < resamples; b++ {
+		for i := range idx {
+			idx[i] = rng.IntN(n)
+		}
+		if v := stat(quant(idx)); !math.IsNaN(v) && !math.IsInf(v, 0) {
+			vals = append(vals, v)
+		}
+	}
+	if len(vals) == 0 {
+		return Interval{est, math.NaN(), math.NaN()}
+	}
+	sort.Float64s(vals)
+	return Interval{Est: est, Lo: quantile(vals, 0.025), Hi: quantile(vals, 0.975)}
+}
+
+func quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	lo, hi := int(math.Floor(pos)), int(math.Ceil(pos))
+	return sorted[lo] + (pos-float64(lo))*(sorted[hi]-sorted[lo])
+}
+
+// CompareCI is a/b of the medians with its bootstrap interval.
+func CompareCI(a, b Result, resamples int) Interval {
+	return bootstrap(func(q func(int, float64) float64) float64 {
+		return q(0, 0.5) / q(1, 0.5)
+	}, resamples, a, b)
+}
+
+// OverheadCI is Overhead's median ratio — (a − base) / (floor − base) —
+// with its bootstrap interval.
+func OverheadCI(a, floor, base Result, resamples int) Interval {
+	return bootstrap(func(q func(int, float64) float64) float64 {
+		den := q(1, 0.5) - q(2, 0.5)
+		if den <= 0 {
+			return math.NaN()
+		}
+		return (q(0, 0.5) - q(2, 0.5)) / den
+	}, resamples, a, floor, base)
+}
+
+// MedianCI is the median of r with its bootstrap interval, in the unit of
+// the samples.
+func MedianCI(r Result, resamples int) (est, lo, hi time.Duration) {
+	iv := bootstrap(func(q func(int, float64) float64) float64 { return q(0, 0.5) }, resamples, r)
+	return time.Duration(iv.Est), time.Duration(iv.Lo), time.Duration(iv.Hi)
+}
+
+// Reload puts each file's pages in the page cache in the state a program
+// has after it was first loaded from disk: it drops the cached pages
+// (POSIX_FADV_DONTNEED) and reads the file back. How a binary's pages came
+// into the cache — written by the Go linker through a mapping, by write(2)
+// in an install, or read from disk — changes how fast it starts by
+// 0.1–0.2 ms on this kernel (folio sizes), which is as much as a wrapper
+// costs; the benches reload every contestant so none is favoured.
+func Reload(paths ...string) error {
+	for _, p := range paths {
+		if err := reload(p); err != nil {
+			return fmt.Errorf("reloading %s into the page cache: %w", p, err)
+		}
+	}
+	return nil
+}
