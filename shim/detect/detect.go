@@ -31,9 +31,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/armhf-shim/armhf-shim/internal/inroot"
 	"golang.org/x/sys/unix"
 )
 
@@ -225,34 +224,18 @@ func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
 	}
 }
 
-// noOpenat2 is set for good on the first ENOSYS or EPERM from openat2
-// (tests set it to exercise the fallback).
-var noOpenat2 atomic.Bool
-
 // root is a container rootfs opened for lookups.
-type root struct {
-	path string
-	fd   int // an O_PATH descriptor of the rootfs (-1: the securejoin walk)
-}
+type root struct{ *inroot.Root }
 
 func openRoot(rootfs string) (*root, error) {
-	r := &root{path: rootfs, fd: -1}
-	if noOpenat2.Load() {
-		return r, nil
-	}
-	fd, err := unix.Open(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	r, err := inroot.Open(rootfs)
 	if err != nil {
 		return nil, err
 	}
-	r.fd = fd
-	return r, nil
+	return &root{r}, nil
 }
 
-func (r *root) close() {
-	if r.fd >= 0 {
-		unix.Close(r.fd)
-	}
-}
+func (r *root) close() { r.Close() }
 
 // find returns the first bytes and the in-root path of the first PATH
 // candidate for name that is an executable regular file. The path is the
@@ -291,35 +274,10 @@ func (r *root) find(name, pathEnv, cwd string) (hdr []byte, inRoot string, err e
 	return nil, "", fmt.Errorf("%q (PATH=%s): %w", name, pathEnv, ErrNotFound)
 }
 
-// open opens the in-root path c for reading, resolved with the rootfs as
-// "/", without blocking (a FIFO) or taking a controlling terminal.
+// open opens the in-root path c for reading, without blocking (a FIFO)
+// or taking a controlling terminal.
 func (r *root) open(c string) (int, error) {
-	const flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY
-	if r.fd >= 0 {
-		how := unix.OpenHow{Flags: flags, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
-		for attempt := 0; ; attempt++ {
-			fd, err := unix.Openat2(r.fd, c, &how)
-			switch {
-			case err == nil:
-				return fd, nil
-			case (err == unix.EAGAIN || err == unix.EINTR) && attempt < 8:
-				continue // a concurrent rename or mount in the rootfs
-			case err == unix.ENOSYS || err == unix.EPERM:
-				// No openat2 here (kernel < 5.6, or seccomp): walk instead.
-				noOpenat2.Store(true)
-				unix.Close(r.fd)
-				r.fd = -1
-				return r.open(c)
-			}
-			return -1, err
-		}
-	}
-	host, err := securejoin.SecureJoin(r.path, c)
-	if err != nil {
-		return -1, err
-	}
-	// The walk resolved every symlink; one appearing since is not followed.
-	return unix.Open(host, flags|unix.O_NOFOLLOW, 0)
+	return r.OpenFile(c, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 }
 
 // readHeader reads the first bytes of fd if it is an executable regular

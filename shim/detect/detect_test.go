@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/armhf-shim/armhf-shim/internal/inroot"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,9 +173,8 @@ func bothResolvers(t *testing.T, test func(*testing.T)) {
 			name = "openat2"
 		}
 		t.Run(name, func(t *testing.T) {
-			saved := noOpenat2.Load()
-			noOpenat2.Store(!openat2)
-			defer noOpenat2.Store(saved)
+			inroot.ForceWalk(!openat2)
+			defer inroot.ForceWalk(false)
 			test(t)
 		})
 	}

@@ -15,7 +15,7 @@
 //     already in that namespace; the thread is never reused;
 //  3. the container's root there is its rootfs path before pivot_root and
 //     "/" after; the target is opened with that as root
-//     (filepath-securejoin's pathrs-lite, openat2 RESOLVE_IN_ROOT), so a
+//     (package internal/inroot: openat2 RESOLVE_IN_ROOT), so a
 //     symlink in the image — /proc -> /, proc/cpuinfo -> /etc/passwd —
 //     can never lead outside the container's tree;
 //  4. the target must be a file on procfs (the container's own /proc,
@@ -32,7 +32,7 @@ import (
 	"runtime"
 	"strconv"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/armhf-shim/armhf-shim/internal/inroot"
 	"golang.org/x/sys/unix"
 )
 
@@ -145,10 +145,16 @@ func ContainerRoot(rootfs string) string {
 // OpenTarget opens target with root as "/" (symlinks cannot leave root)
 // as an O_PATH handle, and checks that it is a regular file on procfs.
 func OpenTarget(root, target string) (*os.File, error) {
-	f, err := pathrs.OpenInRoot(root, target)
+	r, err := inroot.Open(root)
+	if err != nil {
+		return nil, fmt.Errorf("opening the container root %s: %w", root, err)
+	}
+	fd, err := r.OpenFile(target, unix.O_PATH)
+	r.Close()
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s in the container root %s: %w", target, root, err)
 	}
+	f := os.NewFile(uintptr(fd), target)
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(int(f.Fd()), &sfs); err != nil {
 		f.Close()
