@@ -55,8 +55,9 @@ type Plan struct {
 type Env struct {
 	Getenv  func(string) string
 	Environ func() []string
-	Self    func() (string, error)
-	GOARCH  string
+	// SelfID identifies the running binary (runtimecfg.SelfID).
+	SelfID func() (runtimecfg.FileID, error)
+	GOARCH string
 	// CanLinux32 reports whether this host accepts the LINUX32
 	// personality (nil: try it on a locked thread).
 	CanLinux32 func() error
@@ -64,7 +65,8 @@ type Env struct {
 
 // ProcessEnv is the real process environment.
 func ProcessEnv() Env {
-	return Env{Getenv: os.Getenv, Environ: os.Environ, Self: runtimecfg.Self, GOARCH: goruntime.GOARCH}
+	return Env{Getenv: os.Getenv, Environ: os.Environ, GOARCH: goruntime.GOARCH,
+		SelfID: func() (runtimecfg.FileID, error) { return runtimecfg.SelfID(os.Args[0]) }}
 }
 
 func (e Env) canLinux32() error {
@@ -126,9 +128,9 @@ func Prepare(inv *runcargs.Invocation, env Env, log *runclog.Logger) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
-	self, err := env.Self()
+	self, err := env.SelfID()
 	if err != nil {
-		return Plan{}, fmt.Errorf("finding armhf-shim's own binary: %w", err)
+		return Plan{}, fmt.Errorf("identifying armhf-shim's own binary: %w", err)
 	}
 	seenVal := env.Getenv(runtimecfg.EnvSeen)
 	seen := runtimecfg.SplitSeen(seenVal)
@@ -136,16 +138,16 @@ func Prepare(inv *runcargs.Invocation, env Env, log *runclog.Logger) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
-	newSeen := self
+	newSeen := self.String()
 	if seenVal != "" {
-		newSeen = seenVal + ":" + self
+		newSeen = seenVal + ":" + newSeen
 	}
 	plan := Plan{
 		Path: rt,
 		Argv: append([]string{rt}, inv.Args...),
 		Env:  setEnv(env.Environ(), runtimecfg.EnvSeen, newSeen),
 	}
-	if len(seen) > 0 {
+	if seenVal != "" {
 		// Another armhf-shim called us as its runtime: it has done the work.
 		log.Debugf("called by armhf-shim %s as its runtime: forwarding %s to %s", seenVal, inv.Command, rt)
 		return plan, nil

@@ -45,6 +45,14 @@ func newWorld(t testing.TB) *world {
 	return w
 }
 
+func (w *world) selfID() runtimecfg.FileID {
+	id, err := runtimecfg.StatID(w.self)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return id
+}
+
 func (w *world) Env() Env {
 	return Env{
 		Getenv: func(k string) string { return w.env[k] },
@@ -55,7 +63,7 @@ func (w *world) Env() Env {
 			}
 			return out
 		},
-		Self:   func() (string, error) { return w.self, nil },
+		SelfID: func() (runtimecfg.FileID, error) { return runtimecfg.StatID(w.self) },
 		GOARCH: "amd64",
 	}
 }
@@ -150,7 +158,7 @@ func TestPrepareCreate32Bit(t *testing.T) {
 			if !reflect.DeepEqual(plan.Argv, wantArgv) {
 				t.Errorf("argv %q, want %q", plan.Argv, wantArgv)
 			}
-			if !contains(plan.Env, runtimecfg.EnvSeen+"="+w.self) {
+			if !contains(plan.Env, runtimecfg.EnvSeen+"="+w.selfID().String()) {
 				t.Errorf("env lacks %s", runtimecfg.EnvSeen)
 			}
 			s := readSpec(t, dir)
@@ -357,7 +365,7 @@ func TestPrepareForwardsWhenCalledByAnotherCopy(t *testing.T) {
 	if after, _ := os.ReadFile(filepath.Join(dir, "config.json")); !bytes.Equal(after, config) {
 		t.Error("second wrapper rewrote config.json")
 	}
-	if !contains(plan.Env, runtimecfg.EnvSeen+"="+other+":"+w.self) {
+	if !contains(plan.Env, runtimecfg.EnvSeen+"="+other+":"+w.selfID().String()) {
 		t.Errorf("SEEN not extended: %v", plan.Env)
 	}
 }

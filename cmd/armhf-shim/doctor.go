@@ -254,7 +254,7 @@ func setupReport() []string {
 	if err != nil {
 		return append(lines, "runtime wrapper: "+err.Error())
 	}
-	self, err := runtimecfg.Self()
+	self, err := runtimecfg.SelfID(os.Args[0])
 	if err != nil {
 		return append(lines, "runtime wrapper: "+err.Error())
 	}

@@ -14,10 +14,11 @@
 // The wrapper is often installed AS runc (a link named runc early in
 // dockerd's PATH, for BuildKit), so the lookup of the real runtime skips
 // every candidate that is this very binary (the same file: device and
-// inode), and every binary listed in ARMHF_SHIM_SEEN: the realpaths of the
-// armhf-shim copies this exec chain has already passed through. A wrapper that finds SEEN set
-// knows another armhf-shim already did the work and only forwards, so even
-// two different copies on PATH can never loop.
+// inode), and every binary listed in ARMHF_SHIM_SEEN: the identities of
+// the armhf-shim copies this exec chain has already passed through. A
+// wrapper that finds SEEN set knows another armhf-shim already did the
+// work and only forwards, so even two different copies on PATH can never
+// loop.
 package runtimecfg
 
 import (
@@ -28,6 +29,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
@@ -44,8 +46,8 @@ const (
 	EnvRuntime   = "ARMHF_SHIM_RUNTIME"
 	EnvStateRoot = "ARMHF_SHIM_STATE_ROOT"
 	EnvConfig    = "ARMHF_SHIM_CONFIG"
-	// EnvSeen lists (":"-separated) the realpaths of armhf-shim binaries
-	// already in this exec chain.
+	// EnvSeen lists (":"-separated) the identities ("dev.ino") of the
+	// armhf-shim binaries already in this exec chain.
 	EnvSeen = "ARMHF_SHIM_SEEN"
 )
 
@@ -131,12 +133,52 @@ func Self() (string, error) {
 	return os.Executable()
 }
 
-// SplitSeen parses an ARMHF_SHIM_SEEN value.
-func SplitSeen(v string) []string {
+// FileID identifies a file: its device and inode.
+type FileID struct{ Dev, Ino uint64 }
+
+// String is the form ARMHF_SHIM_SEEN lists: "dev.ino".
+func (id FileID) String() string {
+	return strconv.FormatUint(id.Dev, 10) + "." + strconv.FormatUint(id.Ino, 10)
+}
+
+// StatID returns the identity of the executable regular file p names
+// (following symlinks).
+func StatID(p string) (FileID, error) { return statExec(p) }
+
+// SelfID returns the identity of the running binary. argv0 with a slash —
+// how docker, containerd and BuildKit exec a runtime, by its configured
+// path — is stat'ed; otherwise /proc/self/exe. (A procfs lookup is the
+// dearer one in a fresh process: the kernel instantiates the process's
+// /proc entries on first use.) An argv0 naming another file can only make
+// the wrapper exec itself once: that second copy gets its own path as
+// argv0 and ARMHF_SHIM_SEEN set, and refuses to go on.
+func SelfID(argv0 string) (FileID, error) {
+	if strings.Contains(argv0, "/") {
+		if id, err := statExec(argv0); err == nil {
+			return id, nil
+		}
+	}
+	return statExec("/proc/self/exe")
+}
+
+// SplitSeen parses an ARMHF_SHIM_SEEN value: ":"-separated identities
+// ("dev.ino") of the armhf-shim binaries already in this exec chain.
+// Malformed entries are skipped; the caller only needs to know that the
+// list is not empty to stop modifying.
+func SplitSeen(v string) []FileID {
 	if v == "" {
 		return nil
 	}
-	return strings.Split(v, ":")
+	var out []FileID
+	for _, e := range strings.Split(v, ":") {
+		d, i, ok := strings.Cut(e, ".")
+		dev, err1 := strconv.ParseUint(d, 10, 64)
+		ino, err2 := strconv.ParseUint(i, 10, 64)
+		if ok && err1 == nil && err2 == nil {
+			out = append(out, FileID{dev, ino})
+		}
+	}
+	return out
 }
 
 // Find returns the path of the real runtime for configured (a path, or a
@@ -144,26 +186,13 @@ func SplitSeen(v string) []string {
 // seen: "the same file" is the same device and inode, so a symlink, a hard
 // link or a bind mount of armhf-shim is recognised without resolving any
 // path (one stat per candidate).
-func Find(configured, source, pathEnv, self string, seen []string) (string, error) {
-	var selfID fileID
-	if st, err := statExec(self); err == nil {
-		selfID = st
-	}
-	var seenIDs []fileID // stat'ed on first use: SEEN is set only in a chain
+func Find(configured, source, pathEnv string, self FileID, seen []FileID) (string, error) {
 	skip := func(id fileID) bool {
-		if id == selfID {
+		if FileID(id) == self {
 			return true
 		}
-		if seenIDs == nil {
-			seenIDs = make([]fileID, 0, len(seen))
-			for _, s := range seen {
-				if st, err := statExec(s); err == nil {
-					seenIDs = append(seenIDs, st)
-				}
-			}
-		}
-		for _, s := range seenIDs {
-			if id == s {
+		for _, s := range seen {
+			if FileID(id) == s {
 				return true
 			}
 		}
@@ -175,8 +204,8 @@ func Find(configured, source, pathEnv, self string, seen []string) (string, erro
 			return "", fmt.Errorf("real OCI runtime %s (from %s): %w", configured, source, err)
 		}
 		if skip(id) {
-			return "", fmt.Errorf("real OCI runtime %s (from %s) is armhf-shim itself (%s): it would call itself forever; "+
-				"set it to the real runc, e.g. /usr/sbin/runc", configured, source, self)
+			return "", fmt.Errorf("real OCI runtime %s (from %s) is armhf-shim itself: it would call itself forever; "+
+				"set it to the real runc, e.g. /usr/sbin/runc", configured, source)
 		}
 		return configured, nil
 	}
@@ -203,8 +232,7 @@ func Find(configured, source, pathEnv, self string, seen []string) (string, erro
 	return "", errors.New(msg + "; install runc or set " + EnvRuntime + ", --armhf-shim-runtime or \"runtime\" in " + DefaultConfigPath)
 }
 
-// fileID identifies a file: its device and inode.
-type fileID struct{ dev, ino uint64 }
+type fileID = FileID
 
 // statExec returns the identity of the file p names (following symlinks)
 // if it is an executable regular file.
@@ -216,5 +244,5 @@ func statExec(p string) (fileID, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
 		return fileID{}, fmt.Errorf("%s is not an executable file", p)
 	}
-	return fileID{uint64(st.Dev), st.Ino}, nil
+	return fileID{Dev: uint64(st.Dev), Ino: st.Ino}, nil
 }

@@ -89,6 +89,13 @@ func TestFindSkipsSelf(t *testing.T) {
 	self := bin(t, filepath.Join(d, "libexec", "armhf-shim"))
 	copy2 := bin(t, filepath.Join(d, "copy", "runc")) // a second copy of armhf-shim
 	real := bin(t, filepath.Join(d, "sbin", "runc"))
+	id := func(p string) FileID {
+		i, err := StatID(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
 	os.MkdirAll(filepath.Join(d, "link"), 0o755)
 	os.Symlink(self, filepath.Join(d, "link", "runc"))
 	os.MkdirAll(filepath.Join(d, "notexec"), 0o755)
@@ -99,26 +106,26 @@ func TestFindSkipsSelf(t *testing.T) {
 		filepath.Join(d, "copy"), filepath.Join(d, "sbin")}, ":")
 
 	// First hop: self is skipped by realpath; the copy is taken.
-	got, err := Find("runc", "default", path, self, nil)
+	got, err := Find("runc", "default", path, id(self), nil)
 	if err != nil || got != copy2 {
 		t.Fatalf("first hop: %q %v, want %q", got, err, copy2)
 	}
 	// Second hop, as the copy, with SEEN=self: both copies are skipped.
-	got, err = Find("runc", "default", path, copy2, []string{self})
+	got, err = Find("runc", "default", path, id(copy2), []FileID{id(self)})
 	if err != nil || got != real {
 		t.Fatalf("second hop: %q %v, want %q", got, err, real)
 	}
 	// Nothing but ourselves: a clear error naming what was skipped.
-	_, err = Find("runc", "default", filepath.Join(d, "link"), self, nil)
+	_, err = Find("runc", "default", filepath.Join(d, "link"), id(self), nil)
 	if err == nil || !strings.Contains(err.Error(), "armhf-shim itself") || !strings.Contains(err.Error(), "install runc") {
 		t.Errorf("only self: %v", err)
 	}
 	// An explicit path to ourselves is refused, not exec'd.
-	_, err = Find(filepath.Join(d, "link", "runc"), "$ARMHF_SHIM_RUNTIME", path, self, nil)
+	_, err = Find(filepath.Join(d, "link", "runc"), "$ARMHF_SHIM_RUNTIME", path, id(self), nil)
 	if err == nil || !strings.Contains(err.Error(), "call itself") {
 		t.Errorf("explicit self: %v", err)
 	}
-	_, err = Find(filepath.Join(d, "nope"), "--armhf-shim-runtime", path, self, nil)
+	_, err = Find(filepath.Join(d, "nope"), "--armhf-shim-runtime", path, id(self), nil)
 	if err == nil || !strings.Contains(err.Error(), "--armhf-shim-runtime") {
 		t.Errorf("explicit missing: %v", err)
 	}
@@ -127,18 +134,40 @@ func TestFindSkipsSelf(t *testing.T) {
 	if err := os.Link(self, filepath.Join(d, "hard", "runc")); err != nil {
 		t.Fatal(err)
 	}
-	got, err = Find("runc", "default", filepath.Join(d, "hard")+":"+filepath.Join(d, "sbin"), self, nil)
+	got, err = Find("runc", "default", filepath.Join(d, "hard")+":"+filepath.Join(d, "sbin"), id(self), nil)
 	if err != nil || got != real {
 		t.Errorf("hard link of self: %q %v, want %q", got, err, real)
 	}
-	got, err = Find(real, "config", "", self, nil)
+	got, err = Find(real, "config", "", id(self), nil)
 	if err != nil || got != real {
 		t.Errorf("explicit: %q %v", got, err)
 	}
 }
 
 func TestSplitSeen(t *testing.T) {
-	if SplitSeen("") != nil || len(SplitSeen("/a:/b")) != 2 {
-		t.Error("SplitSeen")
+	if SplitSeen("") != nil {
+		t.Error("empty SEEN")
+	}
+	got := SplitSeen("1.2:garbage:30.40:5.")
+	if len(got) != 2 || got[0] != (FileID{1, 2}) || got[1] != (FileID{30, 40}) || got[1].String() != "30.40" {
+		t.Errorf("SplitSeen = %v", got)
+	}
+}
+
+func TestSelfID(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := StatID(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// By argv0 with a slash, and through /proc/self/exe for a bare name
+	// or a path that is not there.
+	for _, argv0 := range []string{exe, "runc", "/nonexistent/armhf-runc"} {
+		if got, err := SelfID(argv0); err != nil || got != want {
+			t.Errorf("SelfID(%q) = %v, %v; want %v", argv0, got, err, want)
+		}
 	}
 }
