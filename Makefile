@@ -76,6 +76,8 @@ FUZZTIME ?= 2m
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./cpuinfo/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCPUSet$$' -fuzztime $(FUZZTIME) ./cpuinfo/
+	$(GO) test -run '^$$' -fuzz '^FuzzScanView$$' -fuzztime $(FUZZTIME) ./shim/spec/
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./shim/spec/
 
 clean:
 	rm -rf bin
