@@ -121,14 +121,22 @@ func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", fmt.Errorf("armhf-shim state root: %w", err)
+	// Usually one link(2): the directory is made when it is missing, and a
+	// leftover of an earlier container with the same id is replaced.
+	err = unix.Link(cache, dst)
+	if err == unix.ENOENT {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", fmt.Errorf("armhf-shim state root: %w", err)
+		}
+		err = unix.Link(cache, dst)
 	}
-	// A leftover of an earlier container with the same id is replaced.
-	if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", err
+	if err == unix.EEXIST {
+		if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		err = unix.Link(cache, dst)
 	}
-	if err := os.Link(cache, dst); err != nil {
+	if err != nil {
 		text, rerr := os.ReadFile(cache)
 		if rerr != nil {
 			return "", rerr
