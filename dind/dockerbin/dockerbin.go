@@ -24,11 +24,11 @@ package dockerbin
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 )
 
 // ChainEnv is the environment variable that records the wrapper exec chain.
@@ -79,29 +79,15 @@ type Finder struct {
 	Chain Chain
 }
 
-type fileID struct{ dev, ino uint64 }
-
-func statID(p string) (fileID, os.FileInfo, error) {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return fileID{}, nil, err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, fi, fmt.Errorf("stat %s: no device/inode", p)
-	}
-	return fileID{uint64(st.Dev), uint64(st.Ino)}, fi, nil
-}
-
 // skipper decides whether a candidate is a wrapper (self or chain) or a
 // duplicate of one seen before.
 type skipper struct {
 	paths map[string]bool
-	ids   map[fileID]bool
+	ids   map[fsutil.FileID]bool
 }
 
 func newSkipper(self string, chain Chain) *skipper {
-	s := &skipper{paths: map[string]bool{}, ids: map[fileID]bool{}}
+	s := &skipper{paths: map[string]bool{}, ids: map[fsutil.FileID]bool{}}
 	for _, p := range append([]string{self}, chain...) {
 		if p == "" {
 			continue
@@ -110,7 +96,7 @@ func newSkipper(self string, chain Chain) *skipper {
 			p = rp
 		}
 		s.paths[p] = true
-		if id, _, err := statID(p); err == nil {
+		if id, _, err := fsutil.Identify(p); err == nil {
 			s.ids[id] = true
 		}
 	}
@@ -118,7 +104,7 @@ func newSkipper(self string, chain Chain) *skipper {
 }
 
 // wrapper reports whether real path rp with identity id is the wrapper.
-func (s *skipper) wrapper(rp string, id fileID) bool {
+func (s *skipper) wrapper(rp string, id fsutil.FileID) bool {
 	return s.paths[rp] || s.ids[id]
 }
 
@@ -140,14 +126,14 @@ func (f Finder) Candidates(name string) []Candidate {
 // the first usable one (the fast path: a few stat calls).
 func (f Finder) candidates(name string, first bool) []Candidate {
 	sk := newSkipper(f.Self, f.Chain)
-	seen := map[fileID]bool{}
+	seen := map[fsutil.FileID]bool{}
 	var out []Candidate
 	for _, dir := range filepath.SplitList(f.PATH) {
 		if dir == "" {
 			dir = "."
 		}
 		p := filepath.Join(dir, name)
-		id, fi, err := statID(p)
+		id, executable, err := fsutil.Identify(p)
 		if err != nil {
 			continue
 		}
@@ -156,7 +142,7 @@ func (f Finder) candidates(name string, first bool) []Candidate {
 			c.RealPath = rp
 		}
 		switch {
-		case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
+		case !executable:
 			c.Skip = "not an executable file"
 		case sk.wrapper(c.RealPath, id):
 			c.Skip = "armhf-shim wrapper"
@@ -183,11 +169,11 @@ func (f Finder) Find() (string, error) {
 	}
 	if f.Explicit != "" && strings.Contains(f.Explicit, "/") {
 		p := f.Explicit
-		id, fi, err := statID(p)
+		id, executable, err := fsutil.Identify(p)
 		if err != nil {
 			return "", fmt.Errorf("configured docker %s: %w", p, err)
 		}
-		if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		if !executable {
 			return "", fmt.Errorf("configured docker %s is not an executable file", p)
 		}
 		rp := p

@@ -149,3 +149,25 @@ func replace(path string, data []byte, perm os.FileMode, durable bool) error {
 	}
 	return nil
 }
+
+// FileID identifies a file: its device and inode. Two paths name the same
+// file — through a symlink, a hard link or a bind mount — exactly when
+// their FileIDs are equal; the wrappers use it to recognise themselves
+// without resolving a path.
+type FileID struct{ Dev, Ino uint64 }
+
+// String is "dev.ino".
+func (id FileID) String() string {
+	return strconv.FormatUint(id.Dev, 10) + "." + strconv.FormatUint(id.Ino, 10)
+}
+
+// Identify stats p (following symlinks) and returns its identity and
+// whether it is an executable regular file. Errors are *fs.PathError.
+func Identify(p string) (id FileID, executable bool, err error) {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return FileID{}, false, &fs.PathError{Op: "stat", Path: p, Err: err}
+	}
+	executable = st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0
+	return FileID{Dev: uint64(st.Dev), Ino: st.Ino}, executable, nil
+}

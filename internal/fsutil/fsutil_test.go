@@ -91,3 +91,29 @@ func TestReadFile(t *testing.T) {
 		t.Fatal("IsNotExist of a non-PathError")
 	}
 }
+
+func TestIdentify(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "exe")
+	os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "plain"), nil, 0o644)
+	os.Symlink(exe, filepath.Join(dir, "link"))
+	os.Link(exe, filepath.Join(dir, "hard"))
+	want, isExec, err := Identify(exe)
+	if err != nil || !isExec {
+		t.Fatalf("Identify(exe) = %v, %v, %v", want, isExec, err)
+	}
+	for _, alias := range []string{"link", "hard"} {
+		if id, _, err := Identify(filepath.Join(dir, alias)); err != nil || id != want {
+			t.Errorf("%s: %v %v, want %v", alias, id, err, want)
+		}
+	}
+	for _, p := range []string{"plain", "."} {
+		if id, isExec, err := Identify(filepath.Join(dir, p)); err != nil || isExec || id == want {
+			t.Errorf("%s: %v executable=%v %v", p, id, isExec, err)
+		}
+	}
+	if _, _, err := Identify(filepath.Join(dir, "missing")); !IsNotExist(err) {
+		t.Errorf("missing: %v", err)
+	}
+}

@@ -26,7 +26,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,7 +33,6 @@ import (
 
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
-	"golang.org/x/sys/unix"
 )
 
 // Defaults and environment variable names.
@@ -127,23 +125,18 @@ func defaultStateRoot(getenv func(string) string) string {
 	return DefaultStateRoot
 }
 
-// Self returns the realpath of the running binary: the kernel's
-// /proc/self/exe, which is already resolved.
-func Self() (string, error) {
-	return os.Executable()
-}
-
-// FileID identifies a file: its device and inode.
-type FileID struct{ Dev, Ino uint64 }
-
-// String is the form ARMHF_SHIM_SEEN lists: "dev.ino".
-func (id FileID) String() string {
-	return strconv.FormatUint(id.Dev, 10) + "." + strconv.FormatUint(id.Ino, 10)
-}
+// FileID identifies a file; ARMHF_SHIM_SEEN lists them as "dev.ino".
+type FileID = fsutil.FileID
 
 // StatID returns the identity of the executable regular file p names
 // (following symlinks).
-func StatID(p string) (FileID, error) { return statExec(p) }
+func StatID(p string) (FileID, error) {
+	id, executable, err := fsutil.Identify(p)
+	if err == nil && !executable {
+		err = fmt.Errorf("%s is not an executable file", p)
+	}
+	return id, err
+}
 
 // SelfID returns the identity of the running binary. argv0 with a slash —
 // how docker, containerd and BuildKit exec a runtime, by its configured
@@ -154,11 +147,11 @@ func StatID(p string) (FileID, error) { return statExec(p) }
 // argv0 and ARMHF_SHIM_SEEN set, and refuses to go on.
 func SelfID(argv0 string) (FileID, error) {
 	if strings.Contains(argv0, "/") {
-		if id, err := statExec(argv0); err == nil {
+		if id, err := StatID(argv0); err == nil {
 			return id, nil
 		}
 	}
-	return statExec("/proc/self/exe")
+	return StatID("/proc/self/exe")
 }
 
 // SplitSeen parses an ARMHF_SHIM_SEEN value: ":"-separated identities
@@ -175,7 +168,7 @@ func SplitSeen(v string) []FileID {
 		dev, err1 := strconv.ParseUint(d, 10, 64)
 		ino, err2 := strconv.ParseUint(i, 10, 64)
 		if ok && err1 == nil && err2 == nil {
-			out = append(out, FileID{dev, ino})
+			out = append(out, FileID{Dev: dev, Ino: ino})
 		}
 	}
 	return out
@@ -187,19 +180,19 @@ func SplitSeen(v string) []FileID {
 // link or a bind mount of armhf-shim is recognised without resolving any
 // path (one stat per candidate).
 func Find(configured, source, pathEnv string, self FileID, seen []FileID) (string, error) {
-	skip := func(id fileID) bool {
-		if FileID(id) == self {
+	skip := func(id FileID) bool {
+		if id == self {
 			return true
 		}
 		for _, s := range seen {
-			if FileID(id) == s {
+			if id == s {
 				return true
 			}
 		}
 		return false
 	}
 	if strings.Contains(configured, "/") {
-		id, err := statExec(configured)
+		id, err := StatID(configured)
 		if err != nil {
 			return "", fmt.Errorf("real OCI runtime %s (from %s): %w", configured, source, err)
 		}
@@ -215,7 +208,7 @@ func Find(configured, source, pathEnv string, self FileID, seen []FileID) (strin
 			dir = "."
 		}
 		cand := dir + "/" + configured
-		id, err := statExec(cand)
+		id, err := StatID(cand)
 		if err != nil {
 			continue
 		}
@@ -230,19 +223,4 @@ func Find(configured, source, pathEnv string, self FileID, seen []FileID) (strin
 		msg += fmt.Sprintf(" (skipped %s: armhf-shim itself)", strings.Join(skipped, ", "))
 	}
 	return "", errors.New(msg + "; install runc or set " + EnvRuntime + ", --armhf-shim-runtime or \"runtime\" in " + DefaultConfigPath)
-}
-
-type fileID = FileID
-
-// statExec returns the identity of the file p names (following symlinks)
-// if it is an executable regular file.
-func statExec(p string) (fileID, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(p, &st); err != nil {
-		return fileID{}, &fs.PathError{Op: "stat", Path: p, Err: err}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
-		return fileID{}, fmt.Errorf("%s is not an executable file", p)
-	}
-	return fileID{Dev: uint64(st.Dev), Ino: st.Ino}, nil
 }

@@ -149,7 +149,7 @@ func TestSplitSeen(t *testing.T) {
 		t.Error("empty SEEN")
 	}
 	got := SplitSeen("1.2:garbage:30.40:5.")
-	if len(got) != 2 || got[0] != (FileID{1, 2}) || got[1] != (FileID{30, 40}) || got[1].String() != "30.40" {
+	if len(got) != 2 || got[0] != (FileID{Dev: 1, Ino: 2}) || got[1] != (FileID{Dev: 30, Ino: 40}) || got[1].String() != "30.40" {
 		t.Errorf("SplitSeen = %v", got)
 	}
 }
