@@ -38,9 +38,29 @@ func SetPersonality(p uint32) (old uint32, err error) {
 	if err != nil {
 		return 0, err
 	}
-	_, _, errno := syscall.RawSyscall(unix.SYS_PERSONALITY, uintptr(p), 0, 0)
-	if errno != 0 {
-		return cur, fmt.Errorf("personality(%#x): %w", p, errno)
+	return cur, setPersonality(p)
+}
+
+func setPersonality(p uint32) error {
+	if _, _, errno := syscall.RawSyscall(unix.SYS_PERSONALITY, uintptr(p), 0, 0); errno != 0 {
+		return fmt.Errorf("personality(%#x): %w", p, errno)
+	}
+	return nil
+}
+
+// setDomainOnThread sets the calling thread's execution domain to p,
+// keeping flag bits, and returns the previous personality. A kernel that
+// refuses PER_LINUX32 gives a *NoCompatError.
+func setDomainOnThread(p uint32) (uint32, error) {
+	cur, err := Personality()
+	if err != nil {
+		return 0, err
+	}
+	if err := setPersonality(withDomain(cur, p)); err != nil {
+		if p == PerLinux32 && errors.Is(err, unix.EINVAL) {
+			return cur, &NoCompatError{Machine: kernelMachine(), Err: err}
+		}
+		return cur, err
 	}
 	return cur, nil
 }
@@ -58,20 +78,13 @@ func withDomain(persona, domain uint32) uint32 {
 // so the Go runtime retires it rather than reusing it with the wrong persona.
 func WithPersonality(p uint32, fn func() error) error {
 	runtime.LockOSThread()
-	cur, err := Personality()
+	cur, err := setDomainOnThread(p)
 	if err != nil {
 		runtime.UnlockOSThread()
 		return err
 	}
-	if _, err := SetPersonality(withDomain(cur, p)); err != nil {
-		runtime.UnlockOSThread()
-		if p == PerLinux32 && errors.Is(err, unix.EINVAL) {
-			return &NoCompatError{Machine: kernelMachine(), Err: err}
-		}
-		return err
-	}
 	ferr := fn()
-	if _, err := SetPersonality(cur); err != nil {
+	if err := setPersonality(cur); err != nil {
 		// Keep the thread locked: it exits with the goroutine.
 		return errors.Join(ferr, fmt.Errorf("restoring personality %#x: %w", cur, err))
 	}
@@ -85,24 +98,8 @@ func WithPersonality(p uint32, fn func() error) error {
 // mount namespace, set affinity) before they exec. The thread stays locked.
 func SetLinux32() error {
 	runtime.LockOSThread()
-	_, err := setLinux32OnThread()
+	_, err := setDomainOnThread(PerLinux32)
 	return err
-}
-
-// setLinux32OnThread switches the calling thread to PER_LINUX32, keeping
-// flag bits, and returns the previous personality.
-func setLinux32OnThread() (uint32, error) {
-	cur, err := Personality()
-	if err != nil {
-		return 0, err
-	}
-	if _, err := SetPersonality(withDomain(cur, PerLinux32)); err != nil {
-		if errors.Is(err, unix.EINVAL) {
-			return cur, &NoCompatError{Machine: kernelMachine(), Err: err}
-		}
-		return cur, err
-	}
-	return cur, nil
 }
 
 // ExecLinux32 replaces the process with path in the LINUX32 personality,
@@ -124,12 +121,12 @@ func ExecLinux32(path string, argv, env []string) error {
 // thread creation that a process about to exec does not need. On failure
 // the thread's personality is restored.
 func ExecLinux32OnThread(path string, argv, env []string) error {
-	cur, err := setLinux32OnThread()
+	cur, err := setDomainOnThread(PerLinux32)
 	if err != nil {
 		return err
 	}
 	err = syscall.Exec(path, argv, env)
-	SetPersonality(cur)
+	setPersonality(cur)
 	return fmt.Errorf("exec %s: %w", path, err)
 }
 
@@ -137,12 +134,11 @@ func ExecLinux32OnThread(path string, argv, env []string) error {
 // *NoCompatError when it does not) by setting and restoring it on the
 // calling thread, under the same condition as [ExecLinux32OnThread].
 func CanLinux32OnThread() error {
-	cur, err := setLinux32OnThread()
+	cur, err := setDomainOnThread(PerLinux32)
 	if err != nil {
 		return err
 	}
-	_, err = SetPersonality(cur)
-	return err
+	return setPersonality(cur)
 }
 
 // NoCompatError reports a kernel that refuses the 32-bit personality: an
