@@ -122,8 +122,8 @@ func Parse(data []byte) (*Doc, error) {
 		}
 		return nil, fmt.Errorf("malformed OCI config: %w", err)
 	}
-	top := map[string]json.RawMessage{}
-	if err := eachMember(data, func(name, val []byte) { top[unquote(name)] = val[:len(val):len(val)] }); err != nil {
+	top, err := splitObject(data)
+	if err != nil {
 		return nil, fmt.Errorf("malformed OCI config: not a JSON object")
 	}
 	return &Doc{top: top}, nil
@@ -193,11 +193,18 @@ func object(m map[string]json.RawMessage, key, where string) (map[string]json.Ra
 // rawObject splits the raw JSON object raw into its members (absent or
 // null: an empty map).
 func rawObject(raw []byte) (map[string]json.RawMessage, error) {
-	out := map[string]json.RawMessage{}
 	if isNull(raw) {
-		return out, nil
+		return map[string]json.RawMessage{}, nil
 	}
-	err := eachMember(raw, func(name, val []byte) { out[unquote(name)] = val[:len(val):len(val)] })
+	return splitObject(raw)
+}
+
+// splitObject splits the raw JSON object obj into its members in one
+// structural pass; each member keeps its raw bytes (capped, so an append
+// to one never writes into the next).
+func splitObject(obj []byte) (map[string]json.RawMessage, error) {
+	out := map[string]json.RawMessage{}
+	err := eachMember(obj, func(name, val []byte) { out[unquote(name)] = val[:len(val):len(val)] })
 	return out, err
 }
 
