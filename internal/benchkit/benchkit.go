@@ -33,13 +33,12 @@ func (r Result) Quantile(q float64) time.Duration {
 	if len(r.Samples) == 0 {
 		return 0
 	}
-	s := append([]time.Duration(nil), r.Samples...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	pos := q * float64(len(s)-1)
-	lo := int(math.Floor(pos))
-	hi := int(math.Ceil(pos))
-	frac := pos - float64(lo)
-	return time.Duration(float64(s[lo]) + frac*float64(s[hi]-s[lo]))
+	s := make([]float64, len(r.Samples))
+	for i, d := range r.Samples {
+		s[i] = float64(d)
+	}
+	sort.Float64s(s)
+	return time.Duration(quantile(s, q))
 }
 
 func (r Result) Median() time.Duration { return r.Quantile(0.5) }
