@@ -297,12 +297,7 @@ func Table(groups []Group, resamples int) string {
 // containerd's bundles live under /run, a tmpfs on systemd hosts, and a
 // rename over a file on ext4 costs a flush that tmpfs does not.
 func Bundle(t testing.TB, rootfs string) string {
-	dir, err := os.MkdirTemp("/dev/shm", "armhf-bench-bundle-")
-	if err != nil {
-		dir = t.TempDir()
-	} else {
-		t.Cleanup(func() { os.RemoveAll(dir) })
-	}
+	dir := tmpfsDir(t, "armhf-bench-bundle-")
 	cfg := map[string]any{
 		"ociVersion": "1.0.2",
 		"process": map[string]any{"terminal": false, "user": map[string]any{"uid": 0, "gid": 0},
@@ -324,6 +319,17 @@ func Bundle(t testing.TB, rootfs string) string {
 	return dir
 }
 
+// tmpfsDir is a temporary directory on /dev/shm (a tmpfs, as /run is on
+// systemd hosts), or t.TempDir() where there is none; removed in t.Cleanup.
+func tmpfsDir(t testing.TB, prefix string) string {
+	dir, err := os.MkdirTemp("/dev/shm", prefix)
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
 // Setup builds the contestants and the two bundles (i386 and amd64 busybox
 // on this x86_64 test bed) for Run; rounds is the default of
 // ARMHF_SHIM_BENCH_ROUNDS (the end-to-end groups; the isolated ones run
@@ -331,12 +337,7 @@ func Bundle(t testing.TB, rootfs string) string {
 // in t.Cleanup.
 func Setup(t testing.TB, rounds int) Config {
 	testenv.RequireRoot(t)
-	stateRoot, err := os.MkdirTemp("/dev/shm", "armhf-bench-state-")
-	if err != nil {
-		stateRoot = t.TempDir()
-	} else {
-		t.Cleanup(func() { os.RemoveAll(stateRoot) })
-	}
+	stateRoot := tmpfsDir(t, "armhf-bench-state-")
 	return Config{
 		Runc:           testenv.RequireCommand(t, "runc"),
 		Shim:           testenv.BuildBinary(t, "./cmd/armhf-shim"),
