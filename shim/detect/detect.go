@@ -191,15 +191,15 @@ func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
 	if !ok {
 		pathEnv = DefaultPATH
 	}
-	r, err := openRoot(rootfs)
+	r, err := inroot.Open(rootfs)
 	if err != nil {
 		return ELF{}, fmt.Errorf("rootfs %s: %v: %w", rootfs, err, ErrNotFound)
 	}
-	defer r.close()
+	defer r.Close()
 	name := args[0]
 	var chain []string
 	for depth := 0; ; depth++ {
-		hdr, inRoot, err := r.find(name, pathEnv, cwd)
+		hdr, inRoot, err := find(r, name, pathEnv, cwd)
 		if err != nil {
 			return ELF{}, err
 		}
@@ -224,29 +224,17 @@ func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
 	}
 }
 
-// root is a container rootfs opened for lookups.
-type root struct{ *inroot.Root }
-
-func openRoot(rootfs string) (*root, error) {
-	r, err := inroot.Open(rootfs)
-	if err != nil {
-		return nil, err
-	}
-	return &root{r}, nil
-}
-
-func (r *root) close() { r.Close() }
-
 // find returns the first bytes and the in-root path of the first PATH
 // candidate for name that is an executable regular file. The path is the
 // candidate as opened ("/bin/sh"), not where its symlinks lead: naming
 // that would cost a readlink of /proc/self/fd per lookup, for a message.
-func (r *root) find(name, pathEnv, cwd string) (hdr []byte, inRoot string, err error) {
+func find(r *inroot.Root, name, pathEnv, cwd string) (hdr []byte, inRoot string, err error) {
 	try := func(c string) bool {
 		if !path.IsAbs(c) {
 			c = path.Join(cwd, c)
 		}
-		fd, err := r.open(c)
+		// Without blocking (a FIFO) or taking a controlling terminal.
+		fd, err := r.OpenFile(c, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 		if err != nil {
 			return false // missing, a loop, ENOTDIR: not this candidate
 		}
@@ -272,12 +260,6 @@ func (r *root) find(name, pathEnv, cwd string) (hdr []byte, inRoot string, err e
 		}
 	}
 	return nil, "", fmt.Errorf("%q (PATH=%s): %w", name, pathEnv, ErrNotFound)
-}
-
-// open opens the in-root path c for reading, without blocking (a FIFO)
-// or taking a controlling terminal.
-func (r *root) open(c string) (int, error) {
-	return r.OpenFile(c, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 }
 
 // readHeader reads the first bytes of fd if it is an executable regular
