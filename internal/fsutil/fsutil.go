@@ -31,7 +31,7 @@ import (
 // ReadFile is os.ReadFile with plain system calls (no *os.File, no
 // poller). Errors are *fs.PathError, as from os.
 func ReadFile(path string) ([]byte, error) {
-	fd, err := open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	fd, err := Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -68,7 +68,8 @@ func IsNotExist(err error) bool {
 	return ok && pe.Err == unix.ENOENT
 }
 
-func open(path string, flags int, perm uint32) (int, error) {
+// Open is open(2), retried on EINTR; it returns the raw descriptor.
+func Open(path string, flags int, perm uint32) (int, error) {
 	for {
 		fd, err := unix.Open(path, flags, perm)
 		if err != unix.EINTR {
@@ -105,7 +106,7 @@ func replace(path string, data []byte, perm os.FileMode, durable bool) error {
 	var err error
 	for try := 0; ; try++ {
 		tmp = prefix + strconv.FormatUint(rand.Uint64()>>16, 36)
-		fd, err = open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+		fd, err = Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
 		if err != unix.EEXIST || try == 100 {
 			break
 		}

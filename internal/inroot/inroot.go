@@ -18,6 +18,7 @@ package inroot
 import (
 	"sync/atomic"
 
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
@@ -93,10 +94,5 @@ func (r *Root) OpenFile(name string, flags int) (int, error) {
 		return -1, err
 	}
 	// The walk resolved every symlink; one appearing since is not followed.
-	for {
-		fd, err := unix.Open(host, flags|unix.O_NOFOLLOW, 0)
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
+	return fsutil.Open(host, flags|unix.O_NOFOLLOW, 0)
 }
