@@ -40,7 +40,6 @@ import (
 	"github.com/armhf-shim/armhf-shim/shim/spec"
 	"github.com/armhf-shim/armhf-shim/shim/statedir"
 	"github.com/armhf-shim/armhf-shim/uname"
-	"golang.org/x/sys/unix"
 )
 
 // Plan is what the wrapper execs.
@@ -215,7 +214,7 @@ func prepareCreate(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *run
 		return false, err
 	}
 	cfgPath := filepath.Join(bundle, "config.json")
-	data, err := fsutil.ReadFile(cfgPath)
+	data, perm, err := fsutil.ReadFilePerm(cfgPath)
 	if err != nil {
 		return false, fmt.Errorf("container %s: reading the bundle config: %w", id, err)
 	}
@@ -257,7 +256,7 @@ func prepareCreate(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *run
 	if err != nil {
 		return false, fmt.Errorf("container %s: %w", id, err)
 	}
-	if err := rewrite(cfgPath, data, modify.For32Bit(src)); err != nil {
+	if err := rewrite(cfgPath, data, perm, modify.For32Bit(src)); err != nil {
 		dir.Remove(id)
 		return false, fmt.Errorf("container %s: %w", id, err)
 	}
@@ -273,9 +272,9 @@ func decisionWord(enable bool) string {
 	return "passing through"
 }
 
-// rewrite applies mods to the config data and replaces path atomically,
-// keeping its mode.
-func rewrite(path string, data []byte, mods []modify.Modifier) error {
+// rewrite applies mods to the config data and replaces path atomically
+// with mode perm (the file's own, read with the data).
+func rewrite(path string, data []byte, perm fs.FileMode, mods []modify.Modifier) error {
 	doc, err := spec.Parse(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
@@ -286,11 +285,6 @@ func rewrite(path string, data []byte, mods []modify.Modifier) error {
 	out, err := doc.Marshal()
 	if err != nil {
 		return err
-	}
-	perm := fs.FileMode(0o644)
-	var st unix.Stat_t
-	if unix.Stat(path, &st) == nil {
-		perm = fs.FileMode(st.Mode & 0o777)
 	}
 	// No fsync: the bundle lives as long as the container, and runc reads
 	// it right away.

@@ -31,15 +31,27 @@ import (
 // ReadFile is os.ReadFile with plain system calls (no *os.File, no
 // poller). Errors are *fs.PathError, as from os.
 func ReadFile(path string) ([]byte, error) {
+	data, _, err := ReadFilePerm(path)
+	return data, err
+}
+
+// ReadFilePerm is ReadFile that also returns the file's permission bits
+// (from the fstat it does anyway; 0644 should that fail), for a caller
+// that will replace the file keeping its mode.
+func ReadFilePerm(path string) ([]byte, fs.FileMode, error) {
 	fd, err := Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, 0, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	size := 512 // procfs and sysfs files report size 0
+	size := 512                // procfs and sysfs files report size 0
+	perm := fs.FileMode(0o644) // if fstat should fail
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) == nil && st.Size > 0 && st.Size < 1<<30 {
-		size = int(st.Size) + 1 // +1: see EOF without growing
+	if unix.Fstat(fd, &st) == nil {
+		perm = fs.FileMode(st.Mode & 0o777)
+		if st.Size > 0 && st.Size < 1<<30 {
+			size = int(st.Size) + 1 // +1: see EOF without growing
+		}
 	}
 	buf := make([]byte, 0, size)
 	for {
@@ -51,10 +63,10 @@ func ReadFile(path string) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+			return nil, 0, &fs.PathError{Op: "read", Path: path, Err: err}
 		}
 		if n == 0 {
-			return buf, nil
+			return buf, perm, nil
 		}
 		buf = buf[:len(buf)+n]
 	}

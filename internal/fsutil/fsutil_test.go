@@ -117,3 +117,13 @@ func TestIdentify(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 }
+
+func TestReadFilePerm(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(p, []byte("{}"), 0o600)
+	os.Chmod(p, 0o640)
+	data, perm, err := ReadFilePerm(p)
+	if err != nil || string(data) != "{}" || perm != 0o640 {
+		t.Fatalf("ReadFilePerm = %q, %v, %v", data, perm, err)
+	}
+}
