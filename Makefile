@@ -78,6 +78,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCPUSet$$' -fuzztime $(FUZZTIME) ./cpuinfo/
 	$(GO) test -run '^$$' -fuzz '^FuzzScanView$$' -fuzztime $(FUZZTIME) ./shim/spec/
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./shim/spec/
+	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./shim/spec/
 
 clean:
 	rm -rf bin

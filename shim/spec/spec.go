@@ -109,11 +109,12 @@ type Doc struct {
 
 // Parse reads a config.json. It must be a JSON object.
 //
-// The document is validated whole (json.Valid), then split into its
-// members by one structural pass; the members are kept as slices of data,
-// which must not change afterwards.
+// The document is validated whole (valid: encoding/json.Valid's rules,
+// several times faster), then split into its members by one structural
+// pass; the members are kept as slices of data, which must not change
+// afterwards.
 func Parse(data []byte) (*Doc, error) {
-	if !json.Valid(data) {
+	if !valid(data) {
 		// The slow path, for its precise message.
 		var top map[string]json.RawMessage
 		err := json.Unmarshal(data, &top)

@@ -1,0 +1,201 @@
+package spec
+
+// valid reports whether data is one JSON value (RFC 8259) with optional
+// surrounding whitespace: exactly what encoding/json.Valid accepts,
+// including its limit of 10000 nested arrays and objects and its tolerance
+// of invalid UTF-8 inside strings (FuzzValid checks the two agree).
+//
+// It is the check Parse makes on every config.json it is about to edit:
+// encoding/json's scanner calls a state function per byte, which on a
+// Docker config (10–17 kB, most of it the seccomp profile) is most of
+// the wrapper's work; this loop skips the runs of plain string bytes
+// that make up most of such a document.
+func valid(data []byte) bool {
+	const maxDepth = 10000 // encoding/json's maxNestingDepth
+	// stack holds '{' or '[' per open container; the first 64 levels
+	// live in the frame.
+	var buf [64]byte
+	stack := buf[:0]
+	i := skipSpace(data, 0)
+	for {
+		// A value starts at data[i].
+		if i >= len(data) {
+			return false
+		}
+		switch c := data[i]; {
+		case c == '{' || c == '[':
+			if len(stack) == maxDepth {
+				return false
+			}
+			stack = append(stack, c)
+			i = skipSpace(data, i+1)
+			if i < len(data) && data[i] == c+2 { // '}' or ']': empty
+				stack = stack[:len(stack)-1]
+				i++
+				break
+			}
+			if c == '{' {
+				if i = objectKey(data, i); i < 0 {
+					return false
+				}
+			}
+			continue
+		case c == '"':
+			if i = stringEnd(data, i); i < 0 {
+				return false
+			}
+		case c == '-' || c >= '0' && c <= '9':
+			if i = numberEnd(data, i); i < 0 {
+				return false
+			}
+		case c == 't':
+			if i = literalEnd(data, i, "true"); i < 0 {
+				return false
+			}
+		case c == 'f':
+			if i = literalEnd(data, i, "false"); i < 0 {
+				return false
+			}
+		case c == 'n':
+			if i = literalEnd(data, i, "null"); i < 0 {
+				return false
+			}
+		default:
+			return false
+		}
+		// After a value: close containers, or go on to the next element.
+		for {
+			i = skipSpace(data, i)
+			if len(stack) == 0 {
+				return i == len(data)
+			}
+			if i >= len(data) {
+				return false
+			}
+			top := stack[len(stack)-1]
+			if data[i] == top+2 {
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			}
+			if data[i] != ',' {
+				return false
+			}
+			i = skipSpace(data, i+1)
+			if top == '{' {
+				if i = objectKey(data, i); i < 0 {
+					return false
+				}
+			}
+			break
+		}
+	}
+}
+
+// objectKey checks `"name" :` at data[i] and returns the index of the
+// value after it (spaces skipped), or -1.
+func objectKey(data []byte, i int) int {
+	if i >= len(data) || data[i] != '"' {
+		return -1
+	}
+	if i = stringEnd(data, i); i < 0 {
+		return -1
+	}
+	i = skipSpace(data, i)
+	if i >= len(data) || data[i] != ':' {
+		return -1
+	}
+	return skipSpace(data, i+1)
+}
+
+// stringEnd returns the index after the string starting at data[i] == '"',
+// or -1 if it is unterminated, has a control character or a bad escape.
+func stringEnd(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		c := data[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue // a plain byte
+		}
+		switch c {
+		case '"':
+			return i + 1
+		case '\\':
+			i++
+			if i >= len(data) {
+				return -1
+			}
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(data) {
+					return -1
+				}
+				for _, h := range data[i+1 : i+5] {
+					if !isHex(h) {
+						return -1
+					}
+				}
+				i += 4
+			default:
+				return -1
+			}
+		default:
+			return -1 // a control character
+		}
+	}
+	return -1
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// numberEnd returns the index after the number starting at data[i], or -1:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(data []byte, i int) int {
+	if data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && data[i] >= '1' && data[i] <= '9':
+		i = digitsEnd(data, i)
+	default:
+		return -1
+	}
+	if i < len(data) && data[i] == '.' {
+		if j := digitsEnd(data, i+1); j > i+1 {
+			i = j
+		} else {
+			return -1
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := digitsEnd(data, i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
+func digitsEnd(data []byte, i int) int {
+	for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// literalEnd returns the index after lit at data[i], or -1.
+func literalEnd(data []byte, i int, lit string) int {
+	if len(data)-i < len(lit) || string(data[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
