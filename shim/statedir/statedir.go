@@ -7,11 +7,18 @@
 // holding "cpuinfo", the bind-mount source; it is removed when the runtime
 // deletes the container (the mount inside a running container keeps its
 // own reference to the file). Rendering a cpuinfo reads /proc/cpuinfo and
-// the CPU affinity, so renderings are cached per cpuset under
-// cache/<boot id>/ and a container's file is a hard link to the cached
-// one: starting the hundredth container on the same cpuset costs a link(2).
-// The boot id in the path makes a cache on a persistent root harmless
-// after a reboot (or a CPU swap in a VM).
+// the CPU affinity, so renderings are cached per cpuset as
+// cache/cpuinfo-<cpuset> and a container's file is a hard link to the
+// cached one: starting the hundredth container on the same cpuset costs a
+// stat(2) and a link(2).
+//
+// A cached file written before this boot of the kernel is rendered again,
+// which makes a cache on a persistent root harmless after a reboot (or a
+// CPU swap in a VM). The boot's start is the real-time clock minus
+// CLOCK_BOOTTIME — two clock reads, where the kernel's boot id would be a
+// procfs read (~20 µs in a fresh process, 1–2% of a wrapper call). A clock
+// stepped forward during the boot only makes an older file look stale
+// (one more rendering).
 package statedir
 
 import (
@@ -55,13 +62,20 @@ func (d Dir) CPUInfoPath(id string) (string, error) {
 	return filepath.Join(cd, CPUInfoName), nil
 }
 
-// bootID identifies this boot of the kernel.
-func bootID() string {
-	b, err := fsutil.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return "unknown-boot"
+// bootTime is when this boot of the kernel started, in the real-time
+// clock's terms (zero if the clocks cannot be read: nothing is stale).
+func bootTime() unix.Timespec {
+	var real, boot unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_REALTIME, &real) != nil || unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot) != nil {
+		return unix.Timespec{}
 	}
-	return strings.TrimSpace(string(b))
+	return unix.NsecToTimespec(real.Nano() - boot.Nano())
+}
+
+// fresh reports whether a file modified at mtime was written during this
+// boot.
+func fresh(mtime, boot unix.Timespec) bool {
+	return mtime.Nano() >= boot.Nano()
 }
 
 // cacheKey names a cpuset in a file name: "0-3_6".
@@ -87,9 +101,9 @@ func (d Dir) SharedCPUInfo(cpus string) (string, error) {
 			return "", err
 		}
 	}
-	cache := filepath.Join(d.Root, "cache", bootID(), "cpuinfo-"+cacheKey(set))
+	cache := filepath.Join(d.Root, "cache", "cpuinfo-"+cacheKey(set))
 	var st unix.Stat_t
-	if unix.Stat(cache, &st) == nil {
+	if unix.Stat(cache, &st) == nil && fresh(st.Mtim, bootTime()) {
 		return cache, nil
 	}
 	render := d.Render
@@ -125,8 +139,11 @@ func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
 	// leftover of an earlier container with the same id is replaced.
 	err = unix.Link(cache, dst)
 	if err == unix.ENOENT {
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return "", fmt.Errorf("armhf-shim state root: %w", err)
+		// The container's directory, usually in an existing containers/.
+		if dir := filepath.Dir(dst); unix.Mkdir(dir, 0o755) != nil {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return "", fmt.Errorf("armhf-shim state root: %w", err)
+			}
 		}
 		err = unix.Link(cache, dst)
 	}

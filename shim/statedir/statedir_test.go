@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"golang.org/x/sys/unix"
@@ -90,5 +91,44 @@ func TestBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(d.Root, "containers", "c")); !os.IsNotExist(err) {
 		t.Error("a failed write left a container directory")
+	}
+}
+
+// A cached rendering written before this boot (a persistent state root
+// after a reboot, maybe onto other CPUs) is rendered again; one written
+// since is used as it is.
+func TestCacheFromAnEarlierBootIsRenderedAgain(t *testing.T) {
+	renders := 0
+	d := Dir{Root: t.TempDir(), Render: func(s cpuinfo.CPUSet) ([]byte, error) {
+		renders++
+		return cpuinfo.HostARMv7(s)
+	}}
+	cache, err := d.SharedCPUInfo("0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cache != filepath.Join(d.Root, "cache", "cpuinfo-0") {
+		t.Errorf("cache file %s", cache)
+	}
+	if _, err := d.SharedCPUInfo("0"); err != nil || renders != 1 {
+		t.Fatalf("second use of a fresh cache: %d renderings, %v; want 1", renders, err)
+	}
+	bt := bootTime()
+	boot := time.Unix(0, bt.Nano())
+	if time.Since(boot) <= 0 || time.Since(boot) > 100*365*24*time.Hour {
+		t.Fatalf("boot time %v is not in the past", boot)
+	}
+	if err := os.Chtimes(cache, boot.Add(-time.Hour), boot.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SharedCPUInfo("0"); err != nil || renders != 2 {
+		t.Fatalf("cache from before the boot: %d renderings, %v; want 2", renders, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(cache, &st); err != nil || !fresh(st.Mtim, bootTime()) {
+		t.Errorf("the rendering again is not dated this boot: %v", err)
+	}
+	if _, err := d.SharedCPUInfo("0"); err != nil || renders != 2 {
+		t.Errorf("after the rendering again: %d renderings, %v; want 2", renders, err)
 	}
 }
