@@ -32,9 +32,10 @@
 // the same invocations with the runtime replaced by a do-nothing program
 // (Config.Target), so each takes ~2 ms and thousands of rounds fit in
 // seconds. They hand the wrapper the config.json Docker writes
-// (DockerBundle, ~17 kB with its seccomp profile) rather than a trivial
-// one: that is what it reads, validates and rewrites in practice, and a
-// trivial config hides about a tenth of the wrapper's cost. What the wrapper changes for runc itself (a LINUX32 runc, one
+// (DockerBundle: ~10 kB of compact JSON, most of it the seccomp profile)
+// rather than a trivial one: that is what it reads, validates and
+// rewrites in practice, and a trivial config made the 32-bit ratio look
+// about 0.1 lower. What the wrapper changes for runc itself (a LINUX32 runc, one
 // more bind mount) is the "equal work" pair of the 32-bit end-to-end
 // group: bare runc and the floor started in LINUX32 on the bundle as the
 // wrapper leaves it.
@@ -70,7 +71,7 @@ type Config struct {
 	Bundle32, Bundle64 string
 	// DockerBundle32 and DockerBundle64 hold the config.json Docker 20.10
 	// writes for a container (DockerBundle): what the wrapper reads and
-	// rewrites in practice, ten times the size of a trivial one. The
+	// rewrites in practice, twenty times the size of a trivial one. The
 	// isolated groups hand them to the wrapper.
 	DockerBundle32, DockerBundle64 string
 	// Root is runc's --root; StateRoot the wrapper's state root.
@@ -339,7 +340,8 @@ func Bundle(t testing.TB, rootfs string) string {
 
 // DockerBundle is a bundle whose config.json is the one Docker 20.10 wrote
 // for a `sleep 100` container (testdata/oci: its default seccomp profile,
-// mounts and hooks, ~17 kB) with root.path set to rootfs. runc could not
+// mounts and hooks), compact as Docker writes it (~10 kB), with root.path
+// set to rootfs. runc could not
 // run it here (its mount sources are Docker's); the isolated groups only
 // hand it to the wrapper.
 func DockerBundle(t testing.TB, rootfs string) string {
