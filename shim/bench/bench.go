@@ -110,17 +110,14 @@ func Run(c Config) ([]Group, error) {
 	n := 0
 	id := func() string { n++; return fmt.Sprintf("bench-%d-%d", os.Getpid(), n) }
 	cfg32 := filepath.Join(c.Bundle32, "config.json")
-	orig32, err := os.ReadFile(cfg32)
+	restore32, err := restorer(cfg32)
 	if err != nil {
 		return nil, err
 	}
-	restore32 := func() error { return os.WriteFile(cfg32, orig32, 0o644) }
-	docker32 := filepath.Join(c.DockerBundle32, "config.json")
-	origDocker32, err := os.ReadFile(docker32)
+	restoreDocker32, err := restorer(filepath.Join(c.DockerBundle32, "config.json"))
 	if err != nil {
 		return nil, err
 	}
-	restoreDocker32 := func() error { return os.WriteFile(docker32, origDocker32, 0o644) }
 	globals := []string{"--root", c.Root}
 	runArgs := func(bundle string) func() []string {
 		return func() []string {
@@ -182,11 +179,10 @@ func Run(c Config) ([]Group, error) {
 	if _, err := timed("capture", false, with(c.Lean, runArgs(c.Bundle32)), shimEnv, restore32).Run(); err != nil {
 		return nil, fmt.Errorf("running %s once on the 32-bit bundle: %w", c.Lean, err)
 	}
-	mod32, err := os.ReadFile(cfg32)
+	restoreMod, err := restorer(cfg32)
 	if err != nil {
 		return nil, err
 	}
-	restoreMod := func() error { return os.WriteFile(cfg32, mod32, 0o644) }
 	// create leaves a container per id; the isolated create never makes
 	// one, but the wrapper links a cpuinfo per id: clear them, untimed.
 	clearState := func() error {
@@ -250,6 +246,16 @@ func Run(c Config) ([]Group, error) {
 		return groups, err
 	}
 	return groups, restore32()
+}
+
+// restorer reads the file path now and returns a function that writes
+// that content back (the wrapper rewrites a 32-bit bundle's config.json).
+func restorer(path string) (func() error, error) {
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return func() error { return os.WriteFile(path, orig, 0o644) }, nil
 }
 
 // Row is one comparison of a group, ready for a table.
@@ -316,7 +322,6 @@ func Table(groups []Group, resamples int) string {
 // containerd's bundles live under /run, a tmpfs on systemd hosts, and a
 // rename over a file on ext4 costs a flush that tmpfs does not.
 func Bundle(t testing.TB, rootfs string) string {
-	dir := tmpfsDir(t, "armhf-bench-bundle-")
 	cfg := map[string]any{
 		"ociVersion": "1.0.2",
 		"process": map[string]any{"terminal": false, "user": map[string]any{"uid": 0, "gid": 0},
@@ -332,18 +337,14 @@ func Bundle(t testing.TB, rootfs string) string {
 		}},
 	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return writeBundle(t, b)
 }
 
 // DockerBundle is a bundle whose config.json is the one Docker 20.10 wrote
 // for a `sleep 100` container (testdata/oci: its default seccomp profile,
 // mounts and hooks), compact as Docker writes it (~10 kB), with root.path
-// set to rootfs. runc could not
-// run it here (its mount sources are Docker's); the isolated groups only
-// hand it to the wrapper.
+// set to rootfs. runc could not run it here (its mount sources are
+// Docker's); the isolated groups only hand it to the wrapper.
 func DockerBundle(t testing.TB, rootfs string) string {
 	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "testdata", "oci", "docker-20.10-config.json"))
 	if err != nil {
@@ -358,8 +359,13 @@ func DockerBundle(t testing.TB, rootfs string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := tmpfsDir(t, "armhf-bench-docker-bundle-")
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
+	return writeBundle(t, b)
+}
+
+// writeBundle is a new bundle directory (on a tmpfs) holding config.
+func writeBundle(t testing.TB, config []byte) string {
+	dir := tmpfsDir(t, "armhf-bench-bundle-")
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), config, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
