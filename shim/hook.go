@@ -1,14 +1,15 @@
 package shim
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strconv"
 
+	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 	"github.com/armhf-shim/armhf-shim/shim/detect"
 	"github.com/armhf-shim/armhf-shim/shim/modify"
 	"github.com/armhf-shim/armhf-shim/shim/nsmount"
@@ -26,6 +27,39 @@ type HookState struct {
 	Pid         int               `json:"pid"`
 	Bundle      string            `json:"bundle"`
 	Annotations map[string]string `json:"annotations"`
+}
+
+// ParseHookState decodes the OCI state (the members HookState names;
+// others are ignored, as a newer runtime-spec may add some).
+func ParseHookState(data []byte) (HookState, error) {
+	var st HookState
+	if err := rawjson.Check(data); err != nil || rawjson.IsNull(data) {
+		return st, err
+	}
+	var m [6][]byte
+	if err := rawjson.Members(data, []string{"ociVersion", "id", "status", "pid", "bundle", "annotations"}, m[:]); err != nil {
+		return st, err
+	}
+	var err error
+	for i, dst := range []*string{&st.OCIVersion, &st.ID, &st.Status, nil, &st.Bundle} {
+		if dst == nil || m[i] == nil {
+			continue
+		}
+		if *dst, err = rawjson.String(m[i]); err != nil {
+			return st, fmt.Errorf("%s: %w", []string{"ociVersion", "id", "status", "pid", "bundle"}[i], err)
+		}
+	}
+	if m[3] != nil && !rawjson.IsNull(m[3]) {
+		if st.Pid, err = strconv.Atoi(string(m[3])); err != nil {
+			return st, fmt.Errorf("pid %s is not an integer", m[3])
+		}
+	}
+	if m[5] != nil {
+		if st.Annotations, err = rawjson.StringMap(m[5]); err != nil {
+			return st, fmt.Errorf("annotations: %w", err)
+		}
+	}
+	return st, nil
 }
 
 // HookMain is the OCI hook for podman and CRI-O (registered for the
@@ -69,8 +103,8 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("reading the OCI state on stdin: %w", err)
 	}
-	var st HookState
-	if err := json.Unmarshal(data, &st); err != nil {
+	st, err := ParseHookState(data)
+	if err != nil {
 		return fmt.Errorf("malformed OCI state on stdin: %w", err)
 	}
 	if !runcargs.ValidID(st.ID) {
@@ -94,7 +128,7 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("container %s: reading the bundle config: %w", st.ID, err)
 	}
-	view, err := spec.ReadView(raw)
+	view, err := spec.ScanView(raw)
 	if err != nil {
 		return fmt.Errorf("container %s: %s: %w", st.ID, cfgPath, err)
 	}

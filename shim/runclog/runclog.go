@@ -13,14 +13,14 @@
 package runclog
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
 
 // Logger writes runc-style log lines.
@@ -88,19 +88,21 @@ func (l *Logger) Close() {
 func (l *Logger) log(level, msg string) {
 	msg = "armhf-shim: " + msg
 	ts := l.Now().Format(time.RFC3339Nano)
-	var buf bytes.Buffer
+	var line []byte
 	if l.json {
-		enc := json.NewEncoder(&buf) // ends the line with "\n"
-		enc.SetEscapeHTML(false)
-		enc.Encode(struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-			Time  string `json:"time"`
-		}{level, msg, ts})
+		// As encoding/json writes the struct {level, msg, time}, HTML
+		// escaping off.
+		line = append(line, `{"level":`...)
+		line = rawjson.AppendString(line, level)
+		line = append(line, `,"msg":`...)
+		line = rawjson.AppendString(line, msg)
+		line = append(line, `,"time":`...)
+		line = rawjson.AppendString(line, ts)
+		line = append(line, "}\n"...)
 	} else {
-		fmt.Fprintf(&buf, "time=%s level=%s msg=%s\n", quote(ts), level, quote(msg))
+		line = append(line, "time="+quote(ts)+" level="+level+" msg="+quote(msg)+"\n"...)
 	}
-	l.writer().Write(buf.Bytes())
+	l.writer().Write(line)
 }
 
 // quote quotes a text value as logrus does: unless it is made only of

@@ -104,3 +104,25 @@ func TestNoFileWithoutLines(t *testing.T) {
 		t.Errorf("log file created without a line: %v", err)
 	}
 }
+
+// A JSON line is byte for byte what encoding/json writes for the entry
+// (HTML escaping off), whatever the message holds.
+func TestJSONLineMatchesEncodingJSON(t *testing.T) {
+	for _, msg := range []string{"plain", `quote " back \ nl` + "\n tab\t", "<&> \u2028 é", "bad \xff utf8", "\x00\x1f"} {
+		var stderr bytes.Buffer
+		l := New("", "json", false)
+		l.Stderr, l.Now = &stderr, fixed
+		l.Errorf("%s", msg)
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		enc.Encode(struct {
+			Level string `json:"level"`
+			Msg   string `json:"msg"`
+			Time  string `json:"time"`
+		}{"error", "armhf-shim: " + msg, fixed().Format(time.RFC3339Nano)})
+		if stderr.String() != want.String() {
+			t.Errorf("%q: wrote %s, encoding/json %s", msg, stderr.Bytes(), want.Bytes())
+		}
+	}
+}

@@ -14,12 +14,12 @@ package runcstate
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 )
 
@@ -50,20 +50,32 @@ func HasLabel(data []byte, key, value string) (bool, error) {
 	if !bytes.Contains(data, []byte(label)) {
 		return false, nil
 	}
-	var st struct {
-		Config struct {
-			Labels []string `json:"labels"`
-		} `json:"config"`
-	}
-	if err := json.Unmarshal(data, &st); err != nil {
+	labels, err := configLabels(data)
+	if err != nil {
 		return false, fmt.Errorf("malformed runc state: %w", err)
 	}
-	for _, l := range st.Config.Labels {
+	for _, l := range labels {
 		if l == label {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// configLabels decodes config.labels of a runc state.json.
+func configLabels(data []byte) ([]string, error) {
+	if err := rawjson.Check(data); err != nil {
+		return nil, err
+	}
+	cfg, err := rawjson.Member(data, "config")
+	if err != nil || rawjson.IsNull(cfg) {
+		return nil, err
+	}
+	labels, err := rawjson.Member(cfg, "labels")
+	if err != nil {
+		return nil, err
+	}
+	return rawjson.Strings(labels)
 }
 
 // Labeled reads container id's state under root and reports whether it

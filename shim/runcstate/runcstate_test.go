@@ -28,6 +28,10 @@ func TestHasLabel(t *testing.T) {
 		{"prefix only", `{"config":{"labels":["io.armhf-shim.personality=LINUX32x"]}}`, false, false},
 		{"malformed with the text", `{"config":{"labels":["io.armhf-shim.personality=LINUX32"`, false, true},
 		{"malformed without the text is not even decoded", `{"config":`, false, false},
+		{"config not an object", `{"config":"io.armhf-shim.personality=LINUX32"}`, false, true},
+		{"label not a string", `{"config":{"labels":[1],"x":"io.armhf-shim.personality=LINUX32"}}`, false, true},
+		{"labels null", `{"config":{"labels":null,"x":"io.armhf-shim.personality=LINUX32"}}`, false, false},
+		{"escaped label", `{"config":{"labels":["io.armhf-shim.personality\u003dLINUX32"]},"x":"io.armhf-shim.personality=LINUX32"}`, true, false},
 	}
 	for _, c := range cases {
 		got, err := HasLabel([]byte(c.data), k, v)

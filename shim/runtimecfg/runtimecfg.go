@@ -22,8 +22,6 @@
 package runtimecfg
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -32,6 +30,7 @@ import (
 	"strings"
 
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 )
 
@@ -57,6 +56,48 @@ type File struct {
 	StateRoot string `json:"stateRoot,omitempty"`
 }
 
+// ParseFile decodes a config file: one JSON object whose members are the
+// fields of File, named as encoding/json would match them (exactly or
+// differing in case); any other member is an error.
+func ParseFile(data []byte) (File, error) {
+	var f File
+	if err := rawjson.Check(data); err != nil {
+		return f, err
+	}
+	if rawjson.IsNull(data) {
+		return f, nil
+	}
+	var bad error
+	err := rawjson.EachMember(data, func(name, val []byte) {
+		if bad != nil {
+			return
+		}
+		n := rawjson.Name(name)
+		var dst *string
+		switch {
+		case strings.EqualFold(n, "runtime"):
+			dst = &f.Runtime
+		case strings.EqualFold(n, "stateRoot"):
+			dst = &f.StateRoot
+		default:
+			bad = fmt.Errorf("unknown field %q", n)
+			return
+		}
+		s, err := rawjson.String(val)
+		if err != nil {
+			bad = fmt.Errorf("%s: %w", n, err)
+			return
+		}
+		if !rawjson.IsNull(val) {
+			*dst = s
+		}
+	})
+	if err == nil {
+		err = bad
+	}
+	return f, err
+}
+
 // Config is the resolved configuration.
 type Config struct {
 	Runtime       string // as configured (a path or a name)
@@ -80,10 +121,8 @@ func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 	data, err := fsutil.ReadFile(path)
 	switch {
 	case err == nil:
-		var f File
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&f); err != nil {
+		f, err := ParseFile(data)
+		if err != nil {
 			return c, fmt.Errorf("armhf-shim config %s is malformed: %v (fields: runtime, stateRoot)", path, err)
 		}
 		c.ConfigPath = path

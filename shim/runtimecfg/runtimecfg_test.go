@@ -1,6 +1,7 @@
 package runtimecfg
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,5 +170,28 @@ func TestSelfID(t *testing.T) {
 		if got, err := SelfID(argv0); err != nil || got != want {
 			t.Errorf("SelfID(%q) = %v, %v; want %v", argv0, got, err, want)
 		}
+	}
+}
+
+// ParseFile accepts and decodes what encoding/json (with unknown fields
+// disallowed) does for one object, and refuses the rest.
+func TestParseFileMatchesJSON(t *testing.T) {
+	for _, c := range []string{
+		`{}`, `null`, `{"runtime":"/usr/bin/crun"}`, `{"stateRoot":"/run/x","runtime":"runc"}`, `{"Runtime":"caps"}`,
+		`{"runtime":null}`, `{"runtime":"a","runtime":"b"}`, `{"run\u0074ime":"esc"}`, ` {"runtime" : "sp"} `,
+		`{"runtme":"typo"}`, `{"runtime":1}`, `{"runtime":["a"]}`, `[]`, `"s"`, `{`, `{"runtime":"a",}`,
+	} {
+		var want File
+		dec := json.NewDecoder(strings.NewReader(c))
+		dec.DisallowUnknownFields()
+		werr := dec.Decode(&want)
+		got, gerr := ParseFile([]byte(c))
+		if (werr == nil) != (gerr == nil) || werr == nil && got != want {
+			t.Errorf("ParseFile(%q) = %+v, %v; encoding/json %+v, %v", c, got, gerr, want, werr)
+		}
+	}
+	// Unlike a json.Decoder, nothing may follow the object.
+	if _, err := ParseFile([]byte(`{"runtime":"a"} {}`)); err == nil {
+		t.Error("ParseFile accepted data after the object")
 	}
 }

@@ -10,18 +10,22 @@
 // specs.Spec would drop unknown fields.) Member order within an object
 // becomes sorted; JSON objects are unordered, so no reader can tell.
 //
-// Deciding needs only a few facts; [ReadView] decodes just those into a
+// Deciding needs only a few facts; [ScanView] decodes just those into a
 // small struct and is what the runtime wrapper does on every create, so a
 // container that needs no edit costs one partial decode and no write.
+//
+// The JSON work is package rawjson's, not encoding/json's: the wrapper is
+// a process started per runtime call, and linking encoding/json alone
+// makes that start measurably slower.
 package spec
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"sort"
+
+	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
 
 // View is the part of a config.json that armhf-shim decides on.
@@ -51,15 +55,6 @@ type ViewLinux struct {
 // ViewCPU is linux.resources.cpu.
 type ViewCPU struct {
 	Cpus string `json:"cpus"`
-}
-
-// ReadView decodes the decision facts of a config.json.
-func ReadView(data []byte) (*View, error) {
-	var v View
-	if err := json.Unmarshal(data, &v); err != nil {
-		return nil, fmt.Errorf("malformed OCI config: %w", err)
-	}
-	return &v, nil
 }
 
 // Args returns process.args (nil without a process).
@@ -104,23 +99,17 @@ func (v *View) Cpus() string {
 
 // Doc is an editable config.json.
 type Doc struct {
-	top map[string]json.RawMessage
+	top map[string][]byte
 }
 
 // Parse reads a config.json. It must be a JSON object.
 //
-// The document is validated whole (valid: encoding/json.Valid's rules,
-// several times faster), then split into its members by one structural
-// pass; the members are kept as slices of data, which must not change
+// The document is validated whole (rawjson.Check: encoding/json.Valid's
+// rules, several times faster), then split into its members by one
+// structural pass; the members are kept as slices of data, which must not change
 // afterwards.
 func Parse(data []byte) (*Doc, error) {
-	if !valid(data) {
-		// The slow path, for its precise message.
-		var top map[string]json.RawMessage
-		err := json.Unmarshal(data, &top)
-		if err == nil {
-			err = errors.New("not valid JSON")
-		}
+	if err := rawjson.Check(data); err != nil {
 		return nil, fmt.Errorf("malformed OCI config: %w", err)
 	}
 	top, err := splitObject(data)
@@ -145,8 +134,8 @@ func Load(path string) (*Doc, error) {
 
 // Marshal returns the document as compact JSON (runc reads it; nobody
 // else does). Members are written in sorted order, each raw member
-// verbatim: it was validated when it was parsed or produced by
-// encoding/json, so it is not scanned again — on a 17 kB Docker config
+// verbatim: it was validated when it was parsed or written by this
+// package, so it is not scanned again — on a 17 kB Docker config
 // that halves the work of a modify-and-flush.
 func (d *Doc) Marshal() ([]byte, error) {
 	out := appendObject(make([]byte, 0, d.size()+64), d.top)
@@ -163,7 +152,7 @@ func (d *Doc) size() int {
 
 // appendObject appends m as a JSON object with sorted keys and the raw
 // members as they are.
-func appendObject(dst []byte, m map[string]json.RawMessage) []byte {
+func appendObject(dst []byte, m map[string][]byte) []byte {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -174,7 +163,7 @@ func appendObject(dst []byte, m map[string]json.RawMessage) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = rawjson.AppendString(dst, k)
 		dst = append(dst, ':')
 		dst = append(dst, bytes.TrimSpace(m[k])...)
 	}
@@ -183,7 +172,7 @@ func appendObject(dst []byte, m map[string]json.RawMessage) []byte {
 
 // object decodes the member key of m as an object of raw members; a
 // missing or null member gives an empty map.
-func object(m map[string]json.RawMessage, key, where string) (map[string]json.RawMessage, error) {
+func object(m map[string][]byte, key, where string) (map[string][]byte, error) {
 	out, err := rawObject(m[key])
 	if err != nil {
 		return nil, fmt.Errorf("malformed OCI config: %s is not an object", where)
@@ -193,9 +182,9 @@ func object(m map[string]json.RawMessage, key, where string) (map[string]json.Ra
 
 // rawObject splits the raw JSON object raw into its members (absent or
 // null: an empty map).
-func rawObject(raw []byte) (map[string]json.RawMessage, error) {
-	if isNull(raw) {
-		return map[string]json.RawMessage{}, nil
+func rawObject(raw []byte) (map[string][]byte, error) {
+	if rawjson.IsNull(raw) {
+		return map[string][]byte{}, nil
 	}
 	return splitObject(raw)
 }
@@ -203,23 +192,19 @@ func rawObject(raw []byte) (map[string]json.RawMessage, error) {
 // splitObject splits the raw JSON object obj into its members in one
 // structural pass; each member keeps its raw bytes (capped, so an append
 // to one never writes into the next).
-func splitObject(obj []byte) (map[string]json.RawMessage, error) {
-	out := map[string]json.RawMessage{}
-	err := eachMember(obj, func(name, val []byte) { out[unquote(name)] = val[:len(val):len(val)] })
+func splitObject(obj []byte) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := rawjson.EachMember(obj, func(name, val []byte) { out[rawjson.Name(name)] = val[:len(val):len(val)] })
 	return out, err
 }
 
-func isNull(raw []byte) bool {
-	return len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null"
-}
-
 // setString sets m[key] to the JSON string s.
-func setString(m map[string]json.RawMessage, key, s string) {
-	m[key] = appendString(nil, s)
+func setString(m map[string][]byte, key, s string) {
+	m[key] = rawjson.AppendString(nil, s)
 }
 
 // setObject sets m[key] to the object obj.
-func setObject(m map[string]json.RawMessage, key string, obj map[string]json.RawMessage) {
+func setObject(m map[string][]byte, key string, obj map[string][]byte) {
 	m[key] = appendObject(nil, obj)
 }
 
@@ -233,7 +218,7 @@ func (d *Doc) Annotation(key string) (string, bool, error) {
 	if !ok {
 		return "", false, nil
 	}
-	s, err := decodeString(raw)
+	s, err := rawjson.String(raw)
 	if err != nil {
 		return "", false, fmt.Errorf("malformed OCI config: annotation %q is not a string", key)
 	}
@@ -267,20 +252,40 @@ func (d *Doc) Mounts() ([]Mount, error) {
 	}
 	out := make([]Mount, len(raws))
 	for i, r := range raws {
-		if err := json.Unmarshal(r, &out[i]); err != nil {
+		if err := decodeMount(r, &out[i]); err != nil {
 			return nil, fmt.Errorf("malformed OCI config: mounts[%d]: %w", i, err)
 		}
 	}
 	return out, nil
 }
 
+// decodeMount decodes a mount's destination, type, source and options.
+func decodeMount(raw []byte, m *Mount) error {
+	var f [4][]byte
+	if err := rawjson.Members(raw, []string{"destination", "type", "source", "options"}, f[:]); err != nil {
+		return err
+	}
+	var err error
+	for i, p := range []*string{&m.Destination, &m.Type, &m.Source} {
+		if f[i] != nil {
+			if *p, err = rawjson.String(f[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if f[3] != nil {
+		m.Options, err = rawjson.Strings(f[3])
+	}
+	return err
+}
+
 func (d *Doc) rawMounts() ([][]byte, error) {
 	raw, ok := d.top["mounts"]
-	if !ok || isNull(raw) {
+	if !ok || rawjson.IsNull(raw) {
 		return nil, nil
 	}
 	var out [][]byte
-	if err := eachElement(raw, func(el []byte) error { out = append(out, el); return nil }); err != nil {
+	if err := rawjson.EachElement(raw, func(el []byte) error { out = append(out, el); return nil }); err != nil {
 		return nil, fmt.Errorf("malformed OCI config: mounts is not an array")
 	}
 	return out, nil
@@ -289,18 +294,18 @@ func (d *Doc) rawMounts() ([][]byte, error) {
 // appendMount appends m as JSON, as encoding/json would encode Mount.
 func appendMount(dst []byte, m Mount) []byte {
 	dst = append(dst, `{"destination":`...)
-	dst = appendString(dst, m.Destination)
+	dst = rawjson.AppendString(dst, m.Destination)
 	if m.Type != "" {
 		dst = append(dst, `,"type":`...)
-		dst = appendString(dst, m.Type)
+		dst = rawjson.AppendString(dst, m.Type)
 	}
 	if m.Source != "" {
 		dst = append(dst, `,"source":`...)
-		dst = appendString(dst, m.Source)
+		dst = rawjson.AppendString(dst, m.Source)
 	}
 	if len(m.Options) > 0 {
 		dst = append(dst, `,"options":`...)
-		dst = appendStrings(dst, m.Options)
+		dst = rawjson.AppendStrings(dst, m.Options)
 	}
 	return append(dst, '}')
 }
@@ -317,13 +322,13 @@ func (d *Doc) SetMount(m Mount) error {
 	b := appendMount(nil, m)
 	replaced := false
 	for i := len(raws) - 1; i >= 0; i-- {
-		dest, _, err := member(raws[i], "destination")
+		dest, err := rawjson.Member(raws[i], "destination")
 		if err != nil {
 			return fmt.Errorf("malformed OCI config: mounts[%d] is not an object", i)
 		}
 		cur := ""
 		if dest != nil {
-			if cur, err = decodeString(dest); err != nil {
+			if cur, err = rawjson.String(dest); err != nil {
 				return fmt.Errorf("malformed OCI config: mounts[%d].destination: %w", i, err)
 			}
 		}
@@ -336,7 +341,7 @@ func (d *Doc) SetMount(m Mount) error {
 	if !replaced {
 		raws = append(raws, b)
 	}
-	d.top["mounts"] = appendArray(nil, raws)
+	d.top["mounts"] = rawjson.AppendArray(nil, raws)
 	return nil
 }
 
@@ -346,10 +351,10 @@ func (d *Doc) SetPersonalityDomain(domain string) error {
 	// linux is mostly the seccomp profile: splice the personality member
 	// into its raw bytes rather than decoding and re-encoding all of it.
 	linux := d.top["linux"]
-	if isNull(linux) {
-		linux = json.RawMessage("{}")
+	if rawjson.IsNull(linux) {
+		linux = []byte("{}")
 	}
-	persRaw, _, err := member(linux, "personality")
+	persRaw, err := rawjson.Member(linux, "personality")
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: linux is not an object")
 	}
@@ -378,7 +383,7 @@ func (d *Doc) PersonalityDomain() (string, error) {
 	}
 	var s string
 	if raw, ok := pers["domain"]; ok {
-		if s, err = decodeString(raw); err != nil {
+		if s, err = rawjson.String(raw); err != nil {
 			return "", fmt.Errorf("malformed OCI config: linux.personality.domain is not a string")
 		}
 	}

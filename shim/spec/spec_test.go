@@ -196,8 +196,8 @@ func TestMalformed(t *testing.T) {
 			t.Errorf("%s: Parse err = %v", name, err)
 		}
 	}
-	if _, err := ReadView([]byte(`{"process": 3}`)); err == nil || !strings.Contains(err.Error(), "malformed OCI config") {
-		t.Errorf("ReadView of a bad process: %v", err)
+	if _, err := ScanView([]byte(`{"process": 3}`)); err == nil || !strings.Contains(err.Error(), "malformed OCI config") {
+		t.Errorf("ScanView of a bad process: %v", err)
 	}
 	// Members of the wrong type: the edit fails, the document is unchanged.
 	for name, c := range map[string]struct {
@@ -225,8 +225,8 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
-func TestReadViewFixture(t *testing.T) {
-	v, err := ReadView(fixture(t))
+func TestScanViewFixture(t *testing.T) {
+	v, err := ScanView(fixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestReadViewFixture(t *testing.T) {
 		!strings.HasPrefix(v.RootPath(), "/var/lib/docker/overlay2/") || len(v.Env()) != 2 || v.Annotations != nil {
 		t.Errorf("view = args %v cwd %q cpus %q root %q env %v ann %v", v.Args(), v.Cwd(), v.Cpus(), v.RootPath(), v.Env(), v.Annotations)
 	}
-	v, err = ReadView([]byte(`{"linux":{"resources":{"cpu":{"cpus":"0-1,3"}}},"annotations":{"a":"b"}}`))
+	v, err = ScanView([]byte(`{"linux":{"resources":{"cpu":{"cpus":"0-1,3"}}},"annotations":{"a":"b"}}`))
 	if err != nil || v.Cpus() != "0-1,3" || v.Annotations["a"] != "b" || v.Args() != nil || v.Cwd() != "/" {
 		t.Errorf("view = %+v, %v", v, err)
 	}

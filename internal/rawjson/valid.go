@@ -1,76 +1,115 @@
-package spec
+package rawjson
 
-// valid reports whether data is one JSON value (RFC 8259) with optional
+import "strconv"
+
+// Valid reports whether data is one JSON value (RFC 8259) with optional
 // surrounding whitespace: exactly what encoding/json.Valid accepts,
 // including its limit of 10000 nested arrays and objects and its tolerance
 // of invalid UTF-8 inside strings (FuzzValid checks the two agree).
 //
-// It is the check Parse makes on every config.json it is about to edit:
+// It is the check made on every config.json about to be edited:
 // encoding/json's scanner calls a state function per byte, which on a
 // Docker config (10–17 kB, most of it the seccomp profile) is most of
-// the wrapper's work; this loop skips the runs of plain string bytes
-// that make up most of such a document.
-func valid(data []byte) bool {
+// the work; this loop skips the runs of plain string bytes that make up
+// most of such a document.
+func Valid(data []byte) bool { return invalidAt(data) < 0 }
+
+// Check is Valid with a reason: nil, or a *SyntaxError saying where the
+// document stops being JSON.
+func Check(data []byte) error {
+	if at := invalidAt(data); at >= 0 {
+		return &SyntaxError{Offset: at, data: data}
+	}
+	return nil
+}
+
+// SyntaxError is a document that is not JSON.
+type SyntaxError struct {
+	Offset int // of the value, token or byte that is wrong (len(data): the end)
+	data   []byte
+}
+
+func (e *SyntaxError) Error() string {
+	if e.Offset >= len(e.data) {
+		return "not valid JSON: unexpected end of input"
+	}
+	return "not valid JSON at byte " + strconv.Itoa(e.Offset) + " (near " + strconv.QuoteRuneToASCII(rune(e.data[e.Offset])) + ")"
+}
+
+func (e *SyntaxError) Unwrap() error { return ErrSyntax }
+
+// invalidAt returns -1 for a valid document, else the offset where it
+// fails.
+func invalidAt(data []byte) int {
 	const maxDepth = 10000 // encoding/json's maxNestingDepth
 	// stack holds '{' or '[' per open container; the first 64 levels
 	// live in the frame.
 	var buf [64]byte
 	stack := buf[:0]
-	i := skipSpace(data, 0)
+	i := SkipSpace(data, 0)
 	for {
 		// A value starts at data[i].
 		if i >= len(data) {
-			return false
+			return i
 		}
 		switch c := data[i]; {
 		case c == '{' || c == '[':
 			if len(stack) == maxDepth {
-				return false
+				return i
 			}
 			stack = append(stack, c)
-			i = skipSpace(data, i+1)
+			i = SkipSpace(data, i+1)
 			if i < len(data) && data[i] == c+2 { // '}' or ']': empty
 				stack = stack[:len(stack)-1]
 				i++
 				break
 			}
 			if c == '{' {
+				at := i
 				if i = objectKey(data, i); i < 0 {
-					return false
+					return at
 				}
 			}
 			continue
 		case c == '"':
+			at := i
 			if i = stringEnd(data, i); i < 0 {
-				return false
+				return at
 			}
 		case c == '-' || c >= '0' && c <= '9':
+			at := i
 			if i = numberEnd(data, i); i < 0 {
-				return false
+				return at
 			}
 		case c == 't':
+			at := i
 			if i = literalEnd(data, i, "true"); i < 0 {
-				return false
+				return at
 			}
 		case c == 'f':
+			at := i
 			if i = literalEnd(data, i, "false"); i < 0 {
-				return false
+				return at
 			}
 		case c == 'n':
+			at := i
 			if i = literalEnd(data, i, "null"); i < 0 {
-				return false
+				return at
 			}
 		default:
-			return false
+			return i
 		}
 		// After a value: close containers, or go on to the next element.
 		for {
-			i = skipSpace(data, i)
+			i = SkipSpace(data, i)
 			if len(stack) == 0 {
-				return i == len(data)
+				if i == len(data) {
+					return -1
+				}
+				return i
 			}
 			if i >= len(data) {
-				return false
+				return i
 			}
 			top := stack[len(stack)-1]
 			if data[i] == top+2 {
@@ -79,12 +118,13 @@ func valid(data []byte) bool {
 				continue
 			}
 			if data[i] != ',' {
-				return false
+				return i
 			}
-			i = skipSpace(data, i+1)
+			i = SkipSpace(data, i+1)
 			if top == '{' {
+				at := i
 				if i = objectKey(data, i); i < 0 {
-					return false
+					return at
 				}
 			}
 			break
@@ -101,11 +141,11 @@ func objectKey(data []byte, i int) int {
 	if i = stringEnd(data, i); i < 0 {
 		return -1
 	}
-	i = skipSpace(data, i)
+	i = SkipSpace(data, i)
 	if i >= len(data) || data[i] != ':' {
 		return -1
 	}
-	return skipSpace(data, i+1)
+	return SkipSpace(data, i+1)
 }
 
 // stringEnd returns the index after the string starting at data[i] == '"',

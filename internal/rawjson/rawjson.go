@@ -1,0 +1,260 @@
+// Package rawjson reads and writes JSON as raw bytes, without reflection:
+// a validator with encoding/json's rules, a structural scanner that finds
+// an object's members or an array's elements as slices of the input, and
+// codecs for the only value types armhf-shim's runtime path decodes or
+// writes — strings, arrays of strings, objects of strings.
+//
+// The model: a document is never decoded whole. The runtime wrapper reads
+// a few members of a 10–17 kB config.json (the bulk of which, Docker's
+// seccomp profile, it never needs), steps over the rest, and writes back
+// every member it did not touch byte for byte. Results are
+// encoding/json's: the same documents are valid, the same strings decode
+// to the same Go strings (escapes, surrogate pairs, invalid UTF-8 as
+// U+FFFD), and AppendString writes what encoding/json's encoder writes
+// with HTML escaping off; the package's fuzz tests compare the two.
+//
+// Why not encoding/json: armhf-runc is a process that lives about 2 ms,
+// once per runtime call. Linking encoding/json into it — even without
+// calling it — costs about 3% of a Go process start on its own (its
+// package initialisation and the code and data it brings), measured
+// against a program that only execs (docs/PERFORMANCE.md). This package
+// links only strconv and unicode/utf8/utf16.
+package rawjson
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+)
+
+// ErrSyntax is the error of the structural scanner, which checks only the
+// structure it walks (use Check for a whole document).
+var ErrSyntax = errors.New("not valid JSON")
+
+func syntaxErr(what string, at int) error {
+	return &scanError{what: what, at: at}
+}
+
+type scanError struct {
+	what string
+	at   int
+}
+
+func (e *scanError) Error() string {
+	return ErrSyntax.Error() + ": " + e.what + " at byte " + strconv.Itoa(e.at)
+}
+
+func (e *scanError) Unwrap() error { return ErrSyntax }
+
+// SkipSpace returns the index of the first non-space byte at or after i.
+func SkipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] == '"'.
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, nil
+		}
+	}
+	return 0, syntaxErr("unterminated string", i)
+}
+
+// SkipValue returns the index after the value starting at b[i]. It checks
+// the structure (brackets, strings), not the tokens inside.
+func SkipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, syntaxErr("missing value", i)
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, err := skipString(b, j)
+				if err != nil {
+					return 0, err
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+		return 0, syntaxErr("unterminated "+string(b[i]), i)
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	if j == i {
+		return 0, syntaxErr("missing value", i)
+	}
+	return j, nil
+}
+
+// EachMember calls fn with the quoted name and the raw value of every
+// member of the JSON object obj, in order, in one structural pass.
+func EachMember(obj []byte, fn func(name, val []byte)) error {
+	i := SkipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return syntaxErr("expected an object", i)
+	}
+	i = SkipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		if SkipSpace(obj, i+1) != len(obj) {
+			return syntaxErr("data after the object", i+1)
+		}
+		return nil
+	}
+	for i < len(obj) {
+		if obj[i] != '"' {
+			return syntaxErr("expected a member name", i)
+		}
+		kEnd, err := skipString(obj, i)
+		if err != nil {
+			return err
+		}
+		name := obj[i:kEnd]
+		i = SkipSpace(obj, kEnd)
+		if i >= len(obj) || obj[i] != ':' {
+			return syntaxErr("expected ':'", i)
+		}
+		vStart := SkipSpace(obj, i+1)
+		vEnd, err := SkipValue(obj, vStart)
+		if err != nil {
+			return err
+		}
+		fn(name, obj[vStart:vEnd])
+		i = SkipSpace(obj, vEnd)
+		if i >= len(obj) {
+			break
+		}
+		switch obj[i] {
+		case ',':
+			i = SkipSpace(obj, i+1)
+		case '}':
+			if SkipSpace(obj, i+1) != len(obj) {
+				return syntaxErr("data after the object", i+1)
+			}
+			return nil
+		default:
+			return syntaxErr("expected ',' or '}'", i)
+		}
+	}
+	return syntaxErr("unexpected end", len(obj))
+}
+
+// EachElement calls fn with the raw value of every element of the JSON
+// array arr, in order, in one structural pass; it stops at fn's first
+// error.
+func EachElement(arr []byte, fn func(el []byte) error) error {
+	i := SkipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return syntaxErr("expected an array", i)
+	}
+	i = SkipSpace(arr, i+1)
+	if i < len(arr) && arr[i] == ']' {
+		if SkipSpace(arr, i+1) != len(arr) {
+			return syntaxErr("data after the array", i+1)
+		}
+		return nil
+	}
+	for i < len(arr) {
+		end, err := SkipValue(arr, i)
+		if err != nil {
+			return err
+		}
+		if err := fn(arr[i:end]); err != nil {
+			return err
+		}
+		i = SkipSpace(arr, end)
+		if i >= len(arr) {
+			break
+		}
+		switch arr[i] {
+		case ',':
+			i = SkipSpace(arr, i+1)
+		case ']':
+			if SkipSpace(arr, i+1) != len(arr) {
+				return syntaxErr("data after the array", i+1)
+			}
+			return nil
+		default:
+			return syntaxErr("expected ',' or ']'", i)
+		}
+	}
+	return syntaxErr("unexpected end", len(arr))
+}
+
+// Members scans the JSON object obj once and sets out[k] to the raw value
+// of keys[k] (nil when absent; the last one wins for a repeated name, as
+// in encoding/json). Names are matched exactly, after unescaping.
+func Members(obj []byte, keys []string, out [][]byte) error {
+	return EachMember(obj, func(name, val []byte) {
+		for k, key := range keys {
+			if NameIs(name, key) {
+				out[k] = val
+			}
+		}
+	})
+}
+
+// Member returns the raw value of key in the JSON object obj (nil when
+// absent).
+func Member(obj []byte, key string) ([]byte, error) {
+	raw, _, err := MemberAt(obj, key)
+	return raw, err
+}
+
+// MemberAt is Member that also returns the offset of the value in obj.
+func MemberAt(obj []byte, key string) (raw []byte, at int, err error) {
+	var out [1][]byte
+	if err := Members(obj, []string{key}, out[:]); err != nil {
+		return nil, 0, err
+	}
+	if out[0] == nil {
+		return nil, 0, nil
+	}
+	// out[0] is a subslice of obj: its offset is the capacity difference.
+	return out[0], cap(obj) - cap(out[0]), nil
+}
+
+// Name returns the member name of a quoted JSON string as the scanner
+// found it (decoded; "" if it does not decode).
+func Name(quoted []byte) string {
+	if bytes.IndexByte(quoted, '\\') < 0 && len(quoted) >= 2 {
+		return string(quoted[1 : len(quoted)-1])
+	}
+	s, _ := String(quoted)
+	return s
+}
+
+// NameIs compares a quoted JSON member name with key, decoding escapes
+// only when there are any.
+func NameIs(quoted []byte, key string) bool {
+	if bytes.IndexByte(quoted, '\\') >= 0 {
+		return Name(quoted) == key
+	}
+	return len(quoted) >= 2 && string(quoted[1:len(quoted)-1]) == key
+}
+
+// IsNull reports whether raw is absent (empty) or the literal null.
+func IsNull(raw []byte) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || string(t) == "null"
+}

@@ -1,0 +1,116 @@
+package rawjson
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fixture is the config.json Docker 20.10 wrote for a container (17 kB,
+// most of it the seccomp profile).
+func fixture(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "oci", "docker-20.10-config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var validCases = []string{
+	``, ` `, `{}`, `[]`, ` {} `, "\t[ ]\r\n", `{`, `}`, `[`, `]`, `{]`, `[}`, `{}}`, `[]]`, `{} {}`, `{},`,
+	`null`, `nul`, `nulll`, `true`, `tru`, `false`, `falsey`, `NULL`, `True`,
+	`0`, `-0`, `01`, `-01`, `1.`, `1.5`, `.5`, `-`, `-a`, `1e`, `1e+`, `1e-5`, `1E5`, `1.5e+10`, `1.e5`, `+1`, `0x1`, `1 2`,
+	`""`, `"a"`, `"`, `"a`, `"\"`, `"\\"`, `"\/"`, `"\b\f\n\r\t"`, `"\a"`, `"\u00e9"`, `"\u00E9"`, `"\u00g9"`, `"\u00e"`, `"\u"`,
+	"\"\x01\"", "\"\x1f\"", "\"\x7f\"", "\"\xff\xfe\"", "\"\t\"", `"\ud83d\ude00"`, `"\ud83d"`,
+	`{"a":1}`, `{"a" : 1 }`, `{"a":}`, `{"a"}`, `{a:1}`, `{"a":1,}`, `{,"a":1}`, `{"a":1 "b":2}`, `{"a":1,"b":[1,2,{"c":null}]}`,
+	`[1,2,3]`, `[1,,2]`, `[,1]`, `[1,]`, `[1 2]`, `[[[]]]`, `[[[]]`, `[{}]`, `[{]}`, `{"a":[}`, `{"a":{"b":{}}}`,
+	`{"a":1}x`, `[1]x`, `"a"x`, `truex`, `1x`, "{\"a\":1}\x00",
+}
+
+// Valid agrees with encoding/json.Valid, case by case.
+func TestValid(t *testing.T) {
+	for _, c := range validCases {
+		if got, want := Valid([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("Valid(%q) = %v, json.Valid says %v", c, got, want)
+		}
+	}
+	if !Valid(fixture(t)) {
+		t.Error("the Docker fixture config is not valid")
+	}
+}
+
+// The nesting limit is encoding/json's: 10000 levels pass, 10001 fail.
+func TestValidDepth(t *testing.T) {
+	for _, n := range []int{63, 64, 65, 10000, 10001} {
+		for _, open := range []string{"[", `{"a":`} {
+			close := "]"
+			if open != "[" {
+				close = "}"
+			}
+			doc := []byte(strings.Repeat(open, n) + "1" + strings.Repeat(close, n))
+			if got, want := Valid(doc), json.Valid(doc); got != want {
+				t.Errorf("%d levels of %s: Valid %v, json.Valid %v", n, open, got, want)
+			}
+		}
+	}
+}
+
+// FuzzValid: Valid and encoding/json.Valid agree on every input. make
+// fuzz runs it longer.
+func FuzzValid(f *testing.F) {
+	for _, c := range validCases {
+		f.Add([]byte(c))
+	}
+	f.Add(fixture(f))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := Valid(data), json.Valid(data); got != want {
+			t.Fatalf("Valid(%q) = %v, json.Valid says %v", data, got, want)
+		}
+	})
+}
+
+func BenchmarkValid(b *testing.B) {
+	data := fixture(b)
+	b.SetBytes(int64(len(data)))
+	b.Run("rawjson.Valid", func(b *testing.B) {
+		for b.Loop() {
+			Valid(data)
+		}
+	})
+	b.Run("encoding/json.Valid", func(b *testing.B) {
+		for b.Loop() {
+			json.Valid(data)
+		}
+	})
+}
+
+// Check says where a document stops being JSON.
+func TestCheck(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		at int // -1: valid
+	}{
+		{`{"a":1}`, -1}, {``, 0}, {` `, 1}, {`{"a":1 "b":2}`, 7}, {`[1,,2]`, 3}, {`{"a":1}x`, 7},
+		{`{"a":tru}`, 5}, {`{"a":"x`, 5}, {`{"a":1`, 6}, {`{a:1}`, 1}, {"[\"\x01\"]", 1},
+	} {
+		err := Check([]byte(c.in))
+		if c.at < 0 {
+			if err != nil {
+				t.Errorf("Check(%q) = %v", c.in, err)
+			}
+			continue
+		}
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Offset != c.at || !errors.Is(err, ErrSyntax) {
+			t.Errorf("Check(%q) = %v, want a syntax error at byte %d", c.in, err, c.at)
+			continue
+		}
+		if !strings.Contains(err.Error(), "not valid JSON") || !strings.Contains(err.Error(), "byte") && c.at < len(c.in) {
+			t.Errorf("Check(%q): message %q", c.in, err)
+		}
+	}
+}
