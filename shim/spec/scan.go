@@ -6,31 +6,6 @@ import (
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
 
-// spliceMember returns a copy of the raw object obj with member key's value
-// replaced by val, or with "key":val added as its first member. The other
-// members are copied byte for byte.
-func spliceMember(obj []byte, key string, val []byte) ([]byte, error) {
-	raw, at, err := rawjson.MemberAt(obj, key)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(obj)+len(key)+len(val)+4)
-	if raw != nil {
-		out = append(out, obj[:at]...)
-		out = append(out, val...)
-		return append(out, obj[at+len(raw):]...), nil
-	}
-	open := rawjson.SkipSpace(obj, 0) // MemberAt checked it is '{'
-	out = append(out, obj[:open+1]...)
-	out = rawjson.AppendString(out, key)
-	out = append(out, ':')
-	out = append(out, val...)
-	if rest := rawjson.SkipSpace(obj, open+1); rest < len(obj) && obj[rest] != '}' {
-		out = append(out, ',')
-	}
-	return append(out, obj[open+1:]...), nil
-}
-
 // ScanView decodes the decision facts of a config.json: it decodes only
 // the members it needs (process, root, annotations and
 // linux.resources.cpu), stepping over the rest in one structural pass

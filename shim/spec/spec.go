@@ -2,13 +2,13 @@
 // anything the editor does not understand.
 //
 // The model: a config.json is kept as raw JSON. A [Doc] holds the top-level
-// object as a map of raw members, and each edit decodes only the members on
-// its path (annotations, mounts, linux.personality) into maps of raw
-// members again, so every field that is not touched — including fields the
-// runtime-spec Go types do not know, vendor extensions and numbers of any
-// precision — is written back as it was. (Round-tripping through
-// specs.Spec would drop unknown fields.) Member order within an object
-// becomes sorted; JSON objects are unordered, so no reader can tell.
+// object as its members, slices of the parsed bytes, and each edit
+// splices new bytes into the member on its path (annotations, mounts,
+// linux.personality) without decoding the rest, so every field that is
+// not touched — including fields the runtime-spec Go types do not know,
+// vendor extensions and numbers of any precision — is written back as it
+// was, byte for byte, in its place. (Round-tripping through specs.Spec
+// would drop unknown fields.)
 //
 // Deciding needs only a few facts; [ScanView] decodes just those into a
 // small struct and is what the runtime wrapper does on every create, so a
@@ -23,7 +23,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"sort"
 
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
@@ -97,26 +96,43 @@ func (v *View) Cpus() string {
 	return v.Linux.Resources.CPU.Cpus
 }
 
-// Doc is an editable config.json.
+// Doc is an editable config.json: the bytes it was parsed from, split
+// into its top-level members, and the edits. An edited member is kept as
+// pieces — slices of the original around the new bytes (a mount appended
+// to mounts, a personality spliced into linux) — and nothing is copied
+// until Marshal writes every member once, in document order, into one
+// buffer.
 type Doc struct {
-	top map[string][]byte
+	members []member
+}
+
+// member is one top-level member: its name, its quoted name as written
+// (nil for a new member) and its value as the concatenation of pieces.
+type member struct {
+	name   string
+	quoted []byte
+	pieces [][]byte
 }
 
 // Parse reads a config.json. It must be a JSON object.
 //
 // The document is validated whole (rawjson.Check: encoding/json.Valid's
 // rules, several times faster), then split into its members by one
-// structural pass; the members are kept as slices of data, which must not change
-// afterwards.
+// structural pass; the members are kept as slices of data, which must not
+// change afterwards. A name given twice counts once, with its last value
+// (as encoding/json and so runc read it).
 func Parse(data []byte) (*Doc, error) {
 	if err := rawjson.Check(data); err != nil {
 		return nil, fmt.Errorf("malformed OCI config: %w", err)
 	}
-	top, err := splitObject(data)
+	d := &Doc{members: make([]member, 0, 16)}
+	err := rawjson.EachMember(data, func(quoted, val []byte) {
+		d.set(rawjson.Name(quoted), quoted, val[:len(val):len(val)])
+	})
 	if err != nil {
 		return nil, fmt.Errorf("malformed OCI config: not a JSON object")
 	}
-	return &Doc{top: top}, nil
+	return d, nil
 }
 
 // Load reads path.
@@ -132,90 +148,99 @@ func Load(path string) (*Doc, error) {
 	return d, nil
 }
 
-// Marshal returns the document as compact JSON (runc reads it; nobody
-// else does). Members are written in sorted order, each raw member
-// verbatim: it was validated when it was parsed or written by this
-// package, so it is not scanned again — on a 17 kB Docker config
-// that halves the work of a modify-and-flush.
-func (d *Doc) Marshal() ([]byte, error) {
-	out := appendObject(make([]byte, 0, d.size()+64), d.top)
-	return append(out, '\n'), nil
-}
-
-func (d *Doc) size() int {
-	n := 0
-	for k, v := range d.top {
-		n += len(k) + len(v) + 4
-	}
-	return n
-}
-
-// appendObject appends m as a JSON object with sorted keys and the raw
-// members as they are.
-func appendObject(dst []byte, m map[string][]byte) []byte {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	dst = append(dst, '{')
-	for i, k := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
+// set gives member name the value pieces (appending a new member).
+func (d *Doc) set(name string, quoted []byte, pieces ...[]byte) {
+	for i := range d.members {
+		if d.members[i].name == name {
+			d.members[i].pieces = pieces
+			return
 		}
-		dst = rawjson.AppendString(dst, k)
-		dst = append(dst, ':')
-		dst = append(dst, bytes.TrimSpace(m[k])...)
 	}
-	return append(dst, '}')
+	d.members = append(d.members, member{name: name, quoted: quoted, pieces: pieces})
 }
 
-// object decodes the member key of m as an object of raw members; a
-// missing or null member gives an empty map.
-func object(m map[string][]byte, key, where string) (map[string][]byte, error) {
-	out, err := rawObject(m[key])
+// get returns member name's value (nil when absent), joining an edited
+// one's pieces.
+func (d *Doc) get(name string) []byte {
+	for i := range d.members {
+		m := &d.members[i]
+		if m.name != name {
+			continue
+		}
+		if len(m.pieces) != 1 {
+			m.pieces = [][]byte{bytes.Join(m.pieces, nil)}
+		}
+		return m.pieces[0]
+	}
+	return nil
+}
+
+// Marshal returns the document as compact JSON (runc reads it; nobody
+// else does), its members in their original order and each written once:
+// the unedited ones and the unedited parts of the edited ones byte for
+// byte (validated when parsed, so not scanned again).
+func (d *Doc) Marshal() ([]byte, error) {
+	n := 3
+	for _, m := range d.members {
+		n += len(m.quoted) + len(m.name) + 4
+		for _, p := range m.pieces {
+			n += len(p)
+		}
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '{')
+	for i, m := range d.members {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		if m.quoted != nil {
+			out = append(out, m.quoted...)
+		} else {
+			out = rawjson.AppendString(out, m.name)
+		}
+		out = append(out, ':')
+		for _, p := range m.pieces {
+			out = append(out, p...)
+		}
+	}
+	return append(out, '}', '\n'), nil
+}
+
+// spliceMember returns the raw object obj with member key's value replaced
+// by val, or with "key":val added as its first member, as pieces: slices
+// of obj around val. An absent or null obj gives {"key":val}.
+func spliceMember(obj []byte, key string, val []byte) ([][]byte, error) {
+	if rawjson.IsNull(obj) {
+		return [][]byte{rawjson.AppendString([]byte{'{'}, key), {':'}, val, {'}'}}, nil
+	}
+	raw, at, err := rawjson.MemberAt(obj, key)
 	if err != nil {
-		return nil, fmt.Errorf("malformed OCI config: %s is not an object", where)
+		return nil, err
 	}
-	return out, nil
-}
-
-// rawObject splits the raw JSON object raw into its members (absent or
-// null: an empty map).
-func rawObject(raw []byte) (map[string][]byte, error) {
-	if rawjson.IsNull(raw) {
-		return map[string][]byte{}, nil
+	if raw != nil {
+		return [][]byte{obj[:at], val, obj[at+len(raw):]}, nil
 	}
-	return splitObject(raw)
-}
-
-// splitObject splits the raw JSON object obj into its members in one
-// structural pass; each member keeps its raw bytes (capped, so an append
-// to one never writes into the next).
-func splitObject(obj []byte) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	err := rawjson.EachMember(obj, func(name, val []byte) { out[rawjson.Name(name)] = val[:len(val):len(val)] })
-	return out, err
-}
-
-// setString sets m[key] to the JSON string s.
-func setString(m map[string][]byte, key, s string) {
-	m[key] = rawjson.AppendString(nil, s)
-}
-
-// setObject sets m[key] to the object obj.
-func setObject(m map[string][]byte, key string, obj map[string][]byte) {
-	m[key] = appendObject(nil, obj)
+	open := rawjson.SkipSpace(obj, 0) // MemberAt checked it is '{'
+	name := rawjson.AppendString(nil, key)
+	name = append(name, ':')
+	name = append(name, val...)
+	if rest := rawjson.SkipSpace(obj, open+1); rest < len(obj) && obj[rest] != '}' {
+		name = append(name, ',')
+	}
+	return [][]byte{obj[:open+1], name, obj[open+1:]}, nil
 }
 
 // Annotation returns annotations[key].
 func (d *Doc) Annotation(key string) (string, bool, error) {
-	ann, err := object(d.top, "annotations", "annotations")
-	if err != nil {
-		return "", false, err
+	ann := d.get("annotations")
+	if rawjson.IsNull(ann) {
+		return "", false, nil
 	}
-	raw, ok := ann[key]
-	if !ok {
+	raw, err := rawjson.Member(ann, key)
+	if err != nil {
+		return "", false, fmt.Errorf("malformed OCI config: annotations is not an object")
+	}
+	if raw == nil {
 		return "", false, nil
 	}
 	s, err := rawjson.String(raw)
@@ -227,12 +252,11 @@ func (d *Doc) Annotation(key string) (string, bool, error) {
 
 // SetAnnotation sets annotations[key] = value.
 func (d *Doc) SetAnnotation(key, value string) error {
-	ann, err := object(d.top, "annotations", "annotations")
+	pieces, err := spliceMember(d.get("annotations"), key, rawjson.AppendString(nil, value))
 	if err != nil {
-		return err
+		return fmt.Errorf("malformed OCI config: annotations is not an object")
 	}
-	setString(ann, key, value)
-	setObject(d.top, "annotations", ann)
+	d.set("annotations", nil, pieces...)
 	return nil
 }
 
@@ -244,7 +268,8 @@ type Mount struct {
 	Options     []string `json:"options,omitempty"`
 }
 
-// Mounts returns the destination, type and source of every mount, in order.
+// Mounts returns the destination, type, source and options of every
+// mount, in order.
 func (d *Doc) Mounts() ([]Mount, error) {
 	raws, err := d.rawMounts()
 	if err != nil {
@@ -279,12 +304,13 @@ func decodeMount(raw []byte, m *Mount) error {
 	return err
 }
 
+// rawMounts returns the elements of mounts as slices of its value.
 func (d *Doc) rawMounts() ([][]byte, error) {
-	raw, ok := d.top["mounts"]
-	if !ok || rawjson.IsNull(raw) {
+	raw := d.get("mounts")
+	if rawjson.IsNull(raw) {
 		return nil, nil
 	}
-	var out [][]byte
+	out := make([][]byte, 0, 16)
 	if err := rawjson.EachElement(raw, func(el []byte) error { out = append(out, el); return nil }); err != nil {
 		return nil, fmt.Errorf("malformed OCI config: mounts is not an array")
 	}
@@ -319,8 +345,8 @@ func (d *Doc) SetMount(m Mount) error {
 	if err != nil {
 		return err
 	}
-	b := appendMount(nil, m)
-	replaced := false
+	mounts := d.get("mounts")
+	b := appendMount(make([]byte, 0, 256), m)
 	for i := len(raws) - 1; i >= 0; i-- {
 		dest, err := rawjson.Member(raws[i], "destination")
 		if err != nil {
@@ -333,15 +359,20 @@ func (d *Doc) SetMount(m Mount) error {
 			}
 		}
 		if cur == m.Destination {
-			raws[i] = b
-			replaced = true
-			break
+			// raws[i] is a slice of mounts: splice around it.
+			at := cap(mounts) - cap(raws[i])
+			d.set("mounts", nil, mounts[:at], b, mounts[at+len(raws[i]):])
+			return nil
 		}
 	}
-	if !replaced {
-		raws = append(raws, b)
+	if len(raws) == 0 {
+		d.set("mounts", nil, []byte{'['}, b, []byte{']'})
+		return nil
 	}
-	d.top["mounts"] = rawjson.AppendArray(nil, raws)
+	// After the last element, before the closing bracket.
+	last := raws[len(raws)-1]
+	end := cap(mounts) - cap(last) + len(last)
+	d.set("mounts", nil, mounts[:end], []byte{','}, b, mounts[end:])
 	return nil
 }
 
@@ -349,43 +380,50 @@ func (d *Doc) SetMount(m Mount) error {
 // keeping linux.personality.flags and every other member of linux.
 func (d *Doc) SetPersonalityDomain(domain string) error {
 	// linux is mostly the seccomp profile: splice the personality member
-	// into its raw bytes rather than decoding and re-encoding all of it.
-	linux := d.top["linux"]
-	if rawjson.IsNull(linux) {
-		linux = []byte("{}")
+	// into it rather than decoding or copying it.
+	linux := d.get("linux")
+	var pers []byte
+	if !rawjson.IsNull(linux) {
+		var err error
+		if pers, err = rawjson.Member(linux, "personality"); err != nil {
+			return fmt.Errorf("malformed OCI config: linux is not an object")
+		}
 	}
-	persRaw, err := rawjson.Member(linux, "personality")
-	if err != nil {
-		return fmt.Errorf("malformed OCI config: linux is not an object")
-	}
-	pers, err := rawObject(persRaw)
+	np, err := spliceMember(pers, "domain", rawjson.AppendString(nil, domain))
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: linux.personality is not an object")
 	}
-	setString(pers, "domain", domain)
-	out, err := spliceMember(linux, "personality", appendObject(nil, pers))
+	pieces, err := spliceMember(linux, "personality", bytes.Join(np, nil))
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: linux is not an object")
 	}
-	d.top["linux"] = out
+	d.set("linux", nil, pieces...)
 	return nil
 }
 
 // PersonalityDomain returns linux.personality.domain ("" when unset).
 func (d *Doc) PersonalityDomain() (string, error) {
-	linux, err := object(d.top, "linux", "linux")
-	if err != nil {
-		return "", err
+	linux := d.get("linux")
+	if rawjson.IsNull(linux) {
+		return "", nil
 	}
-	pers, err := object(linux, "personality", "linux.personality")
+	pers, err := rawjson.Member(linux, "personality")
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("malformed OCI config: linux is not an object")
 	}
-	var s string
-	if raw, ok := pers["domain"]; ok {
-		if s, err = rawjson.String(raw); err != nil {
-			return "", fmt.Errorf("malformed OCI config: linux.personality.domain is not a string")
-		}
+	if rawjson.IsNull(pers) {
+		return "", nil
+	}
+	raw, err := rawjson.Member(pers, "domain")
+	if err != nil {
+		return "", fmt.Errorf("malformed OCI config: linux.personality is not an object")
+	}
+	if raw == nil {
+		return "", nil
+	}
+	s, err := rawjson.String(raw)
+	if err != nil {
+		return "", fmt.Errorf("malformed OCI config: linux.personality.domain is not a string")
 	}
 	return s, nil
 }

@@ -239,3 +239,29 @@ func TestScanViewFixture(t *testing.T) {
 		t.Errorf("view = %+v, %v", v, err)
 	}
 }
+
+// SetMount splices the mount into mounts as written: after the last
+// element (whitespace kept), in place of a mount with its destination, or
+// as the only element.
+func TestSetMountSplices(t *testing.T) {
+	const nm = `{"destination":"/proc/cpuinfo","type":"bind","source":"/s"}`
+	for _, c := range []struct{ in, want string }{
+		{`{"mounts":[ {"destination":"/proc"} ] }`, `{"mounts":[ {"destination":"/proc"},` + nm + ` ]}`},
+		{`{"mounts":[]}`, `{"mounts":[` + nm + `]}`},
+		{`{"mounts":null,"x":1}`, `{"mounts":[` + nm + `],"x":1}`},
+		{`{"x":1}`, `{"x":1,"mounts":[` + nm + `]}`},
+		{`{"mounts":[{"destination":"/proc/cpuinfo","x":1},{"destination":"/tmp"}]}`, `{"mounts":[` + nm + `,{"destination":"/tmp"}]}`},
+	} {
+		d, err := Parse([]byte(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.SetMount(Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/s"}); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := d.Marshal()
+		if string(out) != c.want+"\n" {
+			t.Errorf("SetMount on %s:\n got %s want %s", c.in, out, c.want)
+		}
+	}
+}
