@@ -46,11 +46,15 @@ func ReadFilePerm(path string) ([]byte, fs.FileMode, error) {
 	defer unix.Close(fd)
 	size := 512                // procfs and sysfs files report size 0
 	perm := fs.FileMode(0o644) // if fstat should fail
+	whole := -1                // a regular file's size: a short read that reaches it is the end
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) == nil {
 		perm = fs.FileMode(st.Mode & 0o777)
 		if st.Size > 0 && st.Size < 1<<30 {
 			size = int(st.Size) + 1 // +1: see EOF without growing
+			if st.Mode&unix.S_IFMT == unix.S_IFREG {
+				whole = int(st.Size)
+			}
 		}
 	}
 	buf := make([]byte, 0, size)
@@ -69,6 +73,11 @@ func ReadFilePerm(path string) ([]byte, fs.FileMode, error) {
 			return buf, perm, nil
 		}
 		buf = buf[:len(buf)+n]
+		if whole >= 0 && len(buf) >= whole && len(buf) < cap(buf) {
+			// Linux reads a regular file short only at its end: no
+			// second read(2) to be told so.
+			return buf, perm, nil
+		}
 	}
 }
 
