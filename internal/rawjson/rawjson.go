@@ -110,34 +110,57 @@ func SkipValue(b []byte, i int) (int, error) {
 // EachMember calls fn with the quoted name and the raw value of every
 // member of the JSON object obj, in order, in one structural pass.
 func EachMember(obj []byte, fn func(name, val []byte)) error {
-	i := SkipSpace(obj, 0)
+	end, err := eachMember(obj, SkipSpace(obj, 0), fn, "", nil)
+	if err == nil && SkipSpace(obj, end) != len(obj) {
+		err = syntaxErr("data after the object", end)
+	}
+	return err
+}
+
+// EachMemberInner is EachMember that also walks the value of the member
+// named inner, when it is an object, calling innerFn with its members — in
+// the same pass, where a separate EachMember of that value would walk it
+// a second time.
+func EachMemberInner(obj []byte, fn func(name, val []byte), inner string, innerFn func(name, val []byte)) error {
+	end, err := eachMember(obj, SkipSpace(obj, 0), fn, inner, innerFn)
+	if err == nil && SkipSpace(obj, end) != len(obj) {
+		err = syntaxErr("data after the object", end)
+	}
+	return err
+}
+
+// eachMember walks the object starting at obj[i] and returns the index
+// after it.
+func eachMember(obj []byte, i int, fn func(name, val []byte), inner string, innerFn func(name, val []byte)) (int, error) {
 	if i >= len(obj) || obj[i] != '{' {
-		return syntaxErr("expected an object", i)
+		return 0, syntaxErr("expected an object", i)
 	}
 	i = SkipSpace(obj, i+1)
 	if i < len(obj) && obj[i] == '}' {
-		if SkipSpace(obj, i+1) != len(obj) {
-			return syntaxErr("data after the object", i+1)
-		}
-		return nil
+		return i + 1, nil
 	}
 	for i < len(obj) {
 		if obj[i] != '"' {
-			return syntaxErr("expected a member name", i)
+			return 0, syntaxErr("expected a member name", i)
 		}
 		kEnd, err := skipString(obj, i)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		name := obj[i:kEnd]
 		i = SkipSpace(obj, kEnd)
 		if i >= len(obj) || obj[i] != ':' {
-			return syntaxErr("expected ':'", i)
+			return 0, syntaxErr("expected ':'", i)
 		}
 		vStart := SkipSpace(obj, i+1)
-		vEnd, err := SkipValue(obj, vStart)
+		var vEnd int
+		if innerFn != nil && vStart < len(obj) && obj[vStart] == '{' && NameIs(name, inner) {
+			vEnd, err = eachMember(obj, vStart, innerFn, "", nil)
+		} else {
+			vEnd, err = SkipValue(obj, vStart)
+		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		fn(name, obj[vStart:vEnd])
 		i = SkipSpace(obj, vEnd)
@@ -148,15 +171,12 @@ func EachMember(obj []byte, fn func(name, val []byte)) error {
 		case ',':
 			i = SkipSpace(obj, i+1)
 		case '}':
-			if SkipSpace(obj, i+1) != len(obj) {
-				return syntaxErr("data after the object", i+1)
-			}
-			return nil
+			return i + 1, nil
 		default:
-			return syntaxErr("expected ',' or '}'", i)
+			return 0, syntaxErr("expected ',' or '}'", i)
 		}
 	}
-	return syntaxErr("unexpected end", len(obj))
+	return 0, syntaxErr("unexpected end", len(obj))
 }
 
 // EachElement calls fn with the raw value of every element of the JSON

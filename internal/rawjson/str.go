@@ -14,8 +14,8 @@ type TypeError struct {
 
 func (e *TypeError) Error() string { return "expected " + e.Want + ", found " + e.Got }
 
-// kind names the JSON type of the value starting raw.
-func kind(raw []byte) string {
+// Kind names the JSON type of the value starting raw.
+func Kind(raw []byte) string {
 	if len(raw) == 0 {
 		return "nothing"
 	}
@@ -51,7 +51,7 @@ func String(raw []byte) (string, error) {
 		if len(raw) > 0 && raw[0] == '"' {
 			return "", errBadString
 		}
-		return "", &TypeError{Want: "a string", Got: kind(raw)}
+		return "", &TypeError{Want: "a string", Got: Kind(raw)}
 	}
 	inner := raw[1 : len(raw)-1]
 	// The common case: no escape, no control character, valid UTF-8.
@@ -177,7 +177,7 @@ func Strings(raw []byte) ([]string, error) {
 		return nil, nil
 	}
 	if len(raw) == 0 || raw[0] != '[' {
-		return nil, &TypeError{Want: "an array", Got: kind(raw)}
+		return nil, &TypeError{Want: "an array", Got: Kind(raw)}
 	}
 	out := []string{}
 	err := EachElement(raw, func(el []byte) error {
@@ -199,7 +199,7 @@ func StringMap(raw []byte) (map[string]string, error) {
 		return nil, nil
 	}
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, &TypeError{Want: "an object", Got: kind(raw)}
+		return nil, &TypeError{Want: "an object", Got: Kind(raw)}
 	}
 	out := map[string]string{}
 	var verr error

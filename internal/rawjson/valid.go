@@ -1,6 +1,9 @@
 package rawjson
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // Valid reports whether data is one JSON value (RFC 8259) with optional
 // surrounding whitespace: exactly what encoding/json.Valid accepts,
@@ -12,12 +15,32 @@ import "strconv"
 // Docker config (10–17 kB, most of it the seccomp profile) is most of
 // the work; this loop skips the runs of plain string bytes that make up
 // most of such a document.
-func Valid(data []byte) bool { return invalidAt(data) < 0 }
+func Valid(data []byte) bool { return invalidAt(data, nil) < 0 }
 
 // Check is Valid with a reason: nil, or a *SyntaxError saying where the
 // document stops being JSON.
 func Check(data []byte) error {
-	if at := invalidAt(data); at >= 0 {
+	if at := invalidAt(data, nil); at >= 0 {
+		return &SyntaxError{Offset: at, data: data}
+	}
+	return nil
+}
+
+// ErrNotObject is a valid document that is not a JSON object.
+var ErrNotObject = errors.New("not a JSON object")
+
+// CheckObject is Check for a document that must be an object, and in the
+// same pass calls fn with the quoted name and the raw value of each of its
+// members, in order (as EachMember would, without a second walk). fn may
+// have been called when an error is returned later in the document.
+func CheckObject(data []byte, fn func(name, val []byte)) error {
+	if i := SkipSpace(data, 0); i >= len(data) || data[i] != '{' {
+		if err := Check(data); err != nil {
+			return err
+		}
+		return ErrNotObject
+	}
+	if at := invalidAt(data, fn); at >= 0 {
 		return &SyntaxError{Offset: at, data: data}
 	}
 	return nil
@@ -39,13 +62,16 @@ func (e *SyntaxError) Error() string {
 func (e *SyntaxError) Unwrap() error { return ErrSyntax }
 
 // invalidAt returns -1 for a valid document, else the offset where it
-// fails.
-func invalidAt(data []byte) int {
+// fails. With members set, it reports each member of a top-level object
+// to it.
+func invalidAt(data []byte, members func(name, val []byte)) int {
 	const maxDepth = 10000 // encoding/json's maxNestingDepth
 	// stack holds '{' or '[' per open container; the first 64 levels
 	// live in the frame.
 	var buf [64]byte
 	stack := buf[:0]
+	var name []byte // the top-level member whose value is being checked
+	var valStart int
 	i := SkipSpace(data, 0)
 	for {
 		// A value starts at data[i].
@@ -68,6 +94,9 @@ func invalidAt(data []byte) int {
 				at := i
 				if i = objectKey(data, i); i < 0 {
 					return at
+				}
+				if members != nil && len(stack) == 1 {
+					name, valStart = data[at:stringEnd(data, at)], i
 				}
 			}
 			continue
@@ -101,6 +130,10 @@ func invalidAt(data []byte) int {
 		}
 		// After a value: close containers, or go on to the next element.
 		for {
+			if members != nil && len(stack) == 1 && name != nil {
+				members(name, data[valStart:i])
+				name = nil
+			}
 			i = SkipSpace(data, i)
 			if len(stack) == 0 {
 				if i == len(data) {
@@ -125,6 +158,9 @@ func invalidAt(data []byte) int {
 				at := i
 				if i = objectKey(data, i); i < 0 {
 					return at
+				}
+				if members != nil && len(stack) == 1 {
+					name, valStart = data[at:stringEnd(data, at)], i
 				}
 			}
 			break

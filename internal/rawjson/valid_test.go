@@ -59,8 +59,9 @@ func TestValidDepth(t *testing.T) {
 	}
 }
 
-// FuzzValid: Valid and encoding/json.Valid agree on every input. make
-// fuzz runs it longer.
+// FuzzValid: Valid and encoding/json.Valid agree on every input, and
+// CheckObject reports the members EachMember finds. make fuzz runs it
+// longer.
 func FuzzValid(f *testing.F) {
 	for _, c := range validCases {
 		f.Add([]byte(c))
@@ -69,6 +70,16 @@ func FuzzValid(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if got, want := Valid(data), json.Valid(data); got != want {
 			t.Fatalf("Valid(%q) = %v, json.Valid says %v", data, got, want)
+		}
+		// CheckObject's members are EachMember's.
+		var got, want []string
+		if CheckObject(data, func(n, v []byte) { got = append(got, string(n)+"="+string(v)) }) == nil {
+			if err := EachMember(data, func(n, v []byte) { want = append(want, string(n)+"="+string(v)) }); err != nil {
+				t.Fatalf("CheckObject accepts %q, EachMember: %v", data, err)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("%q: CheckObject members %q, EachMember %q", data, got, want)
+			}
 		}
 	})
 }
@@ -111,6 +122,35 @@ func TestCheck(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), "not valid JSON") || !strings.Contains(err.Error(), "byte") && c.at < len(c.in) {
 			t.Errorf("Check(%q): message %q", c.in, err)
+		}
+	}
+}
+
+// CheckObject validates as Check does and reports the members EachMember
+// finds, in one pass.
+func TestCheckObject(t *testing.T) {
+	docs := append([]string{
+		string(fixture(t)), `{"a":{"b":{"c":[1,{}]}},"d":[],"e":{},"f":"x","g":-1.5e3,"h":null}`,
+		` { "a" : 1 , "a" : [ 2 ] } `, `{"\u0061\"":true}`, `[{"a":1}]`,
+	}, validCases...)
+	for _, doc := range docs {
+		var got, want []string
+		gerr := CheckObject([]byte(doc), func(n, v []byte) { got = append(got, string(n)+"="+string(v)) })
+		werr := Check([]byte(doc))
+		isObj := werr == nil && strings.HasPrefix(strings.TrimSpace(doc), "{")
+		if werr == nil && !isObj {
+			werr = ErrNotObject
+		}
+		if (gerr == nil) != (werr == nil) || gerr != nil && !errors.Is(gerr, ErrNotObject) && gerr.Error() != werr.Error() {
+			t.Errorf("CheckObject(%.60q) = %v, want %v", doc, gerr, werr)
+			continue
+		}
+		if gerr != nil {
+			continue
+		}
+		EachMember([]byte(doc), func(n, v []byte) { want = append(want, string(n)+"="+string(v)) })
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("CheckObject(%.60q) members %q, EachMember %q", doc, got, want)
 		}
 	}
 }

@@ -17,10 +17,27 @@ func ScanView(data []byte) (*View, error) {
 	malformed := func(where string, err error) error {
 		return fmt.Errorf("malformed OCI config: %s%w", where, err)
 	}
-	if err := rawjson.Members(data, []string{"annotations", "process", "root", "linux"}, top[:]); err != nil {
+	// linux.resources is found while linux is walked (it is mostly the
+	// seccomp profile: one walk, not two); the last linux member counts.
+	var res, pendingRes []byte
+	keys := []string{"annotations", "process", "root", "linux"}
+	err := rawjson.EachMemberInner(data, func(name, val []byte) {
+		for k, key := range keys {
+			if rawjson.NameIs(name, key) {
+				top[k] = val
+			}
+		}
+		if rawjson.NameIs(name, "linux") {
+			res, pendingRes = pendingRes, nil
+		}
+	}, "linux", func(name, val []byte) {
+		if rawjson.NameIs(name, "resources") {
+			pendingRes = val
+		}
+	})
+	if err != nil {
 		return nil, malformed("", err)
 	}
-	var err error
 	if top[0] != nil {
 		if v.Annotations, err = rawjson.StringMap(top[0]); err != nil {
 			return nil, malformed("", err)
@@ -59,11 +76,10 @@ func ScanView(data []byte) (*View, error) {
 		}
 	}
 	// linux.resources.cpu without decoding linux (seccomp is its bulk).
-	res, err := object1(top[3], "resources")
-	if err != nil {
-		return nil, malformed("linux: ", err)
+	if linux := top[3]; linux != nil && string(linux) != "null" && linux[0] != '{' {
+		return nil, malformed("linux: ", &rawjson.TypeError{Want: "an object", Got: rawjson.Kind(linux)})
 	}
-	if res == nil {
+	if res == nil || string(res) == "null" {
 		return &v, nil
 	}
 	cpu, err := object1(res, "cpu")

@@ -116,21 +116,18 @@ type member struct {
 
 // Parse reads a config.json. It must be a JSON object.
 //
-// The document is validated whole (rawjson.Check: encoding/json.Valid's
-// rules, several times faster), then split into its members by one
-// structural pass; the members are kept as slices of data, which must not
+// The document is validated whole (encoding/json.Valid's rules, several
+// times faster) and split into its members in the same pass
+// (rawjson.CheckObject); the members are kept as slices of data, which must not
 // change afterwards. A name given twice counts once, with its last value
 // (as encoding/json and so runc read it).
 func Parse(data []byte) (*Doc, error) {
-	if err := rawjson.Check(data); err != nil {
-		return nil, fmt.Errorf("malformed OCI config: %w", err)
-	}
 	d := &Doc{members: make([]member, 0, 16)}
-	err := rawjson.EachMember(data, func(quoted, val []byte) {
+	err := rawjson.CheckObject(data, func(quoted, val []byte) {
 		d.set(rawjson.Name(quoted), quoted, val[:len(val):len(val)])
 	})
 	if err != nil {
-		return nil, fmt.Errorf("malformed OCI config: not a JSON object")
+		return nil, fmt.Errorf("malformed OCI config: %w", err)
 	}
 	return d, nil
 }
