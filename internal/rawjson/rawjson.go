@@ -57,15 +57,28 @@ func SkipSpace(b []byte, i int) int {
 // skipString returns the index after the string starting at b[i] == '"'.
 func skipString(b []byte, i int) (int, error) {
 	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
+		// Runs of plain bytes are most of a string.
+		for j < len(b) && !inString[b[j]] {
 			j++
-		case '"':
+		}
+		if j >= len(b) {
+			break
+		}
+		if b[j] == '"' {
 			return j + 1, nil
 		}
+		j++ // a backslash: step over the escaped byte
 	}
 	return 0, syntaxErr("unterminated string", i)
 }
+
+// inString marks the bytes that end a run of plain string bytes; inValue
+// the bytes that matter to the structure of a container. (Literals: the
+// tables are data in the binary, not built at start-up.)
+var (
+	inString = [256]bool{'"': true, '\\': true}
+	inValue  = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+)
 
 // SkipValue returns the index after the value starting at b[i]. It checks
 // the structure (brackets, strings), not the tokens inside.
@@ -79,6 +92,12 @@ func SkipValue(b []byte, i int) (int, error) {
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
+			for j < len(b) && !inValue[b[j]] {
+				j++
+			}
+			if j >= len(b) {
+				break
+			}
 			switch b[j] {
 			case '"':
 				end, err := skipString(b, j)
@@ -88,7 +107,7 @@ func SkipValue(b []byte, i int) (int, error) {
 				j = end - 1
 			case '{', '[':
 				depth++
-			case '}', ']':
+			default: // '}', ']'
 				depth--
 				if depth == 0 {
 					return j + 1, nil
