@@ -156,10 +156,10 @@ func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 // defaultStateRoot is /run/armhf-shim, or $XDG_RUNTIME_DIR/armhf-shim for
 // a rootless runtime (as runc's own default root moves there).
 func defaultStateRoot(getenv func(string) string) string {
-	if os.Geteuid() != 0 {
-		if xdg := getenv("XDG_RUNTIME_DIR"); xdg != "" {
-			return filepath.Join(xdg, "armhf-shim")
-		}
+	// The environment first: a system call spared for root services,
+	// which have no XDG_RUNTIME_DIR.
+	if xdg := getenv("XDG_RUNTIME_DIR"); xdg != "" && os.Geteuid() != 0 {
+		return filepath.Join(xdg, "armhf-shim")
 	}
 	return DefaultStateRoot
 }

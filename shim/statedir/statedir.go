@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
@@ -65,11 +66,12 @@ func (d Dir) CPUInfoPath(id string) (string, error) {
 // bootTime is when this boot of the kernel started, in the real-time
 // clock's terms (zero if the clocks cannot be read: nothing is stale).
 func bootTime() unix.Timespec {
-	var real, boot unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_REALTIME, &real) != nil || unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot) != nil {
+	var boot unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot) != nil {
 		return unix.Timespec{}
 	}
-	return unix.NsecToTimespec(real.Nano() - boot.Nano())
+	// time.Now reads the real-time clock through the vDSO: no system call.
+	return unix.NsecToTimespec(time.Now().UnixNano() - boot.Nano())
 }
 
 // fresh reports whether a file modified at mtime was written during this
@@ -135,18 +137,15 @@ func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Usually one link(2): the directory is made when it is missing, and a
+	// Usually a mkdir(2) and a link(2): a new container's directory, in an
+	// existing containers/ (made with its parents when missing); a
 	// leftover of an earlier container with the same id is replaced.
-	err = unix.Link(cache, dst)
-	if err == unix.ENOENT {
-		// The container's directory, usually in an existing containers/.
-		if dir := filepath.Dir(dst); unix.Mkdir(dir, 0o755) != nil {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return "", fmt.Errorf("armhf-shim state root: %w", err)
-			}
+	if dir := filepath.Dir(dst); unix.Mkdir(dir, 0o755) == unix.ENOENT {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", fmt.Errorf("armhf-shim state root: %w", err)
 		}
-		err = unix.Link(cache, dst)
 	}
+	err = unix.Link(cache, dst)
 	if err == unix.EEXIST {
 		if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err
