@@ -90,66 +90,92 @@ func RuntimeMain(args []string) int { return runtimeMain(args, false) }
 func RuntimeMainOnThread(args []string) int { return runtimeMain(args, true) }
 
 func runtimeMain(args []string, onThread bool) int {
+	// Go builds its environment map on the first lookup, a deep call chain
+	// of its own: made first, at the bottom of the stack (see stackNote).
+	os.Getenv(runtimecfg.EnvSeen)
 	inv, err := runcargs.Parse(args)
 	if err != nil {
-		// The logging flags may be among the unparsed; runc would log to
-		// stderr in that case as well.
-		runclog.New("", "text", false).Errorf("%v", err)
-		return 1
+		return failUnparsed(err)
 	}
 	log := runclog.New(inv.Global.Log, inv.Global.LogFormat, inv.Global.Debug)
 	env := ProcessEnv()
-	execLinux32 := uname.ExecLinux32
 	if onThread {
 		env.CanLinux32 = uname.CanLinux32OnThread
-		execLinux32 = uname.ExecLinux32OnThread
 	}
-	plan, err := Prepare(inv, env, log)
-	if err != nil {
-		log.Errorf("%v", err)
-		return 1
+	var plan Plan
+	if err := prepare(inv, &env, log, &plan); err != nil {
+		return fail(log, err)
 	}
 	log.Close()
-	if plan.Linux32 {
-		err = execLinux32(plan.Path, plan.Argv, plan.Env)
-	} else {
+	return execPlan(&plan, onThread, log)
+}
+
+// stackNote: Go starts the goroutine that runs the wrapper with a 2 kB
+// stack, which its own start-up grows to 4 kB, and copies the stack to
+// one twice the size whenever a call would overflow it: a new stack to
+// fault in and every frame's metadata to read, in a process that has
+// none of it cached. Measured alternately, that one copy was about 2% of
+// the floor's cost (~30 µs) on every call. So the functions on the
+// per-call paths keep their frames small and pass plans and
+// configurations by pointer; what only some calls need (error texts,
+// debug lines, the 32-bit edit) lives in functions that are not inlined
+// into them; and the environment map, which Go builds on the first
+// lookup through a deep call chain of its own, is built first, at the
+// bottom of the stack. TestHotPathsFitTheInitialStack checks every
+// per-call path with a build that dies on a stack growth.
+
+// failUnparsed reports arguments runc would refuse. The logging flags may
+// be among the unparsed; runc would log to stderr in that case as well.
+//
+//go:noinline
+func failUnparsed(err error) int {
+	runclog.New("", "text", false).Errorf("%v", err)
+	return 1
+}
+
+//go:noinline
+func fail(log *runclog.Logger, err error) int {
+	log.Errorf("%v", err)
+	return 1
+}
+
+// execPlan execs the real runtime; it returns only on failure.
+//
+//go:noinline
+func execPlan(plan *Plan, onThread bool, log *runclog.Logger) int {
+	var err error
+	switch {
+	case plan.Linux32 && onThread:
+		err = uname.ExecLinux32OnThread(plan.Path, plan.Argv, plan.Env)
+	case plan.Linux32:
+		err = uname.ExecLinux32(plan.Path, plan.Argv, plan.Env)
+	default:
 		err = syscall.Exec(plan.Path, plan.Argv, plan.Env)
 		err = fmt.Errorf("exec %s: %w", plan.Path, err)
 	}
-	log.Errorf("%v", err)
-	return 1
+	return fail(log, err)
 }
 
 // Prepare does everything but the exec: finds the real runtime and, for
 // create/run/exec/delete, decides and applies the changes.
 func Prepare(inv *runcargs.Invocation, env Env, log *runclog.Logger) (Plan, error) {
+	var plan Plan
+	if err := prepare(inv, &env, log, &plan); err != nil {
+		return Plan{}, err
+	}
+	return plan, nil
+}
+
+// prepare is Prepare filling in plan, without copies of the plan and the
+// environment on the way (see stackNote).
+func prepare(inv *runcargs.Invocation, env *Env, log *runclog.Logger, plan *Plan) error {
 	cfg, err := runtimecfg.Load(inv.Shim, env.Getenv)
 	if err != nil {
-		return Plan{}, err
+		return err
 	}
-	self, err := env.SelfID()
-	if err != nil {
-		return Plan{}, fmt.Errorf("identifying armhf-shim's own binary: %w", err)
-	}
-	seenVal := env.Getenv(runtimecfg.EnvSeen)
-	seen := runtimecfg.SplitSeen(seenVal)
-	rt, err := runtimecfg.Find(cfg.Runtime, cfg.RuntimeSource, env.Getenv("PATH"), self, seen)
-	if err != nil {
-		return Plan{}, err
-	}
-	newSeen := self.String()
-	if seenVal != "" {
-		newSeen = seenVal + ":" + newSeen
-	}
-	plan := Plan{
-		Path: rt,
-		Argv: append([]string{rt}, inv.Args...),
-		Env:  setEnv(env.Environ(), runtimecfg.EnvSeen, newSeen),
-	}
-	if seenVal != "" {
-		// Another armhf-shim called us as its runtime: it has done the work.
-		log.Debugf("called by armhf-shim %s as its runtime: forwarding %s to %s", seenVal, inv.Command, rt)
-		return plan, nil
+	forward, err := basePlan(inv, env, log, &cfg, plan)
+	if err != nil || forward {
+		return err
 	}
 	dir := statedir.Dir{Root: cfg.StateRoot}
 	switch inv.Command {
@@ -158,23 +184,68 @@ func Prepare(inv *runcargs.Invocation, env Env, log *runclog.Logger) (Plan, erro
 	case "exec":
 		plan.Linux32 = execMarked(inv, log)
 	case "delete":
-		if runcargs.ValidID(inv.ContainerID) {
-			if err := dir.Remove(inv.ContainerID); err != nil {
-				log.Warnf("removing the cpuinfo of container %s: %v", inv.ContainerID, err)
-			}
-		}
-	default:
-		if log.DebugEnabled() {
-			log.Debugf("%q: passing through to %s", inv.Command, rt)
-		}
+		removeState(inv, dir, log)
 	}
 	if err != nil {
-		return Plan{}, err
+		return err
 	}
-	if plan.Linux32 {
-		log.Debugf("%s %s: exec %s in the LINUX32 personality", inv.Command, inv.ContainerID, rt)
+	if log.DebugEnabled() {
+		debugPlan(inv, plan, log)
 	}
-	return plan, nil
+	return nil
+}
+
+//go:noinline
+func debugPlan(inv *runcargs.Invocation, plan *Plan, log *runclog.Logger) {
+	switch {
+	case plan.Linux32:
+		log.Debugf("%s %s: exec %s in the LINUX32 personality", inv.Command, inv.ContainerID, plan.Path)
+	case inv.Command != "create" && inv.Command != "run" && inv.Command != "exec" && inv.Command != "delete":
+		log.Debugf("%q: passing through to %s", inv.Command, plan.Path)
+	}
+}
+
+// basePlan finds the real runtime, and says whether to only forward
+// (another armhf-shim called this one as its runtime).
+//
+//go:noinline
+func basePlan(inv *runcargs.Invocation, env *Env, log *runclog.Logger, cfg *runtimecfg.Config, plan *Plan) (forward bool, err error) {
+	self, err := env.SelfID()
+	if err != nil {
+		return false, fmt.Errorf("identifying armhf-shim's own binary: %w", err)
+	}
+	seenVal := env.Getenv(runtimecfg.EnvSeen)
+	seen := runtimecfg.SplitSeen(seenVal)
+	rt, err := runtimecfg.Find(cfg.Runtime, cfg.RuntimeSource, env.Getenv("PATH"), self, seen)
+	if err != nil {
+		return false, err
+	}
+	newSeen := self.String()
+	if seenVal != "" {
+		newSeen = seenVal + ":" + newSeen
+	}
+	*plan = Plan{
+		Path: rt,
+		Argv: append([]string{rt}, inv.Args...),
+		Env:  setEnv(env.Environ(), runtimecfg.EnvSeen, newSeen),
+	}
+	if seenVal != "" {
+		// Another armhf-shim called us as its runtime: it has done the work.
+		log.Debugf("called by armhf-shim %s as its runtime: forwarding %s to %s", seenVal, inv.Command, rt)
+		return true, nil
+	}
+	return false, nil
+}
+
+// removeState removes a deleted container's cpuinfo.
+//
+//go:noinline
+func removeState(inv *runcargs.Invocation, dir statedir.Dir, log *runclog.Logger) {
+	if runcargs.ValidID(inv.ContainerID) {
+		if err := dir.Remove(inv.ContainerID); err != nil {
+			log.Warnf("removing the cpuinfo of container %s: %v", inv.ContainerID, err)
+		}
+	}
 }
 
 // setEnv returns env with key=value (replacing an earlier value).
@@ -199,70 +270,138 @@ func bundleDir(b string) (string, error) {
 
 // prepareCreate decides for a create/run and applies the modifiers to a
 // 32-bit container. It reports whether to exec in LINUX32.
-func prepareCreate(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *runclog.Logger) (bool, error) {
-	if len(inv.Unknown) > 0 {
-		log.Debugf("%s: flags armhf-shim does not know: %v", inv.Command, inv.Unknown)
+func prepareCreate(inv *runcargs.Invocation, env *Env, dir statedir.Dir, log *runclog.Logger) (bool, error) {
+	if len(inv.Unknown) > 0 || !runcargs.ValidID(inv.ContainerID) {
+		if !createArgsOK(inv, log) {
+			return false, nil
+		}
 	}
-	id := inv.ContainerID
-	if !runcargs.ValidID(id) {
-		// runc rejects it with its own message.
-		log.Debugf("%s: no valid container id (%q): passing through", inv.Command, id)
-		return false, nil
-	}
-	bundle, err := bundleDir(inv.Bundle)
+	c, err := loadConfig(inv)
 	if err != nil {
 		return false, err
 	}
-	cfgPath := filepath.Join(bundle, "config.json")
-	data, perm, err := fsutil.ReadFilePerm(cfgPath)
+	dec, err := decide(c, env)
 	if err != nil {
-		return false, fmt.Errorf("container %s: reading the bundle config: %w", id, err)
+		return false, fmt.Errorf("container %s: %w", inv.ContainerID, err)
 	}
-	// The decision reads a few members; the whole document is decoded and
-	// validated only for a container that is going to be edited.
-	view, err := spec.ScanView(data)
-	if err != nil {
-		return false, fmt.Errorf("container %s: %s: %w", id, cfgPath, err)
+	if log.DebugEnabled() {
+		log.Debugf("container %s: %s: %s", inv.ContainerID, decisionWord(dec.Enable), dec.Why)
 	}
-	rootfs := view.RootPath()
-	if rootfs != "" && !filepath.IsAbs(rootfs) {
-		rootfs = filepath.Join(bundle, rootfs)
-	}
-	dec, err := detect.Decide(view.Annotations, view.Env(), detect.Auto(rootfs, view.Args(), view.Env(), view.Cwd(), env.GOARCH))
-	if err != nil {
-		return false, fmt.Errorf("container %s: %w", id, err)
-	}
-	log.Debugf("container %s: %s: %s", id, decisionWord(dec.Enable), dec.Why)
 	if !dec.Enable {
 		return false, nil
 	}
-	if err := env.canLinux32(); err != nil {
-		var nc *uname.NoCompatError
-		if errors.As(err, &nc) && dec.Rule == detect.RuleAuto {
-			// An auto-detected armhf image on an arm64 host without
-			// AArch32 runs under QEMU binfmt, if at all: leave it alone.
-			log.Debugf("container %s: not changed: %v", id, err)
-			return false, nil
-		}
-		return false, fmt.Errorf("container %s: %w", id, err)
+	return make32(inv, env, dir, log, dec, c)
+}
+
+// createArgsOK logs what armhf-shim does not know of a create's
+// arguments; false: no valid container id, which runc rejects with its
+// own message.
+//
+//go:noinline
+func createArgsOK(inv *runcargs.Invocation, log *runclog.Logger) bool {
+	if len(inv.Unknown) > 0 {
+		log.Debugf("%s: flags armhf-shim does not know: %v", inv.Command, inv.Unknown)
 	}
-	var src string
-	if inv.Command == "run" && !inv.Detach {
-		// runc deletes an attached container itself; no delete will come.
-		src, err = dir.SharedCPUInfo(view.Cpus())
-	} else {
-		src, err = dir.WriteCPUInfo(id, view.Cpus())
+	if !runcargs.ValidID(inv.ContainerID) {
+		log.Debugf("%s: no valid container id (%q): passing through", inv.Command, inv.ContainerID)
+		return false
 	}
+	return true
+}
+
+// bundleConfig is a create's config.json as read, and its decision facts.
+type bundleConfig struct {
+	path, rootfs string
+	data         []byte
+	perm         fs.FileMode
+	view         *spec.View
+}
+
+// loadConfig reads the bundle's config.json and decodes the decision
+// facts. The decision reads a few members; the whole document is
+// validated only for a container that is going to be edited.
+//
+//go:noinline
+func loadConfig(inv *runcargs.Invocation) (*bundleConfig, error) {
+	bundle, err := bundleDir(inv.Bundle)
 	if err != nil {
-		return false, fmt.Errorf("container %s: %w", id, err)
+		return nil, err
 	}
-	if err := rewrite(cfgPath, data, perm, modify.For32Bit(src)); err != nil {
-		dir.Remove(id)
-		return false, fmt.Errorf("container %s: %w", id, err)
+	c := &bundleConfig{path: filepath.Join(bundle, "config.json")}
+	if c.data, c.perm, err = fsutil.ReadFilePerm(c.path); err != nil {
+		return nil, fmt.Errorf("container %s: reading the bundle config: %w", inv.ContainerID, err)
 	}
-	log.Debugf("container %s: %s over %s, linux.personality LINUX32, annotation %s=%s written to %s",
-		id, src, modify.CPUInfoTarget, modify.AnnotationMark, modify.MarkValue, cfgPath)
+	if c.view, err = spec.ScanView(c.data); err != nil {
+		return nil, fmt.Errorf("container %s: %s: %w", inv.ContainerID, c.path, err)
+	}
+	c.rootfs = c.view.RootPath()
+	if c.rootfs != "" && !filepath.IsAbs(c.rootfs) {
+		c.rootfs = filepath.Join(bundle, c.rootfs)
+	}
+	return c, nil
+}
+
+// decide applies the rules of package detect to the container.
+//
+//go:noinline
+func decide(c *bundleConfig, env *Env) (detect.Decision, error) {
+	v := c.view
+	return detect.Decide(v.Annotations, v.Env(), detect.Auto(c.rootfs, v.Args(), v.Env(), v.Cwd(), env.GOARCH))
+}
+
+// make32 makes a container 32-bit: its cpuinfo file and the rewritten
+// config.json.
+//
+//go:noinline
+func make32(inv *runcargs.Invocation, env *Env, dir statedir.Dir, log *runclog.Logger, dec detect.Decision, c *bundleConfig) (bool, error) {
+	if err := env.canLinux32(); err != nil {
+		return noCompat(inv, dec, log, err)
+	}
+	src, err := cpuinfoFile(inv, dir, c)
+	if err != nil {
+		return false, containerError(inv, err)
+	}
+	if err := rewrite(c.path, c.data, c.perm, modify.For32Bit(src)); err != nil {
+		dir.Remove(inv.ContainerID)
+		return false, containerError(inv, err)
+	}
+	if log.DebugEnabled() {
+		log.Debugf("container %s: %s over %s, linux.personality LINUX32, annotation %s=%s written to %s",
+			inv.ContainerID, src, modify.CPUInfoTarget, modify.AnnotationMark, modify.MarkValue, c.path)
+	}
 	return true, nil
+}
+
+// noCompat decides on a 32-bit container on a host that runs no 32-bit
+// code: an auto-detected armhf image on an arm64 host without AArch32
+// runs under QEMU binfmt, if at all, and is left alone; one asked for
+// explicitly is an error.
+//
+//go:noinline
+func noCompat(inv *runcargs.Invocation, dec detect.Decision, log *runclog.Logger, err error) (bool, error) {
+	var nc *uname.NoCompatError
+	if errors.As(err, &nc) && dec.Rule == detect.RuleAuto {
+		log.Debugf("container %s: not changed: %v", inv.ContainerID, err)
+		return false, nil
+	}
+	return false, containerError(inv, err)
+}
+
+//go:noinline
+func containerError(inv *runcargs.Invocation, err error) error {
+	return fmt.Errorf("container %s: %w", inv.ContainerID, err)
+}
+
+// cpuinfoFile is the cpuinfo file to mount: shared for an attached run
+// (runc deletes the container itself; no delete will come), the
+// container's own otherwise.
+//
+//go:noinline
+func cpuinfoFile(inv *runcargs.Invocation, dir statedir.Dir, c *bundleConfig) (string, error) {
+	if inv.Command == "run" && !inv.Detach {
+		return dir.SharedCPUInfo(c.view.Cpus())
+	}
+	return dir.WriteCPUInfo(inv.ContainerID, c.view.Cpus())
 }
 
 func decisionWord(enable bool) string {

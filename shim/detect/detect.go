@@ -90,19 +90,8 @@ type AutoFunc func() (enable bool, why string, err error)
 // Decide applies the decision table. A malformed annotation or environment
 // value is an error: a typo must not silently pick a side.
 func Decide(annotations map[string]string, env []string, auto AutoFunc) (Decision, error) {
-	if v, ok := annotations[AnnotationEnable]; ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return Decision{}, fmt.Errorf("annotation %s=%q: want true or false", AnnotationEnable, v)
-		}
-		return Decision{Enable: b, Rule: RuleAnnotation, Why: fmt.Sprintf("annotation %s=%s", AnnotationEnable, v)}, nil
-	}
-	if v, ok := lookupEnv(env, EnvEnable); ok && v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return Decision{}, fmt.Errorf("process environment %s=%q: want 1 or 0", EnvEnable, v)
-		}
-		return Decision{Enable: b, Rule: RuleEnv, Why: fmt.Sprintf("process environment %s=%s", EnvEnable, v)}, nil
+	if d, ok, err := explicit(annotations, env); ok || err != nil {
+		return d, err
 	}
 	if auto == nil {
 		return Decision{Why: "no annotation, no environment, no auto-detection"}, nil
@@ -112,6 +101,29 @@ func Decide(annotations map[string]string, env []string, auto AutoFunc) (Decisio
 		return Decision{}, err
 	}
 	return Decision{Enable: en, Rule: RuleAuto, Why: "auto-detected: " + why}, nil
+}
+
+// explicit applies the annotation and the environment rules; ok: one of
+// them decided. Not inlined into Decide, so that the stack under the
+// auto-detection stays small (see shim's stackNote).
+//
+//go:noinline
+func explicit(annotations map[string]string, env []string) (d Decision, ok bool, err error) {
+	if v, ok := annotations[AnnotationEnable]; ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Decision{}, false, fmt.Errorf("annotation %s=%q: want true or false", AnnotationEnable, v)
+		}
+		return Decision{Enable: b, Rule: RuleAnnotation, Why: fmt.Sprintf("annotation %s=%s", AnnotationEnable, v)}, true, nil
+	}
+	if v, ok := lookupEnv(env, EnvEnable); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Decision{}, false, fmt.Errorf("process environment %s=%q: want 1 or 0", EnvEnable, v)
+		}
+		return Decision{Enable: b, Rule: RuleEnv, Why: fmt.Sprintf("process environment %s=%s", EnvEnable, v)}, true, nil
+	}
+	return Decision{}, false, nil
 }
 
 // lookupEnv finds key in a KEY=VALUE list; the first entry wins, as in
@@ -181,8 +193,21 @@ var ErrNotELF = errors.New("not an ELF executable")
 // Inspect finds the process executable of a container in rootfs (a host
 // directory) and reads its ELF header.
 func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
+	var e ELF
+	t := target{rootfs: rootfs, args: args, env: env, cwd: cwd}
+	if err := t.inspect(&e); err != nil {
+		return ELF{}, err
+	}
+	return e, nil
+}
+
+// inspect is Inspect filling in e.
+//
+//go:noinline
+func (t *target) inspect(e *ELF) error {
+	rootfs, args, env, cwd := t.rootfs, t.args, t.env, t.cwd
 	if len(args) == 0 || args[0] == "" {
-		return ELF{}, fmt.Errorf("process.args is empty: %w", ErrNotFound)
+		return fmt.Errorf("process.args is empty: %w", ErrNotFound)
 	}
 	if cwd == "" {
 		cwd = "/"
@@ -193,35 +218,55 @@ func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
 	}
 	r, err := inroot.Open(rootfs)
 	if err != nil {
-		return ELF{}, fmt.Errorf("rootfs %s: %v: %w", rootfs, err, ErrNotFound)
+		return rootfsError(rootfs, err)
 	}
-	defer r.Close()
-	name := args[0]
-	var chain []string
+	e.Name = args[0]
+	err = inspectIn(r, pathEnv, cwd, e)
+	r.Close()
+	return err
+}
+
+//go:noinline
+func rootfsError(rootfs string, err error) error {
+	return fmt.Errorf("rootfs %s: %v: %w", rootfs, err, ErrNotFound)
+}
+
+// inspectIn follows e.Name (through #! interpreters) in r and fills in e.
+// Its own function, with the error texts in others, so that the frames
+// under the openat2 calls stay small (see shim's stackNote).
+//
+//go:noinline
+func inspectIn(r *inroot.Root, pathEnv, cwd string, e *ELF) error {
+	name := e.Name
 	for depth := 0; ; depth++ {
 		hdr, inRoot, err := find(r, name, pathEnv, cwd)
 		if err != nil {
-			return ELF{}, err
+			return err
 		}
 		if bytes.HasPrefix(hdr, []byte("#!")) {
 			interp, err := shebang(hdr)
 			if err != nil {
-				return ELF{}, fmt.Errorf("%s: %w", inRoot, err)
+				return pathError(inRoot, err)
 			}
 			if depth >= 4 {
-				return ELF{}, fmt.Errorf("%s: more than 4 levels of #! interpreters", inRoot)
+				return pathError(inRoot, errors.New("more than 4 levels of #! interpreters"))
 			}
-			chain = append(chain, inRoot)
+			e.Chain = append(e.Chain, inRoot)
 			name = interp
 			continue
 		}
-		e, err := parseELF(hdr)
+		parsed, err := parseELF(hdr)
 		if err != nil {
-			return ELF{}, fmt.Errorf("%s: %w", inRoot, err)
+			return pathError(inRoot, err)
 		}
-		e.Name, e.Path, e.Chain = args[0], inRoot, chain
-		return e, nil
+		e.Path, e.Class, e.Machine = inRoot, parsed.Class, parsed.Machine
+		return nil
 	}
+}
+
+//go:noinline
+func pathError(p string, err error) error {
+	return fmt.Errorf("%s: %w", p, err)
 }
 
 // find returns the first bytes and the in-root path of the first PATH
@@ -259,20 +304,30 @@ func find(r *inroot.Root, name, pathEnv, cwd string) (hdr []byte, inRoot string,
 			}
 		}
 	}
-	return nil, "", fmt.Errorf("%q (PATH=%s): %w", name, pathEnv, ErrNotFound)
+	return nil, "", notFound(name, pathEnv)
+}
+
+//go:noinline
+func notFound(name, pathEnv string) error {
+	return fmt.Errorf("%q (PATH=%s): %w", name, pathEnv, ErrNotFound)
 }
 
 // readHeader reads the first bytes of fd if it is an executable regular
 // file (never a FIFO, device or directory).
 func readHeader(fd int) ([]byte, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	// One allocation for the stat and the bytes, off the stack (see
+	// shim's stackNote).
+	h := new(struct {
+		st  unix.Stat_t
+		buf [256]byte
+	})
+	if err := unix.Fstat(fd, &h.st); err != nil {
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
-		return nil, fmt.Errorf("not an executable regular file: %w", ErrNotFound)
+	if h.st.Mode&unix.S_IFMT != unix.S_IFREG || h.st.Mode&0o111 == 0 {
+		return nil, notExecutable()
 	}
-	buf := make([]byte, 256)
+	buf := h.buf[:]
 	n := 0
 	for n < len(buf) {
 		m, err := unix.Read(fd, buf[n:])
@@ -288,6 +343,11 @@ func readHeader(fd int) ([]byte, error) {
 		n += m
 	}
 	return buf[:n], nil
+}
+
+//go:noinline
+func notExecutable() error {
+	return fmt.Errorf("not an executable regular file: %w", ErrNotFound)
 }
 
 // shebang returns the interpreter of a "#!" line.
@@ -325,15 +385,42 @@ func parseELF(hdr []byte) (ELF, error) {
 // cannot be found or read means "not 32-bit" (the runtime then reports
 // its own error, if any), never a failure of the wrapper.
 func Auto(rootfs string, args, env []string, cwd, goarch string) AutoFunc {
-	return func() (bool, string, error) {
-		want, ok := CompatMachine(goarch)
-		if !ok {
-			return false, "a " + goarch + " host runs no 32-bit compat code", nil
-		}
-		e, err := Inspect(rootfs, args, env, cwd)
-		if err != nil {
-			return false, "cannot inspect the process executable (" + err.Error() + ")", nil
-		}
-		return e.Class == 1 && e.Machine == want, e.String(), nil
+	t := &target{rootfs: rootfs, args: args, env: env, cwd: cwd}
+	return func() (bool, string, error) { return t.auto(goarch) }
+}
+
+// target is the process an auto-detection looks at. The detection's
+// functions pass it by pointer and build their texts in functions of
+// their own, so that the frames under every openat2 of the PATH search
+// stay small (see shim's stackNote).
+type target struct {
+	rootfs    string
+	args, env []string
+	cwd       string
+}
+
+//go:noinline
+func (t *target) auto(goarch string) (bool, string, error) {
+	want, ok := CompatMachine(goarch)
+	if !ok {
+		return false, noCompatWhy(goarch), nil
 	}
+	e := &ELF{}
+	if err := t.inspect(e); err != nil {
+		return false, inspectWhy(err), nil
+	}
+	return e.Class == 1 && e.Machine == want, describe(e), nil
+}
+
+//go:noinline
+func describe(e *ELF) string { return e.String() }
+
+//go:noinline
+func noCompatWhy(goarch string) string {
+	return "a " + goarch + " host runs no 32-bit compat code"
+}
+
+//go:noinline
+func inspectWhy(err error) string {
+	return "cannot inspect the process executable (" + err.Error() + ")"
 }

@@ -46,14 +46,13 @@ type Modifier struct {
 // CPUInfo bind-mounts the host file source read-only over /proc/cpuinfo.
 func CPUInfo(source string) Modifier {
 	return Modifier{Name: "cpuinfo mount", Apply: func(d *spec.Doc) error {
-		return d.SetMount(spec.Mount{
-			Destination: CPUInfoTarget,
-			Type:        "bind",
-			Source:      source,
-			Options:     []string{"bind", "ro", "nosuid", "nodev", "noexec"},
-		})
+		return d.SetMount(spec.Mount{Destination: CPUInfoTarget, Type: "bind", Source: source, Options: cpuinfoOptions})
 	}}
 }
+
+// cpuinfoOptions are the cpuinfo mount's options (data, not built on the
+// stack of every 32-bit create).
+var cpuinfoOptions = []string{"bind", "ro", "nosuid", "nodev", "noexec"}
 
 // Personality sets linux.personality.domain to LINUX32.
 func Personality() Modifier {

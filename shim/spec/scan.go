@@ -12,92 +12,140 @@ import (
 // (package rawjson), with encoding/json's results for them. It is what the
 // runtime wrapper and the hook do on every create.
 func ScanView(data []byte) (*View, error) {
-	var v View
-	var top [4][]byte
-	malformed := func(where string, err error) error {
-		return fmt.Errorf("malformed OCI config: %s%w", where, err)
+	// Each step is its own function, so the wrapper's stack holds one
+	// step's frame at a time (see shim's stackNote).
+	var top topMembers
+	if err := top.scan(data); err != nil {
+		return nil, malformed("", err)
 	}
-	// linux.resources is found while linux is walked (it is mostly the
-	// seccomp profile: one walk, not two); the last linux member counts.
-	var res, pendingRes []byte
-	keys := []string{"annotations", "process", "root", "linux"}
-	err := rawjson.EachMemberInner(data, func(name, val []byte) {
-		for k, key := range keys {
-			if rawjson.NameIs(name, key) {
-				top[k] = val
-			}
+	v := &View{}
+	if top.annotations != nil {
+		ann, err := rawjson.StringMap(top.annotations)
+		if err != nil {
+			return nil, malformed("", err)
 		}
-		if rawjson.NameIs(name, "linux") {
-			res, pendingRes = pendingRes, nil
+		v.Annotations = ann
+	}
+	if err := v.decodeRoot(top.root); err != nil {
+		return nil, err
+	}
+	if err := v.decodeProcess(top.process); err != nil {
+		return nil, err
+	}
+	if err := v.decodeCPU(top.linux, top.resources); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func malformed(where string, err error) error {
+	return fmt.Errorf("malformed OCI config: %s%w", where, err)
+}
+
+// topMembers are the members of a config.json the decision reads.
+type topMembers struct {
+	annotations, process, root, linux []byte
+	resources, pendingResources       []byte // linux.resources
+}
+
+// scan finds them in one walk of data; linux.resources is found while
+// linux is walked (it is mostly the seccomp profile: one walk, not two).
+// The last member of a name counts, as in encoding/json.
+//
+//go:noinline
+func (t *topMembers) scan(data []byte) error {
+	return rawjson.EachMemberInner(data, func(name, val []byte) {
+		switch {
+		case rawjson.NameIs(name, "annotations"):
+			t.annotations = val
+		case rawjson.NameIs(name, "process"):
+			t.process = val
+		case rawjson.NameIs(name, "root"):
+			t.root = val
+		case rawjson.NameIs(name, "linux"):
+			t.linux = val
+			t.resources, t.pendingResources = t.pendingResources, nil
 		}
 	}, "linux", func(name, val []byte) {
 		if rawjson.NameIs(name, "resources") {
-			pendingRes = val
+			t.pendingResources = val
 		}
 	})
+}
+
+//go:noinline
+func (v *View) decodeRoot(r []byte) error {
+	if r == nil || string(r) == "null" {
+		return nil
+	}
+	path, err := stringMember(r, "path")
 	if err != nil {
-		return nil, malformed("", err)
+		return malformed("root: ", err)
 	}
-	if top[0] != nil {
-		if v.Annotations, err = rawjson.StringMap(top[0]); err != nil {
-			return nil, malformed("", err)
-		}
+	v.Root = &struct {
+		Path string `json:"path"`
+	}{Path: path}
+	return nil
+}
+
+// decodeProcess decodes process.args, env and cwd, not the capability
+// lists around them.
+//
+//go:noinline
+func (v *View) decodeProcess(p []byte) error {
+	if p == nil || string(p) == "null" {
+		return nil
 	}
-	if r := top[2]; r != nil && string(r) != "null" {
-		path, err := stringMember(r, "path")
-		if err != nil {
-			return nil, malformed("root: ", err)
-		}
-		v.Root = &struct {
-			Path string `json:"path"`
-		}{Path: path}
+	var pm [3][]byte
+	if err := rawjson.Members(p, []string{"args", "env", "cwd"}, pm[:]); err != nil {
+		return malformed("process: ", err)
 	}
-	// process: args, env and cwd, not the capability lists around them.
-	if p := top[1]; p != nil && string(p) != "null" {
-		var pm [3][]byte
-		if err := rawjson.Members(p, []string{"args", "env", "cwd"}, pm[:]); err != nil {
-			return nil, malformed("process: ", err)
-		}
-		v.Process = &ViewProcess{}
-		if pm[0] != nil {
-			if v.Process.Args, err = rawjson.Strings(pm[0]); err != nil {
-				return nil, malformed("process: ", err)
-			}
-		}
-		if pm[1] != nil {
-			if v.Process.Env, err = rawjson.Strings(pm[1]); err != nil {
-				return nil, malformed("process: ", err)
-			}
-		}
-		if pm[2] != nil {
-			if v.Process.Cwd, err = rawjson.String(pm[2]); err != nil {
-				return nil, malformed("process: ", err)
-			}
+	v.Process = &ViewProcess{}
+	var err error
+	if pm[0] != nil {
+		if v.Process.Args, err = rawjson.Strings(pm[0]); err != nil {
+			return malformed("process: ", err)
 		}
 	}
-	// linux.resources.cpu without decoding linux (seccomp is its bulk).
-	if linux := top[3]; linux != nil && string(linux) != "null" && linux[0] != '{' {
-		return nil, malformed("linux: ", &rawjson.TypeError{Want: "an object", Got: rawjson.Kind(linux)})
+	if pm[1] != nil {
+		if v.Process.Env, err = rawjson.Strings(pm[1]); err != nil {
+			return malformed("process: ", err)
+		}
+	}
+	if pm[2] != nil {
+		if v.Process.Cwd, err = rawjson.String(pm[2]); err != nil {
+			return malformed("process: ", err)
+		}
+	}
+	return nil
+}
+
+// decodeCPU decodes linux.resources.cpu.cpus from the raw linux.resources.
+//
+//go:noinline
+func (v *View) decodeCPU(linux, res []byte) error {
+	if linux != nil && string(linux) != "null" && linux[0] != '{' {
+		return malformed("linux: ", &rawjson.TypeError{Want: "an object", Got: rawjson.Kind(linux)})
 	}
 	if res == nil || string(res) == "null" {
-		return &v, nil
+		return nil
 	}
 	cpu, err := object1(res, "cpu")
 	if err != nil {
-		return nil, malformed("linux.resources: ", err)
+		return malformed("linux.resources: ", err)
 	}
 	if cpu == nil {
-		return &v, nil
+		return nil
 	}
 	cpus, err := stringMember(cpu, "cpus")
 	if err != nil {
-		return nil, malformed("linux.resources.cpu: ", err)
+		return malformed("linux.resources.cpu: ", err)
 	}
 	v.Linux = &ViewLinux{}
 	v.Linux.Resources = &struct {
 		CPU *ViewCPU `json:"cpu"`
 	}{CPU: &ViewCPU{Cpus: cpus}}
-	return &v, nil
+	return nil
 }
 
 // stringMember decodes member key of the raw object obj as a string ("" when

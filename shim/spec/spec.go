@@ -146,6 +146,8 @@ func Load(path string) (*Doc, error) {
 }
 
 // set gives member name the value pieces (appending a new member).
+//
+//go:noinline
 func (d *Doc) set(name string, quoted []byte, pieces ...[]byte) {
 	for i := range d.members {
 		if d.members[i].name == name {
@@ -342,35 +344,53 @@ func (d *Doc) SetMount(m Mount) error {
 	if err != nil {
 		return err
 	}
-	mounts := d.get("mounts")
-	b := appendMount(make([]byte, 0, 256), m)
+	i, err := lastMount(raws, m.Destination)
+	if err != nil {
+		return err
+	}
+	d.set("mounts", nil, mountPieces(d.get("mounts"), raws, i, appendMount(make([]byte, 0, 256), m))...)
+	return nil
+}
+
+// lastMount returns the index of the last of the raw mounts whose
+// destination is dest, or -1.
+//
+//go:noinline
+func lastMount(raws [][]byte, dest string) (int, error) {
 	for i := len(raws) - 1; i >= 0; i-- {
-		dest, err := rawjson.Member(raws[i], "destination")
+		raw, err := rawjson.Member(raws[i], "destination")
 		if err != nil {
-			return fmt.Errorf("malformed OCI config: mounts[%d] is not an object", i)
+			return 0, fmt.Errorf("malformed OCI config: mounts[%d] is not an object", i)
 		}
 		cur := ""
-		if dest != nil {
-			if cur, err = rawjson.String(dest); err != nil {
-				return fmt.Errorf("malformed OCI config: mounts[%d].destination: %w", i, err)
+		if raw != nil {
+			if cur, err = rawjson.String(raw); err != nil {
+				return 0, fmt.Errorf("malformed OCI config: mounts[%d].destination: %w", i, err)
 			}
 		}
-		if cur == m.Destination {
-			// raws[i] is a slice of mounts: splice around it.
-			at := cap(mounts) - cap(raws[i])
-			d.set("mounts", nil, mounts[:at], b, mounts[at+len(raws[i]):])
-			return nil
+		if cur == dest {
+			return i, nil
 		}
 	}
-	if len(raws) == 0 {
-		d.set("mounts", nil, []byte{'['}, b, []byte{']'})
-		return nil
+	return -1, nil
+}
+
+// mountPieces is mounts with the mount b in place of raws[i] (slices of
+// mounts) or, for i < 0, after the last one.
+//
+//go:noinline
+func mountPieces(mounts []byte, raws [][]byte, i int, b []byte) [][]byte {
+	switch {
+	case i >= 0:
+		at := cap(mounts) - cap(raws[i])
+		return [][]byte{mounts[:at], b, mounts[at+len(raws[i]):]}
+	case len(raws) == 0:
+		return [][]byte{{'['}, b, {']'}}
 	}
 	// After the last element, before the closing bracket.
 	last := raws[len(raws)-1]
 	end := cap(mounts) - cap(last) + len(last)
-	d.set("mounts", nil, mounts[:end], []byte{','}, b, mounts[end:])
-	return nil
+	return [][]byte{mounts[:end], {','}, b, mounts[end:]}
 }
 
 // SetPersonalityDomain sets linux.personality.domain (e.g. "LINUX32"),
