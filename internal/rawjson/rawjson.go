@@ -182,20 +182,28 @@ func eachMember(obj []byte, i int, fn func(name, val []byte), inner string, inne
 			return 0, err
 		}
 		fn(name, obj[vStart:vEnd])
-		i = SkipSpace(obj, vEnd)
-		if i >= len(obj) {
-			break
-		}
-		switch obj[i] {
-		case ',':
-			i = SkipSpace(obj, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, syntaxErr("expected ',' or '}'", i)
+		var done bool
+		if i, done, err = afterValue(obj, vEnd, '}'); err != nil || done {
+			return i, err
 		}
 	}
 	return 0, syntaxErr("unexpected end", len(obj))
+}
+
+// afterValue steps over what follows a member or an element ending at
+// b[i]: a comma (next: where the next one starts) or the closing bracket
+// (done; next: the index after it).
+func afterValue(b []byte, i int, closing byte) (next int, done bool, err error) {
+	i = SkipSpace(b, i)
+	switch {
+	case i >= len(b):
+		return 0, false, syntaxErr("unexpected end", len(b))
+	case b[i] == ',':
+		return SkipSpace(b, i+1), false, nil
+	case b[i] == closing:
+		return i + 1, true, nil
+	}
+	return 0, false, syntaxErr("expected ',' or '"+string(closing)+"'", i)
 }
 
 // EachElement calls fn with the raw value of every element of the JSON
@@ -221,20 +229,15 @@ func EachElement(arr []byte, fn func(el []byte) error) error {
 		if err := fn(arr[i:end]); err != nil {
 			return err
 		}
-		i = SkipSpace(arr, end)
-		if i >= len(arr) {
-			break
+		var done bool
+		if i, done, err = afterValue(arr, end, ']'); err != nil {
+			return err
 		}
-		switch arr[i] {
-		case ',':
-			i = SkipSpace(arr, i+1)
-		case ']':
-			if SkipSpace(arr, i+1) != len(arr) {
-				return syntaxErr("data after the array", i+1)
+		if done {
+			if SkipSpace(arr, i) != len(arr) {
+				return syntaxErr("data after the array", i)
 			}
 			return nil
-		default:
-			return syntaxErr("expected ',' or ']'", i)
 		}
 	}
 	return syntaxErr("unexpected end", len(arr))

@@ -82,26 +82,11 @@ func unquote(s []byte) (string, error) {
 			if r >= len(s) {
 				return "", errBadString
 			}
-			switch s[r] {
-			case '"', '\\', '/':
-				b = append(b, s[r])
+			switch e := s[r]; {
+			case unescape[e] != 0:
+				b = append(b, unescape[e])
 				r++
-			case 'b':
-				b = append(b, '\b')
-				r++
-			case 'f':
-				b = append(b, '\f')
-				r++
-			case 'n':
-				b = append(b, '\n')
-				r++
-			case 'r':
-				b = append(b, '\r')
-				r++
-			case 't':
-				b = append(b, '\t')
-				r++
-			case 'u':
+			case e == 'u':
 				rr := getu4(s[r-1:])
 				if rr < 0 {
 					return "", errBadString
@@ -133,6 +118,10 @@ func unquote(s []byte) (string, error) {
 	}
 	return string(b), nil
 }
+
+// unescape maps the byte after a backslash to the byte it stands for
+// (0: not a one-byte escape).
+var unescape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 // getu4 decodes \uXXXX at the start of s, or returns -1.
 func getu4(s []byte) rune {

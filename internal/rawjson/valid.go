@@ -92,11 +92,8 @@ func invalidAt(data []byte, members func(name, val []byte)) int {
 			}
 			if c == '{' {
 				at := i
-				if i = objectKey(data, i); i < 0 {
+				if i = memberKey(data, i, members != nil && len(stack) == 1, &name, &valStart); i < 0 {
 					return at
-				}
-				if members != nil && len(stack) == 1 {
-					name, valStart = data[at:stringEnd(data, at)], i
 				}
 			}
 			continue
@@ -156,16 +153,23 @@ func invalidAt(data []byte, members func(name, val []byte)) int {
 			i = SkipSpace(data, i+1)
 			if top == '{' {
 				at := i
-				if i = objectKey(data, i); i < 0 {
+				if i = memberKey(data, i, members != nil && len(stack) == 1, &name, &valStart); i < 0 {
 					return at
-				}
-				if members != nil && len(stack) == 1 {
-					name, valStart = data[at:stringEnd(data, at)], i
 				}
 			}
 			break
 		}
 	}
+}
+
+// memberKey is objectKey that, for a member being reported (report),
+// also notes its quoted name and where its value starts.
+func memberKey(data []byte, i int, report bool, name *[]byte, valStart *int) int {
+	at := i
+	if i = objectKey(data, i); i >= 0 && report {
+		*name, *valStart = data[at:stringEnd(data, at)], i
+	}
+	return i
 }
 
 // objectKey checks `"name" :` at data[i] and returns the index of the

@@ -36,6 +36,13 @@ func FuzzScanView(f *testing.F) {
 			// all ScanView matches.
 			return
 		}
+		if hasRepeatedName(data) {
+			// A name given twice in one object: encoding/json decodes both
+			// into the same struct, merging them; ScanView, like any
+			// reader that takes the last, sees only the last. No runtime
+			// writes such a config.
+			return
+		}
 		if gerr != nil {
 			t.Fatalf("encoding/json accepts %q, ScanView: %v", data, gerr)
 		}
@@ -63,5 +70,51 @@ func hasFoldedName(data []byte) bool {
 				return true
 			}
 		}
+	}
+}
+
+// hasRepeatedName reports whether an object in data has a member name
+// twice.
+func hasRepeatedName(data []byte) bool {
+	type frame struct {
+		names   map[string]bool // nil for an array
+		wantKey bool
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].names != nil {
+			stack[n-1].wantKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if n := len(stack); n > 0 && stack[n-1].wantKey {
+			if tok == json.Delim('}') {
+				stack = stack[:n-1]
+				valueDone()
+				continue
+			}
+			name := tok.(string)
+			if stack[n-1].names[name] {
+				return true
+			}
+			stack[n-1].names[name], stack[n-1].wantKey = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{names: map[string]bool{}, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		valueDone()
 	}
 }

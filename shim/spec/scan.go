@@ -50,7 +50,9 @@ type topMembers struct {
 
 // scan finds them in one walk of data; linux.resources is found while
 // linux is walked (it is mostly the seccomp profile: one walk, not two).
-// The last member of a name counts, as in encoding/json.
+// The last member of a name counts. (encoding/json, and so runc, decodes
+// a repeated object member into the same struct, merging the two; no
+// runtime writes a config.json that repeats a name.)
 //
 //go:noinline
 func (t *topMembers) scan(data []byte) error {

@@ -154,3 +154,17 @@ func TestParseScan(t *testing.T) {
 		t.Errorf("editing changed the input bytes: %s", data)
 	}
 }
+
+func TestHasRepeatedName(t *testing.T) {
+	for doc, want := range map[string]bool{
+		`{"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]}`: false,
+		`{"a":1,"a":2}`:                        true,
+		`{"x":{"a":[1,{}],"a":2}}`:             true,
+		`[{"a":1},{"b":{"c":1,"c":2}}]`:        true,
+		`{"process":{"args":[]},"process":{}}`: true,
+	} {
+		if got := hasRepeatedName([]byte(doc)); got != want {
+			t.Errorf("hasRepeatedName(%s) = %v", doc, got)
+		}
+	}
+}
