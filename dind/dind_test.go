@@ -125,7 +125,14 @@ func TestProcHelpers(t *testing.T) {
 	if _, pp := stat(p); pp != self {
 		t.Errorf("ppid of child = %d", pp)
 	}
-	if a := cmdline(p); !slices.Equal(a, []string{"sleep", "30"}) {
+	// Start returns once the child is forked; its cmdline is sleep's only
+	// after its execve, which may still be under way.
+	a := cmdline(p)
+	for deadline := time.Now().Add(5 * time.Second); !slices.Equal(a, []string{"sleep", "30"}) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		a = cmdline(p)
+	}
+	if !slices.Equal(a, []string{"sleep", "30"}) {
 		t.Errorf("cmdline %q", a)
 	}
 	cmd.Process.Kill()
