@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"github.com/armhf-shim/armhf-shim/shim/detect"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 	"github.com/armhf-shim/armhf-shim/shim/runclog"
@@ -89,10 +90,7 @@ func bundle(t testing.TB, exe []byte, edit func(map[string]any)) (dir string, co
 	os.MkdirAll(filepath.Join(dir, "rootfs", "bin"), 0o755)
 	os.WriteFile(filepath.Join(dir, "rootfs", "bin", "busybox"), exe, 0o755)
 	os.Symlink("/bin/busybox", filepath.Join(dir, "rootfs", "bin", "sleep"))
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "oci", "docker-20.10-config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testenv.DockerConfig(t)
 	var m map[string]any
 	json.Unmarshal(b, &m)
 	m["root"] = map[string]any{"path": "rootfs"}

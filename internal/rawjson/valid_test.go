@@ -3,22 +3,14 @@ package rawjson
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
 )
 
-// fixture is the config.json Docker 20.10 wrote for a container (17 kB,
-// most of it the seccomp profile).
-func fixture(t testing.TB) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "oci", "docker-20.10-config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// fixture is the config.json Docker 20.10 wrote.
+func fixture(t testing.TB) []byte { return testenv.DockerConfig(t) }
 
 var validCases = []string{
 	``, ` `, `{}`, `[]`, ` {} `, "\t[ ]\r\n", `{`, `}`, `[`, `]`, `{]`, `[}`, `{}}`, `[]]`, `{} {}`, `{},`,

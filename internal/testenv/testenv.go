@@ -81,6 +81,19 @@ func RepoRoot() string {
 	return rootDir
 }
 
+// DockerConfig is testdata/oci/docker-20.10-config.json: the config.json
+// Docker 20.10 wrote for a container (17 kB as captured, most of it the
+// seccomp profile), the fixture of every test of what the runtime
+// wrapper reads and edits.
+func DockerConfig(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(RepoRoot(), "testdata", "oci", "docker-20.10-config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // CacheDir is a git-ignored cache directory of the project (.cache/NAME),
 // created on demand.
 func CacheDir(t testing.TB, name string) string {

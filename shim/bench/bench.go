@@ -346,12 +346,8 @@ func Bundle(t testing.TB, rootfs string) string {
 // set to rootfs. runc could not run it here (its mount sources are
 // Docker's); the isolated groups only hand it to the wrapper.
 func DockerBundle(t testing.TB, rootfs string) string {
-	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "testdata", "oci", "docker-20.10-config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cfg map[string]any
-	if err := json.Unmarshal(data, &cfg); err != nil {
+	if err := json.Unmarshal(testenv.DockerConfig(t), &cfg); err != nil {
 		t.Fatal(err)
 	}
 	cfg["root"].(map[string]any)["path"] = rootfs

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"github.com/armhf-shim/armhf-shim/shim/spec"
 )
 
@@ -13,10 +14,7 @@ import (
 // 32-bit container's bundle: load Docker 20.10's config.json, apply the
 // 32-bit modifiers, write it back atomically.
 func BenchmarkSpecLoadModifyFlush(b *testing.B) {
-	orig, err := os.ReadFile(filepath.Join("..", "..", "testdata", "oci", "docker-20.10-config.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	orig := testenv.DockerConfig(b)
 	path := filepath.Join(b.TempDir(), "config.json")
 	b.ReportAllocs()
 	b.SetBytes(int64(len(orig)))

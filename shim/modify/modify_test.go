@@ -2,22 +2,17 @@ package modify
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"github.com/armhf-shim/armhf-shim/shim/spec"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func fixture(t *testing.T) *spec.Doc {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "oci", "docker-20.10-config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := spec.Parse(b)
+	d, err := spec.Parse(testenv.DockerConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}

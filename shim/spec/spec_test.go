@@ -3,23 +3,16 @@ package spec
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-func fixture(t testing.TB) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "oci", "docker-20.10-config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// fixture is the config.json Docker 20.10 wrote.
+func fixture(t testing.TB) []byte { return testenv.DockerConfig(t) }
 
 func generic(t *testing.T, b []byte) map[string]any {
 	t.Helper()
