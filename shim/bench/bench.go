@@ -185,11 +185,23 @@ func Run(c Config) ([]Group, error) {
 	}
 	// create leaves a container per id; the isolated create never makes
 	// one, but the wrapper links a cpuinfo per id: clear them, untimed.
+	// The containers/ directory itself stays, as on a host that has run a
+	// container since boot (the very first one also makes containers/).
 	clearState := func() error {
 		if err := restoreDocker32(); err != nil {
 			return err
 		}
-		return os.RemoveAll(filepath.Join(c.StateRoot, "containers"))
+		dir := filepath.Join(c.StateRoot, "containers")
+		entries, err := os.ReadDir(dir)
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		for _, e := range entries {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 
 	type spec struct {
