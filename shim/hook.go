@@ -33,14 +33,14 @@ type HookState struct {
 // others are ignored, as a newer runtime-spec may add some).
 func ParseHookState(data []byte) (HookState, error) {
 	var st HookState
-	if err := rawjson.Check(data); err != nil || rawjson.IsNull(data) {
-		return st, err
-	}
 	var m [6][]byte
-	if err := rawjson.Members(data, []string{"ociVersion", "id", "status", "pid", "bundle", "annotations"}, m[:]); err != nil {
+	err := rawjson.CheckMembers(data, []string{"ociVersion", "id", "status", "pid", "bundle", "annotations"}, m[:])
+	if err == rawjson.ErrNotObject && rawjson.IsNull(data) {
+		return st, nil
+	}
+	if err != nil {
 		return st, err
 	}
-	var err error
 	for i, dst := range []*string{&st.OCIVersion, &st.ID, &st.Status, nil, &st.Bundle} {
 		if dst == nil || m[i] == nil {
 			continue

@@ -247,13 +247,25 @@ func EachElement(arr []byte, fn func(el []byte) error) error {
 // of keys[k] (nil when absent; the last one wins for a repeated name, as
 // in encoding/json). Names are matched exactly, after unescaping.
 func Members(obj []byte, keys []string, out [][]byte) error {
-	return EachMember(obj, func(name, val []byte) {
+	return EachMember(obj, pick(keys, out))
+}
+
+// CheckMembers is Members for a whole document: it also validates data as
+// Check does, in the same pass (CheckObject). A valid document that is
+// not an object gives ErrNotObject.
+func CheckMembers(data []byte, keys []string, out [][]byte) error {
+	return CheckObject(data, pick(keys, out))
+}
+
+// pick is the member callback that sets out[k] to the value of keys[k].
+func pick(keys []string, out [][]byte) func(name, val []byte) {
+	return func(name, val []byte) {
 		for k, key := range keys {
 			if NameIs(name, key) {
 				out[k] = val
 			}
 		}
-	})
+	}
 }
 
 // Member returns the raw value of key in the JSON object obj (nil when

@@ -55,3 +55,22 @@ func TestNames(t *testing.T) {
 		t.Error("IsNull")
 	}
 }
+
+// CheckMembers finds what Members finds, and refuses what Check refuses.
+func TestCheckMembers(t *testing.T) {
+	obj := []byte(` { "a" : [1,{"b":"}"}] , "b":"x\"y", "\u0063":{"d":[]}, "a":null } `)
+	keys := []string{"a", "b", "c", "d"}
+	got, want := make([][]byte, 4), make([][]byte, 4)
+	if err := CheckMembers(obj, keys, got); err != nil {
+		t.Fatal(err)
+	}
+	Members(obj, keys, want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("CheckMembers %q, Members %q", got, want)
+	}
+	for doc, wantErr := range map[string]error{`[1]`: ErrNotObject, `null`: ErrNotObject, `{"a":[1,,2]}`: ErrSyntax, `{"a":1}x`: ErrSyntax} {
+		if err := CheckMembers([]byte(doc), keys, make([][]byte, 4)); !errors.Is(err, wantErr) {
+			t.Errorf("CheckMembers(%s) = %v, want %v", doc, err, wantErr)
+		}
+	}
+}

@@ -64,14 +64,14 @@ func HasLabel(data []byte, key, value string) (bool, error) {
 
 // configLabels decodes config.labels of a runc state.json.
 func configLabels(data []byte) ([]string, error) {
-	if err := rawjson.Check(data); err != nil {
+	var cfg [1][]byte
+	if err := rawjson.CheckMembers(data, []string{"config"}, cfg[:]); err != nil {
 		return nil, err
 	}
-	cfg, err := rawjson.Member(data, "config")
-	if err != nil || rawjson.IsNull(cfg) {
-		return nil, err
+	if rawjson.IsNull(cfg[0]) {
+		return nil, nil
 	}
-	labels, err := rawjson.Member(cfg, "labels")
+	labels, err := rawjson.Member(cfg[0], "labels")
 	if err != nil {
 		return nil, err
 	}

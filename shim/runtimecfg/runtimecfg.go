@@ -61,14 +61,8 @@ type File struct {
 // differing in case); any other member is an error.
 func ParseFile(data []byte) (File, error) {
 	var f File
-	if err := rawjson.Check(data); err != nil {
-		return f, err
-	}
-	if rawjson.IsNull(data) {
-		return f, nil
-	}
 	var bad error
-	err := rawjson.EachMember(data, func(name, val []byte) {
+	err := rawjson.CheckObject(data, func(name, val []byte) {
 		if bad != nil {
 			return
 		}
@@ -92,7 +86,10 @@ func ParseFile(data []byte) (File, error) {
 			*dst = s
 		}
 	})
-	if err == nil {
+	switch {
+	case err == rawjson.ErrNotObject && rawjson.IsNull(data):
+		return File{}, nil
+	case err == nil:
 		err = bad
 	}
 	return f, err
