@@ -82,25 +82,18 @@ func globalFlag(name string) (bool, bool) {
 	return false, false
 }
 
-// isShimFlag reports whether name is one of armhf-shim's own global flags.
-func isShimFlag(name string) bool {
-	switch name {
-	case "armhf-shim-runtime", "armhf-shim-state-root", "armhf-shim-config":
-		return true
-	}
-	return false
-}
-
-// setShimFlag sets armhf-shim's own global flag name.
-func setShimFlag(s *Shim, name, v string) {
+// shimFlag returns the field of s that armhf-shim's own global flag name
+// sets, or nil when name is not one of them.
+func shimFlag(s *Shim, name string) *string {
 	switch name {
 	case "armhf-shim-runtime":
-		s.Runtime = v
+		return &s.Runtime
 	case "armhf-shim-state-root":
-		s.StateRoot = v
+		return &s.StateRoot
 	case "armhf-shim-config":
-		s.Config = v
+		return &s.Config
 	}
+	return nil
 }
 
 // Flags of runc create (1.1–1.3).
@@ -205,7 +198,7 @@ func Parse(argv []string) (*Invocation, error) {
 		if !isFlag {
 			break
 		}
-		if isShimFlag(name) {
+		if field := shimFlag(&inv.Shim, name); field != nil {
 			if !hasValue {
 				if i+1 >= len(argv) {
 					return nil, fmt.Errorf("flag --%s needs a value", name)
@@ -216,7 +209,7 @@ func Parse(argv []string) (*Invocation, error) {
 			if value == "" {
 				return nil, fmt.Errorf("flag --%s needs a non-empty value", name)
 			}
-			setShimFlag(&inv.Shim, name, value)
+			*field = value
 			continue
 		}
 		args = append(args, arg)
