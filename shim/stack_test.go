@@ -18,13 +18,7 @@ import (
 // growth past it. Rendering a CPU set's cpuinfo for the first time is not
 // per call, so the cache is made first.
 func TestHotPathsFitTheInitialStack(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "armhf-runc-stackcheck")
-	build := exec.Command("go", "build", "-tags", "armhf_stackcheck", "-o", bin, "./cmd/armhf-runc")
-	build.Dir = testenv.RepoRoot()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testenv.BuildBinaryTags(t, "./cmd/armhf-runc", "armhf_stackcheck")
 	state := t.TempDir()
 	if _, err := (statedir.Dir{Root: state}).SharedCPUInfo(""); err != nil {
 		t.Fatal(err)

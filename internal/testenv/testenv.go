@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -219,17 +220,29 @@ var (
 // path. Builds go to .cache/testbin and lean on Go's build cache.
 func BuildBinary(t testing.TB, pkg string, env ...string) string {
 	t.Helper()
+	return BuildBinaryTags(t, pkg, "", env...)
+}
+
+// BuildBinaryTags is BuildBinary with the build tags tags (comma-separated)
+// added to those of BuildFlags.
+func BuildBinaryTags(t testing.TB, pkg, tags string, env ...string) string {
+	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	key := pkg + "\x00" + strings.Join(env, "\x00")
+	key := pkg + "\x00" + tags + "\x00" + strings.Join(env, "\x00")
 	if p, ok := built[key]; ok {
 		return p
+	}
+	flags := slices.Clone(BuildFlags)
+	if tags != "" {
+		i := slices.Index(flags, "-tags")
+		flags[i+1] += "," + tags
 	}
 	sum := sha256.Sum256([]byte(key))
 	dir := CacheDir(t, "testbin")
 	out := filepath.Join(dir, filepath.Base(pkg)+"-"+hex.EncodeToString(sum[:6]))
 	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
-	cmd := exec.Command("go", append(append([]string{"build"}, BuildFlags...), "-o", tmp, pkg)...)
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", tmp, pkg)...)
 	cmd.Dir = RepoRoot()
 	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
