@@ -42,20 +42,26 @@ func tinyELF(machine uint16, flags uint32, base uint32, code []byte) []byte {
 }
 
 // armExit0 is an EABI5 hard-float ARM executable: mov r0,#0; mov r7,#1
-// (__NR_exit); svc #0.
-var armExit0 = tinyELF(emARM, 0x05000400, 0x10000, []byte{
-	0x00, 0x00, 0xa0, 0xe3, // mov r0, #0
-	0x01, 0x70, 0xa0, 0xe3, // mov r7, #1
-	0x00, 0x00, 0x00, 0xef, // svc #0
-})
+// (__NR_exit); svc #0. Built on each call, not at package initialisation:
+// the runtime wrapper, which links this package, starts on every container
+// operation and never probes.
+func armExit0() []byte {
+	return tinyELF(emARM, 0x05000400, 0x10000, []byte{
+		0x00, 0x00, 0xa0, 0xe3, // mov r0, #0
+		0x01, 0x70, 0xa0, 0xe3, // mov r7, #1
+		0x00, 0x00, 0x00, 0xef, // svc #0
+	})
+}
 
 // i386Exit0 is an i386 executable: xor ebx,ebx; mov eax,1 (__NR_exit);
 // int 0x80.
-var i386Exit0 = tinyELF(emI386, 0, 0x08048000, []byte{
-	0x31, 0xdb,
-	0xb8, 0x01, 0x00, 0x00, 0x00,
-	0xcd, 0x80,
-})
+func i386Exit0() []byte {
+	return tinyELF(emI386, 0, 0x08048000, []byte{
+		0x31, 0xdb,
+		0xb8, 0x01, 0x00, 0x00, 0x00,
+		0xcd, 0x80,
+	})
+}
 
 // Compat32ELF returns the embedded exit(0) test executable for the 32-bit
 // compat target of the 64-bit kernel architecture goarch ("arm64" -> ARM,
@@ -63,9 +69,9 @@ var i386Exit0 = tinyELF(emI386, 0, 0x08048000, []byte{
 func Compat32ELF(goarch string) []byte {
 	switch goarch {
 	case "arm64":
-		return armExit0
+		return armExit0()
 	case "amd64":
-		return i386Exit0
+		return i386Exit0()
 	}
 	return nil
 }

@@ -118,7 +118,7 @@ func TestARMELFUnderQEMU(t *testing.T) {
 		t.Skip("qemu-arm-static not found (package qemu-user-static)")
 	}
 	path := filepath.Join(t.TempDir(), "exit0")
-	if err := os.WriteFile(path, armExit0, 0o755); err != nil {
+	if err := os.WriteFile(path, armExit0(), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(qemu, path).CombinedOutput()
@@ -286,23 +286,23 @@ func TestBinfmtMatch(t *testing.T) {
 		"magic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n")
 	write("qemu-arm", "disabled\ninterpreter /usr/libexec/qemu-binfmt/arm-binfmt-P\nflags: POCF\noffset 0\n"+
 		"magic 7f454c4601010100000000000000000002002800\nmask ffffffffffffff00fffffffffffffffffeffffff\n")
-	name, on := binfmtHandler(dir, armExit0)
+	name, on := binfmtHandler(dir, armExit0())
 	if !strings.HasPrefix(name, "qemu-arm ") || on {
 		t.Errorf("arm: got %q on=%v, want the disabled qemu-arm handler", name, on)
 	}
 	write("qemu-arm", "enabled\ninterpreter /usr/libexec/qemu-binfmt/arm-binfmt-P\nflags: POCF\noffset 0\n"+
 		"magic 7f454c4601010100000000000000000002002800\nmask ffffffffffffff00fffffffffffffffffeffffff\n")
-	if name, on = binfmtHandler(dir, armExit0); !on {
+	if name, on = binfmtHandler(dir, armExit0()); !on {
 		t.Errorf("arm: enabled handler %q not reported on", name)
 	}
 	write("status", "disabled\n")
-	if _, on = binfmtHandler(dir, armExit0); on {
+	if _, on = binfmtHandler(dir, armExit0()); on {
 		t.Error("binfmt_misc disabled globally, yet handler reported on")
 	}
-	if name, _ := binfmtHandler(dir, i386Exit0); name != "" {
+	if name, _ := binfmtHandler(dir, i386Exit0()); name != "" {
 		t.Errorf("i386 ELF matched %q", name)
 	}
-	if name, _ := binfmtHandler(filepath.Join(dir, "missing"), armExit0); name != "" {
+	if name, _ := binfmtHandler(filepath.Join(dir, "missing"), armExit0()); name != "" {
 		t.Errorf("missing dir matched %q", name)
 	}
 }
