@@ -104,32 +104,65 @@ func (v *View) Cpus() string {
 // buffer.
 type Doc struct {
 	members []member
+	// linux is what the parse saw inside the linux object, while linux is
+	// unedited: setting linux.personality needs no walk of it (it is
+	// mostly the seccomp profile, most of the document).
+	linux linuxFacts
 }
 
 // member is one top-level member: its name, its quoted name as written
-// (nil for a new member) and its value as the concatenation of pieces.
+// (nil for a new member) and its value — as parsed, or once edited the
+// concatenation of pieces.
 type member struct {
 	name   string
 	quoted []byte
+	val    []byte
 	pieces [][]byte
+}
+
+// linuxFacts is what the parse noted of linux.
+type linuxFacts struct {
+	ok   bool   // linux is as parsed: the fields below hold
+	raw  []byte // linux's value, its capacity running to the end of the document
+	pers []byte // linux.personality (nil when absent), a slice of raw
 }
 
 // Parse reads a config.json. It must be a JSON object.
 //
 // The document is validated whole (encoding/json.Valid's rules, several
 // times faster) and split into its members in the same pass
-// (rawjson.CheckObject); the members are kept as slices of data, which must not
-// change afterwards. A name given twice counts once, with its last value
-// (as encoding/json and so runc read it).
+// (rawjson.CheckObjectInner), which also notes where linux.personality
+// is on its way through linux; the members are kept as
+// slices of data, which must not change afterwards. A name given twice
+// counts once, with its last value (as encoding/json and so runc read
+// it).
 func Parse(data []byte) (*Doc, error) {
-	d := &Doc{members: make([]member, 0, 16)}
-	err := rawjson.CheckObject(data, func(quoted, val []byte) {
-		d.set(rawjson.Name(quoted), quoted, val[:len(val):len(val)])
-	})
-	if err != nil {
+	p := &parser{d: &Doc{members: make([]member, 0, 16)}}
+	if err := rawjson.CheckObjectInner(data, p.member, "linux", p.inLinux); err != nil {
 		return nil, fmt.Errorf("malformed OCI config: %w", err)
 	}
-	return d, nil
+	return p.d, nil
+}
+
+// parser receives the members of one Parse.
+type parser struct {
+	d    *Doc
+	pers []byte // linux.personality of the linux object being walked
+}
+
+func (p *parser) member(quoted, val []byte) {
+	name := rawjson.Name(quoted)
+	p.d.setVal(name, quoted, val[:len(val):len(val)])
+	if name == "linux" {
+		p.d.linux = linuxFacts{ok: true, raw: val, pers: p.pers}
+		p.pers = nil
+	}
+}
+
+func (p *parser) inLinux(quoted, val []byte) {
+	if rawjson.NameIs(quoted, "personality") {
+		p.pers = val
+	}
 }
 
 // Load reads path.
@@ -145,33 +178,49 @@ func Load(path string) (*Doc, error) {
 	return d, nil
 }
 
+// setVal gives member name the parsed value val (appending a new member).
+func (d *Doc) setVal(name string, quoted, val []byte) {
+	if m := d.find(name); m != nil {
+		m.val, m.pieces = val, nil
+		return
+	}
+	d.members = append(d.members, member{name: name, quoted: quoted, val: val})
+}
+
 // set gives member name the value pieces (appending a new member).
 //
 //go:noinline
-func (d *Doc) set(name string, quoted []byte, pieces ...[]byte) {
+func (d *Doc) set(name string, pieces ...[]byte) {
+	if name == "linux" {
+		d.linux = linuxFacts{}
+	}
+	if m := d.find(name); m != nil {
+		m.val, m.pieces = nil, pieces
+		return
+	}
+	d.members = append(d.members, member{name: name, pieces: pieces})
+}
+
+func (d *Doc) find(name string) *member {
 	for i := range d.members {
 		if d.members[i].name == name {
-			d.members[i].pieces = pieces
-			return
+			return &d.members[i]
 		}
 	}
-	d.members = append(d.members, member{name: name, quoted: quoted, pieces: pieces})
+	return nil
 }
 
 // get returns member name's value (nil when absent), joining an edited
 // one's pieces.
 func (d *Doc) get(name string) []byte {
-	for i := range d.members {
-		m := &d.members[i]
-		if m.name != name {
-			continue
-		}
-		if len(m.pieces) != 1 {
-			m.pieces = [][]byte{bytes.Join(m.pieces, nil)}
-		}
-		return m.pieces[0]
+	m := d.find(name)
+	if m == nil {
+		return nil
 	}
-	return nil
+	if m.pieces != nil {
+		m.val, m.pieces = bytes.Join(m.pieces, nil), nil
+	}
+	return m.val
 }
 
 // Marshal returns the document as compact JSON (runc reads it; nobody
@@ -181,7 +230,7 @@ func (d *Doc) get(name string) []byte {
 func (d *Doc) Marshal() ([]byte, error) {
 	n := 3
 	for _, m := range d.members {
-		n += len(m.quoted) + len(m.name) + 4
+		n += len(m.quoted) + len(m.name) + 4 + len(m.val)
 		for _, p := range m.pieces {
 			n += len(p)
 		}
@@ -198,6 +247,7 @@ func (d *Doc) Marshal() ([]byte, error) {
 			out = rawjson.AppendString(out, m.name)
 		}
 		out = append(out, ':')
+		out = append(out, m.val...)
 		for _, p := range m.pieces {
 			out = append(out, p...)
 		}
@@ -216,17 +266,23 @@ func spliceMember(obj []byte, key string, val []byte) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return spliceAt(obj, key, raw, at, val), nil
+}
+
+// spliceAt is spliceMember for an object obj (not null) whose member key
+// is known: raw at obj[at:], or raw == nil when obj has none.
+func spliceAt(obj []byte, key string, raw []byte, at int, val []byte) [][]byte {
 	if raw != nil {
-		return [][]byte{obj[:at], val, obj[at+len(raw):]}, nil
+		return [][]byte{obj[:at], val, obj[at+len(raw):]}
 	}
-	open := rawjson.SkipSpace(obj, 0) // MemberAt checked it is '{'
+	open := rawjson.SkipSpace(obj, 0) // obj is an object: '{'
 	name := rawjson.AppendString(nil, key)
 	name = append(name, ':')
 	name = append(name, val...)
 	if rest := rawjson.SkipSpace(obj, open+1); rest < len(obj) && obj[rest] != '}' {
 		name = append(name, ',')
 	}
-	return [][]byte{obj[:open+1], name, obj[open+1:]}, nil
+	return [][]byte{obj[:open+1], name, obj[open+1:]}
 }
 
 // Annotation returns annotations[key].
@@ -255,7 +311,7 @@ func (d *Doc) SetAnnotation(key, value string) error {
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: annotations is not an object")
 	}
-	d.set("annotations", nil, pieces...)
+	d.set("annotations", pieces...)
 	return nil
 }
 
@@ -348,7 +404,7 @@ func (d *Doc) SetMount(m Mount) error {
 	if err != nil {
 		return err
 	}
-	d.set("mounts", nil, mountPieces(d.get("mounts"), raws, i, appendMount(make([]byte, 0, 256), m))...)
+	d.set("mounts", mountPieces(d.get("mounts"), raws, i, appendMount(make([]byte, 0, 256), m))...)
 	return nil
 }
 
@@ -397,12 +453,19 @@ func mountPieces(mounts []byte, raws [][]byte, i int, b []byte) [][]byte {
 // keeping linux.personality.flags and every other member of linux.
 func (d *Doc) SetPersonalityDomain(domain string) error {
 	// linux is mostly the seccomp profile: splice the personality member
-	// into it rather than decoding or copying it.
+	// into it rather than decoding or copying it, where the parse saw it
+	// rather than walking linux again.
+	facts := d.linux
 	linux := d.get("linux")
 	var pers []byte
-	if !rawjson.IsNull(linux) {
+	persAt := -1
+	switch {
+	case facts.ok && facts.pers != nil:
+		pers, persAt = facts.pers, cap(facts.raw)-cap(facts.pers)
+	case facts.ok || rawjson.IsNull(linux):
+	default:
 		var err error
-		if pers, err = rawjson.Member(linux, "personality"); err != nil {
+		if pers, persAt, err = rawjson.MemberAt(linux, "personality"); err != nil {
 			return fmt.Errorf("malformed OCI config: linux is not an object")
 		}
 	}
@@ -410,11 +473,15 @@ func (d *Doc) SetPersonalityDomain(domain string) error {
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: linux.personality is not an object")
 	}
-	pieces, err := spliceMember(linux, "personality", bytes.Join(np, nil))
-	if err != nil {
+	val := bytes.Join(np, nil)
+	switch {
+	case rawjson.IsNull(linux):
+		d.set("linux", []byte(`{"personality":`), val, []byte{'}'})
+	case len(linux) == 0 || linux[rawjson.SkipSpace(linux, 0)] != '{':
 		return fmt.Errorf("malformed OCI config: linux is not an object")
+	default:
+		d.set("linux", spliceAt(linux, "personality", pers, persAt, val)...)
 	}
-	d.set("linux", nil, pieces...)
 	return nil
 }
 

@@ -258,3 +258,51 @@ func TestSetMountSplices(t *testing.T) {
 		}
 	}
 }
+
+// SetPersonalityDomain splices where the parse saw linux.personality; on
+// every shape of linux that gives the same document as walking linux for
+// it (what it does once linux has been edited), and the edit is still
+// right when linux is edited twice.
+func TestPersonalityFromTheParse(t *testing.T) {
+	for _, doc := range []string{
+		string(testenv.DockerConfig(t)),
+		`{"linux":{"personality":{"domain":"LINUX","flags":["x"]},"namespaces":[]}}`,
+		`{"linux":{"namespaces":[],"personality":{"flags":[]}}}`,
+		`{"linux":{"namespaces":[{"type":"pid"}]}}`,
+		`{"linux":{}}`,
+		`{"linux": { } , "x": 1}`,
+		`{"linux":null}`,
+		`{"root":{"path":"r"}}`,
+		`{"linux":{"personality":{"domain":"A"}},"linux":{"seccomp":{"personality":{}}}}`,
+		`{"linux":{"personality":{"domain":"A"}},"linux":null}`,
+		`{"linux":{"personality":null}}`,
+		" {\n \"linux\" : {\n  \"personality\" : { \"domain\" : \"LINUX\" } ,\n  \"a\" : 1 }\n}\n",
+	} {
+		noted, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatalf("%.60q: %v", doc, err)
+		}
+		walked, _ := Parse([]byte(doc))
+		walked.linux = linuxFacts{} // as after an edit of linux
+		var outs [2]string
+		for i, d := range []*Doc{noted, walked} {
+			if err := d.SetPersonalityDomain("LINUX32"); err != nil {
+				t.Fatalf("%.60q: %v", doc, err)
+			}
+			if err := d.SetPersonalityDomain("LINUX32"); err != nil { // linux now edited
+				t.Fatalf("%.60q, again: %v", doc, err)
+			}
+			if dom, err := d.PersonalityDomain(); err != nil || dom != "LINUX32" {
+				t.Errorf("%.60q: domain %q, %v", doc, dom, err)
+			}
+			out, _ := d.Marshal()
+			if !json.Valid(out) {
+				t.Errorf("%.60q: invalid JSON out: %s", doc, out)
+			}
+			outs[i] = string(out)
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("%.60q: splicing where the parse saw it gives\n%s\nwalking gives\n%s", doc, outs[0], outs[1])
+		}
+	}
+}
