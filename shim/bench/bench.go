@@ -8,6 +8,10 @@
 //   - bare: runc itself;
 //   - floor: internal/floor, a static Go program that does nothing but
 //     exec runc — the least any Go wrapper can cost;
+//   - decision floor: internal/decisionfloor, the floor plus exactly the
+//     reads and the scan a decision takes — the least a wrapper that
+//     decides per container can cost (only where a container is passed
+//     through after deciding: the isolated 64-bit create);
 //   - armhf-runc: the lean runtime-wrapper binary `install` registers;
 //   - armhf-shim runtime: the same code in the multi-call binary (only in
 //     the isolated groups, below).
@@ -59,6 +63,8 @@ import (
 // Config names the binaries and bundles.
 type Config struct {
 	Runc, Shim, Floor string
+	// DecisionFloor is internal/decisionfloor.
+	DecisionFloor string
 	// Lean is cmd/armhf-runc: the runtime wrapper alone, the binary
 	// `armhf-shim install` registers; the goal applies to it. Shim is the
 	// multi-call armhf-shim run as `armhf-shim runtime`.
@@ -87,6 +93,7 @@ type Config struct {
 const (
 	Bare          = "bare"
 	Floor         = "floor"
+	DecisionFloor = "decision floor"
 	Lean          = "armhf-runc"
 	Multi         = "armhf-shim runtime"
 	BareModified  = "bare, modified bundle, LINUX32"
@@ -210,15 +217,16 @@ func Run(c Config) ([]Group, error) {
 		args     func() []string
 		before   func() error
 		goal     float64
+		decides  bool // passes the container through after deciding: time the decision floor too
 	}
 	specs := []spec{
-		{"runc run, 32-bit container (modified)", false, runArgs(c.Bundle32), restore32, 1.25},
-		{"runc run, 64-bit container (passthrough after the ELF check)", false, runArgs(c.Bundle64), nil, 1.1},
-		{"runc --version (passthrough, no file read)", false, version, nil, 1.1},
-		{"wrapper alone, run of a 32-bit Docker bundle (modified; shared cpuinfo)", true, runArgs(c.DockerBundle32), restoreDocker32, 1.25},
-		{"wrapper alone, create of a 32-bit Docker bundle (modified; per-container cpuinfo link)", true, createArgs(c.DockerBundle32), clearState, 1.25},
-		{"wrapper alone, create of a 64-bit Docker bundle (passthrough after the ELF check)", true, createArgs(c.DockerBundle64), nil, 1.1},
-		{"wrapper alone, --version (passthrough)", true, version, nil, 1.1},
+		{"runc run, 32-bit container (modified)", false, runArgs(c.Bundle32), restore32, 1.25, false},
+		{"runc run, 64-bit container (passthrough after the ELF check)", false, runArgs(c.Bundle64), nil, 1.1, false},
+		{"runc --version (passthrough, no file read)", false, version, nil, 1.1, false},
+		{"wrapper alone, run of a 32-bit Docker bundle (modified; shared cpuinfo)", true, runArgs(c.DockerBundle32), restoreDocker32, 1.25, false},
+		{"wrapper alone, create of a 32-bit Docker bundle (modified; per-container cpuinfo link)", true, createArgs(c.DockerBundle32), clearState, 1.25, false},
+		{"wrapper alone, create of a 64-bit Docker bundle (passthrough after the ELF check)", true, createArgs(c.DockerBundle64), nil, 1.1, true},
+		{"wrapper alone, --version (passthrough)", true, version, nil, 1.1, false},
 	}
 	var groups []Group
 	for _, s := range specs {
@@ -232,6 +240,9 @@ func Run(c Config) ([]Group, error) {
 			timed(Floor, false, with(c.Floor, s.args), floorEnv, s.before),
 			timed(Lean, false, with(c.Lean, s.args), shimEnv, s.before),
 		}
+		if s.decides {
+			cases = append(cases, timed(DecisionFloor, false, with(c.DecisionFloor, s.args), floorEnv, s.before))
+		}
 		if s.isolated {
 			cases = append(cases, timed(Multi, false, with(c.Shim, s.args, "runtime"), shimEnv, s.before))
 		} else if s.before != nil {
@@ -241,7 +252,7 @@ func Run(c Config) ([]Group, error) {
 				timed(BareModified, true, with(runtime, s.args), nil, restoreMod),
 				timed(FloorModified, true, with(c.Floor, s.args), floorEnv, restoreMod))
 		}
-		if err := benchkit.Reload(c.Runc, c.Floor, c.Lean, c.Shim, c.Target); err != nil {
+		if err := benchkit.Reload(c.Runc, c.Floor, c.DecisionFloor, c.Lean, c.Shim, c.Target); err != nil {
 			return groups, err
 		}
 		res, err := benchkit.Alternate(c.Warmup, rounds, cases...)
@@ -305,6 +316,17 @@ func (g Group) Rows(resamples int) []Row {
 			Medians:    fmt.Sprintf("bare %s, floor %s", benchkit.Format(r[BareModified].Median()), benchkit.Format(r[FloorModified].Median())),
 			Ratio:      eq,
 			Goal:       fmt.Sprintf("≤ %.2f: %s", g.Goal, eq.Verdict(g.Goal)),
+		})
+	}
+	if g.Has(DecisionFloor) {
+		dec := r[DecisionFloor]
+		rows = append(rows, Row{
+			Comparison: g.Name + ": decision floor (only the decision's reads and scan) added time / floor's: what deciding costs",
+			Medians:    benchkit.Format(dec.Median()),
+			Ratio:      benchkit.OverheadCI(dec, floor, bare, resamples),
+		}, Row{
+			Comparison: g.Name + ": armhf-runc added time / decision floor's: what armhf-runc adds to deciding",
+			Ratio:      benchkit.OverheadCI(lean, dec, bare, resamples),
 		})
 	}
 	if g.Has(Multi) {
@@ -403,6 +425,7 @@ func Setup(t testing.TB, rounds int) Config {
 		Runc:           testenv.RequireCommand(t, "runc"),
 		Shim:           testenv.BuildBinary(t, "./cmd/armhf-shim"),
 		Floor:          testenv.BuildBinary(t, "./internal/floor"),
+		DecisionFloor:  testenv.BuildBinary(t, "./internal/decisionfloor"),
 		Lean:           testenv.BuildBinary(t, "./cmd/armhf-runc"),
 		Target:         testenv.RequireCommand(t, "true"),
 		Bundle32:       Bundle(t, rootfs32),

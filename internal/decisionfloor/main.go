@@ -1,0 +1,77 @@
+// Command decisionfloor is the least a runtime wrapper that decides per
+// container can cost: the floor (internal/floor) plus exactly the work the
+// decision takes — runc's arguments parsed for the bundle, the bundle's
+// config.json read and scanned for the decision facts (spec.ScanView),
+// the process executable found on the container's PATH inside the rootfs
+// and its ELF header read (detect) — and nothing else: no configuration
+// file, no search for the real runtime, no log, no state, no edit. It
+// then execs $ARMHF_FLOOR_TARGET with its arguments, as the floor does.
+//
+// The bench (shim/bench) times it beside armhf-runc on the create of a
+// 64-bit container, which armhf-runc passes through after deciding: the
+// decision floor's added time over the floor's is what deciding itself
+// costs; armhf-runc's over the decision floor's is what armhf-runc adds
+// to that. It refuses a container the decision would modify: it measures
+// only the passthrough.
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/shim/detect"
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"github.com/armhf-shim/armhf-shim/shim/spec"
+)
+
+func main() {
+	target := os.Getenv("ARMHF_FLOOR_TARGET")
+	if target == "" {
+		target = "/usr/sbin/runc"
+	}
+	if err := decide(os.Args[1:]); err != "" {
+		os.Stderr.WriteString("decisionfloor: " + err + "\n")
+		os.Exit(1)
+	}
+	err := syscall.Exec(target, append([]string{target}, os.Args[1:]...), os.Environ())
+	os.Stderr.WriteString("decisionfloor: exec " + target + ": " + err.Error() + "\n")
+	os.Exit(127)
+}
+
+// decide makes the decision of a create or run, and reports what stops it.
+func decide(args []string) string {
+	inv, err := runcargs.Parse(args)
+	if err != nil {
+		return err.Error()
+	}
+	if inv.Command != "create" && inv.Command != "run" {
+		return "only create and run decide"
+	}
+	bundle, err := filepath.Abs(inv.Bundle)
+	if err != nil {
+		return err.Error()
+	}
+	data, _, err := fsutil.ReadFilePerm(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		return err.Error()
+	}
+	v, err := spec.ScanView(data)
+	if err != nil {
+		return err.Error()
+	}
+	rootfs := v.RootPath()
+	if rootfs != "" && !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	d, err := detect.Decide(v.Annotations, v.Env(), detect.Auto(rootfs, v.Args(), v.Env(), v.Cwd(), runtime.GOARCH))
+	switch {
+	case err != nil:
+		return err.Error()
+	case d.Enable:
+		return "a 32-bit container (" + d.Why + "): the decision floor measures only the passthrough"
+	}
+	return ""
+}
