@@ -80,6 +80,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
 	$(GO) test -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
+	$(GO) test -run '^$$' -fuzz '^FuzzNameIs$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
 
 clean:
 	rm -rf bin

@@ -25,6 +25,8 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // ErrSyntax is the error of the structural scanner, which checks only the
@@ -245,7 +247,7 @@ func EachElement(arr []byte, fn func(el []byte) error) error {
 
 // Members scans the JSON object obj once and sets out[k] to the raw value
 // of keys[k] (nil when absent; the last one wins for a repeated name, as
-// in encoding/json). Names are matched exactly, after unescaping.
+// in encoding/json). Names are matched as NameIs matches them.
 func Members(obj []byte, keys []string, out [][]byte) error {
 	return EachMember(obj, pick(keys, out))
 }
@@ -277,15 +279,27 @@ func Member(obj []byte, key string) ([]byte, error) {
 
 // MemberAt is Member that also returns the offset of the value in obj.
 func MemberAt(obj []byte, key string) (raw []byte, at int, err error) {
-	var out [1][]byte
-	if err := Members(obj, []string{key}, out[:]); err != nil {
+	return valueAt(obj, key, NameIs)
+}
+
+// EntryAt is MemberAt for an object decoded as a map (annotations): key
+// is matched as encoding/json keys a map, exactly (KeyIs), the last of a
+// repeated key winning.
+func EntryAt(obj []byte, key string) (raw []byte, at int, err error) {
+	return valueAt(obj, key, KeyIs)
+}
+
+func valueAt(obj []byte, key string, is func(quoted []byte, key string) bool) (raw []byte, at int, err error) {
+	err = EachMember(obj, func(name, val []byte) {
+		if is(name, key) {
+			raw = val
+		}
+	})
+	if err != nil || raw == nil {
 		return nil, 0, err
 	}
-	if out[0] == nil {
-		return nil, 0, nil
-	}
-	// out[0] is a subslice of obj: its offset is the capacity difference.
-	return out[0], cap(obj) - cap(out[0]), nil
+	// raw is a subslice of obj: its offset is the capacity difference.
+	return raw, cap(obj) - cap(raw), nil
 }
 
 // Name returns the member name of a quoted JSON string as the scanner
@@ -298,13 +312,61 @@ func Name(quoted []byte) string {
 	return s
 }
 
-// NameIs compares a quoted JSON member name with key, decoding escapes
-// only when there are any.
+// NameIs reports whether a quoted JSON member name names key the way
+// encoding/json matches a member to a struct field's name — and so the
+// way runc reads config.json and its state: exactly, or differing only in
+// case under Unicode simple folding ("Process", "proceſs"), after
+// unescaping.
 func NameIs(quoted []byte, key string) bool {
+	if len(quoted) < 2 {
+		return false
+	}
+	name := quoted[1 : len(quoted)-1]
+	if len(name) > 0 && len(key) > 0 && name[0] < utf8.RuneSelf && name[0] != '\\' && key[0] < utf8.RuneSelf && name[0]|0x20 != key[0]|0x20 {
+		return false // two ASCII first letters that no case folds together
+	}
+	if bytes.IndexByte(name, '\\') >= 0 {
+		return strings.EqualFold(Name(quoted), key)
+	}
+	if len(name) == len(key) {
+		// Plain ASCII folds byte by byte; anything else goes to
+		// strings.EqualFold.
+		for i := 0; i < len(name); i++ {
+			a, b := name[i], key[i]
+			if a == b {
+				continue
+			}
+			if a|b >= utf8.RuneSelf {
+				return strings.EqualFold(string(name), key)
+			}
+			if a|0x20 != b|0x20 || a|0x20 < 'a' || a|0x20 > 'z' {
+				return false
+			}
+		}
+		return true
+	}
+	// Different lengths match only through a multi-byte fold (the Kelvin
+	// sign for k, the long s for s).
+	return !isASCII(name) && utf8.Valid(name) && strings.EqualFold(string(name), key)
+}
+
+// KeyIs reports whether a quoted JSON member name is key exactly, after
+// unescaping: how encoding/json keys a map (annotations), where case
+// matters.
+func KeyIs(quoted []byte, key string) bool {
 	if bytes.IndexByte(quoted, '\\') >= 0 {
 		return Name(quoted) == key
 	}
 	return len(quoted) >= 2 && string(quoted[1:len(quoted)-1]) == key
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // IsNull reports whether raw is absent (empty) or the literal null.

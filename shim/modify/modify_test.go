@@ -2,6 +2,7 @@ package modify
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -115,5 +116,48 @@ func TestApplyNamesTheFailingModifier(t *testing.T) {
 	err := Apply(d, For32Bit("/src")...)
 	if err == nil || !strings.HasPrefix(err.Error(), "cpuinfo mount: ") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// runc reads config.json with encoding/json, which takes a member name in
+// any case ("Mounts" is mounts) and decodes a repeated one into the same
+// field (merging two objects, the last array winning): the edit must be
+// the one runc reads, and nothing runc would read may be lost.
+func TestFor32BitAsRuncReadsIt(t *testing.T) {
+	for name, doc := range map[string]string{
+		"names in another case": `{"Process":{"Args":["sh"]},"Mounts":[{"destination":"/proc","type":"proc","source":"proc"}],` +
+			`"Linux":{"Seccomp":{"defaultAction":"SCMP_ACT_ERRNO"},"Personality":{"Domain":"LINUX"}},"Annotations":{"a":"b","IO.ARMHF-SHIM.PERSONALITY":"x"}}`,
+		"repeated names": `{"mounts":[{"destination":"/old"}],"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ERRNO"}},` +
+			`"mounts":[{"destination":"/proc","type":"proc","source":"proc"}],"linux":{"personality":{"domain":"LINUX"}},` +
+			`"annotations":{"a":"b"},"annotations":{"c":"d"}}`,
+	} {
+		d, err := spec.Parse([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := Apply(d, For32Bit("/run/armhf-shim/containers/c/cpuinfo")...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		s := decode(t, d)
+		var dests []string
+		for _, m := range s.Mounts {
+			dests = append(dests, m.Destination)
+		}
+		if !reflect.DeepEqual(dests, []string{"/proc", CPUInfoTarget}) {
+			t.Errorf("%s: runc mounts %v, want /proc then %s", name, dests, CPUInfoTarget)
+		}
+		if s.Linux == nil || s.Linux.Seccomp == nil || s.Linux.Seccomp.DefaultAction != "SCMP_ACT_ERRNO" {
+			t.Errorf("%s: runc lost the seccomp profile: %+v", name, s.Linux)
+		}
+		if s.Linux == nil || s.Linux.Personality == nil || s.Linux.Personality.Domain != specs.PerLinux32 {
+			t.Errorf("%s: runc personality %+v", name, s.Linux)
+		}
+		// Annotations are a map: a key in another case is another key.
+		if upper := strings.ToUpper(AnnotationMark); strings.Contains(doc, upper) && s.Annotations[upper] != "x" {
+			t.Errorf("%s: the annotation %s changed: %v", name, upper, s.Annotations)
+		}
+		if s.Annotations[AnnotationMark] != MarkValue || s.Annotations["a"] != "b" {
+			t.Errorf("%s: runc annotations %v", name, s.Annotations)
+		}
 	}
 }

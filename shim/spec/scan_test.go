@@ -36,16 +36,18 @@ func readViewJSON(data []byte) (*View, error) {
 // ScanView decides on the same facts as a full decode by encoding/json.
 func TestScanViewMatchesJSON(t *testing.T) {
 	docs := map[string][]byte{
-		"docker fixture":          fixture(t),
-		"everything":              []byte(`{"linux":{"seccomp":{"x":["{","}","[\"]","\\"]},"resources":{"cpu":{"shares":2,"cpus":"0-1,3"}}},"annotations":{"a":"b"},"process":{"args":["sh"],"env":["PATH=/bin"],"cwd":"/w"},"root":{"path":"rootfs"}}`),
-		"empty":                   []byte(`{}`),
-		"nulls":                   []byte(`{"process":null,"linux":null,"root":null,"annotations":null}`),
-		"linux without resources": []byte(`{"linux":{"namespaces":[{"type":"pid"}]}}`),
-		"resources without cpu":   []byte(`{"linux":{"resources":{"memory":{"limit":1}}}}`),
-		"cpu null":                []byte(`{"linux":{"resources":{"cpu":null}}}`),
-		"escaped member name":     []byte(`{"proc\u0065ss":{"args":["esc"]}," root":{"path":"no"},"root":{"path":"yes"}}`),
-		"whitespace":              []byte(" \n{ \"root\" :\t{ \"path\" : \"r\" } ,\n \"process\" : { \"args\" : [ \"a\" , \"b\" ] } }\n"),
-		"numbers and literals":    []byte(`{"ociVersion":1.0e3,"x":true,"y":false,"z":null,"process":{"args":["n"],"user":{"uid":0}}}`),
+		"docker fixture":           fixture(t),
+		"everything":               []byte(`{"linux":{"seccomp":{"x":["{","}","[\"]","\\"]},"resources":{"cpu":{"shares":2,"cpus":"0-1,3"}}},"annotations":{"a":"b"},"process":{"args":["sh"],"env":["PATH=/bin"],"cwd":"/w"},"root":{"path":"rootfs"}}`),
+		"empty":                    []byte(`{}`),
+		"nulls":                    []byte(`{"process":null,"linux":null,"root":null,"annotations":null}`),
+		"linux without resources":  []byte(`{"linux":{"namespaces":[{"type":"pid"}]}}`),
+		"resources without cpu":    []byte(`{"linux":{"resources":{"memory":{"limit":1}}}}`),
+		"cpu null":                 []byte(`{"linux":{"resources":{"cpu":null}}}`),
+		"escaped member name":      []byte(`{"proc\u0065ss":{"args":["esc"]}," root":{"path":"no"},"root":{"path":"yes"}}`),
+		"names in any case":        []byte(`{"Process":{"ARGS":["f"],"Env":["A=1"],"CWD":"/c"},"ROOT":{"Path":"r"},"LINUX":{"Resources":{"CPU":{"CPUS":"1"}}},"Annotations":{"K":"v"}}`),
+		"names by Unicode folding": []byte(`{"proce\u017fs":{"args":["long s"]},"linux":{"resources":{"cpu":{"cpu\u017f":"2"}}}}`),
+		"whitespace":               []byte(" \n{ \"root\" :\t{ \"path\" : \"r\" } ,\n \"process\" : { \"args\" : [ \"a\" , \"b\" ] } }\n"),
+		"numbers and literals":     []byte(`{"ociVersion":1.0e3,"x":true,"y":false,"z":null,"process":{"args":["n"],"user":{"uid":0}}}`),
 	}
 	for name, data := range docs {
 		want, err := readViewJSON(data)
@@ -100,37 +102,52 @@ func BenchmarkReadViewJSON(b *testing.B) {
 }
 
 func TestSpliceMember(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{`{}`, `{"k":1}`},
-		{` { } `, ` {"k":1 } `},
-		{`{"a":[1,{"k":2}],"k":{"x":3},"b":"k"}`, `{"a":[1,{"k":2}],"k":1,"b":"k"}`},
-		{`{"a":"}"}`, `{"k":1,"a":"}"}`},
-		{"{\n  \"a\": 1\n}", "{\"k\":1,\n  \"a\": 1\n}"},
-		{`null`, `{"k":1}`},
-		{``, `{"k":1}`},
+	for _, tc := range []struct {
+		in    string
+		entry bool
+		want  string
+	}{
+		{`{}`, false, `{"k":1}`},
+		{` { } `, false, ` {"k":1 } `},
+		{`{"a":[1,{"k":2}],"k":{"x":3},"b":"k"}`, false, `{"a":[1,{"k":2}],"k":1,"b":"k"}`},
+		{`{"a":"}"}`, false, `{"k":1,"a":"}"}`},
+		{"{\n  \"a\": 1\n}", false, "{\"k\":1,\n  \"a\": 1\n}"},
+		{`null`, false, `{"k":1}`},
+		{``, false, `{"k":1}`},
+		// A struct's member in another case is the member (runc reads it
+		// so); a map's key in another case is another key.
+		{`{"K":2}`, false, `{"K":1}`},
+		{`{"K":2}`, true, `{"k":1,"K":2}`},
+		{`{"k":2,"K":3}`, true, `{"k":1,"K":3}`},
+		{`{"k":2,"k":3}`, true, `{"k":2,"k":1}`},
 	} {
-		pieces, err := spliceMember([]byte(tc.in), "k", []byte("1"))
+		pieces, err := spliceMember([]byte(tc.in), "k", []byte("1"), tc.entry)
 		got := bytes.Join(pieces, nil)
 		if err != nil || string(got) != tc.want {
-			t.Errorf("spliceMember(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			t.Errorf("spliceMember(%q, entry %v) = %q, %v; want %q", tc.in, tc.entry, got, err, tc.want)
 		}
 		if !json.Valid(got) {
 			t.Errorf("spliceMember(%q) = %q is not JSON", tc.in, got)
 		}
 	}
-	if _, err := spliceMember([]byte(`[1]`), "k", []byte("1")); err == nil {
+	if _, err := spliceMember([]byte(`[1]`), "k", []byte("1"), false); err == nil {
 		t.Error("spliced into an array")
 	}
 }
 
 // Parse splits by the structural scan after validating the whole document.
+// A repeated name is kept (runc merges the two objects); the last is the
+// one read and edited, under any spelling runc takes for it.
 func TestParseScan(t *testing.T) {
-	d, err := Parse([]byte(`{"a\u0062":1,"x":{"y":"}"},"x":{"z":2}}`))
+	d, err := Parse([]byte(`{"a\u0062":1,"x":{"y":"}"},"X":{"z":2}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, _ := d.Marshal(); string(out) != `{"a\u0062":1,"x":{"z":2}}`+"\n" {
+	if out, _ := d.Marshal(); string(out) != `{"a\u0062":1,"x":{"y":"}"},"X":{"z":2}}`+"\n" {
 		t.Errorf("members %s", out)
+	}
+	if got := string(d.get("x")); got != `{"z":2}` {
+		t.Errorf("x = %s, want the last", got)
 	}
 	// Deep damage the structural scan would step over is still refused,
 	// with where it is.
@@ -162,6 +179,8 @@ func TestHasRepeatedName(t *testing.T) {
 		`{"x":{"a":[1,{}],"a":2}}`:             true,
 		`[{"a":1},{"b":{"c":1,"c":2}}]`:        true,
 		`{"process":{"args":[]},"process":{}}`: true,
+		`{"process":{},"Process":{}}`:          true,
+		`{"cpus":1,"cpu\u017f":2}`:             true,
 	} {
 		if got := hasRepeatedName([]byte(doc)); got != want {
 			t.Errorf("hasRepeatedName(%s) = %v", doc, got)

@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
@@ -132,10 +133,14 @@ type linuxFacts struct {
 // The document is validated whole (encoding/json.Valid's rules, several
 // times faster) and split into its members in the same pass
 // (rawjson.CheckObjectInner), which also notes where linux.personality
-// is on its way through linux; the members are kept as
-// slices of data, which must not change afterwards. A name given twice
-// counts once, with its last value (as encoding/json and so runc read
-// it).
+// is on its way through linux; the members are kept as slices of data,
+// which must not change afterwards.
+//
+// Names are matched as runc's encoding/json matches them to the spec's
+// fields: exactly or differing in case ("Mounts" is mounts). Every member
+// is kept as written, a repeated name included (runc decodes both into
+// the same field, merging two objects); reads and edits use the last
+// member of a name, the one runc applies last.
 func Parse(data []byte) (*Doc, error) {
 	p := &parser{d: &Doc{members: make([]member, 0, 16)}}
 	if err := rawjson.CheckObjectInner(data, p.member, "linux", p.inLinux); err != nil {
@@ -152,8 +157,8 @@ type parser struct {
 
 func (p *parser) member(quoted, val []byte) {
 	name := rawjson.Name(quoted)
-	p.d.setVal(name, quoted, val[:len(val):len(val)])
-	if name == "linux" {
+	p.d.members = append(p.d.members, member{name: name, quoted: quoted, val: val[:len(val):len(val)]})
+	if strings.EqualFold(name, "linux") {
 		p.d.linux = linuxFacts{ok: true, raw: val, pers: p.pers}
 		p.pers = nil
 	}
@@ -178,20 +183,11 @@ func Load(path string) (*Doc, error) {
 	return d, nil
 }
 
-// setVal gives member name the parsed value val (appending a new member).
-func (d *Doc) setVal(name string, quoted, val []byte) {
-	if m := d.find(name); m != nil {
-		m.val, m.pieces = val, nil
-		return
-	}
-	d.members = append(d.members, member{name: name, quoted: quoted, val: val})
-}
-
 // set gives member name the value pieces (appending a new member).
 //
 //go:noinline
 func (d *Doc) set(name string, pieces ...[]byte) {
-	if name == "linux" {
+	if strings.EqualFold(name, "linux") {
 		d.linux = linuxFacts{}
 	}
 	if m := d.find(name); m != nil {
@@ -201,9 +197,10 @@ func (d *Doc) set(name string, pieces ...[]byte) {
 	d.members = append(d.members, member{name: name, pieces: pieces})
 }
 
+// find returns the last member named name, as runc matches names.
 func (d *Doc) find(name string) *member {
-	for i := range d.members {
-		if d.members[i].name == name {
+	for i := len(d.members) - 1; i >= 0; i-- {
+		if strings.EqualFold(d.members[i].name, name) {
 			return &d.members[i]
 		}
 	}
@@ -257,16 +254,22 @@ func (d *Doc) Marshal() ([]byte, error) {
 
 // spliceMember returns the raw object obj with member key's value replaced
 // by val, or with "key":val added as its first member, as pieces: slices
-// of obj around val. An absent or null obj gives {"key":val}.
-func spliceMember(obj []byte, key string, val []byte) ([][]byte, error) {
+// of obj around val. An absent or null obj gives {"key":val}. obj is a
+// struct to runc (key matched in any case, rawjson.MemberAt) or, with
+// entry set, a map (key matched exactly, rawjson.EntryAt).
+func spliceMember(obj []byte, key string, val []byte, entry bool) ([][]byte, error) {
 	if rawjson.IsNull(obj) {
 		return [][]byte{rawjson.AppendString([]byte{'{'}, key), {':'}, val, {'}'}}, nil
 	}
-	raw, at, err := rawjson.MemberAt(obj, key)
+	at := rawjson.MemberAt
+	if entry {
+		at = rawjson.EntryAt
+	}
+	raw, off, err := at(obj, key)
 	if err != nil {
 		return nil, err
 	}
-	return spliceAt(obj, key, raw, at, val), nil
+	return spliceAt(obj, key, raw, off, val), nil
 }
 
 // spliceAt is spliceMember for an object obj (not null) whose member key
@@ -291,7 +294,7 @@ func (d *Doc) Annotation(key string) (string, bool, error) {
 	if rawjson.IsNull(ann) {
 		return "", false, nil
 	}
-	raw, err := rawjson.Member(ann, key)
+	raw, _, err := rawjson.EntryAt(ann, key)
 	if err != nil {
 		return "", false, fmt.Errorf("malformed OCI config: annotations is not an object")
 	}
@@ -307,7 +310,7 @@ func (d *Doc) Annotation(key string) (string, bool, error) {
 
 // SetAnnotation sets annotations[key] = value.
 func (d *Doc) SetAnnotation(key, value string) error {
-	pieces, err := spliceMember(d.get("annotations"), key, rawjson.AppendString(nil, value))
+	pieces, err := spliceMember(d.get("annotations"), key, rawjson.AppendString(nil, value), true)
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: annotations is not an object")
 	}
@@ -469,7 +472,7 @@ func (d *Doc) SetPersonalityDomain(domain string) error {
 			return fmt.Errorf("malformed OCI config: linux is not an object")
 		}
 	}
-	np, err := spliceMember(pers, "domain", rawjson.AppendString(nil, domain))
+	np, err := spliceMember(pers, "domain", rawjson.AppendString(nil, domain), false)
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: linux.personality is not an object")
 	}
