@@ -199,18 +199,18 @@ func (w *walker) invalidAt(data []byte) int {
 func (w *walker) key(data []byte, i, depth int, inInner bool, name *[]byte, valStart *int, name2 *[]byte, valStart2 *int) int {
 	switch {
 	case depth == 1 && w.members != nil:
-		return memberKey(data, i, true, name, valStart)
+		return memberKey(data, i, name, valStart)
 	case depth == 2 && inInner:
-		return memberKey(data, i, true, name2, valStart2)
+		return memberKey(data, i, name2, valStart2)
 	}
 	return objectKey(data, i)
 }
 
-// memberKey is objectKey that, for a member being reported (report),
-// also notes its quoted name and where its value starts.
-func memberKey(data []byte, i int, report bool, name *[]byte, valStart *int) int {
+// memberKey is objectKey that also notes the member's quoted name and
+// where its value starts.
+func memberKey(data []byte, i int, name *[]byte, valStart *int) int {
 	at := i
-	if i = objectKey(data, i); i >= 0 && report {
+	if i = objectKey(data, i); i >= 0 {
 		*name, *valStart = data[at:stringEnd(data, at)], i
 	}
 	return i
