@@ -10,8 +10,10 @@
 // every member it did not touch byte for byte. Results are
 // encoding/json's: the same documents are valid, the same strings decode
 // to the same Go strings (escapes, surrogate pairs, invalid UTF-8 as
-// U+FFFD), and AppendString writes what encoding/json's encoder writes
-// with HTML escaping off; the package's fuzz tests compare the two.
+// U+FFFD), a member name matches a key as encoding/json matches it to a
+// struct field (in any case; NameIs) or to a map key (exactly; KeyIs),
+// and AppendString writes what encoding/json's encoder writes with HTML
+// escaping off; the package's fuzz tests compare the two.
 //
 // Why not encoding/json: armhf-runc is a process that lives about 2 ms,
 // once per runtime call. Linking encoding/json into it — even without
