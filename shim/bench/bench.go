@@ -8,10 +8,11 @@
 //   - bare: runc itself;
 //   - floor: internal/floor, a static Go program that does nothing but
 //     exec runc — the least any Go wrapper can cost;
-//   - decision floor: internal/decisionfloor, the floor plus exactly the
-//     reads and the scan a decision takes — the least a wrapper that
-//     decides per container can cost (only where a container is passed
-//     through after deciding: the isolated 64-bit create);
+//   - decision floor: internal/floor built with -tags armhf_decisionfloor,
+//     the floor plus exactly the reads and the scan a decision takes — the
+//     least a wrapper that decides per container can cost (only where a
+//     container is passed through after deciding: the isolated 64-bit
+//     create);
 //   - armhf-runc: the lean runtime-wrapper binary `install` registers;
 //   - armhf-shim runtime: the same code in the multi-call binary (only in
 //     the isolated groups, below).
@@ -63,7 +64,7 @@ import (
 // Config names the binaries and bundles.
 type Config struct {
 	Runc, Shim, Floor string
-	// DecisionFloor is internal/decisionfloor.
+	// DecisionFloor is internal/floor built with -tags armhf_decisionfloor.
 	DecisionFloor string
 	// Lean is cmd/armhf-runc: the runtime wrapper alone, the binary
 	// `armhf-shim install` registers; the goal applies to it. Shim is the
@@ -425,7 +426,7 @@ func Setup(t testing.TB, rounds int) Config {
 		Runc:           testenv.RequireCommand(t, "runc"),
 		Shim:           testenv.BuildBinary(t, "./cmd/armhf-shim"),
 		Floor:          testenv.BuildBinary(t, "./internal/floor"),
-		DecisionFloor:  testenv.BuildBinary(t, "./internal/decisionfloor"),
+		DecisionFloor:  testenv.BuildBinaryTags(t, "./internal/floor", "armhf_decisionfloor"),
 		Lean:           testenv.BuildBinary(t, "./cmd/armhf-runc"),
 		Target:         testenv.RequireCommand(t, "true"),
 		Bundle32:       Bundle(t, rootfs32),

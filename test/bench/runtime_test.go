@@ -26,7 +26,7 @@ func TestRuntimeWrapper(t *testing.T) {
 	rep.note("Section 2 (runtime wrapper): end to end, %d rounds per situation with runc (%s); alone, %d rounds per situation with %s as "+
 		"the runtime (the wrapper's own cost, free of runc's millisecond noise), on the config.json Docker 20.10 writes (~10 kB with its "+
 		"seccomp profile; the end-to-end groups use a trivial one runc can run here). The floor is internal/floor, a static Go program that only "+
-		"execs the runtime; the decision floor (64-bit create only) is internal/decisionfloor, the floor plus exactly the reads and the "+
+		"execs the runtime; the decision floor (64-bit create only) is internal/floor built with -tags armhf_decisionfloor, the floor plus exactly the reads and the "+
 		"scan a decision takes (config.json, the executable's ELF header on the container's PATH) and nothing else: what deciding itself "+
 		"costs. The goal applies to armhf-runc, the binary `armhf-shim install` registers. Ratios are of medians, with 95%% "+
 		"bootstrap intervals over the rounds (%d resamples); a goal is met or missed only when the whole interval says so.",

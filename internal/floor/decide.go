@@ -1,11 +1,14 @@
-// Command decisionfloor is the least a runtime wrapper that decides per
-// container can cost: the floor (internal/floor) plus exactly the work the
-// decision takes — runc's arguments parsed for the bundle, the bundle's
-// config.json read and scanned for the decision facts (spec.ScanView),
-// the process executable found on the container's PATH inside the rootfs
-// and its ELF header read (detect) — and nothing else: no configuration
-// file, no search for the real runtime, no log, no state, no edit. It
-// then execs $ARMHF_FLOOR_TARGET with its arguments, as the floor does.
+//go:build armhf_decisionfloor
+
+// Built with -tags armhf_decisionfloor, the floor becomes the decision
+// floor: the least a runtime wrapper that decides per container can cost.
+// Before it execs, it does exactly the work the decision takes — runc's
+// arguments parsed for the bundle, the bundle's config.json read and
+// scanned for the decision facts (spec.ScanView), the process executable
+// found on the container's PATH inside the rootfs and its ELF header read
+// (detect) — and nothing else: no configuration file, no search for the
+// real runtime, no log, no state, no edit. It runs from init, where
+// armhf-runc runs the wrapper.
 //
 // The bench (shim/bench) times it beside armhf-runc on the create of a
 // 64-bit container, which armhf-runc passes through after deciding: the
@@ -13,13 +16,13 @@
 // costs; armhf-runc's over the decision floor's is what armhf-runc adds
 // to that. It refuses a container the decision would modify: it measures
 // only the passthrough.
+
 package main
 
 import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
 
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/shim/detect"
@@ -27,18 +30,11 @@ import (
 	"github.com/armhf-shim/armhf-shim/shim/spec"
 )
 
-func main() {
-	target := os.Getenv("ARMHF_FLOOR_TARGET")
-	if target == "" {
-		target = "/usr/sbin/runc"
-	}
+func init() {
 	if err := decide(os.Args[1:]); err != "" {
-		os.Stderr.WriteString("decisionfloor: " + err + "\n")
+		os.Stderr.WriteString("decision floor: " + err + "\n")
 		os.Exit(1)
 	}
-	err := syscall.Exec(target, append([]string{target}, os.Args[1:]...), os.Environ())
-	os.Stderr.WriteString("decisionfloor: exec " + target + ": " + err.Error() + "\n")
-	os.Exit(127)
 }
 
 // decide makes the decision of a create or run, and reports what stops it.
