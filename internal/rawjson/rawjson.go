@@ -52,7 +52,7 @@ func (e *scanError) Unwrap() error { return ErrSyntax }
 
 // SkipSpace returns the index of the first non-space byte at or after i.
 func SkipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
 	return i
@@ -133,11 +133,7 @@ func SkipValue(b []byte, i int) (int, error) {
 // EachMember calls fn with the quoted name and the raw value of every
 // member of the JSON object obj, in order, in one structural pass.
 func EachMember(obj []byte, fn func(name, val []byte)) error {
-	end, err := eachMember(obj, SkipSpace(obj, 0), fn, "", nil)
-	if err == nil && SkipSpace(obj, end) != len(obj) {
-		err = syntaxErr("data after the object", end)
-	}
-	return err
+	return EachMemberInner(obj, fn, "", nil)
 }
 
 // EachMemberInner is EachMember that also walks the value of the member
@@ -373,6 +369,6 @@ func isASCII(b []byte) bool {
 
 // IsNull reports whether raw is absent (empty) or the literal null.
 func IsNull(raw []byte) bool {
-	t := bytes.TrimSpace(raw)
+	t := trim(raw)
 	return len(t) == 0 || string(t) == "null"
 }

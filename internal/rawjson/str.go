@@ -279,15 +279,3 @@ func AppendStrings(dst []byte, ss []string) []byte {
 	}
 	return append(dst, ']')
 }
-
-// AppendArray appends the raw values as a JSON array, each verbatim.
-func AppendArray(dst []byte, raws [][]byte) []byte {
-	dst = append(dst, '[')
-	for i, r := range raws {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, r...)
-	}
-	return append(dst, ']')
-}
