@@ -77,7 +77,7 @@ func (t *topMembers) scan(data []byte) error {
 
 //go:noinline
 func (v *View) decodeRoot(r []byte) error {
-	if r == nil || string(r) == "null" {
+	if rawjson.IsNull(r) {
 		return nil
 	}
 	path, err := stringMember(r, "path")
@@ -95,7 +95,7 @@ func (v *View) decodeRoot(r []byte) error {
 //
 //go:noinline
 func (v *View) decodeProcess(p []byte) error {
-	if p == nil || string(p) == "null" {
+	if rawjson.IsNull(p) {
 		return nil
 	}
 	var pm [3][]byte
@@ -126,10 +126,10 @@ func (v *View) decodeProcess(p []byte) error {
 //
 //go:noinline
 func (v *View) decodeCPU(linux, res []byte) error {
-	if linux != nil && string(linux) != "null" && linux[0] != '{' {
+	if !rawjson.IsNull(linux) && linux[0] != '{' {
 		return malformed("linux: ", &rawjson.TypeError{Want: "an object", Got: rawjson.Kind(linux)})
 	}
-	if res == nil || string(res) == "null" {
+	if rawjson.IsNull(res) {
 		return nil
 	}
 	cpu, err := object1(res, "cpu")
@@ -163,11 +163,11 @@ func stringMember(obj []byte, key string) (string, error) {
 // object1 returns member key of the raw object obj; nil for an absent or
 // null obj or member.
 func object1(obj []byte, key string) ([]byte, error) {
-	if obj == nil || string(obj) == "null" {
+	if rawjson.IsNull(obj) {
 		return nil, nil
 	}
 	raw, err := rawjson.Member(obj, key)
-	if err != nil || raw == nil || string(raw) == "null" {
+	if err != nil || rawjson.IsNull(raw) {
 		return nil, err
 	}
 	return raw, nil
