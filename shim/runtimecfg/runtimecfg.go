@@ -69,9 +69,9 @@ func ParseFile(data []byte) (File, error) {
 		n := rawjson.Name(name)
 		var dst *string
 		switch {
-		case strings.EqualFold(n, "runtime"):
+		case rawjson.NameIs(name, "runtime"):
 			dst = &f.Runtime
-		case strings.EqualFold(n, "stateRoot"):
+		case rawjson.NameIs(name, "stateRoot"):
 			dst = &f.StateRoot
 		default:
 			bad = fmt.Errorf("unknown field %q", n)
