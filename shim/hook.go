@@ -29,12 +29,16 @@ type HookState struct {
 	Annotations map[string]string `json:"annotations"`
 }
 
+// hookStateMembers are HookState's members, in the order ParseHookState
+// decodes them.
+var hookStateMembers = []string{"ociVersion", "id", "status", "pid", "bundle", "annotations"}
+
 // ParseHookState decodes the OCI state (the members HookState names;
 // others are ignored, as a newer runtime-spec may add some).
 func ParseHookState(data []byte) (HookState, error) {
 	var st HookState
 	var m [6][]byte
-	err := rawjson.CheckMembers(data, []string{"ociVersion", "id", "status", "pid", "bundle", "annotations"}, m[:])
+	err := rawjson.CheckMembers(data, hookStateMembers, m[:])
 	if err == rawjson.ErrNotObject && rawjson.IsNull(data) {
 		return st, nil
 	}
@@ -46,7 +50,7 @@ func ParseHookState(data []byte) (HookState, error) {
 			continue
 		}
 		if *dst, err = rawjson.String(m[i]); err != nil {
-			return st, fmt.Errorf("%s: %w", []string{"ociVersion", "id", "status", "pid", "bundle"}[i], err)
+			return st, fmt.Errorf("%s: %w", hookStateMembers[i], err)
 		}
 	}
 	if m[3] != nil && !rawjson.IsNull(m[3]) {
