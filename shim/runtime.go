@@ -282,7 +282,7 @@ func prepareCreate(inv *runcargs.Invocation, env *Env, dir statedir.Dir, log *ru
 	}
 	dec, err := decide(c, env)
 	if err != nil {
-		return false, fmt.Errorf("container %s: %w", inv.ContainerID, err)
+		return false, containerError(inv, err)
 	}
 	if log.DebugEnabled() {
 		log.Debugf("container %s: %s: %s", inv.ContainerID, decisionWord(dec.Enable), dec.Why)
