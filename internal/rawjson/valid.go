@@ -209,27 +209,33 @@ func (w *walker) key(data []byte, i, depth int, inInner bool, name *[]byte, valS
 // memberKey is objectKey that also notes the member's quoted name and
 // where its value starts.
 func memberKey(data []byte, i int, name *[]byte, valStart *int) int {
-	at := i
-	if i = objectKey(data, i); i >= 0 {
-		*name, *valStart = data[at:stringEnd(data, at)], i
+	nameEnd, val := keyAt(data, i)
+	if val >= 0 {
+		*name, *valStart = data[i:nameEnd], val
 	}
-	return i
+	return val
 }
 
 // objectKey checks `"name" :` at data[i] and returns the index of the
 // value after it (spaces skipped), or -1.
 func objectKey(data []byte, i int) int {
+	_, val := keyAt(data, i)
+	return val
+}
+
+// keyAt is objectKey that also returns the index after the name.
+func keyAt(data []byte, i int) (nameEnd, val int) {
 	if i >= len(data) || data[i] != '"' {
-		return -1
+		return -1, -1
 	}
-	if i = stringEnd(data, i); i < 0 {
-		return -1
+	if nameEnd = stringEnd(data, i); nameEnd < 0 {
+		return -1, -1
 	}
-	i = SkipSpace(data, i)
+	i = SkipSpace(data, nameEnd)
 	if i >= len(data) || data[i] != ':' {
-		return -1
+		return -1, -1
 	}
-	return SkipSpace(data, i+1)
+	return nameEnd, SkipSpace(data, i+1)
 }
 
 // stringEnd returns the index after the string starting at data[i] == '"',
