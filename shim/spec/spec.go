@@ -258,23 +258,27 @@ func (d *Doc) Marshal() ([]byte, error) {
 // struct to runc (key matched in any case, rawjson.MemberAt) or, with
 // entry set, a map (key matched exactly, rawjson.EntryAt).
 func spliceMember(obj []byte, key string, val []byte, entry bool) ([][]byte, error) {
-	if rawjson.IsNull(obj) {
-		return [][]byte{rawjson.AppendString([]byte{'{'}, key), {':'}, val, {'}'}}, nil
-	}
-	at := rawjson.MemberAt
-	if entry {
-		at = rawjson.EntryAt
-	}
-	raw, off, err := at(obj, key)
-	if err != nil {
-		return nil, err
+	var raw []byte
+	off := 0
+	if !rawjson.IsNull(obj) {
+		at := rawjson.MemberAt
+		if entry {
+			at = rawjson.EntryAt
+		}
+		var err error
+		if raw, off, err = at(obj, key); err != nil {
+			return nil, err
+		}
 	}
 	return spliceAt(obj, key, raw, off, val), nil
 }
 
-// spliceAt is spliceMember for an object obj (not null) whose member key
-// is known: raw at obj[at:], or raw == nil when obj has none.
+// spliceAt is spliceMember for an object obj whose member key is known:
+// raw at obj[at:], or raw == nil when obj has none (or is absent or null).
 func spliceAt(obj []byte, key string, raw []byte, at int, val []byte) [][]byte {
+	if rawjson.IsNull(obj) {
+		return [][]byte{rawjson.AppendString([]byte{'{'}, key), {':'}, val, {'}'}}
+	}
 	if raw != nil {
 		return [][]byte{obj[:at], val, obj[at+len(raw):]}
 	}
@@ -476,15 +480,10 @@ func (d *Doc) SetPersonalityDomain(domain string) error {
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: linux.personality is not an object")
 	}
-	val := bytes.Join(np, nil)
-	switch {
-	case rawjson.IsNull(linux):
-		d.set("linux", []byte(`{"personality":`), val, []byte{'}'})
-	case len(linux) == 0 || linux[rawjson.SkipSpace(linux, 0)] != '{':
+	if !rawjson.IsNull(linux) && linux[rawjson.SkipSpace(linux, 0)] != '{' {
 		return fmt.Errorf("malformed OCI config: linux is not an object")
-	default:
-		d.set("linux", spliceAt(linux, "personality", pers, persAt, val)...)
 	}
+	d.set("linux", spliceAt(linux, "personality", pers, persAt, bytes.Join(np, nil))...)
 	return nil
 }
 
