@@ -80,6 +80,7 @@ type Settings struct {
 	CPUInfo  string // cpuinfo file
 	Platform string // "" = do not add --platform
 	Disabled bool   // ARMHF_SHIM=0
+	Ignored  string // with ARMHF_SHIM=0: the settings error set aside (for a warning)
 	Prepare  bool   // --armhf-shim-prepare
 }
 
@@ -96,30 +97,23 @@ type fileConfig struct {
 // (nil when there is none; configName names it in errors).
 func ParseSettings(args []string, getenv func(string) string, config []byte, configName string) (Settings, []string, error) {
 	var s Settings
-	var fc fileConfig
-	if len(bytes.TrimSpace(config)) > 0 {
-		if err := json.Unmarshal(config, &fc); err != nil {
-			return s, args, fmt.Errorf("config file %s: %v; fix the JSON or point %s elsewhere", configName, err, EnvConfig)
-		}
+	// ARMHF_SHIM=0 is the way out when the wrapper's own settings are broken:
+	// with it, an error in the config file or the environment is set aside
+	// (in Ignored, for a warning) rather than failing every docker command.
+	if v := getenv(EnvEnable); v != "" && isFalse(v) {
+		s.Disabled = true
 	}
-	s.Docker, s.CPUInfo = fc.Docker, fc.DockerCPUInfo
-	if len(fc.DockerPlatform) > 0 && string(fc.DockerPlatform) != "null" {
-		var v any
-		json.Unmarshal(fc.DockerPlatform, &v)
-		var str string
-		switch v := v.(type) {
-		case bool:
-			str = fmt.Sprint(v)
-		case string:
-			str = v
-		default:
-			return s, args, fmt.Errorf("config file %s: dockerPlatform must be true, false or a platform like %q", configName, ARMv7)
+	settle := func(err error) error {
+		if err == nil || !s.Disabled {
+			return err
 		}
-		p, err := platformValue(str)
-		if err != nil {
-			return s, args, fmt.Errorf("config file %s: dockerPlatform: %v", configName, err)
+		if s.Ignored == "" {
+			s.Ignored = err.Error()
 		}
-		s.Platform = p
+		return nil
+	}
+	if err := settle(s.fromConfig(config, configName)); err != nil {
+		return s, args, err
 	}
 	if v := getenv(EnvDocker); v != "" {
 		s.Docker = v
@@ -130,12 +124,12 @@ func ParseSettings(args []string, getenv func(string) string, config []byte, con
 	if v := getenv(EnvPlatform); v != "" {
 		p, err := platformValue(v)
 		if err != nil {
-			return s, args, fmt.Errorf("%s=%s: %v", EnvPlatform, v, err)
+			if err := settle(fmt.Errorf("%s=%s: %v", EnvPlatform, v, err)); err != nil {
+				return s, args, err
+			}
+		} else {
+			s.Platform = p
 		}
-		s.Platform = p
-	}
-	if v := getenv(EnvEnable); v != "" && isFalse(v) {
-		s.Disabled = true
 	}
 
 	for len(args) > 0 && strings.HasPrefix(args[0], optPrefix) {
@@ -174,10 +168,53 @@ func ParseSettings(args []string, getenv func(string) string, config []byte, con
 	if s.CPUInfo == "" {
 		s.CPUInfo = DefaultCPUInfo
 	}
-	if !filepath.IsAbs(s.CPUInfo) {
-		return s, args, fmt.Errorf("cpuinfo file %q must be an absolute path (docker resolves -v sources on the daemon's host)", s.CPUInfo)
+	if err := settle(checkCPUInfoPath(s.CPUInfo)); err != nil {
+		return s, args, err
 	}
 	return s, args, nil
+}
+
+// fromConfig takes the wrapper's settings from the config file's content
+// (none when it is empty).
+func (s *Settings) fromConfig(config []byte, configName string) error {
+	if len(bytes.TrimSpace(config)) == 0 {
+		return nil
+	}
+	var fc fileConfig
+	if err := json.Unmarshal(config, &fc); err != nil {
+		return fmt.Errorf("config file %s: %v; fix the JSON, point %s elsewhere, or set %s=0 to pass docker commands through unchanged", configName, err, EnvConfig, EnvEnable)
+	}
+	if len(fc.DockerPlatform) > 0 && string(fc.DockerPlatform) != "null" {
+		var v any
+		json.Unmarshal(fc.DockerPlatform, &v)
+		var str string
+		switch v := v.(type) {
+		case bool:
+			str = fmt.Sprint(v)
+		case string:
+			str = v
+		default:
+			return fmt.Errorf("config file %s: dockerPlatform must be true, false or a platform like %q", configName, ARMv7)
+		}
+		p, err := platformValue(str)
+		if err != nil {
+			return fmt.Errorf("config file %s: dockerPlatform: %v", configName, err)
+		}
+		s.Platform = p
+	}
+	s.Docker, s.CPUInfo = fc.Docker, fc.DockerCPUInfo
+	return nil
+}
+
+// checkCPUInfoPath refuses a cpuinfo path docker's -v cannot take.
+func checkCPUInfoPath(p string) error {
+	if !filepath.IsAbs(p) {
+		return fmt.Errorf("cpuinfo file %q must be an absolute path (docker resolves -v sources on the daemon's host)", p)
+	}
+	if strings.Contains(p, ":") {
+		return fmt.Errorf("cpuinfo file %q: a path with ':' cannot be given to docker run -v (it separates the source from the target); choose another path", p)
+	}
+	return nil
 }
 
 func isFalse(v string) bool {
@@ -256,6 +293,11 @@ func ResolveDaemon(g dockerargs.Globals, getenv func(string) string, read FileRe
 		}
 	}
 	if ctx == "" || ctx == "default" {
+		// The default context's endpoint is -H, else DOCKER_HOST, else the
+		// local socket — also when it was named with --context default.
+		if h := getenv("DOCKER_HOST"); h != "" {
+			return Daemon{Host: h, Source: "DOCKER_HOST"}, nil
+		}
 		return Daemon{Source: "default"}, nil
 	}
 	sum := sha256.Sum256([]byte(ctx))
@@ -281,10 +323,14 @@ func IsLocal(host string) bool {
 	if host == "" {
 		return true
 	}
+	if !strings.Contains(host, "://") {
+		// "host:port" without a scheme is tcp for the docker CLI (url.Parse
+		// would take "localhost" in "localhost:2375" for a scheme).
+		host = "tcp://" + host
+	}
 	u, err := url.Parse(host)
-	if err != nil || u.Scheme == "" {
-		// "host:port" without a scheme is tcp for the docker CLI.
-		u = &url.URL{Scheme: "tcp", Host: host}
+	if err != nil {
+		return false
 	}
 	switch u.Scheme {
 	case "unix", "fd", "npipe":

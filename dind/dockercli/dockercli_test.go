@@ -59,6 +59,16 @@ func TestParseSettings(t *testing.T) {
 		{"bad platform type", nil, nil, `{"dockerPlatform":3}`, Settings{}, nil, "dockerPlatform must be"},
 		{"bad env platform", nil, map[string]string{EnvPlatform: "linux/!!"}, "", Settings{}, nil, "ARMHF_SHIM_PLATFORM=linux/!!"},
 		{"relative cpuinfo", nil, map[string]string{EnvCPUInfo: "cpuinfo"}, "", Settings{}, nil, "must be an absolute path"},
+		{"cpuinfo path with a colon", nil, map[string]string{EnvCPUInfo: "/tmp/a:b/cpuinfo"}, "", Settings{}, nil, "cannot be given to docker run -v"},
+		{"bad json names the way out", nil, nil, `{"docker":`, Settings{}, nil, "set ARMHF_SHIM=0"},
+		// ARMHF_SHIM=0 sets a broken setting aside instead of failing every docker command.
+		{"disabled: bad json set aside", []string{"ps"}, map[string]string{EnvEnable: "0"}, `{"docker":`,
+			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: "config file /etc/x.json: unexpected end of JSON input; fix the JSON, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged"},
+			[]string{"ps"}, ""},
+		{"disabled: good config still names docker", []string{"ps"}, map[string]string{EnvEnable: "off", EnvPlatform: "linux/!!"}, `{"docker":"/usr/bin/docker"}`,
+			Settings{Docker: "/usr/bin/docker", CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: `ARMHF_SHIM_PLATFORM=linux/!!: not a boolean or a platform: "linux/!!": invalid platform specifier (want os/arch[/variant], e.g. linux/arm/v7)`},
+			[]string{"ps"}, ""},
+		{"disabled: wrapper options still parsed", []string{"--armhf-shim-bogus", "ps"}, map[string]string{EnvEnable: "0"}, "", Settings{}, nil, "unknown wrapper option"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,6 +136,8 @@ func TestResolveDaemon(t *testing.T) {
 		{"currentContext", "run x", home, "ssh://ci@graviton.example.com", "context graviton", false, ""},
 		{"DOCKER_CONFIG default context", "run x", with(map[string]string{"DOCKER_CONFIG": "/cfg2"}), "", "default", true, ""},
 		{"nothing configured", "run x", map[string]string{}, "", "default", true, ""},
+		{"--context default takes DOCKER_HOST", "--context default run x", with(map[string]string{"DOCKER_HOST": "tcp://10.0.0.5:2376"}), "tcp://10.0.0.5:2376", "DOCKER_HOST", false, ""},
+		{"currentContext default takes DOCKER_HOST", "--config /cfg2 run x", with(map[string]string{"DOCKER_HOST": "ssh://ci@far"}), "ssh://ci@far", "DOCKER_HOST", false, ""},
 		{"unknown context", "-c nope run x", home, "", "context nope", true, "docker context \"nope\""},
 		{"corrupt context", "--config=/cfg2 -c broken run x", home, "", "context broken", true, "meta.json"},
 	}
@@ -164,6 +176,10 @@ func TestIsLocal(t *testing.T) {
 		"tcp://docker.example.com:2376": false,
 		"ssh://ci@graviton":             false,
 		"192.168.1.1:2375":              false,
+		"localhost:2375":                true,
+		"127.0.0.1:2375":                true,
+		"[::1]:2375":                    true,
+		"docker.example.com:2375":       false,
 		"https://dind:2376":             false,
 		"weird://x":                     false,
 	} {

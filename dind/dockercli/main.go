@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
+	"github.com/armhf-shim/armhf-shim/dind/dockerargs"
 	"github.com/armhf-shim/armhf-shim/dind/dockerbin"
 )
 
@@ -34,13 +35,20 @@ func Main(args []string) int {
 	}
 	cfg, err := os.ReadFile(cfgName)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		warn("reading config file %s: %v", cfgName, err)
-		return ExitUsage
+		if v := os.Getenv(EnvEnable); v == "" || !isFalse(v) {
+			warn("reading config file %s: %v; fix it, point %s elsewhere, or set %s=0 to pass docker commands through unchanged", cfgName, err, EnvConfig, EnvEnable)
+			return ExitUsage
+		}
+		warn("%s=0: ignoring the config file %s (%v)", EnvEnable, cfgName, err)
+		cfg = nil
 	}
 	s, args, err := ParseSettings(args, os.Getenv, cfg, cfgName)
 	if err != nil {
 		warn("docker: %v", err)
 		return ExitUsage
+	}
+	if s.Ignored != "" {
+		warn("%s=0: ignoring %s", EnvEnable, s.Ignored)
 	}
 	if s.Prepare {
 		if err := EnsureCPUInfo(s.CPUInfo, HostCPUInfo); err != nil {
@@ -74,7 +82,8 @@ func Main(args []string) int {
 				hint = fmt.Sprintf("; create it once as root: sudo armhf-shim docker %s (e.g. at boot)", OptPrepare)
 			}
 			warn("not adding the armv7 /proc/cpuinfo: %v%s", err, hint)
-			plan.Argv = args
+			// Everything else the plan adds (--platform) still applies.
+			plan.Argv, _ = dockerargs.Rewrite(args, dockerargs.Options{Platform: s.Platform})
 		}
 	}
 

@@ -317,3 +317,36 @@ func TestPrepare(t *testing.T) {
 		t.Fatalf("cpuinfo: %v %s", err, b)
 	}
 }
+
+// When the cpuinfo file cannot be made, --platform is still added.
+func TestCPUInfoFailureKeepsPlatform(t *testing.T) {
+	h := newHost(t)
+	os.MkdirAll(h.cpuinfo, 0o755)
+	r := h.run(filepath.Join(h.wrap, "docker"), h.path(h.wrap, h.real), []string{"ARMHF_SHIM_PLATFORM=1"}, "", "run", "img")
+	if want := []string{"run", "--platform", "linux/arm/v7", "img"}; r.code != 0 || !slices.Equal(r.argv[1:], want) {
+		t.Fatalf("exit %d argv %q, want %q: %s", r.code, r.argv, want, r.stderr)
+	}
+}
+
+// A broken config file stops docker commands with an error that names the
+// way out; ARMHF_SHIM=0 is that way out: everything passes through.
+func TestBrokenConfigAndTheWayOut(t *testing.T) {
+	h := newHost(t)
+	for name, setup := range map[string]func(p string){
+		"malformed":  func(p string) { os.WriteFile(p, []byte(`{"docker":`), 0o644) },
+		"unreadable": func(p string) { os.Mkdir(p, 0o755) }, // read: is a directory
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := filepath.Join(t.TempDir(), "config.json")
+			setup(cfg)
+			r := h.run(filepath.Join(h.wrap, "docker"), h.path(h.wrap, h.real), []string{"ARMHF_SHIM_CONFIG=" + cfg}, "", "ps")
+			if r.code != 125 || r.argv != nil || !strings.Contains(r.stderr, "ARMHF_SHIM=0") {
+				t.Fatalf("enabled: exit %d argv %q stderr %q", r.code, r.argv, r.stderr)
+			}
+			r = h.run(filepath.Join(h.wrap, "docker"), h.path(h.wrap, h.real), []string{"ARMHF_SHIM_CONFIG=" + cfg, "ARMHF_SHIM=0"}, "", "run", "img")
+			if r.code != 0 || !slices.Equal(r.argv[1:], []string{"run", "img"}) || !strings.Contains(r.stderr, "ignoring") {
+				t.Fatalf("ARMHF_SHIM=0: exit %d argv %q stderr %q", r.code, r.argv, r.stderr)
+			}
+		})
+	}
+}
