@@ -77,11 +77,28 @@ func NewLayout(dir string) (Layout, error) {
 	if err != nil {
 		return Layout{}, err
 	}
+	// One directory, one name: through a symlink, a running daemon's
+	// directory must still be recognised as its own (processes are matched
+	// by the paths on their command lines).
+	abs = resolveExisting(abs)
 	l := Layout{Dir: abs}
 	if n := len(l.Socket()); n > maxSocketPath {
 		return l, fmt.Errorf("state directory %s is too long: its socket path would be %d bytes, unix sockets allow %d; choose a shorter --dir", abs, n, maxSocketPath)
 	}
 	return l, nil
+}
+
+// resolveExisting resolves the symlinks in the longest part of the absolute
+// path p that exists, keeping the rest as it is.
+func resolveExisting(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	parent := filepath.Dir(p)
+	if parent == p {
+		return p
+	}
+	return filepath.Join(resolveExisting(parent), filepath.Base(p))
 }
 
 // Env returns the shell line that points a docker client at the daemon.

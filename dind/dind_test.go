@@ -102,6 +102,7 @@ func TestLayout(t *testing.T) {
 
 func TestDaemonEnv(t *testing.T) {
 	env := daemonEnv([]string{"HOME=/root", "PATH=/usr/bin:/bin", "NOTIFY_SOCKET=/run/systemd/notify", "DOCKER_HOST=tcp://x",
+		"DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=/certs", "DOCKER_TLS=1",
 		"ARMHF_SHIM_DOCKER_CHAIN=1\n/x", "ARMHF_SHIM_CONFIG=/etc/c.json", "LANG=C"}, "/d/bin:/d/rootfs/docker")
 	want := []string{"HOME=/root", "ARMHF_SHIM_CONFIG=/etc/c.json", "LANG=C", "PATH=/d/bin:/d/rootfs/docker:/usr/bin:/bin"}
 	if !slices.Equal(env, want) {
@@ -191,5 +192,95 @@ func TestDaemonProcsScope(t *testing.T) {
 	}
 	if got[other.Process.Pid] || got[nested.Process.Pid] {
 		t.Errorf("another state directory's helper listed: %v", got)
+	}
+}
+
+func TestCheckArgsClusters(t *testing.T) {
+	for _, ok := range [][]string{{"-Dl", "debug"}, {"-lpanic"}, {"-Gdocker"}, {"-D"}} {
+		if err := checkArgs(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range [][]string{{"-DH", "unix:///x"}, {"-Dp/x"}, {"-Dg", "/g"}, {"-DDH=tcp://0.0.0.0:2375"}} {
+		if err := checkArgs(bad); err == nil || !strings.Contains(err.Error(), "sets") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
+
+// Two spellings of one directory are one layout.
+func TestLayoutThroughSymlink(t *testing.T) {
+	base, _ := filepath.EvalSymlinks(t.TempDir())
+	if err := os.MkdirAll(filepath.Join(base, "real", "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("real", filepath.Join(base, "alias"))
+	os.Symlink(filepath.Join(base, "real"), filepath.Join(base, "abs"))
+	for _, dir := range []string{"alias/d", "abs/d", "real/d", "alias/./d", "abs/new/deeper"} {
+		l, err := NewLayout(filepath.Join(base, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := filepath.Join(base, "real", "d")
+		if dir == "abs/new/deeper" {
+			want = filepath.Join(base, "real", "new", "deeper") // not created yet: the existing part resolved
+		}
+		if l.Dir != want {
+			t.Errorf("NewLayout(%s).Dir = %s, want %s", dir, l.Dir, want)
+		}
+	}
+}
+
+func TestUnpackedFrom(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "dind.tar")
+	os.WriteFile(in, []byte("x"), 0o644)
+	fi, _ := os.Stat(in)
+	s := State{Input: in, InputSize: fi.Size(), InputMtime: fi.ModTime().UTC(), Platform: "linux/arm/v7"}
+	if !s.unpackedFrom(in, fi, "linux/arm/v7") {
+		t.Error("same input and platform: not reused")
+	}
+	if s.unpackedFrom(in, fi, "linux/amd64") || s.unpackedFrom(in, fi, "") {
+		t.Error("another platform: reused")
+	}
+	if s.unpackedFrom(in+"2", fi, "linux/arm/v7") {
+		t.Error("another input: reused")
+	}
+	os.WriteFile(in, []byte("xy"), 0o644)
+	fi2, _ := os.Stat(in)
+	if s.unpackedFrom(in, fi2, "linux/arm/v7") {
+		t.Error("changed input: reused")
+	}
+	dfi, _ := os.Stat(dir)
+	d := State{Input: dir, InputSize: dfi.Size(), InputMtime: dfi.ModTime().UTC()}
+	if d.unpackedFrom(dir, dfi, "") {
+		t.Error("a directory input: reused")
+	}
+}
+
+func TestReplaceDir(t *testing.T) {
+	base := t.TempDir()
+	dir, next := filepath.Join(base, "rootfs"), filepath.Join(base, "rootfs.new")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "v"), []byte("old"), 0o644)
+	// A failure (nothing to move into place) keeps the previous one whole.
+	if err := replaceDir(dir, next); err == nil || !strings.Contains(err.Error(), "previous one is kept") {
+		t.Fatalf("err = %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "v")); string(b) != "old" {
+		t.Fatalf("after a failed replace: %q", b)
+	}
+	os.MkdirAll(next, 0o755)
+	os.WriteFile(filepath.Join(next, "v"), []byte("new"), 0o644)
+	if err := replaceDir(dir, next); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "v")); string(b) != "new" {
+		t.Fatalf("after replace: %q", b)
+	}
+	for _, gone := range []string{next, dir + ".old"} {
+		if _, err := os.Lstat(gone); err == nil {
+			t.Errorf("%s left behind", gone)
+		}
 	}
 }

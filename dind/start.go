@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/armhf-shim/armhf-shim/internal/mountinfo"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,7 @@ type State struct {
 	Input      string    `json:"input,omitempty"`
 	InputSize  int64     `json:"inputSize,omitempty"`
 	InputMtime time.Time `json:"inputMtime,omitempty"`
+	Platform   string    `json:"platform,omitempty"` // --platform it was unpacked for ("" = the default)
 	Kind       string    `json:"kind,omitempty"`
 	Image      string    `json:"image,omitempty"`
 	Dockerd    string    `json:"dockerd,omitempty"`
@@ -107,12 +109,33 @@ func checkArgs(args []string) error {
 	for _, a := range args {
 		name, _, _ := strings.Cut(a, "=")
 		for _, r := range reservedArgs {
-			if name == r || (len(r) == 2 && strings.HasPrefix(a, r) && !strings.HasPrefix(a, "--")) {
+			if name == r {
 				return fmt.Errorf("dockerd argument %q: armhf-shim dind sets %s itself from --dir", a, r)
 			}
 		}
+		if r := reservedInCluster(a); r != "" {
+			return fmt.Errorf("dockerd argument %q: armhf-shim dind sets %s itself from --dir", a, r)
+		}
 	}
 	return nil
+}
+
+// reservedInCluster finds a reserved shorthand in a cluster of dockerd's
+// one-letter flags ("-DH x", "-Dp/x"): booleans may be grouped, and the
+// first flag that takes a value takes the rest of the cluster as it.
+func reservedInCluster(a string) string {
+	if len(a) < 2 || a[0] != '-' || a[1] == '-' {
+		return ""
+	}
+	for _, c := range a[1:] {
+		switch c {
+		case 'H', 'p', 'g':
+			return "-" + string(c)
+		case 'G', 'b', 'l', '=':
+			return "" // the rest is this flag's value
+		}
+	}
+	return ""
 }
 
 // Start brings the daemon of l up and waits until it answers /_ping.
@@ -149,7 +172,7 @@ func Start(l Layout, o Options) (*Status, error) {
 		return &st, fmt.Errorf("dind is %w (pid %d, %s)", ErrAlreadyRunning, st.Pid, l.Host())
 	}
 	if st.StalePid != 0 {
-		fmt.Fprintf(out, "armhf-shim: removing stale pidfile %s (pid %d is not this daemon)\n", l.Pidfile(), st.StalePid)
+		fmt.Fprintln(out, staleNote(l, st.StalePid))
 	}
 	// Whatever a crashed daemon left: processes, mounts, files.
 	if err := cleanup(l, 0, 5*time.Second, out); err != nil {
@@ -175,6 +198,10 @@ func Start(l Layout, o Options) (*Status, error) {
 	}
 	if len(d.Missing) > 0 {
 		fmt.Fprintf(out, "armhf-shim: note: the input has no %s; dockerd will take them from the host's PATH\n", strings.Join(d.Missing, ", "))
+	}
+	if len(d.Outside) > 0 {
+		fmt.Fprintf(out, "armhf-shim: note: the input's %s are absolute symlinks, which lead to the host's files when dockerd runs them; "+
+			"make them relative (or copies) in the input to use the input's own\n", strings.Join(d.Outside, ", "))
 	}
 	if err := prepareFiles(l, o); err != nil {
 		return nil, err
@@ -231,6 +258,9 @@ func Start(l Layout, o Options) (*Status, error) {
 		}
 		select {
 		case err := <-done:
+			if err == nil {
+				return fail("dockerd exited during start with status 0")
+			}
 			return fail("dockerd exited during start (%v)", err)
 		case <-time.After(100 * time.Millisecond):
 		}
@@ -263,7 +293,9 @@ func daemonEnv(env []string, path string) []string {
 				hostPath = v
 			}
 			continue
-		case "NOTIFY_SOCKET", "DOCKER_HOST", "DOCKER_CONTEXT":
+		case "NOTIFY_SOCKET", "DOCKER_HOST", "DOCKER_CONTEXT",
+			// dockerd takes --tlsverify's default and its certificates from these.
+			"DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS":
 			continue
 		}
 		if strings.HasPrefix(k, "ARMHF_SHIM_") && k != "ARMHF_SHIM_CONFIG" {
@@ -291,8 +323,8 @@ func prepareRootfs(l Layout, o Options, state *State, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("input: %w", err)
 	}
-	if exists(l.Rootfs()) && state.Input == in && state.InputSize == fi.Size() && state.InputMtime.Equal(fi.ModTime().UTC()) && !fi.IsDir() {
-		return nil // unpacked from this very file before
+	if exists(l.Rootfs()) && state.unpackedFrom(in, fi, o.Platform) {
+		return nil
 	}
 	fmt.Fprintf(out, "armhf-shim: unpacking %s into %s\n", in, l.Rootfs())
 	tmp := l.Rootfs() + ".new"
@@ -305,15 +337,45 @@ func prepareRootfs(l Layout, o Options, state *State, out io.Writer) error {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("input %s: %w (nothing changed in %s)", in, err, l.Dir)
 	}
-	if err := os.RemoveAll(l.Rootfs()); err != nil {
+	if err := replaceDir(l.Rootfs(), tmp); err != nil {
 		os.RemoveAll(tmp)
-		return err
+		return fmt.Errorf("installing the unpacked %s: %w", in, err)
 	}
-	if err := os.Rename(tmp, l.Rootfs()); err != nil {
-		return err
-	}
-	*state = State{Input: in, InputSize: fi.Size(), InputMtime: fi.ModTime().UTC(), Kind: string(res.Kind), Image: res.Image}
+	*state = State{Input: in, InputSize: fi.Size(), InputMtime: fi.ModTime().UTC(), Platform: o.Platform, Kind: string(res.Kind), Image: res.Image}
 	return writeState(l, *state)
+}
+
+// unpackedFrom reports whether the state's rootfs was unpacked from this
+// very input file (same path, size and mtime), for this platform. A
+// directory is always copied again: its mtime does not cover its contents.
+func (s State) unpackedFrom(in string, fi fs.FileInfo, platform string) bool {
+	return !fi.IsDir() && s.Input == in && s.InputSize == fi.Size() && s.InputMtime.Equal(fi.ModTime().UTC()) && s.Platform == platform
+}
+
+// replaceDir puts the directory next in the place of dir: the old one is
+// moved aside first and only removed once next is in place, so a failure
+// leaves dir as it was.
+func replaceDir(dir, next string) error {
+	old := dir + ".old"
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("removing what an earlier run left in %s: %v; remove it by hand", old, err)
+	}
+	hadOld := exists(dir)
+	if hadOld {
+		if err := os.Rename(dir, old); err != nil {
+			return fmt.Errorf("moving the previous %s aside: %v (nothing changed)", dir, err)
+		}
+	}
+	if err := os.Rename(next, dir); err != nil {
+		if hadOld {
+			os.Rename(old, dir)
+		}
+		return fmt.Errorf("moving %s into place: %v (the previous one is kept)", dir, err)
+	}
+	if hadOld {
+		os.RemoveAll(old) // best effort: the new one is in place
+	}
+	return nil
 }
 
 // prepareFiles writes the cpuinfo, the runtime links and daemon.json.

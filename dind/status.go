@@ -47,6 +47,14 @@ func readPid(l Layout) int {
 	return n
 }
 
+// staleNote says why the pidfile is removed: stale is daemonPid's.
+func staleNote(l Layout, stale int) string {
+	if stale < 0 {
+		return fmt.Sprintf("armhf-shim: removing stale pidfile %s (corrupt: it holds no PID)", l.Pidfile())
+	}
+	return fmt.Sprintf("armhf-shim: removing stale pidfile %s (pid %d is not this daemon)", l.Pidfile(), stale)
+}
+
 // daemonPid finds the running daemon: the pidfile's PID, or the PID start
 // recorded (dockerd writes its pidfile only once initialised).
 func daemonPid(l Layout) (pid, stale int) {
@@ -172,7 +180,10 @@ func (s Status) Format() string {
 	if s.Pid != 0 {
 		fmt.Fprintf(&b, "pid: %d\n", s.Pid)
 	}
-	if s.StalePid != 0 {
+	switch {
+	case s.StalePid < 0:
+		fmt.Fprintf(&b, "stale pidfile: corrupt, it holds no PID\n")
+	case s.StalePid != 0:
 		fmt.Fprintf(&b, "stale pidfile: pid %d is not this daemon\n", s.StalePid)
 	}
 	fmt.Fprintf(&b, "socket: %s\n", s.Host)

@@ -31,7 +31,7 @@ func Stop(l Layout, timeout time.Duration, out io.Writer) (bool, error) {
 	defer unlock()
 	pid, stale := daemonPid(l)
 	if stale != 0 {
-		fmt.Fprintf(out, "armhf-shim: removing stale pidfile %s (pid %d is not this daemon)\n", l.Pidfile(), stale)
+		fmt.Fprintln(out, staleNote(l, stale))
 	}
 	return pid != 0, cleanup(l, pid, timeout, out)
 }

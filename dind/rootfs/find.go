@@ -25,7 +25,11 @@ type Daemon struct {
 	Dockerd string   // the dockerd binary (symlinks inside the tree resolved)
 	Path    []string // directories to put first on dockerd's PATH
 	Missing []string // companions found in none of Path
-	Machine string   // ELF machine of dockerd, e.g. "EM_ARM"
+	// Outside are companions whose name in Path is a symlink that the
+	// kernel resolves out of the tree (an absolute link, seen from the
+	// host): dockerd finds them on its PATH through the host's files.
+	Outside []string
+	Machine string // ELF machine of dockerd, e.g. "EM_ARM"
 }
 
 // FindDockerd locates dockerd in the tree at root. Symlinks are resolved
@@ -48,16 +52,26 @@ func FindDockerd(root string) (*Daemon, error) {
 			d.Path = append(d.Path, rd)
 		}
 		for _, c := range Companions {
-			found := false
+			found, outside := false, false
 			for _, pd := range d.Path {
 				if cp, err := securejoin.SecureJoin(root, mustRel(root, filepath.Join(pd, c))); err == nil {
 					if fi, err := os.Stat(cp); err == nil && fi.Mode().IsRegular() {
+						// dockerd's PATH lookup is the kernel's, from the host:
+						// it must reach the same file.
+						hp, err := filepath.EvalSymlinks(filepath.Join(pd, c))
+						if tp, terr := filepath.EvalSymlinks(cp); err != nil || terr != nil || hp != tp {
+							outside = true
+							break
+						}
 						found = true
 						break
 					}
 				}
 			}
-			if !found {
+			switch {
+			case outside:
+				d.Outside = append(d.Outside, c)
+			case !found:
 				d.Missing = append(d.Missing, c)
 			}
 		}

@@ -514,4 +514,24 @@ func TestFindDockerd(t *testing.T) {
 			t.Errorf("missing %q", d.Missing)
 		}
 	})
+	// dockerd's PATH lookup is the kernel's: an absolute link of a
+	// companion reaches the host's file, whatever the tree holds there.
+	t.Run("companion through an absolute symlink", func(t *testing.T) {
+		r := mk([]ent{
+			{name: "usr/bin/dockerd", body: fakeELF(hostMachine()), mode: 0o755},
+			{name: "opt/containerd", body: "c", mode: 0o755},
+			{name: "usr/bin/containerd", typ: tar.TypeSymlink, link: "/opt/containerd"},
+			{name: "usr/bin/runc", typ: tar.TypeSymlink, link: "../../opt/containerd"},
+		})
+		d, err := FindDockerd(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(d.Outside, []string{"containerd"}) {
+			t.Errorf("outside %q", d.Outside)
+		}
+		if slices.Contains(d.Missing, "runc") || slices.Contains(d.Missing, "containerd") {
+			t.Errorf("missing %q", d.Missing)
+		}
+	})
 }
