@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,9 +137,23 @@ func TestProcHelpers(t *testing.T) {
 	if !slices.Equal(a, []string{"sleep", "30"}) {
 		t.Errorf("cmdline %q", a)
 	}
-	cmd.Process.Kill()
+	b := births{}.add([]int{p})
+	if !b.same(p) || startTime(p) == 0 {
+		t.Errorf("start time of a live child: %d, same %v", startTime(p), b.same(p))
+	}
+	// A process listed with another start time is another process (its PID
+	// was reused): never signalled, never waited for.
+	reused := births{p: b[p] + 1}
+	signalAll([]int{p}, syscall.SIGKILL, reused)
+	if !alive(p) {
+		t.Fatal("signalAll killed a process whose PID was listed for another")
+	}
+	if left := waitGone([]int{p}, 5e9, reused); len(left) != 0 {
+		t.Errorf("waitGone waits for a reused PID")
+	}
+	signalAll([]int{p}, syscall.SIGKILL, b)
 	// A zombie (not yet reaped) counts as gone.
-	if left := waitGone([]int{p}, 5e9); len(left) != 0 {
+	if left := waitGone([]int{p}, 5e9, b); len(left) != 0 {
 		t.Errorf("killed child still alive")
 	}
 	cmd.Wait()

@@ -41,6 +41,45 @@ func stat(pid int) (state string, ppid int) {
 }
 
 // alive reports whether pid exists and is not a zombie.
+// startTime is the process's start time (clock ticks after boot, field 22
+// of /proc/PID/stat); 0 when it cannot be read.
+func startTime(pid int) uint64 {
+	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0
+	}
+	t, _ := strconv.ParseUint(f[19], 10, 64)
+	return t
+}
+
+// births are the start times of listed processes. A PID whose start time
+// has changed since it was listed is another process — the kernel reused
+// the PID — and is neither waited for nor signalled.
+type births map[int]uint64
+
+func (b births) add(ps []int) births {
+	for _, p := range ps {
+		if _, ok := b[p]; !ok {
+			b[p] = startTime(p)
+		}
+	}
+	return b
+}
+
+// same reports whether pid is still the process that was listed.
+func (b births) same(pid int) bool {
+	t, ok := b[pid]
+	return ok && t != 0 && startTime(pid) == t
+}
+
 func alive(pid int) bool {
 	if pid <= 0 {
 		return false
@@ -167,14 +206,14 @@ func daemonProcs(l Layout, pid int) []int {
 	return out
 }
 
-// waitGone waits until none of ps is alive, up to d; it returns those still
-// alive.
-func waitGone(ps []int, d time.Duration) []int {
+// waitGone waits until none of ps is alive (as the process listed in b), up
+// to d; it returns those still alive.
+func waitGone(ps []int, d time.Duration, b births) []int {
 	deadline := time.Now().Add(d)
 	for {
 		var left []int
 		for _, p := range ps {
-			if alive(p) {
+			if alive(p) && b.same(p) {
 				left = append(left, p)
 			}
 		}
@@ -185,9 +224,12 @@ func waitGone(ps []int, d time.Duration) []int {
 	}
 }
 
-func signalAll(ps []int, sig syscall.Signal) {
+// signalAll sends sig to each of ps that is still the process listed in b.
+func signalAll(ps []int, sig syscall.Signal, b births) {
 	for _, p := range ps {
-		syscall.Kill(p, sig)
+		if b.same(p) {
+			syscall.Kill(p, sig)
+		}
 	}
 }
 

@@ -40,20 +40,23 @@ func Stop(l Layout, timeout time.Duration, out io.Writer) (bool, error) {
 // daemon of l may have left: helper processes, mounts, pidfile, socket.
 func cleanup(l Layout, pid int, timeout time.Duration, out io.Writer) error {
 	procs := daemonProcs(l, pid)
+	b := births{}.add(procs)
 	if pid != 0 && alive(pid) {
 		syscall.Kill(pid, syscall.SIGTERM)
-		if left := waitGone([]int{pid}, timeout); len(left) > 0 {
+		if left := waitGone([]int{pid}, timeout, b); len(left) > 0 {
 			fmt.Fprintf(out, "armhf-shim: dockerd (pid %d) still running %s after SIGTERM; killing it\n", pid, timeout)
-			signalAll(procs, syscall.SIGKILL)
+			signalAll(procs, syscall.SIGKILL, b)
 		}
 	}
 	// dockerd's helpers stop with it; give them a moment, then kill what
 	// is left (including helpers of a daemon that crashed earlier).
-	left := waitGone(procs, 5*time.Second)
-	left = append(left, daemonProcs(l, 0)...)
+	left := waitGone(procs, 5*time.Second, b)
+	later := daemonProcs(l, 0)
+	b.add(later)
+	left = append(left, later...)
 	if len(left) > 0 {
-		signalAll(left, syscall.SIGKILL)
-		if still := waitGone(left, 10*time.Second); len(still) > 0 {
+		signalAll(left, syscall.SIGKILL, b)
+		if still := waitGone(left, 10*time.Second, b); len(still) > 0 {
 			return fmt.Errorf("processes %v of the daemon in %s survive SIGKILL", still, l.Dir)
 		}
 		if pid == 0 {
