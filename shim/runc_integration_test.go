@@ -274,6 +274,10 @@ func TestRuncWrapperErrorsReachTheLog(t *testing.T) {
 		{"missing runtime", []string{"runtime", "--armhf-shim-runtime", "/nonexistent/runc"}, nil, "real OCI runtime /nonexistent/runc"},
 		{"runtime is itself", []string{"runtime"}, []string{"ARMHF_SHIM_RUNTIME=" + e.shim}, "armhf-shim itself"},
 		{"bad config file", []string{"runtime", "--armhf-shim-config", dir + "/config.json"}, nil, "malformed"},
+		// Docker puts runtimeArgs before --root/--log/--log-format: a
+		// malformed wrapper flag is still an error in the --log file.
+		{"empty runtime flag", []string{"runtime", "--armhf-shim-runtime="}, nil, "--armhf-shim-runtime needs a non-empty value"},
+		{"runtime flag swallowing --root", []string{"runtime", "--armhf-shim-runtime"}, nil, `--armhf-shim-runtime needs a value, not "--root"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

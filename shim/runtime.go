@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strings"
 	"syscall"
 
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
@@ -95,7 +96,7 @@ func runtimeMain(args []string, onThread bool) int {
 	os.Getenv(runtimecfg.EnvSeen)
 	inv, err := runcargs.Parse(args)
 	if err != nil {
-		return failUnparsed(err)
+		return failUnparsed(args, err)
 	}
 	log := runclog.New(inv.Global.Log, inv.Global.LogFormat, inv.Global.Debug)
 	env := ProcessEnv()
@@ -124,12 +125,17 @@ func runtimeMain(args []string, onThread bool) int {
 // bottom of the stack. TestHotPathsFitTheInitialStack checks every
 // per-call path with a build that dies on a stack growth.
 
-// failUnparsed reports arguments runc would refuse. The logging flags may
-// be among the unparsed; runc would log to stderr in that case as well.
+// failUnparsed reports a malformed flag of armhf-shim's own. Docker puts
+// those (daemon.json runtimeArgs) before --root, --log and --log-format,
+// so the logging flags are looked for in the rest of args: the error
+// belongs in the --log file, where containerd reads it for Docker.
 //
 //go:noinline
-func failUnparsed(err error) int {
-	runclog.New("", "text", false).Errorf("%v", err)
+func failUnparsed(args []string, err error) int {
+	path, format := runcargs.LogFlags(args)
+	log := runclog.New(path, format, false)
+	log.Errorf("%v", err)
+	log.Close()
 	return 1
 }
 
@@ -241,6 +247,11 @@ func basePlan(inv *runcargs.Invocation, env *Env, log *runclog.Logger, cfg *runt
 //
 //go:noinline
 func removeState(inv *runcargs.Invocation, dir statedir.Dir, log *runclog.Logger) {
+	if len(inv.Unknown) > 0 {
+		// The id may be an unknown flag's value: another container's.
+		log.Debugf("delete: flags armhf-shim cannot read (%s): container id unknown, no cpuinfo removed", strings.Join(inv.Unknown, " "))
+		return
+	}
 	if runcargs.ValidID(inv.ContainerID) {
 		if err := dir.Remove(inv.ContainerID); err != nil {
 			log.Warnf("removing the cpuinfo of container %s: %v", inv.ContainerID, err)
@@ -272,9 +283,8 @@ func bundleDir(b string) (string, error) {
 // 32-bit container. It reports whether to exec in LINUX32.
 func prepareCreate(inv *runcargs.Invocation, env *Env, dir statedir.Dir, log *runclog.Logger) (bool, error) {
 	if len(inv.Unknown) > 0 || !runcargs.ValidID(inv.ContainerID) {
-		if !createArgsOK(inv, log) {
-			return false, nil
-		}
+		createArgsUnusable(inv, log)
+		return false, nil
 	}
 	c, err := loadConfig(inv)
 	if err != nil {
@@ -293,20 +303,20 @@ func prepareCreate(inv *runcargs.Invocation, env *Env, dir statedir.Dir, log *ru
 	return make32(inv, env, dir, log, dec, c)
 }
 
-// createArgsOK logs what armhf-shim does not know of a create's
-// arguments; false: no valid container id, which runc rejects with its
-// own message.
+// createArgsUnusable logs why a create/run is passed through untouched:
+// a flag armhf-shim cannot read, after which the container id and the
+// bundle are guesses (a warning: the container runs unmodified), or no
+// valid container id, which runc rejects with its own message.
 //
 //go:noinline
-func createArgsOK(inv *runcargs.Invocation, log *runclog.Logger) bool {
+func createArgsUnusable(inv *runcargs.Invocation, log *runclog.Logger) {
 	if len(inv.Unknown) > 0 {
-		log.Debugf("%s: flags armhf-shim does not know: %v", inv.Command, inv.Unknown)
+		log.Warnf("%s: armhf-shim cannot read the flag(s) %s, so the container id and bundle are unknown: "+
+			"container not modified (passed to the real runtime untouched); if the runtime accepts these flags, update armhf-shim",
+			inv.Command, strings.Join(inv.Unknown, " "))
+		return
 	}
-	if !runcargs.ValidID(inv.ContainerID) {
-		log.Debugf("%s: no valid container id (%q): passing through", inv.Command, inv.ContainerID)
-		return false
-	}
-	return true
+	log.Debugf("%s: no valid container id (%q): passing through", inv.Command, inv.ContainerID)
 }
 
 // bundleConfig is a create's config.json as read, and its decision facts.

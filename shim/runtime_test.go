@@ -335,16 +335,219 @@ func TestPrepareExec(t *testing.T) {
 
 func TestPreparePassthrough(t *testing.T) {
 	w := newWorld(t)
-	// A bundle that would fail if anything read it.
+	// A bundle that would fail if anything read it: a malformed
+	// config.json, in the working directory (runc's default bundle) and
+	// named by --bundle as well.
+	dir := t.TempDir()
+	bad := []byte(`{"ociVersion": "1.0.2", "process": `)
+	cfg := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfg, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var before unix.Stat_t
+	if err := unix.Stat(cfg, &before); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
 	for _, args := range [][]string{{"start", "c"}, {"kill", "c", "9"}, {"state", "c"}, {"ps", "--format", "json", "c"},
-		{"pause", "c"}, {"resume", "c"}, {"update", "--resources", "-", "c"}, {"features"}, {"--version"}} {
-		plan, err := w.prepare(args...)
-		if err != nil || plan.Linux32 {
-			t.Errorf("%v: %+v %v", args, plan, err)
+		{"pause", "c"}, {"resume", "c"}, {"update", "--resources", "-", "c"}, {"features"}, {"--version"},
+		{"restore", "--bundle", dir, "c"}, {"checkpoint", "c"}, {"events", "c"}, {"list"}, {"spec", "--bundle", dir}} {
+		variants := [][]string{args}
+		if len(args) > 1 && args[1] != "--bundle" {
+			withBundle := append([]string{args[0], "--bundle", dir}, args[1:]...)
+			variants = append(variants, withBundle, append([]string{"-b=" + dir}, args...))
+		}
+		for _, argv := range variants {
+			plan, err := w.prepare(argv...)
+			if err != nil || plan.Linux32 {
+				t.Errorf("%q: %+v %v", argv, plan, err)
+			}
+			after, _ := os.ReadFile(cfg)
+			var st unix.Stat_t
+			unix.Stat(cfg, &st)
+			if !bytes.Equal(after, bad) || st.Ino != before.Ino || st.Mtim != before.Mtim {
+				t.Errorf("%q changed the bundle's config.json", argv)
+			}
+			if _, err := os.Stat(w.stateRoot); !os.IsNotExist(err) {
+				t.Errorf("%q created state", argv)
+			}
 		}
 	}
-	if _, err := os.Stat(w.stateRoot); !os.IsNotExist(err) {
-		t.Error("passthrough created state")
+}
+
+// corpusArgv returns the create and run command lines captured from
+// Docker and BuildKit (testdata/runc/argv.jsonl).
+func corpusArgv(t *testing.T) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "runc", "argv.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var l struct {
+			What string
+			Argv []string
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if inv, _ := runcargs.Parse(l.Argv); inv != nil && (inv.Command == "create" || inv.Command == "run") {
+			out[l.What] = l.Argv
+		}
+	}
+	if len(out) < 4 {
+		t.Fatalf("only %d create/run lines in the corpus", len(out))
+	}
+	return out
+}
+
+// localize points a captured command line at a bundle, a log file and a
+// runc root of the test.
+func localize(t *testing.T, argv []string, bundle, log, root string) []string {
+	t.Helper()
+	inv, err := runcargs.Parse(argv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if inv.Global.Log != "" {
+			a = strings.ReplaceAll(a, inv.Global.Log, log)
+		}
+		if inv.Global.Root != "" {
+			a = strings.ReplaceAll(a, inv.Global.Root, root)
+		}
+		out[i] = strings.ReplaceAll(a, inv.Bundle, bundle)
+	}
+	return out
+}
+
+// insertAfterCommand puts extra right after the command of argv.
+func insertAfterCommand(t *testing.T, argv []string, extra ...string) []string {
+	t.Helper()
+	for i, a := range argv {
+		if a == "create" || a == "run" {
+			out := append(append(append([]string(nil), argv[:i+1]...), extra...), argv[i+1:]...)
+			return out
+		}
+	}
+	t.Fatalf("no command in %q", argv)
+	return nil
+}
+
+// TestPrepareUnknownFlagsPassThrough: a create/run with a flag armhf-shim
+// does not know is passed through untouched (its arity, and so the
+// container id, is a guess), with a warning in runc's log naming the
+// flag; the same command lines without it are modified.
+func TestPrepareUnknownFlagsPassThrough(t *testing.T) {
+	type variant struct {
+		name    string
+		extra   []string // after the command
+		global  []string // before everything
+		unknown string   // "" = known: modified
+	}
+	variants := []variant{
+		{name: "as captured"},
+		{name: "unknown flag with a value", extra: []string{"--new-flag", "value"}, unknown: "--new-flag"},
+		{name: "unknown flag with a path value", extra: []string{"--pidfd-socket", "/s", "--new-flag", "/run/x"}, unknown: "--new-flag"},
+		{name: "unknown flag =value", extra: []string{"--new-flag=value"}, unknown: "--new-flag=value"},
+		{name: "unknown bool flag", extra: []string{"-z"}, unknown: "-z"},
+		{name: "invalid bool", extra: []string{"--no-pivot=maybe"}, unknown: "--no-pivot=maybe"},
+		// A global flag of another runtime (crun's, as a runtimeArg) comes
+		// before the command, which is still found: the id is no guess.
+		{name: "unknown global flag", global: []string{"--cgroup-manager", "systemd"}},
+		{name: "unknown global flag =value", global: []string{"--cgroup-manager=systemd"}},
+	}
+	for what, captured := range corpusArgv(t) {
+		for _, v := range variants {
+			t.Run(what+"/"+v.name, func(t *testing.T) {
+				w := newWorld(t)
+				dir, config := bundle(t, i386Exe, nil)
+				logFile := filepath.Join(t.TempDir(), "log.json")
+				argv := localize(t, captured, dir, logFile, w.runcRoot)
+				if v.extra != nil {
+					argv = insertAfterCommand(t, argv, v.extra...)
+				}
+				argv = append(append([]string{"--armhf-shim-state-root", w.stateRoot}, v.global...), argv...)
+				inv, err := runcargs.Parse(argv)
+				if err != nil {
+					t.Fatal(err)
+				}
+				log := runclog.New(inv.Global.Log, inv.Global.LogFormat, inv.Global.Debug)
+				plan, err := Prepare(inv, w.Env(), log)
+				log.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := append([]string{w.rt}, argv[2:]...); !reflect.DeepEqual(plan.Argv, want) {
+					t.Errorf("argv %q, want %q", plan.Argv, want)
+				}
+				logText, _ := os.ReadFile(logFile)
+				var warnings []string
+				for _, l := range strings.Split(strings.TrimSpace(string(logText)), "\n") {
+					var line struct{ Level, Msg string }
+					if l == "" {
+						continue
+					}
+					if err := json.Unmarshal([]byte(l), &line); err != nil {
+						t.Errorf("log line %q is not JSON: %v", l, err)
+					}
+					if line.Level != "debug" {
+						warnings = append(warnings, line.Level+": "+line.Msg)
+					}
+				}
+				after, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+				_, stateErr := os.Stat(w.stateRoot)
+				if v.unknown == "" {
+					if !plan.Linux32 || bytes.Equal(after, config) || len(warnings) != 0 {
+						t.Errorf("not modified: Linux32 %v, log %s", plan.Linux32, logText)
+					}
+					return
+				}
+				if plan.Linux32 || !bytes.Equal(after, config) || !os.IsNotExist(stateErr) {
+					t.Errorf("modified although %s is unknown: Linux32 %v, config changed %v, state %v",
+						v.unknown, plan.Linux32, !bytes.Equal(after, config), stateErr)
+				}
+				if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "warning: ") ||
+					!strings.Contains(warnings[0], v.unknown) || !strings.Contains(warnings[0], "not modified") ||
+					!strings.Contains(warnings[0], "update armhf-shim") {
+					t.Errorf("log %s\nwant one JSON warning naming %s", logText, v.unknown)
+				}
+			})
+		}
+	}
+}
+
+// TestPrepareUnknownFlagsDelete: a delete whose flags are not all known
+// must not remove the state of whatever its guessed container id names.
+func TestPrepareUnknownFlagsDelete(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		kept bool
+	}{
+		{[]string{"delete", "--new-flag", "value", "cid2"}, true},
+		{[]string{"delete", "--force", "value"}, false},
+	} {
+		w := newWorld(t)
+		dir, _ := bundle(t, i386Exe, nil)
+		if _, err := w.prepare("create", "--bundle", dir, "value"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.prepare(c.args...); err != nil {
+			t.Fatal(err)
+		}
+		_, err := os.Stat(filepath.Join(w.stateRoot, "containers", "value"))
+		if kept := err == nil; kept != c.kept {
+			t.Errorf("%q: state of container \"value\" kept = %v, want %v", c.args, kept, c.kept)
+		}
 	}
 }
 

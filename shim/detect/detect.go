@@ -126,10 +126,13 @@ func explicit(annotations map[string]string, env []string) (d Decision, ok bool,
 	return Decision{}, false, nil
 }
 
-// lookupEnv finds key in a KEY=VALUE list; the first entry wins, as in
-// Go's and glibc's getenv.
+// lookupEnv finds key in a KEY=VALUE list; the last entry wins, as in
+// the container: runc sets process.env one entry after the other
+// (libcontainer's os.Setenv per entry), so a repeated name ends with its
+// last value.
 func lookupEnv(env []string, key string) (string, bool) {
-	for _, kv := range env {
+	for i := len(env) - 1; i >= 0; i-- {
+		kv := env[i]
 		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
 			return kv[len(key)+1:], true
 		}

@@ -87,7 +87,7 @@ func testInspect(t *testing.T) {
 		{name: "absolute symlink stays in the rootfs", args: []string{"sleep", "1"}, path: "/bin/sleep", class: 1, mach: EM386},
 		{name: "non-executable file earlier in PATH is skipped", args: []string{"sleep"}, env: []string{"PATH=/usr/sbin:/bin"}, path: "/bin/sleep", class: 1, mach: EM386},
 		{name: "absolute path", args: []string{"/usr/local/bin/app"}, path: "/usr/local/bin/app", class: 2, mach: EMX86_64},
-		{name: "PATH from env, first wins", args: []string{"app"}, env: []string{"PATH=/usr/local/bin", "PATH=/bin"}, path: "/usr/local/bin/app", class: 2, mach: EMX86_64},
+		{name: "PATH from env, last wins (runc sets each entry in order)", args: []string{"app"}, env: []string{"PATH=/bin", "PATH=/usr/local/bin"}, path: "/usr/local/bin/app", class: 2, mach: EMX86_64},
 		{name: "relative name with slash uses cwd", args: []string{"./tool"}, cwd: "/home/u", path: "/home/u/tool", class: 2, mach: EMAARCH64},
 		{name: "empty PATH entry is cwd", args: []string{"tool"}, env: []string{"PATH=/nope:"}, cwd: "/home/u", path: "/home/u/tool", class: 2, mach: EMAARCH64},
 		{name: "script follows its interpreter", args: []string{"/opt/run.sh"}, path: "/bin/sh", class: 1, mach: EM386, chain: 1},
@@ -211,6 +211,15 @@ func TestDecide(t *testing.T) {
 		{"auto i386 on arm64 is not native", nil, nil, auto("/bin/i386", "arm64"), false, "ELF32 i386", ""},
 		{"auto on a host without compat", nil, nil, auto("/bin/i386", "riscv64"), false, "no 32-bit", ""},
 		{"auto with a missing executable passes through", nil, nil, auto("/bin/none", "amd64"), false, "cannot inspect", ""},
+		// runc sets process.env in order (os.Setenv per entry): the last
+		// entry of a duplicated name is what the container sees.
+		{"env duplicate: last 1 wins", nil, []string{"ARMHF_SHIM=0", "ARMHF_SHIM=1"}, auto("/bin/amd64", "amd64"), true, "ARMHF_SHIM=1", ""},
+		{"env duplicate: last 0 wins", nil, []string{"ARMHF_SHIM=1", "PATH=/bin", "ARMHF_SHIM=0"}, auto("/bin/i386", "amd64"), false, "ARMHF_SHIM=0", ""},
+		{"env duplicate: last empty is unset", nil, []string{"ARMHF_SHIM=0", "ARMHF_SHIM="}, auto("/bin/i386", "amd64"), true, "auto", ""},
+		{"PATH duplicate: last finds the executable", nil, nil,
+			Auto(root, []string{"i386"}, []string{"PATH=/nonexistent", "PATH=/bin"}, "/", "amd64"), true, "ELF32 i386", ""},
+		{"PATH duplicate: last misses the executable", nil, nil,
+			Auto(root, []string{"i386"}, []string{"PATH=/bin", "PATH=/nonexistent"}, "/", "amd64"), false, "cannot inspect", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

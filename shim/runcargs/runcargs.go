@@ -19,7 +19,9 @@
 // --armhf-shim-config; usable as daemon.json runtimeArgs) are the only thing
 // removed. A flag the parser does not know is recorded in Unknown rather
 // than guessed at, so the caller can pass the command through untouched
-// and let the real runtime judge it.
+// and let the real runtime judge it. When Parse fails (a malformed flag of
+// armhf-shim's own), [LogFlags] still finds where runc would log the
+// error.
 package runcargs
 
 import (
@@ -60,10 +62,17 @@ type Invocation struct {
 	ContainerID string // create, run, exec, delete: the container id
 	Process     string // exec --process
 	Detach      bool   // run/exec --detach: the caller deletes the container later
-	// Unknown lists flags (of the global set or of a command whose flags
-	// matter) that are not runc's; their arity is unknown, so the facts
-	// above may be incomplete.
+	// Unknown lists flags of a command whose flags matter that are not
+	// runc's, or boolean flags with a value runc
+	// rejects; their arity is unknown, so the facts above are guesses (a
+	// flag's value may have been taken for the container id): a caller
+	// must not act on them, only pass the command through.
 	Unknown []string
+	// UnknownGlobal lists global flags that are not runc's (a runtimeArg
+	// of another runtime, say) or have a value runc rejects. They come
+	// before the command, which is still found (a guessed value is never
+	// a command name), so the command's facts stay reliable.
+	UnknownGlobal []string
 }
 
 // flagSpec says whether a flag takes a value, and whether it is known.
@@ -171,13 +180,36 @@ func splitFlag(arg string) (name, value string, hasValue, isFlag bool) {
 }
 
 func parseBool(name, v string) (bool, error) {
-	switch v {
-	case "1", "t", "T", "true", "TRUE", "True":
-		return true, nil
-	case "0", "f", "F", "false", "FALSE", "False":
-		return false, nil
+	if b, ok := boolValue(v); ok {
+		return b, nil
 	}
 	return false, fmt.Errorf("invalid boolean value %q for -%s", v, name)
+}
+
+// boolValue reads a boolean flag's "=value" as Go's flag package does
+// (strconv.ParseBool); ok is false for anything else.
+func boolValue(v string) (b, ok bool) {
+	switch v {
+	case "1", "t", "T", "true", "TRUE", "True":
+		return true, true
+	case "0", "f", "F", "false", "FALSE", "False":
+		return false, true
+	}
+	return false, false
+}
+
+// badShimValue is the error for a missing or empty value of armhf-shim's
+// own flag name, or one that is the next flag (a value-less flag in
+// daemon.json runtimeArgs, which Docker puts before --root and --log).
+func badShimValue(name, value string, missing bool) error {
+	const how = `; write it as one argument, --%s=PATH (in daemon.json: "runtimeArgs": ["--%s=PATH"])`
+	switch {
+	case missing:
+		return fmt.Errorf("flag --%s needs a value"+how, name, name, name)
+	case value == "":
+		return fmt.Errorf("flag --%s needs a non-empty value"+how, name, name, name)
+	}
+	return fmt.Errorf("flag --%s needs a value, not %q (a flag)"+how, name, value, name, name)
 }
 
 // Parse reads argv (argv[1:] of the runtime process). It fails only when
@@ -201,13 +233,13 @@ func Parse(argv []string) (*Invocation, error) {
 		if field := shimFlag(&inv.Shim, name); field != nil {
 			if !hasValue {
 				if i+1 >= len(argv) {
-					return nil, fmt.Errorf("flag --%s needs a value", name)
+					return nil, badShimValue(name, "", true)
 				}
 				i++
 				value = argv[i]
 			}
-			if value == "" {
-				return nil, fmt.Errorf("flag --%s needs a non-empty value", name)
+			if value == "" || value[0] == '-' {
+				return nil, badShimValue(name, value, false)
 			}
 			*field = value
 			continue
@@ -215,7 +247,7 @@ func Parse(argv []string) (*Invocation, error) {
 		args = append(args, arg)
 		takesValue, known := globalFlag(name)
 		if !known {
-			inv.Unknown = append(inv.Unknown, arg)
+			inv.UnknownGlobal = append(inv.UnknownGlobal, arg)
 			// An unknown global flag (a runtimeArg of another runtime, say)
 			// without "=" takes the next argument as its value unless that
 			// is a command name: the guess that keeps the command right.
@@ -229,7 +261,10 @@ func Parse(argv []string) (*Invocation, error) {
 		}
 		if takesValue && !hasValue {
 			if i+1 >= len(argv) {
-				break // runc reports the missing value
+				// runc reports the missing value; the flag is in args
+				// already and must not be forwarded twice.
+				i++
+				break
 			}
 			i++
 			value = argv[i]
@@ -252,7 +287,7 @@ func Parse(argv []string) (*Invocation, error) {
 				var err error
 				if b, err = parseBool(name, value); err != nil {
 					// runc rejects it; keep going so its error reaches the user.
-					inv.Unknown = append(inv.Unknown, arg)
+					inv.UnknownGlobal = append(inv.UnknownGlobal, arg)
 					b = false
 				}
 			}
@@ -307,6 +342,15 @@ func parseCommand(inv *Invocation, spec flagSpec, args []string) {
 			inv.Unknown = append(inv.Unknown, arg)
 			continue
 		}
+		on := true // a boolean flag's value
+		if !takesValue && hasValue {
+			var ok bool
+			if on, ok = boolValue(value); !ok {
+				// runc rejects it; its error reaches the user.
+				inv.Unknown = append(inv.Unknown, arg)
+				continue
+			}
+		}
 		if takesValue && !hasValue {
 			if j+1 >= len(args) {
 				return
@@ -320,9 +364,41 @@ func parseCommand(inv *Invocation, spec flagSpec, args []string) {
 		case "process", "p":
 			inv.Process = value
 		case "detach", "d":
-			inv.Detach = !hasValue || value == "true" || value == "1"
+			inv.Detach = on
 		}
 	}
+}
+
+// LogFlags finds runc's --log and --log-format (format "text" without
+// one) among the global flags of argv, trusting the arity of no other
+// flag: for reporting a [Parse] error where runc would log it, when a
+// malformed flag of armhf-shim's own (Docker puts runtimeArgs first) may
+// have made the rest unreadable. It stops at "--" and at a command name.
+func LogFlags(argv []string) (log, format string) {
+	format = "text"
+	for i := 0; i < len(argv); i++ {
+		arg := argv[i]
+		if arg == "--" || isCommand(arg) {
+			break
+		}
+		name, value, hasValue, isFlag := splitFlag(arg)
+		if !isFlag || (name != "log" && name != "log-format") {
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(argv) {
+				break
+			}
+			i++
+			value = argv[i]
+		}
+		if name == "log" {
+			log = value
+		} else {
+			format = value
+		}
+	}
+	return log, format
 }
 
 // isCommand reports whether s is a command of runc 1.1–1.3 (or of crun's

@@ -106,8 +106,8 @@ func TestParseCorpus(t *testing.T) {
 			if inv.Global != w.global {
 				t.Errorf("global = %+v, want %+v", inv.Global, w.global)
 			}
-			if len(inv.Unknown) != 0 {
-				t.Errorf("unknown flags %v in a real command line", inv.Unknown)
+			if len(inv.Unknown) != 0 || len(inv.UnknownGlobal) != 0 {
+				t.Errorf("unknown flags %v %v in a real command line", inv.UnknownGlobal, inv.Unknown)
 			}
 			// Nothing of ours in the corpus: the argv goes through unchanged.
 			if !reflect.DeepEqual(inv.Args, l.Argv) {
@@ -135,6 +135,15 @@ func TestParseForms(t *testing.T) {
 			Invocation{Command: "run", ContainerID: "id1", Detach: true}},
 		{"detach=false", []string{"run", "-d=false", "id1"},
 			Invocation{Command: "run", ContainerID: "id1"}},
+		// runc's bool flags take every spelling of strconv.ParseBool.
+		{"detach=t", []string{"run", "-d=t", "id1"}, Invocation{Command: "run", ContainerID: "id1", Detach: true}},
+		{"detach=T", []string{"run", "-d=T", "id1"}, Invocation{Command: "run", ContainerID: "id1", Detach: true}},
+		{"detach=TRUE", []string{"run", "-d=TRUE", "id1"}, Invocation{Command: "run", ContainerID: "id1", Detach: true}},
+		{"detach=True", []string{"run", "--detach=True", "id1"}, Invocation{Command: "run", ContainerID: "id1", Detach: true}},
+		{"detach=1", []string{"run", "-d=1", "id1"}, Invocation{Command: "run", ContainerID: "id1", Detach: true}},
+		{"detach=F", []string{"run", "-d=F", "id1"}, Invocation{Command: "run", ContainerID: "id1"}},
+		{"detach=0", []string{"run", "--detach=0", "id1"}, Invocation{Command: "run", ContainerID: "id1"}},
+		{"exec detach=T", []string{"exec", "-d=T", "id1", "sh"}, Invocation{Command: "exec", ContainerID: "id1", Detach: true}},
 		{"flags after id (urfave/cli reorders)", []string{"create", "id1", "--bundle", "/b", "--pid-file", "/p"},
 			Invocation{Command: "create", Bundle: "/b", ContainerID: "id1"}},
 		{"value that looks like an id", []string{"create", "--console-socket", "sock", "--bundle", "/b", "id1"},
@@ -171,8 +180,8 @@ func TestParseForms(t *testing.T) {
 				inv.Process != c.want.Process || inv.Global != c.want.Global || inv.Detach != c.want.Detach {
 				t.Errorf("got %+v\nwant %+v", *inv, c.want)
 			}
-			if len(inv.Unknown) != 0 {
-				t.Errorf("unknown = %v", inv.Unknown)
+			if len(inv.Unknown) != 0 || len(inv.UnknownGlobal) != 0 {
+				t.Errorf("unknown = %v %v", inv.UnknownGlobal, inv.Unknown)
 			}
 			if len(c.argv) > 0 && !reflect.DeepEqual(inv.Args, c.argv) {
 				t.Errorf("Args = %q, want the original %q", inv.Args, c.argv)
@@ -214,9 +223,38 @@ func TestParseShimFlagErrors(t *testing.T) {
 		{"--armhf-shim-runtime"},
 		{"--armhf-shim-runtime="},
 		{"--armhf-shim-state-root", ""},
+		// Docker puts runtimeArgs before its own flags: a value-less
+		// wrapper flag must not swallow --root.
+		{"--armhf-shim-runtime", "--root", "/var/run/docker/runtime-runc/moby", "--log", "l.json", "create", "c"},
+		{"--armhf-shim-config", "-log", "l.json", "start", "c"},
+		{"--armhf-shim-state-root=--root", "start", "c"},
 	} {
-		if _, err := Parse(argv); err == nil || !strings.Contains(err.Error(), "armhf-shim-") {
+		_, err := Parse(argv)
+		if err == nil || !strings.Contains(err.Error(), "--"+strings.TrimLeft(strings.SplitN(argv[0], "=", 2)[0], "-")) {
 			t.Errorf("Parse(%q) err = %v, want an error naming the flag", argv, err)
+		}
+	}
+}
+
+// TestLogFlags: after a parse error the logging flags are still found in
+// the rest of the command line, so the error reaches runc's log file.
+func TestLogFlags(t *testing.T) {
+	cases := []struct {
+		argv        []string
+		log, format string
+	}{
+		{[]string{"--armhf-shim-runtime=", "--root", "/r", "--log", "/l.json", "--log-format", "json", "create", "c"}, "/l.json", "json"},
+		{[]string{"--armhf-shim-runtime", "--root", "/r", "--log", "/l.json", "--log-format", "json", "create", "c"}, "/l.json", "json"},
+		{[]string{"--armhf-shim-config", "-log=/l", "-log-format=json", "start"}, "/l", "json"},
+		{[]string{"--armhf-shim-config", "--log", "/l", "start", "--log", "/other"}, "/l", "text"},
+		{[]string{"--armhf-shim-config", "--", "--log", "/l"}, "", "text"},
+		{[]string{"--armhf-shim-config"}, "", "text"},
+		{[]string{"--armhf-shim-config", "--log"}, "", "text"},
+	}
+	for _, c := range cases {
+		log, format := LogFlags(c.argv)
+		if log != c.log || format != c.format {
+			t.Errorf("LogFlags(%q) = %q %q, want %q %q", c.argv, log, format, c.log, c.format)
 		}
 	}
 }
@@ -225,11 +263,12 @@ func TestParseUnknownFlags(t *testing.T) {
 	// crun's --cgroup-manager as a runtimeArg: unknown, but the command is
 	// still found because the guess never swallows a command name.
 	inv, _ := Parse([]string{"--cgroup-manager", "systemd", "--root", "/r", "create", "--bundle", "/b", "id1"})
-	if inv.Command != "create" || inv.Bundle != "/b" || inv.Global.Root != "/r" || len(inv.Unknown) != 1 {
+	if inv.Command != "create" || inv.Bundle != "/b" || inv.Global.Root != "/r" || inv.ContainerID != "id1" ||
+		len(inv.UnknownGlobal) != 1 || len(inv.Unknown) != 0 {
 		t.Errorf("got %+v", inv)
 	}
 	inv, _ = Parse([]string{"--weird", "create", "--bundle", "/b", "id1"})
-	if inv.Command != "create" || len(inv.Unknown) != 1 {
+	if inv.Command != "create" || inv.ContainerID != "id1" || len(inv.UnknownGlobal) != 1 || len(inv.Unknown) != 0 {
 		t.Errorf("bool-like unknown global: %+v", inv)
 	}
 	inv, _ = Parse([]string{"create", "--frobnicate", "--bundle", "/b", "id1"})
@@ -237,8 +276,38 @@ func TestParseUnknownFlags(t *testing.T) {
 		t.Errorf("unknown create flag not reported: %+v", inv)
 	}
 	inv, _ = Parse([]string{"--debug=maybe", "start", "id1"})
-	if len(inv.Unknown) != 1 || inv.Global.Debug {
+	if len(inv.UnknownGlobal) != 1 || inv.Global.Debug {
 		t.Errorf("bad bool: %+v", inv)
+	}
+	inv, _ = Parse([]string{"run", "-d=maybe", "id1"})
+	if len(inv.Unknown) != 1 || inv.Unknown[0] != "-d=maybe" || inv.Detach {
+		t.Errorf("bad -d bool (runc rejects it): %+v", inv)
+	}
+}
+
+// TestParseMissingValueAtEnd: a global flag whose value is missing is
+// forwarded once, as given, for runc to reject; it must not turn into
+// another argv (`runc --root --root` prints help and exits 0).
+func TestParseMissingValueAtEnd(t *testing.T) {
+	cases := []struct {
+		argv, want []string
+	}{
+		{[]string{"--root"}, []string{"--root"}},
+		{[]string{"--log"}, []string{"--log"}},
+		{[]string{"--log-format"}, []string{"--log-format"}},
+		{[]string{"-criu"}, []string{"-criu"}},
+		{[]string{"--debug", "--root", "/r", "--log"}, []string{"--debug", "--root", "/r", "--log"}},
+		{[]string{"--armhf-shim-state-root", "/s", "--log-format"}, []string{"--log-format"}},
+	}
+	for _, c := range cases {
+		inv, err := Parse(c.argv)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", c.argv, err)
+			continue
+		}
+		if !reflect.DeepEqual(inv.Args, c.want) || inv.Command != "" {
+			t.Errorf("Parse(%q): Args %q command %q, want %q and no command", c.argv, inv.Args, inv.Command, c.want)
+		}
 	}
 }
 
