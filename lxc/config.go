@@ -203,6 +203,24 @@ type Spec struct {
 	RunDir  bool     // the rootfs has /run: mount a fresh tmpfs there
 }
 
+// ValidateInit checks an --init command line (nil is armhf-lxc's own init)
+// as lxc.init.cmd can hold it: words split on blanks, no quoting, and an
+// absolute program path in the container.
+func ValidateInit(init []string) error {
+	if init == nil {
+		return nil
+	}
+	for _, w := range init {
+		if w == "" || strings.ContainsAny(w, " \t'\"\\") || checkConfigValue(w) != nil {
+			return fmt.Errorf("--init word %q: lxc.init.cmd is split on blanks and cannot quote, so words may not be empty or contain blanks, quotes or backslashes", w)
+		}
+	}
+	if len(init) == 0 || !path.IsAbs(init[0]) {
+		return fmt.Errorf("--init %q: the program must be an absolute path in the container (e.g. /sbin/init)", strings.Join(init, " "))
+	}
+	return nil
+}
+
 // Devices every container may use (LXC's own common.conf list): mknod of
 // any node, and read/write of the harmless ones. A build host has no
 // business with the host's disks.
@@ -257,20 +275,18 @@ func Config(s Spec, h Host) ([]Item, error) {
 
 	if s.Init == nil {
 		add("lxc.init.cmd", "/bin/sh "+InitTarget)
+		// The init script exits on SIGTERM (LXC's default halt signal is
+		// SIGPWR, which a shell as PID 1 may not trap).
+		add("lxc.signal.halt", "SIGTERM")
 	} else {
-		for _, w := range s.Init {
-			if w == "" || strings.ContainsAny(w, " \t'\"\\") || checkConfigValue(w) != nil {
-				return nil, fmt.Errorf("lxc: --init word %q: lxc.init.cmd is split on blanks and cannot quote, so words may not be empty or contain blanks, quotes or backslashes", w)
-			}
+		if err := ValidateInit(s.Init); err != nil {
+			return nil, fmt.Errorf("lxc: %w", err)
 		}
-		if len(s.Init) == 0 || !path.IsAbs(s.Init[0]) {
-			return nil, fmt.Errorf("lxc: --init %q: the program must be an absolute path in the container", strings.Join(s.Init, " "))
-		}
+		// No lxc.signal.halt: liblxc's default (SIGPWR, or SIGRTMIN+3
+		// when the init is systemd) is what an init such as systemd or
+		// sysvinit halts on; SIGTERM makes systemd re-execute itself.
 		add("lxc.init.cmd", strings.Join(s.Init, " "))
 	}
-	// The init script exits on SIGTERM (LXC's default halt signal is
-	// SIGPWR, which a shell as PID 1 may not trap).
-	add("lxc.signal.halt", "SIGTERM")
 	add("lxc.autodev", "1")
 	add("lxc.tty.max", "0")
 	add("lxc.pty.max", "1024")

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidateName(t *testing.T) {
@@ -239,6 +240,11 @@ func TestConfig(t *testing.T) {
 		if got := values(items, "lxc.init.cmd"); !reflect.DeepEqual(got, []string{"/sbin/init --log-level=info"}) {
 			t.Errorf("lxc.init.cmd = %q", got)
 		}
+		// liblxc's default halt signal (SIGRTMIN+3 for systemd): SIGTERM
+		// would make systemd re-execute itself, and stop wait in vain.
+		if got := values(items, "lxc.signal.halt"); got != nil {
+			t.Errorf("lxc.signal.halt = %q with --init, want liblxc's default", got)
+		}
 		for _, e := range values(items, "lxc.mount.entry") {
 			if strings.Contains(e, InitTarget[1:]) {
 				t.Errorf("init script mounted with a custom init: %q", e)
@@ -397,7 +403,9 @@ func TestCheckRootfs(t *testing.T) {
 		{"empty", map[string]string{"etc": "dir"}, false},
 		{"sh-not-executable", map[string]string{"bin/sh": "noexec"}, false},
 		{"sh-is-dir", map[string]string{"bin/sh": "dir"}, false},
-		{"sh-escapes-to-host", map[string]string{"bin/sh": "->../../../../../../bin/dash-does-not-exist-inside"}, false},
+		// Enough ../ to reach the host's / from any temporary directory:
+		// the host has /bin/sh, so only confinement to the rootfs fails it.
+		{"sh-escapes-to-host", map[string]string{"bin/sh": "->" + strings.Repeat("../", 64) + "bin/sh"}, false},
 		{"dangling", map[string]string{"bin/sh": "->nothing"}, false},
 		// The host has /bin/sh; the rootfs does not: a naive os.Stat
 		// would follow the link out of the rootfs.
@@ -426,27 +434,75 @@ func TestLookPathIn(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "usr/bin/make"), []byte("x"), 0o755)
 	os.WriteFile(filepath.Join(root, "usr/bin/README"), []byte("x"), 0o644)
 	os.Symlink("usr/bin", filepath.Join(root, "bin"))
+	os.MkdirAll(filepath.Join(root, "src/tools"), 0o755)
+	os.WriteFile(filepath.Join(root, "src/configure"), []byte("x"), 0o755)
+	os.WriteFile(filepath.Join(root, "src/tools/gen"), []byte("x"), 0o755)
+	os.Symlink("/src", filepath.Join(root, "work")) // absolute, resolved in root
 	for _, tc := range []struct {
-		cmd, path string
-		ok        bool
+		cmd, path, cwd string
+		ok             bool
 	}{
-		{"make", DefaultPath, true},
-		{"/bin/make", "", true},
-		{"/usr/bin/make", "", true},
-		{"cc", DefaultPath, false},
-		{"README", DefaultPath, false},
-		{"make", "/sbin", false},
-		{"/bin/README", "", false},
+		{"make", DefaultPath, "/", true},
+		{"/bin/make", "", "/", true},
+		{"/usr/bin/make", "", "/", true},
+		{"cc", DefaultPath, "/", false},
+		{"README", DefaultPath, "/", false},
+		{"make", "/sbin", "/", false},
+		{"/bin/README", "", "/", false},
+		{"make", DefaultPath, "", true}, // "" is /
+		// A relative path with '/' is relative to the working directory.
+		{"./configure", DefaultPath, "/src", true},
+		{"./configure", DefaultPath, "/", false},
+		{"tools/gen", DefaultPath, "/src", true},
+		{"../src/configure", DefaultPath, "/usr", true},
+		{"./configure", DefaultPath, "/work", true},
+		{"./make", DefaultPath, "/bin", true},
+		{"../configure", DefaultPath, "/work/tools", true},
+		// ".." stops at the container's root: the host has /bin/sh, the root not.
+		{"../../../../../../../../bin/sh", DefaultPath, "/src", false},
+		// Empty, "." and relative PATH entries are relative to it too.
+		{"configure", "/usr/bin:", "/src", true},
+		{"configure", ":/usr/bin", "/src", true},
+		{"configure", ".", "/src", true},
+		{"configure", ".", "/", false},
+		{"configure", "", "/src", true}, // PATH= (empty) is the cwd alone
+		{"gen", "tools", "/src", true},
+		{"gen", "tools", "/", false},
+		{"configure", DefaultPath, "/src", false}, // not on PATH
 	} {
-		err := LookPathIn(root, tc.cmd, tc.path)
+		err := LookPathIn(root, tc.cmd, tc.path, tc.cwd)
 		if (err == nil) != tc.ok {
-			t.Errorf("LookPathIn(%q, PATH=%q) = %v, want ok=%v", tc.cmd, tc.path, err, tc.ok)
+			t.Errorf("LookPathIn(%q, PATH=%q, cwd %q) = %v, want ok=%v", tc.cmd, tc.path, tc.cwd, err, tc.ok)
 		}
 		if err != nil {
 			var nf *CommandNotFoundError
 			if !errors.As(err, &nf) {
 				t.Errorf("error %v is not a CommandNotFoundError", err)
 			}
+		}
+	}
+}
+
+func TestCheckDirIn(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "src"), 0o755)
+	os.WriteFile(filepath.Join(root, "file"), nil, 0o644)
+	os.Symlink("/src", filepath.Join(root, "work"))
+	os.Symlink("/tmp", filepath.Join(root, "hosttmp")) // the host has /tmp, the root not
+	for _, tc := range []struct {
+		dir, err string
+	}{
+		{"/", ""},
+		{"/src", ""},
+		{"/work", ""},
+		{"/does-not-exist", "/does-not-exist: no such directory"},
+		{"/file", "/file: not a directory"},
+		{"/hosttmp", "/hosttmp: no such directory"},
+		{"/../../../../../../tmp", "no such directory"},
+	} {
+		err := CheckDirIn(root, tc.dir)
+		if (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("CheckDirIn(%q) = %v, want %q", tc.dir, err, tc.err)
 		}
 	}
 }
@@ -481,6 +537,59 @@ func TestDockerdArgv(t *testing.T) {
 	}
 	if got := ContainerPath(42, "/run/docker.sock"); got != "/proc/42/root/run/docker.sock" {
 		t.Errorf("ContainerPath = %q", got)
+	}
+}
+
+// TestResolveIn: a socket path in the container is resolved inside its
+// root, so Debian's absolute /var/run -> /run link does not lead to the
+// host's /run (which the kernel would do below /proc/PID/root).
+func TestResolveIn(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		links map[string]string // link -> target, in the root
+		p     string
+		want  string // relative to the root
+	}{
+		{"debian-absolute-var-run", map[string]string{"var/run": "/run"}, "/var/run/docker.sock", "run/docker.sock"},
+		{"relative-var-run", map[string]string{"var/run": "../run"}, "/var/run/docker.sock", "run/docker.sock"},
+		{"no-link", nil, "/run/docker.sock", "run/docker.sock"},
+		{"dotdot-escape", map[string]string{"var/run": "../../../../../../../../run"}, "/var/run/docker.sock", "run/docker.sock"},
+		{"absolute-socket-link", map[string]string{"run/docker.sock": "/var/lib/docker.sock"}, "/run/docker.sock", "var/lib/docker.sock"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for l, target := range tc.links {
+				os.MkdirAll(filepath.Join(root, filepath.Dir(l)), 0o755)
+				if err := os.Symlink(target, filepath.Join(root, l)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := ResolveIn(root, tc.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := filepath.Join(root, tc.want); got != want {
+				t.Errorf("ResolveIn(%s) = %q, want %q", tc.p, got, want)
+			}
+		})
+	}
+}
+
+func TestShutdownTimeout(t *testing.T) {
+	for _, tc := range []struct{ in, want time.Duration }{
+		{0, 0},
+		{-time.Second, 0},
+		{time.Millisecond, time.Second},
+		{500 * time.Millisecond, time.Second},
+		{999 * time.Millisecond, time.Second},
+		{time.Second, time.Second},
+		{time.Second + time.Nanosecond, 2 * time.Second},
+		{1500 * time.Millisecond, 2 * time.Second},
+		{10 * time.Second, 10 * time.Second},
+	} {
+		if got := ShutdownTimeout(tc.in); got != tc.want {
+			t.Errorf("ShutdownTimeout(%s) = %s, want %s", tc.in, got, tc.want)
+		}
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
 )
 
 // DefaultDockerSocket is where --docker makes dockerd listen in the
@@ -40,6 +42,27 @@ func ValidateDockerSocket(p string) error {
 // container (a tmpfs on /run) are honoured.
 func ContainerPath(pid int, p string) string {
 	return "/proc/" + strconv.Itoa(pid) + "/root" + p
+}
+
+// ContainerSocket is the host path of the unix socket p (absolute, in the
+// container) of the container whose init has pid, with every symlink on
+// the way resolved inside the container's root. ContainerPath alone is not
+// enough: the kernel resolves an absolute symlink met below /proc/PID/root
+// (Debian's /var/run -> /run) against the caller's root, which is the
+// host's, so /var/run/docker.sock would reach the host's dockerd.
+func ContainerSocket(pid int, p string) (string, error) {
+	return ResolveIn(ContainerPath(pid, ""), p)
+}
+
+// ResolveIn is p (a path in the file system rooted at root) as a host
+// path, its symlinks resolved as if root were "/": absolute links and ".."
+// never leave root.
+func ResolveIn(root, p string) (string, error) {
+	full, err := securejoin.SecureJoin(root, p)
+	if err != nil {
+		return "", fmt.Errorf("resolving %s in %s: %w", p, root, err)
+	}
+	return full, nil
 }
 
 // PingDocker asks the Docker API on the unix socket for /_ping and returns

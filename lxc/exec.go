@@ -1,5 +1,7 @@
 package lxc
 
+import "time"
+
 // DefaultPath is the PATH of commands run in a container.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -20,4 +22,14 @@ func ShellArgv(rootfs string) []string {
 		return []string{"/bin/bash", "-l"}
 	}
 	return []string{RootfsShell, "-l"}
+}
+
+// ShutdownTimeout is the grace period given to liblxc for a stop timeout
+// d > 0: whole seconds, rounded up, at least one. liblxc takes seconds
+// (go-lxc truncates), and 0 means "do not wait at all".
+func ShutdownTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return (d + time.Second - 1) / time.Second * time.Second
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -35,11 +36,31 @@ type Manager struct {
 	Log     io.Writer // progress and warnings (never the exec'd command's output); nil = discard
 }
 
-func (m *Manager) lxcpath() string {
-	if m.LXCPath == "" {
-		return DefaultLXCPath()
+// NewManager is a Manager of lxcpath ("" = DefaultLXCPath()), made
+// absolute: liblxc and the LXC config need absolute paths, and a relative
+// one would otherwise fail only after the root filesystem was unpacked.
+func NewManager(lxcpath string, log io.Writer) (*Manager, error) {
+	if lxcpath == "" {
+		lxcpath = DefaultLXCPath()
 	}
-	return m.LXCPath
+	abs, err := filepath.Abs(lxcpath)
+	if err != nil {
+		return nil, fmt.Errorf("--lxcpath %s: %w (give an absolute path)", lxcpath, err)
+	}
+	return &Manager{LXCPath: abs, Log: log}, nil
+}
+
+// lxcpath is LXCPath ("" = DefaultLXCPath()), absolute (relative to the
+// working directory) when the Manager was not made by NewManager.
+func (m *Manager) lxcpath() string {
+	p := m.LXCPath
+	if p == "" {
+		p = DefaultLXCPath()
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 func (m *Manager) logf(format string, args ...any) {
@@ -88,6 +109,10 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (err error) {
 	}
 	if err := ValidateName(o.Name); err != nil {
 		return err
+	}
+	// Checked before anything is made: lxc.init.cmd cannot hold quotes.
+	if err := ValidateInit(o.Init); err != nil {
+		return fmt.Errorf("create %s: %w", o.Name, err)
 	}
 	if (o.Rootfs == "") == (o.Debootstrap == "") {
 		return fmt.Errorf("create %s: give exactly one of --rootfs DIR|TARBALL and --debootstrap SUITE", o.Name)
@@ -170,6 +195,9 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (err error) {
 		case fi.IsDir():
 			if err := CheckRootfs(abs); err != nil {
 				return fmt.Errorf("create %s: %w", o.Name, err)
+			}
+			if o.Init != nil && !HasPath(abs, o.Init[0]) {
+				return fmt.Errorf("create %s: --init %q: no such program in the root filesystem %s", o.Name, strings.Join(o.Init, " "), abs)
 			}
 			userRootfs = abs
 		case fi.Mode().IsRegular():
@@ -475,7 +503,7 @@ func (m *Manager) startDockerd(ctx context.Context, c *golxc.Container, st *Stat
 	}
 	defer null.Close()
 	argv := DockerdArgv(st.DockerSocket, st.DockerArgs)
-	if err := LookPathIn(ContainerPath(c.InitPid(), ""), argv[0], DefaultPath); err != nil {
+	if err := LookPathIn(ContainerPath(c.InitPid(), ""), argv[0], DefaultPath, "/"); err != nil {
 		return fmt.Errorf("--docker: %w: install docker.io (or a static dockerd) in the root filesystem", err)
 	}
 	opts := attachOptions(nil, "/", null, logf, logf)
@@ -484,7 +512,6 @@ func (m *Manager) startDockerd(ctx context.Context, c *golxc.Container, st *Stat
 		return fmt.Errorf("starting %s in the container: %w", strings.Join(argv, " "), err)
 	}
 	m.logf("dockerd started (pid %d); waiting for %s", pid, st.DockerSocket)
-	sock := ContainerPath(c.InitPid(), st.DockerSocket)
 	deadline := time.Now().Add(timeout)
 	var lastErr error
 	for {
@@ -492,9 +519,16 @@ func (m *Manager) startDockerd(ctx context.Context, c *golxc.Container, st *Stat
 		if wpid, _ := unix.Wait4(pid, &ws, unix.WNOHANG, nil); wpid == pid {
 			return fmt.Errorf("dockerd exited (%s) before its socket answered%s", describeStatus(ws), fileTail(logPath, logOff, "dockerd log"))
 		}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		lastErr = PingDocker(pctx, sock)
-		cancel()
+		// Resolved on every try: dockerd may create the directories and
+		// links on the way (and a symlink such as /var/run -> /run must
+		// not lead to the host's socket).
+		sock, err := ContainerSocket(c.InitPid(), st.DockerSocket)
+		if err == nil {
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			err = PingDocker(pctx, sock)
+			cancel()
+		}
+		lastErr = err
 		if lastErr == nil {
 			return nil
 		}
@@ -568,17 +602,18 @@ func (m *Manager) Stop(name string, timeout time.Duration) (stopped bool, err er
 
 func stopContainer(c *golxc.Container, timeout time.Duration) error {
 	if timeout > 0 {
-		if err := c.Shutdown(timeout); err == nil {
-			return nil
-		}
+		// An error only means the grace period ran out: killed below.
+		c.Shutdown(ShutdownTimeout(timeout))
 	}
-	if c.Running() {
-		if err := c.Stop(); err != nil && c.Running() {
-			return fmt.Errorf("stop %s: %w", c.Name(), err)
+	// Whatever Shutdown said, the container is stopped only when liblxc
+	// says STOPPED.
+	if c.State() != golxc.STOPPED {
+		if err := c.Stop(); err != nil && c.State() != golxc.STOPPED {
+			return fmt.Errorf("stop %s: killing it: %w (see %s)", c.Name(), err, filepath.Join(c.ConfigPath(), c.Name(), LogFile))
 		}
 	}
 	if !c.Wait(golxc.STOPPED, 30*time.Second) {
-		return fmt.Errorf("stop %s: still %s after SIGKILL", c.Name(), c.State())
+		return fmt.Errorf("stop %s: still %s 30s after SIGKILL (see %s; lxc-stop -k -n %s -P %s)", c.Name(), c.State(), filepath.Join(c.ConfigPath(), c.Name(), LogFile), c.Name(), c.ConfigPath())
 	}
 	RemoveStaleCgroups(c.Name())
 	return nil
@@ -628,8 +663,16 @@ func (m *Manager) Exec(name string, argv []string, o ExecOptions) (int, error) {
 	if o.Cwd == "" {
 		o.Cwd = "/"
 	}
+	if !path.IsAbs(o.Cwd) {
+		return -1, fmt.Errorf("exec %s: --cwd %s: want an absolute path in the container", name, o.Cwd)
+	}
+	root := ContainerPath(c.InitPid(), "")
+	// liblxc only warns when it cannot chdir, and runs the command in /.
+	if err := CheckDirIn(root, o.Cwd); err != nil {
+		return -1, fmt.Errorf("exec %s: --cwd %w (create it first, or give an existing directory)", name, err)
+	}
 	env := ExecEnv(os.Getenv("TERM"), o.Env)
-	if err := LookPathIn(ContainerPath(c.InitPid(), ""), argv[0], envValue(env, "PATH")); err != nil {
+	if err := LookPathIn(root, argv[0], envValue(env, "PATH"), o.Cwd); err != nil {
 		return 127, fmt.Errorf("exec %s: %w", name, err)
 	}
 	sigs := make(chan os.Signal, 4)
@@ -638,9 +681,11 @@ func (m *Manager) Exec(name string, argv []string, o ExecOptions) (int, error) {
 
 	opts := attachOptions(nil, o.Cwd, o.Stdin, o.Stdout, o.Stderr)
 	opts.Env = env
+	// Quote only what liblxc logs about this attach, not the log's start.
+	logOff := fileSize(filepath.Join(m.Dir(name), LogFile))
 	pid, err := c.RunCommandNoWait(argv, opts)
 	if err != nil {
-		return -1, fmt.Errorf("exec %s: attaching %q failed: %w%s", name, argv[0], err, m.logTail(m.Dir(name), 0))
+		return -1, fmt.Errorf("exec %s: attaching %q failed: %w%s", name, argv[0], err, m.logTail(m.Dir(name), logOff))
 	}
 	done := make(chan struct{})
 	defer close(done)
@@ -736,7 +781,9 @@ func (m *Manager) status(c *golxc.Container) Status {
 		}
 		if s.Docker {
 			if st, err := ReadState(m.Dir(s.Name)); err == nil {
-				s.DockerSocket = ContainerPath(s.PID, st.DockerSocket)
+				if sock, err := ContainerSocket(s.PID, st.DockerSocket); err == nil {
+					s.DockerSocket = sock
+				}
 			}
 		}
 	}
@@ -815,8 +862,17 @@ func (m *Manager) Destroy(name string, force bool) error {
 // at last the directory itself if that leaves it empty. Nothing mounted
 // below dir is touched: that is an error.
 func (m *Manager) removeDir(dir, ownRootfs string) error {
-	if mnts := mountinfo.Below(dir); len(mnts) > 0 {
-		return fmt.Errorf("%s has mounts below it (%s); unmount them first", dir, strings.Join(mnts, ", "))
+	// mountinfo has canonical paths: compare with dir's, whatever links
+	// (a symlinked lxcpath) or relative path lead to it.
+	real, err := filepath.Abs(dir)
+	if err == nil {
+		real, err = filepath.EvalSymlinks(real)
+	}
+	if err != nil {
+		return fmt.Errorf("resolving %s to check for mounts below it: %w; nothing was removed", dir, err)
+	}
+	if mnts := mountinfo.Below(real); len(mnts) > 0 {
+		return fmt.Errorf("%s has mounts below it (%s); unmount them first (umount -R), nothing was removed", dir, strings.Join(mnts, ", "))
 	}
 	if ownRootfs != "" {
 		if ownRootfs != filepath.Join(dir, RootfsDir) {

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	golxc "github.com/lxc/go-lxc"
+	"golang.org/x/sys/unix"
 
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
 )
@@ -224,6 +225,11 @@ func TestCreateRollback(t *testing.T) {
 		{"init-missing-after-unpack", CreateOptions{Rootfs: good, Init: []string{"/sbin/init"}}, "no such program"},
 		{"init-missing-dir-rootfs", CreateOptions{Rootfs: rootfs, Init: []string{"/sbin/init"}}, "no such program"},
 		{"init-unquotable", CreateOptions{Rootfs: rootfs, Init: []string{"/bin/sh", "-c", "'x'"}}, "cannot quote"},
+		// --init is checked before the tarball is unpacked (the truncated
+		// one would fail to unpack).
+		{"init-unquotable-before-unpack", CreateOptions{Rootfs: truncated, Init: []string{"/bin/sh", "-c", "'x'"}}, "cannot quote"},
+		{"init-relative-before-unpack", CreateOptions{Rootfs: truncated, Init: []string{"sbin/init"}}, "must be an absolute path"},
+		{"init-empty-before-debootstrap", CreateOptions{Debootstrap: "no-such-suite", Init: []string{}}, "must be an absolute path"},
 		{"missing-rootfs", CreateOptions{Rootfs: filepath.Join(t.TempDir(), "nope")}, "no such file"},
 		{"empty-dir-rootfs", CreateOptions{Rootfs: t.TempDir()}, "no executable /bin/sh"},
 		{"docker-without-nesting", CreateOptions{Rootfs: rootfs, Docker: true}, "needs --nesting"},
@@ -254,6 +260,108 @@ func TestCreateRollback(t *testing.T) {
 	}
 	if after := testenv.TreeDigest(t, rootfs); after != before {
 		t.Errorf("failed creates changed the user's rootfs:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestLXCPathForms: a relative or symlinked lxcpath works like the
+// absolute one, and destroy sees mounts below the container directory
+// through it (mountinfo has canonical paths) instead of deleting into them.
+func TestLXCPathForms(t *testing.T) {
+	requireLXC(t)
+	ctx := context.Background()
+	good := filepath.Join(t.TempDir(), "good.tar.gz")
+	tarDir(t, testenv.BusyboxRootfs(t, "i386"), good)
+	for _, tc := range []struct {
+		name string
+		path func(t *testing.T) (lxcpath, real string)
+	}{
+		{"symlink", func(t *testing.T) (string, string) {
+			real := filepath.Join(t.TempDir(), "real")
+			os.Mkdir(real, 0o755)
+			link := filepath.Join(t.TempDir(), "link")
+			if err := os.Symlink(real, link); err != nil {
+				t.Fatal(err)
+			}
+			return link, real
+		}},
+		{"relative", func(t *testing.T) (string, string) {
+			wd := t.TempDir()
+			t.Chdir(wd)
+			return "rel/lxc", filepath.Join(wd, "rel/lxc")
+		}},
+		{"relative-through-symlink", func(t *testing.T) (string, string) {
+			real := filepath.Join(t.TempDir(), "real")
+			os.Mkdir(real, 0o755)
+			wd := t.TempDir()
+			os.Symlink(real, filepath.Join(wd, "link"))
+			t.Chdir(wd)
+			return "link", real
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lxcpath, real := tc.path(t)
+			m := &Manager{LXCPath: lxcpath, Log: testLog{t}}
+			name := "lp-" + tc.name
+			if err := m.Create(ctx, CreateOptions{Name: name, Rootfs: good}); err != nil {
+				t.Fatalf("Create with lxcpath %q: %v", lxcpath, err)
+			}
+			st, err := ReadState(filepath.Join(real, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !filepath.IsAbs(st.Rootfs) {
+				t.Errorf("state rootfs %q is not absolute", st.Rootfs)
+			}
+			// A mount below the container directory (as a stuck
+			// container or a user's bind mount leaves one).
+			mnt := filepath.Join(real, name, RootfsDir, "mnt", "data")
+			os.MkdirAll(mnt, 0o755)
+			if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m"); err != nil {
+				t.Fatal(err)
+			}
+			mounted := true
+			t.Cleanup(func() {
+				if mounted {
+					unix.Unmount(mnt, unix.MNT_DETACH)
+				}
+				m.Destroy(name, true)
+			})
+			keep := filepath.Join(mnt, "keep")
+			os.WriteFile(keep, []byte("x"), 0o644)
+			err = m.Destroy(name, false)
+			if err == nil || !strings.Contains(err.Error(), "has mounts below it") || !strings.Contains(err.Error(), mnt) {
+				t.Errorf("Destroy with %s mounted = %v, want a refusal naming it", mnt, err)
+			}
+			if _, err := os.Stat(keep); err != nil {
+				t.Errorf("Destroy deleted a file on the mount below the container: %v", err)
+			}
+			if err := unix.Unmount(mnt, 0); err != nil {
+				t.Fatal(err)
+			}
+			mounted = false
+			if err := m.Destroy(name, false); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(real, name)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("destroy left %s: %v", filepath.Join(real, name), err)
+			}
+		})
+	}
+}
+
+func TestNewManager(t *testing.T) {
+	wd := t.TempDir()
+	t.Chdir(wd)
+	for _, tc := range []struct{ in, want string }{
+		{"", DefaultLXCPath()},
+		{"/srv/lxc", "/srv/lxc"},
+		{"lxc", filepath.Join(wd, "lxc")},
+		{"./a/../lxc/", filepath.Join(wd, "lxc")},
+	} {
+		m, err := NewManager(tc.in, nil)
+		if err != nil || m.LXCPath != tc.want || m.Dir("c") != filepath.Join(tc.want, "c") {
+			t.Errorf("NewManager(%q) = %+v, %v; want lxcpath %q", tc.in, m, err, tc.want)
+		}
 	}
 }
 

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -156,10 +159,23 @@ func (e *CommandNotFoundError) Error() string {
 }
 
 // LookPathIn finds cmd in the file system rooted at root (a rootfs, or
-// /proc/PID/root of a running container) as execvp would with PATH,
-// resolving symlinks inside root. It returns a *CommandNotFoundError when
-// there is no executable regular file to run.
-func LookPathIn(root, cmd, pathEnv string) error {
+// /proc/PID/root of a running container) as execvp would with PATH in the
+// working directory cwd (absolute, in the container; "" = /), resolving
+// symlinks inside root: a relative cmd containing '/', and the PATH
+// entries "", "." or any relative one, are relative to cwd. It returns a
+// *CommandNotFoundError when there is no executable regular file to run.
+func LookPathIn(root, cmd, pathEnv, cwd string) error {
+	if cwd == "" {
+		cwd = "/"
+	}
+	// in is p, relative to cwd unless absolute. Not cleaned: SecureJoin
+	// applies ".." after resolving the symlinks before it, as the kernel.
+	in := func(p string) string {
+		if path.IsAbs(p) {
+			return p
+		}
+		return cwd + "/" + p
+	}
 	isExec := func(p string) bool {
 		full, err := securejoin.SecureJoin(root, p)
 		if err != nil {
@@ -169,24 +185,44 @@ func LookPathIn(root, cmd, pathEnv string) error {
 		return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 	}
 	if strings.Contains(cmd, "/") {
-		p := cmd
-		if !filepath.IsAbs(p) {
-			p = "/" + p // exec runs in / unless --cwd; a relative path is rare and checked loosely
-		}
-		if isExec(p) {
+		if isExec(in(cmd)) {
 			return nil
 		}
 		return &CommandNotFoundError{Cmd: cmd}
 	}
-	for _, d := range filepath.SplitList(pathEnv) {
+	dirs := filepath.SplitList(pathEnv)
+	if pathEnv == "" {
+		dirs = []string{""} // PATH= is one empty entry, as for execvp
+	}
+	for _, d := range dirs {
 		if d == "" {
 			d = "."
 		}
-		if isExec(filepath.Join("/", d, cmd)) {
+		if isExec(in(d) + "/" + cmd) {
 			return nil
 		}
 	}
 	return &CommandNotFoundError{Cmd: cmd, Path: pathEnv}
+}
+
+// CheckDirIn checks that dir (absolute, in the file system rooted at root)
+// is a directory, resolving symlinks inside root.
+func CheckDirIn(root, dir string) error {
+	full, err := securejoin.SecureJoin(root, dir)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(full)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: no such directory in the container", dir)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: not a directory in the container", dir)
+	}
+	return nil
 }
 
 // envValue is the value of the last KEY=... in env.

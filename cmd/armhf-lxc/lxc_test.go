@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
@@ -201,7 +202,11 @@ func TestUnameAndCPUInfo(t *testing.T) {
 func TestExecStatus(t *testing.T) {
 	h := newHarness(t)
 	x1 := h.n("x1")
-	h.create(x1, "--rootfs", testenv.BusyboxRootfs(t, "i386"))
+	rootfs := testenv.BusyboxRootfs(t, "i386")
+	os.MkdirAll(filepath.Join(rootfs, "src", "tools"), 0o755)
+	os.WriteFile(filepath.Join(rootfs, "src", "configure"), []byte("#!/bin/sh\necho \"configure in $PWD\"\n"), 0o755)
+	os.WriteFile(filepath.Join(rootfs, "src", "tools", "gen"), []byte("#!/bin/sh\necho \"gen in $PWD\"\n"), 0o755)
+	h.create(x1, "--rootfs", rootfs)
 	h.must("start", x1)
 
 	for _, tc := range []struct {
@@ -237,9 +242,70 @@ func TestExecStatus(t *testing.T) {
 	if r := h.run("exec", x1, "--", "env"); strings.Contains(r.stdout, "ARMHF_LXC_SECRET") {
 		t.Errorf("host environment leaked into exec: %s", r.stdout)
 	}
+	// --cwd: relative commands and PATH entries are found from it, and
+	// one that is not a directory is an error, not a command run in /.
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string // stdout, or what stderr must contain when code != 0
+	}{
+		{[]string{"--cwd", "/src", x1, "--", "./configure"}, 0, "configure in /src\n"},
+		{[]string{"--cwd", "/src", x1, "--", "tools/gen"}, 0, "gen in /src\n"},
+		{[]string{"--cwd", "/src/tools", x1, "--", "../configure"}, 0, "configure in /src/tools\n"},
+		{[]string{"--cwd", "/src", "--env", "PATH=/bin:.", x1, "--", "configure"}, 0, "configure in /src\n"},
+		{[]string{"--cwd", "/", x1, "--", "./configure"}, 127, "./configure: not found in the container"},
+		{[]string{"--cwd", "/does-not-exist", x1, "--", "true"}, 1, "--cwd /does-not-exist: no such directory in the container"},
+		{[]string{"--cwd", "/etc/passwd", x1, "--", "true"}, 1, "--cwd /etc/passwd: not a directory in the container"},
+		{[]string{"--cwd", "etc", x1, "--", "true"}, 1, "--cwd etc: want an absolute path"},
+	} {
+		r := h.run(append([]string{"exec"}, tc.args...)...)
+		if r.code != tc.code || tc.code == 0 && r.stdout != tc.out || tc.code != 0 && !strings.Contains(r.stderr, tc.out) {
+			t.Errorf("exec %q: %s\nwant exit %d and %q", tc.args, r, tc.code, tc.out)
+		}
+	}
 	h.fails(2, "KEY=VALUE", "exec", "--env", "NOEQUALS", x1, "--", "true")
 	h.fails(2, "missing CMD", "exec", x1)
 	h.fails(2, "missing CMD", "exec", x1, "--")
+}
+
+// TestCommaValues: the repeatable flags take a comma as part of the value
+// (urfave/cli would split it into two values).
+func TestCommaValues(t *testing.T) {
+	h := newHarness(t)
+	cv1 := h.n("cv1")
+	src := filepath.Join(t.TempDir(), "a,b")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(src, "f"), []byte("comma\n"), 0o644)
+	pool := "--default-address-pool=base=10.10.0.0/16,size=24"
+	h.create(cv1, "--rootfs", testenv.BusyboxRootfs(t, "i386"), "--nesting",
+		"--docker-arg="+pool, "--docker-arg", "--iptables=false",
+		"--bind", src+":/mnt/x,y:ro")
+	st, err := lxc.ReadState(filepath.Join(h.lxcpath, cv1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{pool, "--iptables=false"}; !slices.Equal(st.DockerArgs, want) {
+		t.Errorf("docker args = %q, want %q", st.DockerArgs, want)
+	}
+	if want := []string{src + ":/mnt/x,y:ro"}; !slices.Equal(st.Binds, want) {
+		t.Errorf("binds = %q, want %q", st.Binds, want)
+	}
+	h.must("start", cv1)
+	for _, tc := range []struct {
+		args []string
+		out  string
+	}{
+		{[]string{"--env", "NO_PROXY=localhost,127.0.0.1", cv1, "--", "sh", "-c", "echo $NO_PROXY"}, "localhost,127.0.0.1\n"},
+		{[]string{"-e", "A=1,B=2", "-e", "C=3", cv1, "--", "sh", "-c", "echo $A $B $C"}, "1,B=2 3\n"},
+		{[]string{cv1, "--", "cat", "/mnt/x,y/f"}, "comma\n"},
+	} {
+		r := h.run(append([]string{"exec"}, tc.args...)...)
+		if r.code != 0 || r.stdout != tc.out {
+			t.Errorf("exec %q: %s\nwant stdout %q", tc.args, r, tc.out)
+		}
+	}
 }
 
 // TestShell: shell runs a login shell with stdin passed through.
@@ -329,15 +395,54 @@ func TestStop(t *testing.T) {
 		t.Errorf("a process trapping SIGTERM did not get to run its handler on stop: %q, %v", b, err)
 	}
 
-	h.must("start", st1)
-	h.must("exec", st1, "--", "sh", "-c", `(trap '' TERM; while :; do sleep 1; done) >/dev/null 2>&1 </dev/null &`)
-	h.must("stop", "-t", "1s", st1)
-	if s := h.status(st1); s.State != "STOPPED" {
-		t.Errorf("a process ignoring SIGTERM kept the container up: %+v", s)
+	// A process ignoring SIGTERM is killed after the timeout, however
+	// short (liblxc counts whole seconds: under 1s must not become "do
+	// not wait", reported as stopped while the container still runs).
+	for _, timeout := range []string{"1s", "500ms", "1ms", "1500ms"} {
+		h.must("start", st1)
+		h.must("exec", st1, "--", "sh", "-c", `(trap '' TERM; while :; do sleep 1; done) >/dev/null 2>&1 </dev/null &`)
+		if r := h.run("stop", "-t", timeout, st1); r.code != 0 || !strings.Contains(r.stderr, "stopped") {
+			t.Errorf("stop -t %s: %s", timeout, r)
+		}
+		if s := h.status(st1); s.State != "STOPPED" {
+			t.Errorf("stop -t %s reported success but the container is %s (pid %d)", timeout, s.State, s.PID)
+			h.run("stop", "-t", "0", st1)
+		}
 	}
 	h.must("start", st1)
 	h.must("stop", "--timeout", "0", st1)
 	h.fails(2, "--timeout", "stop", "--timeout", "soon", st1)
+}
+
+// TestStopCustomInit: with --init, stop sends liblxc's own halt signal
+// (SIGPWR, SIGRTMIN+3 for systemd), not armhf-lxc's SIGTERM, which an init
+// such as systemd does not halt on: the init halts at once instead of
+// being killed after the timeout.
+func TestStopCustomInit(t *testing.T) {
+	h := newHarness(t)
+	ci1 := h.n("ci1")
+	rootfs := testenv.BusyboxRootfs(t, "i386")
+	os.WriteFile(filepath.Join(rootfs, "init.sh"), []byte("#!/bin/sh\n"+
+		"trap '' TERM\n"+ // as systemd: SIGTERM does not halt it
+		"trap 'echo halted > /tmp/halted; exit 0' PWR\n"+
+		"while :; do sleep 1 & wait $!; done\n"), 0o755)
+	h.create(ci1, "--rootfs", rootfs, "--init", "/bin/sh /init.sh")
+	cfg, err := os.ReadFile(filepath.Join(h.lxcpath, ci1, lxc.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(cfg), "lxc.signal.halt") {
+		t.Errorf("config of an --init container sets lxc.signal.halt:\n%s", cfg)
+	}
+	h.must("start", ci1)
+	start := time.Now()
+	h.must("stop", "--timeout", "20", ci1)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("stop took %s: the init did not get its halt signal and was killed after the timeout", d.Round(time.Second))
+	}
+	if b, err := os.ReadFile(filepath.Join(rootfs, "tmp", "halted")); err != nil || string(b) != "halted\n" {
+		t.Errorf("the init's halt handler did not run: %q, %v", b, err)
+	}
 }
 
 // TestTarballRootfs: a tarball is unpacked into the container directory,
@@ -502,7 +607,11 @@ func hostUserland(t *testing.T, rootfs string) []string {
 		}
 	}
 	os.MkdirAll(filepath.Join(rootfs, "var"), 0o755)
-	os.Symlink("../run", filepath.Join(rootfs, "var", "run"))
+	// Absolute, as Debian's base-files ships it: resolved on the host
+	// it would lead to the host's /run.
+	if err := os.Symlink("/run", filepath.Join(rootfs, "var", "run")); err != nil {
+		t.Fatal(err)
+	}
 	return []string{"--bind", "/usr:/usr:ro"}
 }
 
@@ -578,6 +687,9 @@ func TestDockerInside(t *testing.T) {
 	s := h.status(d1)
 	if !s.Docker || s.DockerSocket == "" {
 		t.Fatalf("status: %+v", s)
+	}
+	if want := fmt.Sprintf("/proc/%d/root/run/docker.sock", s.PID); s.DockerSocket != want {
+		t.Errorf("status docker socket = %q, want %q (/var/run -> /run resolved in the container)", s.DockerSocket, want)
 	}
 	if err := lxcPing(s.DockerSocket); err != nil {
 		t.Errorf("dockerd's socket from the host (%s): %v", s.DockerSocket, err)

@@ -36,7 +36,13 @@ const nestingWarning = "SECURITY: --nesting mounts cgroups, /proc and /sys read-
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	mgr := func(c *cli.Context) *lxc.Manager {
-		return &lxc.Manager{LXCPath: c.String("lxcpath"), Log: stderr}
+		m, err := lxc.NewManager(c.String("lxcpath"), stderr)
+		if err != nil {
+			// Abs fails only without a working directory: keep the
+			// path, and let the commands report what fails with it.
+			return &lxc.Manager{LXCPath: c.String("lxcpath"), Log: stderr}
+		}
+		return m
 	}
 	nameArg := func(c *cli.Context) (string, error) {
 		if c.NArg() < 1 {
@@ -55,8 +61,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"personality (uname -m: armv8l on arm64, i686 on x86_64) and an armv7 /proc/cpuinfo is bind-mounted\n" +
 			"in, so config.guess, rustup, pip and a 32-bit dockerd inside all see an armv7 machine.\n\n" + nestingWarning,
 		HideHelpCommand: true,
-		Writer:          stdout,
-		ErrWriter:       stderr,
+		// --env NO_PROXY=a,b, --docker-arg=--default-address-pool=base=...,size=24
+		// and --bind paths with commas are one value each: repeat the
+		// flag for more.
+		DisableSliceFlagSeparator: true,
+		Writer:                    stdout,
+		ErrWriter:                 stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "lxcpath", Usage: "LXC container directory", Value: lxc.DefaultLXCPath(), EnvVars: []string{"ARMHF_LXC_PATH"}},
 		},
@@ -134,10 +144,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			},
 			{
 				Name:      "stop",
-				Usage:     "stop a container: SIGTERM to every process, SIGKILL after --timeout",
+				Usage:     "stop a container: the halt signal to its init (armhf-lxc's init passes SIGTERM to every process), SIGKILL after --timeout",
 				ArgsUsage: "NAME",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "grace period before SIGKILL (seconds or a duration such as 1m; 0 kills at once)", Value: "10s"},
+					&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "grace period before SIGKILL (seconds or a duration such as 1m, rounded up to whole seconds; 0 kills at once)", Value: "10s"},
 				},
 				Action: func(c *cli.Context) error {
 					name, err := nameArg(c)
@@ -166,7 +176,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				ArgsUsage: "NAME -- CMD [ARG...]",
 				Flags: []cli.Flag{
 					&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `KEY=VALUE` (repeatable); the environment is otherwise PATH, HOME and TERM"},
-					&cli.StringFlag{Name: "cwd", Usage: "working directory in the container", Value: "/"},
+					&cli.StringFlag{Name: "cwd", Usage: "working directory in the container (absolute; must exist); ./CMD is found from it", Value: "/"},
 				},
 				Action: func(c *cli.Context) error {
 					args := c.Args().Slice()
