@@ -11,10 +11,14 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 
+# Present while the apt lists may lack a newly added architecture: it survives
+# a failed apt-get update, so the next run refreshes them again.
+stale=${ARMHF_SHIM_APT_STALE:-/tmp/.armhf-shim-apt-stale}
+
 # Foreign architectures: their .debs (busybox-static:i386/armhf/arm64, the arm64
 # kernel) are fetched with apt-get download by the tests, never installed.
 for a in arm64 armhf i386; do
-  dpkg --print-foreign-architectures | grep -qx "$a" || { dpkg --add-architecture "$a"; touch /tmp/.armhf-shim-apt-stale; }
+  dpkg --print-foreign-architectures | grep -qx "$a" || { dpkg --add-architecture "$a"; touch "$stale"; }
 done
 
 pkgs=(
@@ -30,15 +34,24 @@ for p in "${pkgs[@]}"; do
   [ "$st" = installed ] || missing+=("$p")
 done
 
-if [ ${#missing[@]} -gt 0 ] || [ -e /tmp/.armhf-shim-apt-stale ]; then
+if [ ${#missing[@]} -gt 0 ] || [ -e "$stale" ]; then
   # A mirror mid-sync can fail one index; retry, then go on with what we have
   # (apt-get install below fails clearly if a package really is unavailable).
+  updated=
   for i in 1 2 3; do
-    apt-get update -qq && break
-    echo "install-deps: apt-get update failed (try $i), retrying" >&2
-    sleep $((i * 5))
+    if apt-get update -qq; then
+      updated=1
+      break
+    fi
+    echo "install-deps: apt-get update failed (try $i)" >&2
+    [ "$i" = 3 ] || sleep $((i * 5))
   done
-  rm -f /tmp/.armhf-shim-apt-stale
+  if [ -n "$updated" ]; then
+    rm -f "$stale"
+  else
+    echo "install-deps: apt-get update failed 3 times; the apt lists stay marked stale ($stale) and the next run" \
+      "refreshes them again: check the network and /etc/apt/sources.list" >&2
+  fi
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}" >&2

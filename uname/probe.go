@@ -146,7 +146,10 @@ func runELF(elf []byte) error {
 
 // binfmtHandler returns the name of a registered binfmt_misc handler whose
 // magic and mask match elf, and whether it is enabled (both the handler and
-// binfmt_misc as a whole).
+// binfmt_misc as a whole). An enabled handler is preferred: it is the one
+// that intercepts the ELF, whatever disabled entries (e.g. a stale "arm"
+// next to binfmt-support's "qemu-arm") match before it. A disabled match is
+// returned, as off, only when no enabled one exists.
 func binfmtHandler(dir string, elf []byte) (string, bool) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -156,6 +159,7 @@ func binfmtHandler(dir string, elf []byte) (string, bool) {
 	if st, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
 		globalOn = strings.TrimSpace(string(st)) == "enabled"
 	}
+	disabled := ""
 	for _, e := range entries {
 		if e.Name() == "status" || e.Name() == "register" {
 			continue
@@ -165,15 +169,21 @@ func binfmtHandler(dir string, elf []byte) (string, bool) {
 			continue
 		}
 		h := parseBinfmt(data)
-		if h.matches(elf) {
-			name := e.Name()
-			if h.interpreter != "" {
-				name += " (" + h.interpreter + ")"
-			}
-			return name, globalOn && h.enabled
+		if !h.matches(elf) {
+			continue
+		}
+		name := e.Name()
+		if h.interpreter != "" {
+			name += " (" + h.interpreter + ")"
+		}
+		if h.enabled {
+			return name, globalOn
+		}
+		if disabled == "" {
+			disabled = name
 		}
 	}
-	return "", false
+	return disabled, false
 }
 
 type binfmtEntry struct {

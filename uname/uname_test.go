@@ -306,3 +306,43 @@ func TestBinfmtMatch(t *testing.T) {
 		t.Errorf("missing dir matched %q", name)
 	}
 }
+
+// An enabled handler wins over a disabled one that matches too, whatever
+// their order in the directory; a disabled match is still reported.
+func TestBinfmtPrefersEnabled(t *testing.T) {
+	const (
+		armMagic = "offset 0\nmagic 7f454c4601010100000000000000000002002800\nmask ffffffffffffff00fffffffffffffffffeffffff\n"
+		on       = "enabled\ninterpreter /usr/bin/qemu-arm-static\nflags: F\n" + armMagic
+		off      = "disabled\ninterpreter /usr/bin/qemu-arm-static\nflags: F\n" + armMagic
+	)
+	for _, tc := range []struct {
+		name    string
+		entries map[string]string
+		status  string
+		want    string // handler name prefix
+		wantOn  bool
+	}{
+		{"disabled-first", map[string]string{"arm": off, "qemu-arm": on}, "enabled", "qemu-arm ", true},
+		{"disabled-last", map[string]string{"a-arm": on, "qemu-arm": off}, "enabled", "a-arm ", true},
+		{"both-disabled", map[string]string{"arm": off, "qemu-arm": off}, "enabled", "arm ", false},
+		{"both-enabled", map[string]string{"arm": on, "qemu-arm": on}, "enabled", "arm ", true},
+		{"only-disabled", map[string]string{"qemu-arm": off}, "enabled", "qemu-arm ", false},
+		{"globally-off", map[string]string{"arm": off, "qemu-arm": on}, "disabled", "qemu-arm ", false},
+		{"none", map[string]string{}, "enabled", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "status"), []byte(tc.status+"\n"), 0o644)
+			os.WriteFile(filepath.Join(dir, "register"), nil, 0o200)
+			for n, text := range tc.entries {
+				if err := os.WriteFile(filepath.Join(dir, n), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			name, gotOn := binfmtHandler(dir, armExit0())
+			if gotOn != tc.wantOn || (tc.want == "") != (name == "") || !strings.HasPrefix(name, tc.want) {
+				t.Errorf("got %q on=%v, want %q... on=%v", name, gotOn, tc.want, tc.wantOn)
+			}
+		})
+	}
+}

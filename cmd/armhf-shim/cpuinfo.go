@@ -13,6 +13,8 @@ func cpuinfoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "cpuinfo",
 		Usage: "print the armv7 /proc/cpuinfo of this host (the one exec and the runtime wrapper inject)",
+		// No "help" subcommand: `cpuinfo help` is an unexpected argument.
+		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "cpus", Usage: "only these CPUs, renumbered from 0, as a list like 0-3,6 (default: the current affinity)"},
 		},
@@ -21,7 +23,8 @@ func cpuinfoCommand() *cli.Command {
 				return cli.Exit(fmt.Sprintf("cpuinfo: unexpected argument %q", c.Args().First()), 2)
 			}
 			var set cpuinfo.CPUSet
-			if s := c.String("cpus"); s != "" {
+			if c.IsSet("cpus") {
+				s := c.String("cpus")
 				var err error
 				if set, err = cpuinfo.ParseCPUSet(s); err != nil {
 					return cli.Exit(fmt.Sprintf("cpuinfo: --cpus %q: %v", s, err), 2)

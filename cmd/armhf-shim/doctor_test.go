@@ -84,6 +84,26 @@ func TestDoctorSkipsItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runShim(t, "", []string{"PATH=" + dir + ":" + os.Getenv("PATH")}, "doctor", "--json")
+	// A doctor that crashed or printed nothing must not pass for one that
+	// skipped itself.
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("doctor --json exit %d (signal %v), want 0 or 1: stdout %q stderr %q", r.code, r.signal, r.stdout, r.stderr)
+	}
+	var rep struct {
+		Runtimes []struct{ Name, Path string }
+		Verdict  string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("doctor --json is not JSON: %v\n%s", err, r.stdout)
+	}
+	if rep.Verdict == "" {
+		t.Errorf("doctor --json has no verdict:\n%s", r.stdout)
+	}
+	for _, rt := range rep.Runtimes {
+		if strings.HasPrefix(rt.Path, dir) {
+			t.Errorf("doctor lists itself as runtime %s at %s", rt.Name, rt.Path)
+		}
+	}
 	if strings.Contains(r.stdout, dir) {
 		t.Errorf("doctor lists itself as a runtime:\n%s", r.stdout)
 	}

@@ -17,6 +17,8 @@ func execCommand() *cli.Command {
 		Name:      "exec",
 		Usage:     "run a command as on a native armv7 machine (LINUX32 personality + armv7 /proc/cpuinfo)",
 		ArgsUsage: "[--] CMD [ARG...]",
+		// No "help" subcommand: CMD may be a program named help or h.
+		HideHelpCommand: true,
 		Description: "Runs CMD in the LINUX32 personality (uname -m: armv8l on arm64, i686 on x86_64) and, in a\n" +
 			"private mount namespace, with the armv7 cpuinfo bind-mounted read-only over /proc/cpuinfo.\n" +
 			"The host's /proc/cpuinfo is untouched and nothing is left behind. armhf-shim replaces itself\n" +
@@ -44,7 +46,8 @@ func execCommand() *cli.Command {
 func execMain(c *cli.Context, args []string) error {
 	var opts run32.Options
 	var set cpuinfo.CPUSet
-	if s := c.String("cpus"); s != "" {
+	if c.IsSet("cpus") {
+		s := c.String("cpus")
 		var err error
 		if set, err = cpuinfo.ParseCPUSet(s); err != nil {
 			return cli.Exit(fmt.Sprintf("exec: --cpus %q: %v", s, err), 2)

@@ -3,15 +3,20 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
@@ -259,5 +264,357 @@ func TestExecUnprivileged(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(o.String()), "\n")
 	if len(lines) != 3 || lines[0] != want || lines[1] != "65534" || lines[2] == "0" {
 		t.Fatalf("unprivileged exec: out %q stderr %q", o.String(), e.String())
+	}
+}
+
+// Root without CAP_SYS_ADMIN (a Docker container, a capability-dropped
+// build user) cannot unshare a mount namespace: exec must go through a user
+// namespace, and where none can be made either, run with the personality
+// only and a warning that names --no-cpuinfo.
+func TestExecRootWithoutSysAdmin(t *testing.T) {
+	testenv.RequireRoot(t)
+	want := compatMachine(t)
+	setpriv := testenv.RequireCommand(t, "setpriv")
+	bin := shimBinary(t)
+	script := "uname -m; grep -c 'CPU architecture: 7' /proc/cpuinfo; exit 5"
+	dropped := []string{setpriv, "--inh-caps=-all", "--bounding-set=-sys_admin", "--", bin, "exec", "--", "sh", "-c", script}
+
+	run := func(t *testing.T, argv ...string) (lines []string, stderr string) {
+		t.Helper()
+		cmd := exec.Command(argv[0], argv[1:]...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 5 {
+			t.Fatalf("want exit 5, got %v; stdout %q stderr %q", err, o.String(), e.String())
+		}
+		return strings.Split(strings.TrimSpace(o.String()), "\n"), e.String()
+	}
+	t.Run("userns", func(t *testing.T) {
+		lines, stderr := run(t, dropped...)
+		if len(lines) != 2 || lines[0] != want || lines[1] == "0" || stderr != "" {
+			t.Fatalf("want %s and a faked cpuinfo, no warning: out %q stderr %q", want, lines, stderr)
+		}
+	})
+	t.Run("no-userns", func(t *testing.T) {
+		unshare := testenv.RequireCommand(t, "unshare")
+		// A user namespace of our own in which no further one may be made.
+		argv := append([]string{unshare, "--user", "--map-root-user", "sh", "-c",
+			`echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"`, "sh"}, dropped...)
+		lines, stderr := run(t, argv...)
+		if len(lines) != 2 || lines[0] != want || lines[1] != "0" {
+			t.Fatalf("want %s and the host's cpuinfo: out %q stderr %q", want, lines, stderr)
+		}
+		if !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "--no-cpuinfo") ||
+			!strings.Contains(stderr, "operation not permitted") {
+			t.Errorf("no warning naming the failure and --no-cpuinfo: %q", stderr)
+		}
+	})
+}
+
+// In a chroot whose / is a plain directory (sbuild, pbuilder, debootstrap),
+// / cannot be made a slave mount; exec must still fake /proc/cpuinfo and
+// leave no mount behind, in the chroot or on the host.
+func TestExecInChroot(t *testing.T) {
+	testenv.RequireRoot(t)
+	want := compatMachine(t)
+	bb := "/bin/busybox"
+	if _, err := os.Stat(bb); err != nil {
+		t.Skip("no /bin/busybox (apt-get install busybox-static)")
+	}
+	chroot := testenv.RequireCommand(t, "chroot")
+	// The chroot is a plain directory on a shared mount, as on a systemd
+	// host, so that a mount leaking out of exec's namespace would show.
+	outer := t.TempDir()
+	if err := syscall.Mount("armhf-shim-test", outer, "tmpfs", 0, "size=64m"); err != nil {
+		t.Fatalf("mounting a tmpfs for the chroot: %v", err)
+	}
+	defer syscall.Unmount(outer, syscall.MNT_DETACH)
+	if err := syscall.Mount("", outer, "", syscall.MS_SHARED, ""); err != nil {
+		t.Fatalf("making the chroot's mount shared: %v", err)
+	}
+	root := filepath.Join(outer, "root")
+	for _, d := range []string{"bin", "proc", "tmp", "dev", "run"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile := func(src, dst string) {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, dst), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(bb, "bin/busybox")
+	copyFile(shimBinary(t), "bin/armhf-shim")
+	proc := filepath.Join(root, "proc")
+	if err := syscall.Mount("proc", proc, "proc", 0, ""); err != nil {
+		t.Fatalf("mounting proc in the chroot: %v", err)
+	}
+	defer syscall.Unmount(proc, syscall.MNT_DETACH)
+	mountsUnder := func() int {
+		b, err := os.ReadFile("/proc/self/mountinfo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], root+"/") {
+				n++
+			}
+		}
+		return n
+	}
+	before := mountsUnder()
+	// The command also counts, from inside, the mounts the test process sees
+	// under the chroot while the fake cpuinfo is in place.
+	script := fmt.Sprintf("uname -m; grep -c 'CPU architecture: 7' /proc/cpuinfo; grep -c ' %s/' /proc/%d/mountinfo; exit 4",
+		root, os.Getpid())
+	cmd := exec.Command(chroot, root, "/bin/armhf-shim", "exec", "--", "/bin/busybox", "sh", "-c", script)
+	cmd.Env = append(os.Environ(), "PATH=/bin")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 4 {
+		t.Fatalf("want exit 4, got %v; stdout %q stderr %q", err, o.String(), e.String())
+	}
+	lines := strings.Split(strings.TrimSpace(o.String()), "\n")
+	if len(lines) != 3 || lines[0] != want || lines[1] == "0" || e.String() != "" {
+		t.Fatalf("in a chroot: stdout %q stderr %q; want %s and a faked cpuinfo", o.String(), e.String(), want)
+	}
+	if lines[2] != strconv.Itoa(before) {
+		t.Errorf("while exec ran, the host saw %s mounts under the chroot, before %d", lines[2], before)
+	}
+	if n := mountsUnder(); n != before {
+		t.Errorf("mounts left under the chroot: %d, before %d", n, before)
+	}
+}
+
+// urfave/cli's help subcommand must not shadow a program named help or h.
+func TestExecProgramNamedHelp(t *testing.T) {
+	compatMachine(t)
+	dir := t.TempDir()
+	for _, n := range []string{"help", "h"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\necho ran "+n+" \"$@\"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
+	for _, args := range [][]string{
+		{"exec", "--no-cpuinfo", "--", "help"},
+		{"exec", "--no-cpuinfo", "--", "h", "x"},
+		{"exec", "--no-cpuinfo", "help"},
+	} {
+		want := "ran " + strings.Join(args[3:], " ")
+		if args[2] != "--" {
+			want = "ran " + strings.Join(args[2:], " ")
+		}
+		r := runShim(t, "", env, args...)
+		if r.code != 0 || strings.TrimSpace(r.stdout) != want {
+			t.Errorf("%q: code %d stdout %q stderr %q; want %q", args, r.code, r.stdout, r.stderr, want)
+		}
+	}
+	r := runShim(t, "", nil, "cpuinfo", "help")
+	if r.code != 2 || !strings.Contains(r.stderr, `unexpected argument "help"`) {
+		t.Errorf("cpuinfo help: code %d stdout %q stderr %q; want the unexpected-argument error", r.code, r.stdout, r.stderr)
+	}
+}
+
+// An empty --cpus is an error, not "no --cpus".
+func TestEmptyCPUs(t *testing.T) {
+	compatMachine(t)
+	for _, args := range [][]string{
+		{"exec", "--cpus", "", "--", "true"},
+		{"exec", "--cpus=", "--no-cpuinfo", "--", "true"},
+		{"cpuinfo", "--cpus", ""},
+	} {
+		r := runShim(t, "", nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, `--cpus ""`) || r.stdout != "" {
+			t.Errorf("%q: code %d stdout %q stderr %q; want exit 2 naming --cpus", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// In the user-namespace path, CAP_SYS_ADMIN (which let the re-executed
+// armhf-shim mount) must reach the command in no capability set.
+func TestExecUnprivilegedDropsCaps(t *testing.T) {
+	testenv.RequireRoot(t) // to switch to an unprivileged user
+	compatMachine(t)
+	setpriv := testenv.RequireCommand(t, "setpriv")
+	dir, err := os.MkdirTemp("", "armhf-shim-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	data, _ := os.ReadFile(shimBinary(t))
+	nb := filepath.Join(dir, "armhf-shim")
+	os.WriteFile(nb, data, 0o755)
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+		nb, "exec", "--", "sh", "-c", "grep -c 'CPU architecture: 7' /proc/cpuinfo; grep ^Cap /proc/self/status")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: stderr %q", err, e.String())
+	}
+	lines := strings.Split(strings.TrimSpace(o.String()), "\n")
+	if len(lines) < 6 || lines[0] == "0" {
+		t.Fatalf("the user-namespace path was not taken: out %q stderr %q", o.String(), e.String())
+	}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) == 2 && f[0] != "CapBnd:" && strings.Trim(f[1], "0") != "" {
+			t.Errorf("the command has capabilities: %s", l)
+		}
+	}
+}
+
+// nobodyShim copies the shim where uid 65534 can run it.
+func nobodyShim(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "armhf-shim-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	data, err := os.ReadFile(shimBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb := filepath.Join(dir, "armhf-shim")
+	if err := os.WriteFile(nb, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return nb
+}
+
+// The unprivileged path keeps a parent process; to the shell it must act
+// like the command itself: a child killed by a signal kills the parent
+// with that signal.
+func TestExecUnprivilegedDiesOfSignal(t *testing.T) {
+	testenv.RequireRoot(t)
+	compatMachine(t)
+	setpriv := testenv.RequireCommand(t, "setpriv")
+	nb := nobodyShim(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGKILL} {
+		cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+			nb, "exec", "--", "sh", "-c", fmt.Sprintf("grep -c 'CPU architecture: 7' /proc/cpuinfo; kill -%d $$", int(sig)))
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		if strings.TrimSpace(o.String()) == "0" {
+			t.Fatalf("the user-namespace path was not taken: stderr %q", e.String())
+		}
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("%v: want death by signal, got %v (stderr %q)", sig, err, e.String())
+		}
+		ws := ee.Sys().(syscall.WaitStatus)
+		if !ws.Signaled() || ws.Signal() != sig || ws.CoreDump() {
+			t.Errorf("child killed by %v: armhf-shim exit code %d, signaled %v by %v (core %v); stderr %q",
+				sig, ws.ExitStatus(), ws.Signaled(), ws.Signal(), ws.CoreDump(), e.String())
+		}
+	}
+}
+
+// Under an interactive shell with job control, the unprivileged path must
+// behave like the command: one Ctrl-C reaches it once, Ctrl-Z stops the
+// whole job (the shell gets the terminal back) and fg resumes it.
+func TestExecUnprivilegedTerminal(t *testing.T) {
+	testenv.RequireRoot(t)
+	compatMachine(t)
+	setpriv := testenv.RequireCommand(t, "setpriv")
+	bash := testenv.RequireCommand(t, "bash")
+	perl := testenv.RequireCommand(t, "perl")
+	nb := nobodyShim(t)
+	script := filepath.Join(filepath.Dir(nb), "t.pl")
+	os.WriteFile(script, []byte(`$| = 1;
+my $n = 0;
+$SIG{INT} = sub { $n++; print "INT$n\n" };
+print "READY\n";
+my $t = time;
+while (time - $t < 6) { select(undef, undef, undef, 0.05) }
+print "END n=$n\n";
+`), 0o644)
+
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	sh := exec.Command(bash, "--norc", "--noprofile", "-i")
+	sh.Env = append(os.Environ(), "PS1=$ ", "TERM=dumb")
+	sh.Stdin, sh.Stdout, sh.Stderr = slave, slave, slave
+	sh.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sh.Process.Kill(); sh.Wait() }()
+	slave.Close()
+
+	var mu sync.Mutex
+	var out bytes.Buffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	waitFor := func(re string) []string {
+		t.Helper()
+		rx := regexp.MustCompile(re)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			m := rx.FindStringSubmatch(out.String())
+			s := out.String()
+			mu.Unlock()
+			if m != nil {
+				return m
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("terminal never showed %q:\n%s", re, s)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	fmt.Fprintf(master, "%s --reuid=65534 --regid=65534 --clear-groups -- %s exec -- %s %s\n", setpriv, nb, perl, script)
+	waitFor(`READY`)
+	master.Write([]byte{0x03}) // Ctrl-C
+	waitFor(`INT1`)
+	time.Sleep(300 * time.Millisecond) // room for a second, relayed SIGINT
+	master.Write([]byte{0x1a})         // Ctrl-Z
+	waitFor(`Stopped`)
+	// fg continues the job's process group and waits for it.
+	master.Write([]byte("fg; echo \"R\"\"C=$?\"\n"))
+	m := waitFor(`END n=(\d+)[\s\S]*RC=(\d+)`)
+	if m[1] != "1" || m[2] != "0" {
+		mu.Lock()
+		t.Errorf("one Ctrl-C reached the command %s times (exit %s):\n%s", m[1], m[2], out.String())
+		mu.Unlock()
 	}
 }

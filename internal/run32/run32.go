@@ -93,13 +93,18 @@ func Exec(path string, argv, env []string, o Options) error {
 	if o.CPUInfo != nil {
 		switch err := privateCPUInfo(o.CPUInfo); {
 		case err == nil:
-		case !inChild && needsUserns(err):
+		case !inChild && notPermitted(err):
+			// Not root, or root without CAP_SYS_ADMIN (a Docker container,
+			// a capability-dropped build user): a user namespace gives the
+			// capability back inside it.
 			if code, uerr := runInUserns(); uerr == nil {
 				os.Exit(code)
-			} else if o.Warn != nil {
-				o.Warn(fmt.Sprintf("not root and no user namespace available (%v): running with the LINUX32 "+
-					"personality only; /proc/cpuinfo is NOT faked", uerr))
+			} else {
+				warnNoCPUInfo(o, fmt.Sprintf("%v; a user namespace could not be made either: %v", err, uerr))
 			}
+		case inChild && notPermitted(err):
+			// The user namespace exists but an LSM or seccomp refuses the mount.
+			warnNoCPUInfo(o, fmt.Sprintf("%v (inside a user namespace)", err))
 		default:
 			return err
 		}
@@ -115,7 +120,9 @@ func Exec(path string, argv, env []string, o Options) error {
 	}
 	if inChild {
 		// The capabilities that let us mount must not reach the command.
-		unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+		if err := dropInheritableCaps(); err != nil {
+			return err
+		}
 	}
 	if err := syscall.Exec(path, argv, env); err != nil {
 		code := 126
@@ -127,8 +134,22 @@ func Exec(path string, argv, env []string, o Options) error {
 	return nil
 }
 
-func needsUserns(err error) bool {
-	return errors.Is(err, unix.EPERM) && os.Geteuid() != 0
+// notPermitted reports a namespace or mount operation refused for lack of
+// privilege: EPERM whatever the euid (root without CAP_SYS_ADMIN gets it
+// too), or EACCES from an LSM.
+func notPermitted(err error) bool {
+	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES)
+}
+
+// warnNoCPUInfo reports the personality-only fallback.
+func warnNoCPUInfo(o Options, why string) {
+	if o.Warn == nil {
+		return
+	}
+	o.Warn("cannot fake /proc/cpuinfo: " + why + ". Running with the LINUX32 personality only; /proc/cpuinfo is " +
+		"the host's. To fake it, run as root with CAP_SYS_ADMIN (docker run --privileged or --cap-add SYS_ADMIN) " +
+		"or allow user namespaces (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone); " +
+		"pass --no-cpuinfo to run without it and silence this warning")
 }
 
 // privateCPUInfo moves the calling (locked) thread into a new mount
@@ -144,18 +165,30 @@ func privateCPUInfo(data []byte) error {
 	}
 	// Our mounts must not propagate back to the host; host mounts may
 	// still propagate in.
-	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("making / a slave mount: %w", err)
-	}
 	scratch := ""
-	for _, d := range []string{"/tmp", "/run", "/dev", "/mnt"} {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			scratch = d
-			break
+	switch err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); {
+	case err == nil:
+		for _, d := range []string{"/tmp", "/run", "/dev", "/mnt"} {
+			if st, err := os.Stat(d); err == nil && st.IsDir() {
+				scratch = d
+				break
+			}
 		}
-	}
-	if scratch == "" {
-		return errors.New("no scratch directory (/tmp, /run, /dev or /mnt) to stage the cpuinfo file in")
+		if scratch == "" {
+			return errors.New("no scratch directory (/tmp, /run, /dev or /mnt) to stage the cpuinfo file in; " +
+				"create /tmp or pass --no-cpuinfo")
+		}
+	case errors.Is(err, unix.EINVAL):
+		// A chroot whose / is a plain directory, not a mount point
+		// (sbuild, pbuilder, debootstrap): / cannot be named, so make
+		// slaves of the mounts we do touch. Both the bind over
+		// /proc/cpuinfo and the scratch tmpfs sit on /proc.
+		var serr error
+		if scratch, serr = procScratch(); serr != nil {
+			return serr
+		}
+	default:
+		return fmt.Errorf("making / a slave mount: %w", err)
 	}
 	if err := unix.Mount("armhf-shim", scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=1m,mode=0755"); err != nil {
 		return fmt.Errorf("mounting a private tmpfs on %s for the cpuinfo file: %w", scratch, err)
@@ -178,6 +211,27 @@ func privateCPUInfo(data []byte) error {
 		return fmt.Errorf("making /proc/cpuinfo read-only: %w", err)
 	}
 	return nil
+}
+
+// procScratch makes the /proc mount (and those below it) a slave, so that
+// mounts made on it stay in this namespace, and returns a directory of
+// procfs to stage the cpuinfo file on. It is the path for a chroot whose /
+// is not a mount point.
+func procScratch() (string, error) {
+	if err := unix.Mount("", "/proc", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			return "", errors.New("/ is not a mount point (a chroot?) and neither is /proc: mount procfs in it " +
+				"(mount -t proc proc /proc) or pass --no-cpuinfo")
+		}
+		return "", fmt.Errorf("making /proc a slave mount (/ is not a mount point, a chroot?): %w", err)
+	}
+	for _, d := range []string{"/proc/driver", "/proc/fs", "/proc/tty", "/proc/bus", "/proc/sys"} {
+		if st, err := os.Lstat(d); err == nil && st.IsDir() {
+			return d, nil
+		}
+	}
+	return "", errors.New("/ is not a mount point (a chroot?) and /proc has no directory (driver, fs, tty, bus, sys) " +
+		"to stage the cpuinfo file on; pass --no-cpuinfo")
 }
 
 // runInUserns runs this same command line again in a new user and mount
@@ -205,6 +259,26 @@ func runInUserns() (int, error) {
 		return 0, err
 	}
 	return relay(cmd), nil
+}
+
+// dropInheritableCaps empties the ambient and inheritable capability sets
+// of the calling thread, so that nothing of the CAP_SYS_ADMIN the
+// user-namespace child was given survives its execve (the permitted and
+// effective sets of a non-root execve are rebuilt from those two).
+func dropInheritableCaps() error {
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clearing the ambient capabilities before running the command: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("reading the capabilities before running the command: %w", err)
+	}
+	data[0].Inheritable, data[1].Inheritable = 0, 0
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("clearing the inheritable capabilities before running the command: %w", err)
+	}
+	return nil
 }
 
 func withoutEnv(env []string, key string) []string {
