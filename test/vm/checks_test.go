@@ -84,6 +84,12 @@ var checks = map[string]func(t *testing.T, m cpuModel, r *CaseResult){
 		c.wantAllMatch(t, "model name", `\(v7l\)$`, 1)
 		c.wantAll(t, "CPU part", m.Part)
 		c.wantProcessors(t, 1)
+		if got := c.all("processor"); len(got) == 1 && got[0] != "0" {
+			t.Errorf("the one processor is numbered %s, want 0", got[0])
+		}
+		if !strings.Contains(r.Stdout, "\nnproc: 1\n") {
+			t.Errorf("the command is not pinned to one CPU (want \"nproc: 1\"):\n%s", r.Stdout)
+		}
 	},
 	"platform-native": func(t *testing.T, m cpuModel, r *CaseResult) {
 		if !m.AArch32 {
