@@ -78,39 +78,47 @@ func ProbeCompat() Probe {
 
 	perr := WithPersonality(PerLinux32, func() error { return nil })
 	p.Personality = perr == nil
-	if !p.Personality {
-		if errors.Is(perr, unix.EINVAL) {
-			p.Method = "personality(PER_LINUX32) = EINVAL: the kernel has no 32-bit EL0 on this CPU"
-		} else {
-			p.Method = "personality(PER_LINUX32) failed: " + perr.Error()
+	var execErr error
+	if p.Personality {
+		elf := Compat32ELF(arch)
+		p.Emulator, p.EmulatorOn = binfmtHandler("/proc/sys/fs/binfmt_misc", elf)
+		p.ExecTested = true
+		if execErr = runELF(elf); execErr != nil {
+			p.ExecErr = execErr.Error()
 		}
-		return p
+		p.ExecOK = execErr == nil
 	}
+	p.Native, p.Method = decideNative(arch, perr, execErr, p.Emulator, p.EmulatorOn)
+	return p
+}
 
-	elf := Compat32ELF(arch)
-	p.Emulator, p.EmulatorOn = binfmtHandler("/proc/sys/fs/binfmt_misc", elf)
-	p.ExecTested = true
-	if err := runELF(elf); err != nil {
-		p.ExecErr = err.Error()
-		if errors.Is(err, syscall.ENOEXEC) {
-			p.Method = "execve of a 32-bit test ELF = ENOEXEC: the kernel has no 32-bit loader"
-		} else {
-			p.Method = "execve of a 32-bit test ELF failed: " + err.Error()
-		}
-		return p
-	}
-	p.ExecOK = true
-	if p.EmulatorOn {
+// decideNative is the probe's verdict from its observations: the
+// personality call's error, the test execve's error (when the personality
+// was accepted) and the binfmt_misc handler that takes 32-bit ELFs. On
+// arm64 an accepted PER_LINUX32 is decisive on its own: the kernel accepts
+// it only with 32-bit EL0 support (CONFIG_COMPAT and a capable CPU). On
+// x86_64 it is always accepted, and only a native execve proves IA32
+// support.
+func decideNative(arch string, perr, execErr error, emulator string, emulatorOn bool) (bool, string) {
+	switch {
+	case perr != nil && errors.Is(perr, unix.EINVAL):
+		return false, "personality(PER_LINUX32) = EINVAL: the kernel has no 32-bit EL0 on this CPU"
+	case perr != nil:
+		return false, "personality(PER_LINUX32) failed: " + perr.Error()
+	case execErr != nil && errors.Is(execErr, syscall.ENOEXEC):
+		return false, "execve of a 32-bit test ELF = ENOEXEC: the kernel has no 32-bit loader"
+	case execErr != nil && arch == "arm64":
+		return true, "personality(PER_LINUX32) accepted, which is decisive on arm64; the execve test could not run (" +
+			execErr.Error() + ")"
+	case execErr != nil:
+		return false, "execve of a 32-bit test ELF failed: " + execErr.Error()
+	case emulatorOn:
 		// The exec went through the emulator; only the personality speaks for
 		// the hardware, and on arm64 it is decisive.
-		p.Native = arch == "arm64"
-		p.Method = "personality(PER_LINUX32) accepted; the execve test is inconclusive because binfmt_misc handler " +
-			p.Emulator + " intercepts 32-bit ELFs"
-		return p
+		return arch == "arm64", "personality(PER_LINUX32) accepted; the execve test is inconclusive because binfmt_misc handler " +
+			emulator + " intercepts 32-bit ELFs"
 	}
-	p.Native = true
-	p.Method = "personality(PER_LINUX32) accepted and a 32-bit test ELF ran natively"
-	return p
+	return true, "personality(PER_LINUX32) accepted and a 32-bit test ELF ran natively"
 }
 
 // runELF executes elf from an anonymous memory file and waits for it.

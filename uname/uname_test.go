@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // The test binary doubles as the program exec'd by ExecLinux32 in tests.
@@ -342,6 +345,39 @@ func TestBinfmtPrefersEnabled(t *testing.T) {
 			name, gotOn := binfmtHandler(dir, armExit0())
 			if gotOn != tc.wantOn || (tc.want == "") != (name == "") || !strings.HasPrefix(name, tc.want) {
 				t.Errorf("got %q on=%v, want %q... on=%v", name, gotOn, tc.want, tc.wantOn)
+			}
+		})
+	}
+}
+
+func TestDecideNative(t *testing.T) {
+	eacces := fmt.Errorf("execve: %w", syscall.EACCES)
+	for _, tc := range []struct {
+		name       string
+		arch       string
+		perr, eerr error
+		emuOn      bool
+		native     bool
+		method     string
+	}{
+		{"arm64 no EL0", "arm64", unix.EINVAL, nil, false, false, "EINVAL"},
+		{"personality refused otherwise", "arm64", unix.EPERM, nil, false, false, "failed"},
+		{"arm64 native", "arm64", nil, nil, false, true, "ran natively"},
+		{"no 32-bit loader", "amd64", nil, fmt.Errorf("execve: %w", syscall.ENOEXEC), false, false, "ENOEXEC"},
+		{"no 32-bit loader arm64", "arm64", nil, fmt.Errorf("execve: %w", syscall.ENOEXEC), false, false, "ENOEXEC"},
+		// A memfd that may not be executed (vm.memfd_noexec) or a seccomp
+		// filter: the personality still proves 32-bit EL0 on arm64 ...
+		{"arm64 exec test blocked", "arm64", nil, eacces, false, true, "decisive on arm64"},
+		// ... but on x86_64 only the exec can tell.
+		{"amd64 exec test blocked", "amd64", nil, eacces, false, false, "failed"},
+		{"arm64 emulated", "arm64", nil, nil, true, true, "inconclusive"},
+		{"amd64 emulated", "amd64", nil, nil, true, false, "inconclusive"},
+		{"amd64 native", "amd64", nil, nil, false, true, "ran natively"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			native, method := decideNative(tc.arch, tc.perr, tc.eerr, "qemu-arm", tc.emuOn)
+			if native != tc.native || !strings.Contains(method, tc.method) {
+				t.Errorf("decideNative = %v, %q; want %v, …%s…", native, method, tc.native, tc.method)
 			}
 		})
 	}

@@ -102,6 +102,9 @@ func diagnose() (*doctorReport, error) {
 	p := uname.ProbeCompat()
 	r.Compat.Target, r.Compat.Native, r.Compat.Method = p.Target, p.Native, p.Method
 	r.Compat.CompatMachine, r.Compat.Emulator, r.Compat.EmulatorOn = p.CompatMachine, p.Emulator, p.EmulatorOn
+	if !p.Personality {
+		r.Compat.CompatMachine = "" // there is no 32-bit mode to name
+	}
 	r.Runtimes = findRuntimes()
 	if doctorInstalled != nil {
 		r.Installed = doctorInstalled()
@@ -117,8 +120,12 @@ func diagnose() (*doctorReport, error) {
 		r.Verdict = fmt.Sprintf("NO: armhf-shim supports arm64 and x86_64 kernels; this one is %s", r.Kernel.Machine)
 	case !p.Native:
 		r.exitCode = 1
-		r.Verdict = fmt.Sprintf("NO: this host cannot run %s code natively; the CPU (%s) has no AArch32 at EL0 or the kernel no 32-bit support. "+
-			"Build armhf under QEMU user emulation instead (qemu-user-static + binfmt_misc)", target, r.CPU.Name)
+		why := fmt.Sprintf("the CPU (%s) has no AArch32 at EL0 or the kernel no 32-bit (compat) support", r.CPU.Name)
+		if p.Target == "i386" {
+			why = "the kernel has no IA32 emulation (CONFIG_IA32_EMULATION off, or ia32_emulation=0 on its command line)"
+		}
+		r.Verdict = fmt.Sprintf("NO: this host cannot run %s code natively; %s. "+
+			"Build %s under QEMU user emulation instead (qemu-user-static + binfmt_misc)", target, why, target)
 	case p.EmulatorOn:
 		r.exitCode = 1
 		r.Verdict = fmt.Sprintf("NO (fixable): the CPU runs %s natively, but binfmt_misc handler %s intercepts 32-bit ELFs, so they run EMULATED. "+
@@ -149,7 +156,11 @@ func (r *doctorReport) print(w io.Writer) {
 	fmt.Fprintf(w, "kernel:            %s %s\n", r.Kernel.Machine, r.Kernel.Release)
 	fmt.Fprintf(w, "cpu:               %s (%d processors)\n", r.CPU.Name, r.CPU.Processors)
 	fmt.Fprintf(w, "native %-10s  %s — %s\n", r.Compat.Target+":", yn(r.Compat.Native), r.Compat.Method)
-	fmt.Fprintf(w, "compat uname -m:   %s\n", r.Compat.CompatMachine)
+	if r.Compat.CompatMachine != "" {
+		fmt.Fprintf(w, "compat uname -m:   %s\n", r.Compat.CompatMachine)
+	} else {
+		fmt.Fprintf(w, "compat uname -m:   none (the kernel refuses PER_LINUX32)\n")
+	}
 	switch {
 	case r.Compat.Emulator == "":
 		fmt.Fprintf(w, "emulation:         no binfmt_misc handler for 32-bit ELFs\n")

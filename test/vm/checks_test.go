@@ -113,9 +113,15 @@ var checks = map[string]func(t *testing.T, m cpuModel, r *CaseResult){
 				t.Errorf("doctor on %s (no AArch32) exited %d, want 1:\n%s", m.Name, r.RC, r.Output())
 			}
 			wantMentionsAArch32(t, r)
+			if !strings.Contains(r.Stdout, "compat uname -m:   none") {
+				t.Errorf("doctor on %s names a compat uname -m although the kernel refuses PER_LINUX32:\n%s", m.Name, r.Stdout)
+			}
 			return
 		}
 		wantOK(t, r)
+		if !strings.Contains(r.Stdout, "compat uname -m:   armv8l") {
+			t.Errorf("doctor on %s does not name armv8l:\n%s", m.Name, r.Stdout)
+		}
 	},
 	"exec-true": func(t *testing.T, m cpuModel, r *CaseResult) {
 		if !m.AArch32 {
