@@ -211,39 +211,73 @@ func Run(o Options) error {
 		}
 		return nil
 	}
-	for _, l := range links {
-		if err := applyLink(l); err != nil {
-			return err
+	// All or nothing: each change made is undone if a later one fails, and
+	// what was done is reported only once everything is.
+	var undo []func()
+	var done []string
+	fail := func(err error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
 		}
-		if l.Target == "" {
-			fmt.Fprintf(o.Out, "removed symlink %s\n", l.Path)
-		} else {
-			fmt.Fprintf(o.Out, "created symlink %s -> %s\n", l.Path, l.Target)
-		}
+		return fmt.Errorf("%w; nothing was changed (what was already done is undone)", err)
 	}
 	stamp := o.Now().UTC().Format("20060102-150405")
 	for _, f := range p.Files {
+		// A file that is a symlink (a config managed elsewhere) is written
+		// where it points, and stays a symlink.
+		target := f.Path
+		if r, err := filepath.EvalSymlinks(f.Path); err == nil {
+			target = r
+		}
 		backup := ""
 		if f.Old != nil {
 			backup = f.Path + ".armhf-shim-" + stamp + ".bak"
 			if err := fsutil.WriteFileAtomic(backup, f.Old, f.Mode); err != nil {
-				return fmt.Errorf("backing up %s: %w", f.Path, err)
+				return fail(fmt.Errorf("backing up %s: %w", f.Path, err))
 			}
 		}
+		restore := func(f fileChange, target string) func() {
+			if f.Old == nil {
+				return func() { os.Remove(target) }
+			}
+			return func() { fsutil.WriteFileAtomic(target, f.Old, f.Mode) }
+		}(f, target)
 		if f.New == nil {
 			if err := os.Remove(f.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
+				return fail(fmt.Errorf("removing %s: %w", f.Path, err))
 			}
-			fmt.Fprintf(o.Out, "removed %s%s\n", f.Path, backupNote(backup))
+			undo = append(undo, restore)
+			done = append(done, "removed "+f.Path+backupNote(backup))
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
-			return err
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fail(err)
 		}
-		if err := fsutil.WriteFileAtomic(f.Path, f.New, f.Mode); err != nil {
-			return err
+		if err := fsutil.WriteFileAtomic(target, f.New, f.Mode); err != nil {
+			return fail(fmt.Errorf("writing %s: %w", target, err))
 		}
-		fmt.Fprintf(o.Out, "wrote %s%s\n", f.Path, backupNote(backup))
+		undo = append(undo, restore)
+		done = append(done, "wrote "+f.Path+backupNote(backup))
+	}
+	for _, l := range links {
+		prev, perr := os.Readlink(l.Path)
+		if err := applyLink(l); err != nil {
+			return fail(err)
+		}
+		undo = append(undo, func() {
+			os.Remove(l.Path)
+			if perr == nil {
+				os.Symlink(prev, l.Path)
+			}
+		})
+		if l.Target == "" {
+			done = append(done, "removed symlink "+l.Path)
+		} else {
+			done = append(done, "created symlink "+l.Path+" -> "+l.Target)
+		}
+	}
+	for _, d := range done {
+		fmt.Fprintln(o.Out, d)
 	}
 	for _, a := range p.Apply {
 		fmt.Fprintln(o.Out, "to apply: "+a)

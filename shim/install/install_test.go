@@ -518,3 +518,50 @@ func plan0(t *testing.T, o Options) Plan {
 	}
 	return p
 }
+
+// A daemon.json that is a symlink (managed elsewhere) is edited where it
+// points, and stays a symlink.
+func TestRunFollowsSymlinkedConfig(t *testing.T) {
+	dir, bin := setup(t)
+	real := filepath.Join(dir, "managed", "daemon.json")
+	os.MkdirAll(filepath.Dir(real), 0o755)
+	os.WriteFile(real, []byte(daemonJSON), 0o640)
+	cfg := filepath.Join(dir, "etc", "docker", "daemon.json")
+	os.MkdirAll(filepath.Dir(cfg), 0o755)
+	os.Symlink("../../managed/daemon.json", cfg)
+	var out bytes.Buffer
+	if err := Run(Options{Target: "docker", Config: cfg, Binary: bin, Out: &out, Now: clock}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(cfg); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("%s is no longer a symlink: %v", cfg, err)
+	}
+	b, _ := os.ReadFile(real)
+	if rt, _ := decodeJSON(t, b)["runtimes"].(map[string]any); rt["armhf"] == nil || rt["nvidia"] == nil {
+		t.Errorf("the file the symlink points to was not edited:\n%s", b)
+	}
+	if st, _ := os.Stat(real); st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want the original 0640", st.Mode())
+	}
+}
+
+// A change that fails undoes the ones made before it: here daemon.json is
+// written, then the armhf-runc link cannot be made (a non-executable file
+// is in its place).
+func TestRunAllOrNothing(t *testing.T) {
+	dir, bin := setup(t)
+	os.WriteFile(filepath.Join(dir, "bin", "armhf-runc"), []byte("not a runtime"), 0o644)
+	cfg := filepath.Join(dir, "daemon.json")
+	os.WriteFile(cfg, []byte(daemonJSON), 0o600)
+	var out bytes.Buffer
+	err := Run(Options{Target: "docker", Config: cfg, Binary: bin, Out: &out, Now: clock})
+	if err == nil || !strings.Contains(err.Error(), "not a symlink") || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("err = %v", err)
+	}
+	if b, _ := os.ReadFile(cfg); string(b) != daemonJSON {
+		t.Errorf("daemon.json left changed:\n%s", b)
+	}
+	if strings.Contains(out.String(), "wrote") {
+		t.Errorf("reports a change that was undone:\n%s", out.String())
+	}
+}
