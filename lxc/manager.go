@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,6 +101,21 @@ type CreateOptions struct {
 	Init         []string // nil = armhf-lxc's init script
 }
 
+// CheckCreateFlags rejects create flags that would be silently ignored
+// without the flag they belong to: --mirror without --debootstrap,
+// --docker-arg or --docker-socket without --docker.
+func CheckCreateFlags(debootstrap, mirror, docker, dockerArgs, dockerSocket bool) error {
+	switch {
+	case mirror && !debootstrap:
+		return errors.New("--mirror without --debootstrap: the mirror is only used by debootstrap (drop --mirror, or build the rootfs with --debootstrap SUITE)")
+	case dockerArgs && !docker:
+		return errors.New("--docker-arg without --docker: dockerd's arguments are only used when start runs dockerd (add --docker --nesting, or drop --docker-arg)")
+	case dockerSocket && !docker:
+		return errors.New("--docker-socket without --docker: the socket is only used when start runs dockerd (add --docker --nesting, or drop --docker-socket)")
+	}
+	return nil
+}
+
 // Create defines a stopped container. On any error nothing is left behind:
 // what Create made (the container directory, an unpacked rootfs) is
 // removed, and a user-supplied rootfs directory is never written to.
@@ -116,6 +132,9 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (err error) {
 	}
 	if (o.Rootfs == "") == (o.Debootstrap == "") {
 		return fmt.Errorf("create %s: give exactly one of --rootfs DIR|TARBALL and --debootstrap SUITE", o.Name)
+	}
+	if err := CheckCreateFlags(o.Debootstrap != "", o.Mirror != "", o.Docker, len(o.DockerArgs) > 0, o.DockerSocket != "" && o.DockerSocket != DefaultDockerSocket); err != nil {
+		return fmt.Errorf("create %s: %w", o.Name, err)
 	}
 	if o.Docker && !o.Nesting {
 		return fmt.Errorf("create %s: --docker runs dockerd in the container, which needs --nesting", o.Name)
@@ -217,7 +236,10 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (err error) {
 	// Mkdir is the atomic claim on the name: a second create fails here.
 	if err := os.Mkdir(dir, 0o750); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("create %s: container %q already exists in %s (destroy it first, or pick another name)", o.Name, o.Name, m.lxcpath())
+			if _, cerr := os.Stat(filepath.Join(dir, ConfigFile)); errors.Is(cerr, fs.ErrNotExist) {
+				return fmt.Errorf("create %s: %s already exists but defines no container (left by a failed create or destroy?): %s", o.Name, dir, m.leftoverAdvice(o.Name))
+			}
+			return fmt.Errorf("create %s: container %q already exists in %s (destroy it first: %s; or pick another name)", o.Name, o.Name, m.lxcpath(), m.command("destroy", o.Name))
 		}
 		return fmt.Errorf("create %s: %w", o.Name, err)
 	}
@@ -227,7 +249,7 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (err error) {
 			return
 		}
 		if rerr := m.removeDir(dir, ownRootfs); rerr != nil {
-			err = fmt.Errorf("%w (and rolling back failed: %v)", err, rerr)
+			err = fmt.Errorf("%w (and rolling back failed: %v; once that is fixed, remove what is left with %s)", err, rerr, m.command("destroy", o.Name))
 		}
 	}()
 
@@ -244,20 +266,28 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (err error) {
 	switch {
 	case userRootfs != "":
 		st.Rootfs, st.Source = userRootfs, userRootfs
+	case tarball != "":
+		st.Rootfs, st.OwnsRootfs, st.Source = filepath.Join(dir, RootfsDir), true, tarball
 	default:
-		ownRootfs = filepath.Join(dir, RootfsDir)
-		st.Rootfs, st.OwnsRootfs = ownRootfs, true
+		st.Rootfs, st.OwnsRootfs, st.Source = filepath.Join(dir, RootfsDir), true, "debootstrap:"+o.Debootstrap
+	}
+	// The state first, the LXC config last: should the rollback fail too
+	// (a mount below dir), what is left is marked as armhf-lxc's, with
+	// whether it owns the rootfs, and destroy can finish the job.
+	if err := WriteState(dir, st); err != nil {
+		return fmt.Errorf("create %s: %w", o.Name, err)
+	}
+	if st.OwnsRootfs {
+		ownRootfs = st.Rootfs
 		if err := os.Mkdir(ownRootfs, 0o755); err != nil {
 			return err
 		}
 		if tarball != "" {
-			st.Source = tarball
 			m.logf("unpacking %s into %s", tarball, ownRootfs)
 			if err := Unpack(ctx, tarball, ownRootfs); err != nil {
 				return fmt.Errorf("create %s: %w", o.Name, err)
 			}
 		} else {
-			st.Source = "debootstrap:" + o.Debootstrap
 			m.logf("debootstrap --arch=%s %s into %s", DebootstrapArch(arch), o.Debootstrap, ownRootfs)
 			w := m.Log
 			if w == nil {
@@ -287,9 +317,6 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (err error) {
 		return fmt.Errorf("create %s: %w", o.Name, err)
 	}
 	if err := writeRuntimeFiles(dir, st); err != nil {
-		return fmt.Errorf("create %s: %w", o.Name, err)
-	}
-	if err := WriteState(dir, st); err != nil {
 		return fmt.Errorf("create %s: %w", o.Name, err)
 	}
 	if err := saveConfig(o.Name, m.lxcpath(), items); err != nil {
@@ -358,19 +385,62 @@ func (m *Manager) open(name string) (*State, *golxc.Container, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("no container %q in %s (armhf-lxc list shows the containers)", name, m.lxcpath())
 	}
-	st, err := ReadState(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("container %q: %w", name, err)
-	}
 	c, err := golxc.NewContainer(name, m.lxcpath())
 	if err != nil {
 		return nil, nil, fmt.Errorf("container %q: liblxc: %w", name, err)
 	}
 	if !c.Defined() {
 		c.Release()
-		return nil, nil, fmt.Errorf("container %q: %s has no LXC config (half-destroyed? remove the directory by hand)", name, dir)
+		return nil, nil, fmt.Errorf("container %q: %s has no LXC config (left by a failed create or destroy?): %s", name, dir, m.leftoverAdvice(name))
+	}
+	st, err := ReadState(dir)
+	if err != nil {
+		c.Release()
+		return nil, nil, fmt.Errorf("container %q: %w", name, err)
 	}
 	return st, c, nil
+}
+
+// command is the armhf-lxc command line that runs cmd on container name of
+// this lxcpath.
+func (m *Manager) command(cmd, name string) string {
+	if m.lxcpath() == DefaultLXCPath() {
+		return "armhf-lxc " + cmd + " " + name
+	}
+	return "armhf-lxc --lxcpath " + m.lxcpath() + " " + cmd + " " + name
+}
+
+// leftoverAdvice says what to do with the directory of name when it has no
+// LXC config: destroy removes what armhf-lxc left there (see
+// Destroy), anything else is not armhf-lxc's to delete.
+func (m *Manager) leftoverAdvice(name string) string {
+	dir := m.Dir(name)
+	if _, err := os.Stat(filepath.Join(dir, StateFile)); err == nil {
+		return "remove what is left with " + m.command("destroy", name)
+	}
+	if ok, _ := onlyOwnFiles(dir); ok {
+		return "remove what is left with " + m.command("destroy", name)
+	}
+	return fmt.Sprintf("it has no %s either, so it is not armhf-lxc's: check it and remove it by hand (rm -r %s)", StateFile, dir)
+}
+
+// ownFiles are the names armhf-lxc creates in a container directory.
+var ownFiles = []string{ConfigFile, StateFile, CPUInfoFile, InitFile, LogFile, DockerdLog, RootfsDir}
+
+// onlyOwnFiles reports whether dir holds nothing but names armhf-lxc
+// creates there, rootfs excepted, and lists the others.
+func onlyOwnFiles(dir string) (bool, []string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false, nil
+	}
+	var other []string
+	for _, e := range ents {
+		if e.Name() == RootfsDir || !slices.Contains(ownFiles, e.Name()) || strings.HasPrefix(e.Name(), ".") {
+			other = append(other, e.Name())
+		}
+	}
+	return len(other) == 0, other
 }
 
 // StartOptions are the options of Manager.Start.
@@ -381,8 +451,10 @@ type StartOptions struct {
 
 // Start starts a stopped container: regenerates its cpuinfo and init, has
 // liblxc start it (daemonized), and with --docker starts the rootfs's
-// dockerd and waits until its socket answers. If dockerd does not come up
-// the container is stopped again.
+// dockerd and waits until its socket answers. On every failure after
+// liblxc was asked to start it — liblxc's start failing, a container not
+// running in time, dockerd not coming up, ctx cancelled (Ctrl-C) — the
+// container is stopped again and its stale cgroups removed.
 func (m *Manager) Start(ctx context.Context, name string, o StartOptions) error {
 	st, c, err := m.open(name)
 	if err != nil {
@@ -392,12 +464,6 @@ func (m *Manager) Start(ctx context.Context, name string, o StartOptions) error 
 	if c.Running() {
 		return fmt.Errorf("container %q is already running (pid %d)", name, c.InitPid())
 	}
-	if o.Timeout == 0 {
-		o.Timeout = 30 * time.Second
-	}
-	if o.DockerTimeout == 0 {
-		o.DockerTimeout = 60 * time.Second
-	}
 	dir := m.Dir(name)
 	if err := CheckRootfs(st.Rootfs); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
@@ -405,7 +471,53 @@ func (m *Manager) Start(ctx context.Context, name string, o StartOptions) error 
 	if err := writeRuntimeFiles(dir, st); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
+	return m.start(ctx, c, st, o)
+}
+
+// container is what Start, startDockerd and stopContainer use of a
+// *golxc.Container (an interface so that the failure paths can be tested
+// with states a real container rarely shows).
+type container interface {
+	Name() string
+	ConfigPath() string
+	Start() error
+	Running() bool
+	State() golxc.State
+	Wait(golxc.State, time.Duration) bool
+	Shutdown(time.Duration) error
+	Stop() error
+	InitPid() int
+	RunCommandNoWait([]string, golxc.AttachOptions) (int, error)
+}
+
+// start is Start from liblxc's start on.
+func (m *Manager) start(ctx context.Context, c container, st *State, o StartOptions) (err error) {
+	name := c.Name()
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.DockerTimeout == 0 {
+		o.DockerTimeout = 60 * time.Second
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("start %s: interrupted (%v); nothing was started", name, context.Cause(ctx))
+	}
+	dir := m.Dir(name)
 	logOff := fileSize(filepath.Join(dir, LogFile))
+	// From here on, whatever fails leaves the container stopped and its
+	// cgroups removed: liblxc may have got part of the way.
+	defer func() {
+		if err == nil {
+			return
+		}
+		if c.State() != golxc.STOPPED {
+			m.logf("stopping %s again: the start failed", name)
+			if serr := stopContainer(c, 0); serr != nil {
+				err = fmt.Errorf("%w\n(and stopping it again failed: %v)", err, serr)
+			}
+		}
+		RemoveStaleCgroups(name)
+	}()
 	if err := c.Start(); err != nil {
 		return fmt.Errorf("start %s: %v%s", name, err, m.logTail(dir, logOff))
 	}
@@ -420,9 +532,8 @@ func (m *Manager) Start(ctx context.Context, name string, o StartOptions) error 
 	}
 	if !running {
 		if state := c.State(); state != golxc.STOPPED {
-			return fmt.Errorf("start %s: not running after %s (state %s)%s", name, o.Timeout, state, m.logTail(dir, logOff))
+			return fmt.Errorf("start %s: not running after %s (state %s); stopped it again%s", name, o.Timeout, state, m.logTail(dir, logOff))
 		}
-		RemoveStaleCgroups(name)
 		init := "/bin/sh " + InitTarget
 		if st.Init != nil {
 			init = strings.Join(st.Init, " ")
@@ -433,12 +544,9 @@ func (m *Manager) Start(ctx context.Context, name string, o StartOptions) error 
 		return nil
 	}
 	if err := m.startDockerd(ctx, c, st, o.DockerTimeout); err != nil {
-		m.logf("stopping %s again: dockerd did not start", name)
-		if c.Running() {
-			c.Stop()
-			c.Wait(golxc.STOPPED, 10*time.Second)
+		if ctx.Err() == nil {
+			m.logf("stopping %s again: dockerd did not start", name)
 		}
-		RemoveStaleCgroups(name)
 		return fmt.Errorf("start %s: %w", name, err)
 	}
 	return nil
@@ -485,10 +593,22 @@ func (m *Manager) logTail(dir string, off int64) string {
 	return "\nliblxc log (" + filepath.Join(dir, LogFile) + "):\n" + s
 }
 
-// startDockerd runs dockerd in the container (detached; when armhf-lxc
-// exits the container's init adopts it) with stdout and stderr to
+// startDockerd runs dockerd in the container, with stdout and stderr to
 // <dir>/dockerd.log, and waits for its API socket.
-func (m *Manager) startDockerd(ctx context.Context, c *golxc.Container, st *State, timeout time.Duration) error {
+//
+// dockerd is not attached directly: liblxc creates attached processes with
+// CLONE_PARENT, as children of armhf-lxc in the host's PID namespace, and
+// when armhf-lxc exits the kernel reparents such an orphan to a subreaper
+// among armhf-lxc's ancestors or to the host's PID 1 — not to the
+// container's init (seen before this was changed: dockerd's PPid was the
+// host's PID 1, 0 inside the container). A host process that does not reap
+// it would leave a zombie that keeps the container's PID namespace, and so
+// a stop, from ever finishing. So the attached process is the container's
+// /bin/sh, which starts dockerd in the background and waits for it
+// (passing its exit status on while armhf-lxc watches); once the socket
+// answers, armhf-lxc kills and reaps that sh, and dockerd, orphaned inside
+// the container, is adopted by the container's init, which reaps it.
+func (m *Manager) startDockerd(ctx context.Context, c container, st *State, timeout time.Duration) error {
 	dir := m.Dir(st.Name)
 	logPath := filepath.Join(dir, DockerdLog)
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
@@ -507,11 +627,11 @@ func (m *Manager) startDockerd(ctx context.Context, c *golxc.Container, st *Stat
 		return fmt.Errorf("--docker: %w: install docker.io (or a static dockerd) in the root filesystem", err)
 	}
 	opts := attachOptions(nil, "/", null, logf, logf)
-	pid, err := c.RunCommandNoWait(argv, opts)
+	pid, err := c.RunCommandNoWait(DockerdWrapper(argv), opts)
 	if err != nil {
 		return fmt.Errorf("starting %s in the container: %w", strings.Join(argv, " "), err)
 	}
-	m.logf("dockerd started (pid %d); waiting for %s", pid, st.DockerSocket)
+	m.logf("dockerd started; waiting for %s", st.DockerSocket)
 	deadline := time.Now().Add(timeout)
 	var lastErr error
 	for {
@@ -530,14 +650,31 @@ func (m *Manager) startDockerd(ctx context.Context, c *golxc.Container, st *Stat
 		}
 		lastErr = err
 		if lastErr == nil {
+			// dockerd's sh goes, dockerd is the container init's.
+			unix.Kill(pid, unix.SIGKILL)
+			reap(pid)
 			return nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			reap(pid)
+			return fmt.Errorf("interrupted (%v) while waiting for dockerd on %s; stopped the container again", context.Cause(ctx), st.DockerSocket)
+		}
+		if time.Now().After(deadline) {
 			reap(pid)
 			return fmt.Errorf("dockerd did not answer on %s within %s: %v%s", st.DockerSocket, timeout, lastErr, fileTail(logPath, logOff, "dockerd log"))
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
+}
+
+// DockerdWrapper is the command attached for --docker: the container's sh
+// running dockerd (argv) in the background and exiting with its status
+// (see startDockerd).
+func DockerdWrapper(argv []string) []string {
+	return append([]string{"/bin/sh", "-c", `"$@" & wait $!`, "sh"}, argv...)
 }
 
 // reap ends an attached process that is still our child: SIGTERM, up to 5s,
@@ -600,7 +737,7 @@ func (m *Manager) Stop(name string, timeout time.Duration) (stopped bool, err er
 	return true, stopContainer(c, timeout)
 }
 
-func stopContainer(c *golxc.Container, timeout time.Duration) error {
+func stopContainer(c container, timeout time.Duration) error {
 	if timeout > 0 {
 		// An error only means the grace period ran out: killed below.
 		c.Shutdown(ShutdownTimeout(timeout))
@@ -831,12 +968,35 @@ func (m *Manager) List() ([]Status, error) {
 // root filesystem only if armhf-lxc unpacked it. A rootfs directory the
 // user supplied is never deleted, and neither are files armhf-lxc did not
 // create in the container directory (which then stays).
+//
+// It also removes what a failed create or destroy left (a rollback stopped
+// by a mount below the directory): a directory without an LXC config but
+// with armhf-lxc.json (which create writes first and removeDir deletes
+// last) is cleaned up as that file says; one without either is removed
+// only if it holds nothing but armhf-lxc's cpuinfo, init and log files.
 func (m *Manager) Destroy(name string, force bool) error {
-	st, c, err := m.open(name)
-	if err != nil {
+	if err := requireRoot(); err != nil {
 		return err
 	}
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	dir := m.Dir(name)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no container %q in %s (armhf-lxc list shows the containers)", name, m.lxcpath())
+	}
+	c, err := golxc.NewContainer(name, m.lxcpath())
+	if err != nil {
+		return fmt.Errorf("container %q: liblxc: %w", name, err)
+	}
 	defer c.Release()
+	st, serr := ReadState(dir)
+	if !c.Defined() {
+		return m.destroyLeftover(c, st, serr)
+	}
+	if serr != nil {
+		return fmt.Errorf("container %q: %w", name, serr)
+	}
 	if c.Running() {
 		if !force {
 			return fmt.Errorf("destroy %s: container %q is running (stop it first, or destroy --force)", name, name)
@@ -846,6 +1006,11 @@ func (m *Manager) Destroy(name string, force bool) error {
 		}
 	}
 	RemoveStaleCgroups(name)
+	return m.removeOwn(name, st)
+}
+
+// removeOwn removes the directory of name as its state says.
+func (m *Manager) removeOwn(name string, st *State) error {
 	dir := m.Dir(name)
 	own := ""
 	if st.OwnsRootfs {
@@ -854,7 +1019,34 @@ func (m *Manager) Destroy(name string, force bool) error {
 			return fmt.Errorf("destroy %s: %s says armhf-lxc owns rootfs %s, which is not %s; refusing to delete it", name, StateFile, st.Rootfs, own)
 		}
 	}
-	return m.removeDir(dir, own)
+	if err := m.removeDir(dir, own); err != nil {
+		return fmt.Errorf("destroy %s: %w", name, err)
+	}
+	return nil
+}
+
+// destroyLeftover is Destroy of a directory without an LXC config.
+func (m *Manager) destroyLeftover(c *golxc.Container, st *State, stateErr error) error {
+	name, dir := c.Name(), m.Dir(c.Name())
+	if c.Running() {
+		return fmt.Errorf("destroy %s: %s has no LXC config, yet liblxc runs a container %q: stop it with lxc-stop -k -n %s -P %s, then run %s again", name, dir, name, name, m.lxcpath(), m.command("destroy", name))
+	}
+	RemoveStaleCgroups(name)
+	switch {
+	case st != nil:
+		m.logf("%s has no LXC config (left by a failed create or destroy): removing what %s lists", dir, StateFile)
+		return m.removeOwn(name, st)
+	case !errors.Is(stateErr, ErrNotManaged):
+		return fmt.Errorf("destroy %s: %s has no LXC config and %v: check it and remove it by hand (rm -r %s)", name, dir, stateErr, dir)
+	}
+	if ok, other := onlyOwnFiles(dir); !ok {
+		return fmt.Errorf("destroy %s: %s has neither an LXC config nor %s, so it is not armhf-lxc's (it holds %s): check it and remove it by hand (rm -r %s)", name, dir, StateFile, strings.Join(other, ", "), dir)
+	}
+	m.logf("%s has no LXC config and no %s, only armhf-lxc's files: removing them", dir, StateFile)
+	if err := m.removeDir(dir, ""); err != nil {
+		return fmt.Errorf("destroy %s: %w", name, err)
+	}
+	return nil
 }
 
 // removeDir deletes what armhf-lxc puts in a container directory: ownRootfs

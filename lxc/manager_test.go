@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	golxc "github.com/lxc/go-lxc"
 	"golang.org/x/sys/unix"
@@ -241,6 +242,9 @@ func TestCreateRollback(t *testing.T) {
 		{"bad-network", CreateOptions{Rootfs: rootfs, Network: "macvlan:eth0"}, "want none or veth:BRIDGE"},
 		{"bind-source-missing", CreateOptions{Rootfs: rootfs, Binds: []string{"/nonexistent-armhf:/x"}}, "no such file"},
 		{"bad-docker-socket", CreateOptions{Rootfs: rootfs, Nesting: true, Docker: true, DockerSocket: "docker.sock"}, "--docker-socket"},
+		{"mirror-without-debootstrap", CreateOptions{Rootfs: rootfs, Mirror: "http://deb.debian.org/debian"}, "--mirror without --debootstrap"},
+		{"docker-arg-without-docker", CreateOptions{Rootfs: rootfs, Nesting: true, DockerArgs: []string{"--iptables=false"}}, "--docker-arg without --docker"},
+		{"docker-socket-without-docker", CreateOptions{Rootfs: rootfs, Nesting: true, DockerSocket: "/run/d.sock"}, "--docker-socket without --docker"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newManager(t)
@@ -450,4 +454,145 @@ func TestStartChecksRootfs(t *testing.T) {
 	if err := m.Destroy("gone", false); err != nil {
 		t.Errorf("Destroy after the rootfs vanished: %v", err)
 	}
+}
+
+// fakeContainer is a container whose liblxc start fails or never reaches
+// RUNNING, in states a real one rarely shows.
+type fakeContainer struct {
+	name, path string
+	startErr   error
+	state      golxc.State // after Start
+	stops      int
+}
+
+func (f *fakeContainer) Name() string       { return f.name }
+func (f *fakeContainer) ConfigPath() string { return f.path }
+func (f *fakeContainer) Start() error       { return f.startErr }
+func (f *fakeContainer) Running() bool      { return f.state == golxc.RUNNING }
+func (f *fakeContainer) State() golxc.State { return f.state }
+func (f *fakeContainer) Wait(s golxc.State, _ time.Duration) bool {
+	return f.state == s
+}
+func (f *fakeContainer) Shutdown(time.Duration) error { return errors.New("timed out") }
+func (f *fakeContainer) Stop() error                  { f.stops++; f.state = golxc.STOPPED; return nil }
+func (f *fakeContainer) InitPid() int                 { return -1 }
+func (f *fakeContainer) RunCommandNoWait([]string, golxc.AttachOptions) (int, error) {
+	return -1, errors.New("not attached")
+}
+
+// TestStartFailureCleansUp: whatever makes a start fail after liblxc was
+// asked to start the container (its start failing, a container neither
+// RUNNING nor STOPPED in time, an interrupt), the container is stopped
+// and the empty cgroups liblxc left are removed.
+func TestStartFailureCleansUp(t *testing.T) {
+	requireLXC(t)
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mps := cgroupMountPoints(mi)
+	testenv.Require(t, len(mps) > 0, "no cgroup file system mounted")
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name      string
+		ctx       context.Context
+		c         fakeContainer
+		err       string
+		wantStops int
+	}{
+		{"start-fails-stopped", context.Background(), fakeContainer{startErr: errors.New("failed to start"), state: golxc.STOPPED}, "failed to start", 0},
+		{"start-fails-starting", context.Background(), fakeContainer{startErr: errors.New("failed to start"), state: golxc.STARTING}, "failed to start", 1},
+		{"not-running-in-time", context.Background(), fakeContainer{state: golxc.FREEZING}, "not running after 1s (state FREEZING)", 1},
+		{"interrupted-before", cancelled, fakeContainer{state: golxc.STOPPED}, "interrupted", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManager(t)
+			name := fmt.Sprintf("fake%d", os.Getpid())
+			tc.c.name, tc.c.path = name, m.LXCPath
+			stale := filepath.Join(mps[0], "lxc.monitor."+name)
+			if err := os.Mkdir(stale, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Remove(stale) })
+			err := m.start(tc.ctx, &tc.c, &State{Name: name}, StartOptions{Timeout: time.Second})
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("start = %v, want an error containing %q", err, tc.err)
+			}
+			if tc.c.stops != tc.wantStops || tc.c.state != golxc.STOPPED {
+				t.Errorf("after the failed start: %d stops, state %s; want %d, STOPPED", tc.c.stops, tc.c.state, tc.wantStops)
+			}
+			if tc.name != "interrupted-before" {
+				if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("the failed start left the empty cgroup %s (%v)", stale, err)
+				}
+			}
+		})
+	}
+}
+
+// TestDestroyLeftovers: what a failed create or destroy leaves (no LXC
+// config) is removed by destroy as far as it is armhf-lxc's, and the
+// other commands say so instead of "not created by armhf-lxc" or "remove
+// the directory by hand".
+func TestDestroyLeftovers(t *testing.T) {
+	requireLXC(t)
+	ctx := context.Background()
+	rootfs := testenv.BusyboxRootfs(t, "i386")
+	tarball := filepath.Join(t.TempDir(), "rootfs.tar.gz")
+	tarDir(t, rootfs, tarball)
+	destroyCmd := func(m *Manager, name string) string {
+		return "armhf-lxc --lxcpath " + m.LXCPath + " destroy " + name
+	}
+
+	t.Run("state-without-config", func(t *testing.T) {
+		m := newManager(t)
+		if err := m.Create(ctx, CreateOptions{Name: "lo1", Rootfs: tarball}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Destroy("lo1", true) })
+		// What removeDir leaves when it fails after removing the config.
+		os.Remove(filepath.Join(m.Dir("lo1"), ConfigFile))
+		if err := m.Start(ctx, "lo1", StartOptions{}); err == nil || !strings.Contains(err.Error(), destroyCmd(m, "lo1")) || strings.Contains(err.Error(), "by hand") {
+			t.Errorf("Start = %v, want advice to run %s", err, destroyCmd(m, "lo1"))
+		}
+		if err := m.Create(ctx, CreateOptions{Name: "lo1", Rootfs: rootfs}); err == nil || !strings.Contains(err.Error(), destroyCmd(m, "lo1")) {
+			t.Errorf("Create over it = %v, want advice to run %s", err, destroyCmd(m, "lo1"))
+		}
+		if err := m.Destroy("lo1", false); err != nil {
+			t.Fatalf("Destroy = %v", err)
+		}
+		if _, err := os.Stat(m.Dir("lo1")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("destroy left %s: %v", m.Dir("lo1"), err)
+		}
+	})
+
+	t.Run("runtime-files-only", func(t *testing.T) {
+		m := newManager(t)
+		dir := m.Dir("lo2")
+		os.MkdirAll(dir, 0o750)
+		for _, f := range []string{CPUInfoFile, InitFile, LogFile} {
+			os.WriteFile(filepath.Join(dir, f), []byte("x\n"), 0o644)
+		}
+		if err := m.Destroy("lo2", false); err != nil {
+			t.Fatalf("Destroy = %v", err)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("destroy left %s: %v", dir, err)
+		}
+	})
+
+	t.Run("unknown-rootfs-kept", func(t *testing.T) {
+		m := newManager(t)
+		dir := m.Dir("lo3")
+		os.MkdirAll(filepath.Join(dir, RootfsDir, "etc"), 0o755)
+		os.WriteFile(filepath.Join(dir, InitFile), []byte("x\n"), 0o644)
+		err := m.Destroy("lo3", true)
+		if err == nil || !strings.Contains(err.Error(), "remove it by hand (rm -r "+dir+")") || errors.Is(err, ErrNotManaged) {
+			t.Errorf("Destroy = %v, want a refusal naming rm -r %s", err, dir)
+		}
+		if _, err := os.Stat(filepath.Join(dir, RootfsDir, "etc")); err != nil {
+			t.Errorf("destroy deleted a rootfs it cannot know is armhf-lxc's: %v", err)
+		}
+	})
 }

@@ -279,15 +279,22 @@ func TestCommaValues(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(src, "f"), []byte("comma\n"), 0o644)
 	pool := "--default-address-pool=base=10.10.0.0/16,size=24"
-	h.create(cv1, "--rootfs", testenv.BusyboxRootfs(t, "i386"), "--nesting",
-		"--docker-arg="+pool, "--docker-arg", "--iptables=false",
-		"--bind", src+":/mnt/x,y:ro")
-	st, err := lxc.ReadState(filepath.Join(h.lxcpath, cv1))
+	// --docker-arg needs --docker (never started here: the args are
+	// checked in armhf-lxc.json).
+	cv2 := h.n("cv2")
+	h.create(cv2, "--rootfs", testenv.BusyboxRootfs(t, "i386"), "--nesting", "--docker",
+		"--docker-arg="+pool, "--docker-arg", "--iptables=false")
+	st, err := lxc.ReadState(filepath.Join(h.lxcpath, cv2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{pool, "--iptables=false"}; !slices.Equal(st.DockerArgs, want) {
 		t.Errorf("docker args = %q, want %q", st.DockerArgs, want)
+	}
+	h.create(cv1, "--rootfs", testenv.BusyboxRootfs(t, "i386"), "--nesting",
+		"--bind", src+":/mnt/x,y:ro")
+	if st, err = lxc.ReadState(filepath.Join(h.lxcpath, cv1)); err != nil {
+		t.Fatal(err)
 	}
 	if want := []string{src + ":/mnt/x,y:ro"}; !slices.Equal(st.Binds, want) {
 		t.Errorf("binds = %q, want %q", st.Binds, want)
@@ -498,6 +505,9 @@ func TestBadInput(t *testing.T) {
 		{1, "no container", []string{"exec", "b1", "--", "true"}},
 		{1, "no container", []string{"stop", "b1"}},
 		{2, "flag provided but not defined", []string{"create", "b1", "--rootfs", rootfs, "--bogus"}},
+		{2, "--mirror without --debootstrap", []string{"create", "b1", "--rootfs", rootfs, "--mirror", "http://deb.debian.org/debian"}},
+		{2, "--docker-arg without --docker", []string{"create", "b1", "--rootfs", rootfs, "--nesting", "--docker-arg=--iptables=false"}},
+		{2, "--docker-socket without --docker", []string{"create", "b1", "--rootfs", rootfs, "--nesting", "--docker-socket", "/run/d.sock"}},
 		{2, "unknown command", []string{"bogus"}},
 	} {
 		h.fails(tc.code, tc.msg, tc.args...)
@@ -694,6 +704,11 @@ func TestDockerInside(t *testing.T) {
 	if err := lxcPing(s.DockerSocket); err != nil {
 		t.Errorf("dockerd's socket from the host (%s): %v", s.DockerSocket, err)
 	}
+	// armhf-lxc has exited: dockerd is the container init's child (not the
+	// host's PID 1's or a subreaper's, which need not reap it).
+	if ppid, err := dockerdParent(s.PID); err != nil || ppid != s.PID {
+		t.Errorf("dockerd's parent on the host = %d (%v), want the container's init %d", ppid, err, s.PID)
+	}
 	if got := strings.TrimSpace(h.must("exec", d1, "--", "docker", "info", "--format", "{{.Architecture}}")); got != compat(t) {
 		t.Errorf("docker info Architecture = %q, want %q", got, compat(t))
 	}
@@ -755,6 +770,71 @@ func TestStartFailure(t *testing.T) {
 	h.fails(1, "stopped right after starting: its init (/bin/true) exited", "start", f1)
 	if s := h.status(f1); s.State != "STOPPED" {
 		t.Errorf("state %s, want STOPPED", s.State)
+	}
+}
+
+// dockerdParent is the host PPid of the dockerd in the PID namespace of
+// the container whose init is initPid.
+func dockerdParent(initPid int) (int, error) {
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", initPid))
+	if err != nil {
+		return 0, err
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		if l, _ := os.Readlink(p + "/ns/pid"); l != ns {
+			continue
+		}
+		b, err := os.ReadFile(p + "/status")
+		if err != nil || !strings.HasPrefix(string(b), "Name:\tdockerd\n") {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "PPid:\t"); ok {
+				return strconv.Atoi(v)
+			}
+		}
+	}
+	return 0, fmt.Errorf("no dockerd in the container")
+}
+
+// TestStartInterrupted: SIGTERM (or Ctrl-C) while start waits for dockerd
+// stops the container again instead of leaving it and a half-started
+// dockerd running.
+func TestStartInterrupted(t *testing.T) {
+	h := newHarness(t)
+	rootfs := testenv.BusyboxRootfs(t, "i386")
+	os.MkdirAll(filepath.Join(rootfs, "usr/local/bin"), 0o755)
+	os.WriteFile(filepath.Join(rootfs, "usr/local/bin/dockerd"), []byte("#!/bin/sh\necho starting\nexec sleep 1000\n"), 0o755)
+	name := h.n("si1")
+	h.create(name, "--rootfs", rootfs, "--nesting", "--docker")
+	cmd := exec.Command(h.bin, "--lxcpath", h.lxcpath, "start", "--docker-timeout", "60s", name)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(h.lxcpath, name, lxc.DockerdLog)
+	for i := 0; i < 200; i++ {
+		if b, _ := os.ReadFile(log); strings.Contains(string(b), "starting") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errb.String(), "interrupted") {
+			t.Errorf("start after SIGTERM: %v, stderr %s; want exit 1 and 'interrupted'", err, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("start did not end 30s after SIGTERM: %s", errb.String())
+	}
+	if s := h.status(name); s.State != "STOPPED" {
+		t.Errorf("after an interrupted start the container is %s, want STOPPED", s.State)
 	}
 }
 

@@ -102,6 +102,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 						DockerSocket: c.String("docker-socket"), CPUs: c.String("cpus"), Network: c.String("network"),
 						Binds: c.StringSlice("bind"),
 					}
+					if err := lxc.CheckCreateFlags(c.IsSet("debootstrap"), c.IsSet("mirror"), c.Bool("docker"), c.IsSet("docker-arg"), c.IsSet("docker-socket")); err != nil {
+						return usageError(c, "%v", err)
+					}
 					if c.IsSet("init") {
 						o.Init = strings.Fields(c.String("init"))
 					}
@@ -135,7 +138,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					if err != nil {
 						return usageError(c, "--docker-timeout: %v", err)
 					}
-					if err := mgr(c).Start(context.Background(), name, lxc.StartOptions{Timeout: t, DockerTimeout: dt}); err != nil {
+					// Ctrl-C or SIGTERM while the container or its dockerd
+					// comes up: Start stops the container again.
+					ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+					defer stop()
+					if err := mgr(c).Start(ctx, name, lxc.StartOptions{Timeout: t, DockerTimeout: dt}); err != nil {
 						return err
 					}
 					fmt.Fprintf(stderr, "started %s\n", name)
