@@ -254,16 +254,9 @@ func TestExecUnprivileged(t *testing.T) {
 	os.WriteFile(nb, data, 0o755)
 	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--",
 		nb, "exec", "--", "sh", "-c", "uname -m; id -u; grep -c 'CPU architecture: 7' /proc/cpuinfo; exit 3")
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
-		t.Fatalf("want exit 3, got %v; stderr %q", err, e.String())
-	}
-	lines := strings.Split(strings.TrimSpace(o.String()), "\n")
+	lines, stderr := runExit(t, cmd, 3)
 	if len(lines) != 3 || lines[0] != want || lines[1] != "65534" || lines[2] == "0" {
-		t.Fatalf("unprivileged exec: out %q stderr %q", o.String(), e.String())
+		t.Fatalf("unprivileged exec: out %q stderr %q", lines, stderr)
 	}
 }
 
@@ -281,15 +274,7 @@ func TestExecRootWithoutSysAdmin(t *testing.T) {
 
 	run := func(t *testing.T, argv ...string) (lines []string, stderr string) {
 		t.Helper()
-		cmd := exec.Command(argv[0], argv[1:]...)
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 5 {
-			t.Fatalf("want exit 5, got %v; stdout %q stderr %q", err, o.String(), e.String())
-		}
-		return strings.Split(strings.TrimSpace(o.String()), "\n"), e.String()
+		return runExit(t, exec.Command(argv[0], argv[1:]...), 5)
 	}
 	t.Run("userns", func(t *testing.T) {
 		lines, stderr := run(t, dropped...)
@@ -376,16 +361,9 @@ func TestExecInChroot(t *testing.T) {
 		root, os.Getpid())
 	cmd := exec.Command(chroot, root, "/bin/armhf-shim", "exec", "--", "/bin/busybox", "sh", "-c", script)
 	cmd.Env = append(os.Environ(), "PATH=/bin")
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 4 {
-		t.Fatalf("want exit 4, got %v; stdout %q stderr %q", err, o.String(), e.String())
-	}
-	lines := strings.Split(strings.TrimSpace(o.String()), "\n")
-	if len(lines) != 3 || lines[0] != want || lines[1] == "0" || e.String() != "" {
-		t.Fatalf("in a chroot: stdout %q stderr %q; want %s and a faked cpuinfo", o.String(), e.String(), want)
+	lines, stderr := runExit(t, cmd, 4)
+	if len(lines) != 3 || lines[0] != want || lines[1] == "0" || stderr != "" {
+		t.Fatalf("in a chroot: stdout %q stderr %q; want %s and a faked cpuinfo", lines, stderr, want)
 	}
 	if lines[2] != strconv.Itoa(before) {
 		t.Errorf("while exec ran, the host saw %s mounts under the chroot, before %d", lines[2], before)
@@ -617,4 +595,18 @@ print "END n=$n\n";
 		t.Errorf("one Ctrl-C reached the command %s times (exit %s):\n%s", m[1], m[2], out.String())
 		mu.Unlock()
 	}
+}
+
+// runExit runs cmd, wants exit status code, and returns the lines of its
+// stdout and its stderr.
+func runExit(t *testing.T, cmd *exec.Cmd, code int) (lines []string, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != code {
+		t.Fatalf("want exit %d, got %v; stdout %q stderr %q", code, err, o.String(), e.String())
+	}
+	return strings.Split(strings.TrimSpace(o.String()), "\n"), e.String()
 }
