@@ -23,7 +23,8 @@ func execCommand() *cli.Command {
 			"private mount namespace, with the armv7 cpuinfo bind-mounted read-only over /proc/cpuinfo.\n" +
 			"The host's /proc/cpuinfo is untouched and nothing is left behind. armhf-shim replaces itself\n" +
 			"with CMD: exit status, signals, stdin/stdout and the terminal are CMD's own. Without root a\n" +
-			"user namespace is used; where none is allowed, only the personality is set (with a warning).\n" +
+			"user namespace is used; as root without CAP_SYS_ADMIN, or where no namespace is allowed, only\n" +
+			"the personality is set (with a warning).\n" +
 			"A CMD that is not found exits 127, like a shell.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "cpus", Usage: "CPUs to show and run on, as a list like 0-3,6 (default: the current affinity)"},

@@ -241,17 +241,7 @@ func TestExecUnprivileged(t *testing.T) {
 	testenv.RequireRoot(t) // to switch to an unprivileged user
 	want := compatMachine(t)
 	setpriv := testenv.RequireCommand(t, "setpriv")
-	bin := shimBinary(t)
-	// The binary must be reachable by nobody.
-	dir, err := os.MkdirTemp("", "armhf-shim-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	data, _ := os.ReadFile(bin)
-	nb := filepath.Join(dir, "armhf-shim")
-	os.WriteFile(nb, data, 0o755)
+	nb := nobodyShim(t)
 	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--",
 		nb, "exec", "--", "sh", "-c", "uname -m; id -u; grep -c 'CPU architecture: 7' /proc/cpuinfo; exit 3")
 	lines, stderr := runExit(t, cmd, 3)
@@ -276,26 +266,54 @@ func TestExecRootWithoutSysAdmin(t *testing.T) {
 		t.Helper()
 		return runExit(t, exec.Command(argv[0], argv[1:]...), 5)
 	}
-	t.Run("userns", func(t *testing.T) {
-		lines, stderr := run(t, dropped...)
-		if len(lines) != 2 || lines[0] != want || lines[1] == "0" || stderr != "" {
-			t.Fatalf("want %s and a faked cpuinfo, no warning: out %q stderr %q", want, lines, stderr)
-		}
-	})
-	t.Run("no-userns", func(t *testing.T) {
-		unshare := testenv.RequireCommand(t, "unshare")
-		// A user namespace of our own in which no further one may be made.
-		argv := append([]string{unshare, "--user", "--map-root-user", "sh", "-c",
-			`echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"`, "sh"}, dropped...)
-		lines, stderr := run(t, argv...)
-		if len(lines) != 2 || lines[0] != want || lines[1] != "0" {
-			t.Fatalf("want %s and the host's cpuinfo: out %q stderr %q", want, lines, stderr)
-		}
-		if !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "--no-cpuinfo") ||
-			!strings.Contains(stderr, "operation not permitted") {
-			t.Errorf("no warning naming the failure and --no-cpuinfo: %q", stderr)
-		}
-	})
+	// A user namespace would map only uid 0 (no chown, no switching to
+	// apt's _apt user): root gets the personality only, with a warning.
+	lines, stderr := run(t, dropped...)
+	if len(lines) != 2 || lines[0] != want || lines[1] != "0" {
+		t.Fatalf("want %s and the host's cpuinfo: out %q stderr %q", want, lines, stderr)
+	}
+	if !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "--no-cpuinfo") ||
+		!strings.Contains(stderr, "operation not permitted") || !strings.Contains(stderr, "CAP_SYS_ADMIN") {
+		t.Errorf("no warning naming the failure, CAP_SYS_ADMIN and --no-cpuinfo: %q", stderr)
+	}
+	// The command is still the real root: it can give a file away.
+	f := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(f, nil, 0o644)
+	chown := []string{setpriv, "--inh-caps=-all", "--bounding-set=-sys_admin", "--", bin, "exec", "--", "sh", "-c", "chown 1000 " + f + " && exit 5"}
+	run(t, chown...)
+	var st unix.Stat_t
+	if err := unix.Stat(f, &st); err != nil || st.Uid != 1000 {
+		t.Errorf("chown under exec as root without CAP_SYS_ADMIN: uid %d, %v", st.Uid, err)
+	}
+}
+
+// Not root, and no user namespace can be made: the personality only, with
+// a warning that names the failure and --no-cpuinfo.
+func TestExecUnprivilegedWithoutUserns(t *testing.T) {
+	testenv.RequireRoot(t) // to make the namespace the test runs in
+	want := compatMachine(t)
+	setpriv := testenv.RequireCommand(t, "setpriv")
+	nb := nobodyShim(t)
+	// A user namespace of the test's own (uids 0-65535 mapped to
+	// themselves) in which no further one may be made; nobody runs exec.
+	cmd := exec.Command("sh", "-c", `echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"`, "sh",
+		setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+		nb, "exec", "--", "sh", "-c", "uname -m; id -u; grep -c 'CPU architecture: 7' /proc/cpuinfo; exit 6")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
+		// setpriv --clear-groups calls setgroups.
+		GidMappingsEnableSetgroups: true,
+	}
+	lines, stderr := runExit(t, cmd, 6)
+	if len(lines) != 3 || lines[0] != want || lines[1] != "65534" || lines[2] != "0" {
+		t.Fatalf("want %s, uid 65534 and the host's cpuinfo: out %q stderr %q", want, lines, stderr)
+	}
+	if !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "--no-cpuinfo") ||
+		!strings.Contains(stderr, "user namespace could not be made") {
+		t.Errorf("no warning naming the failure and --no-cpuinfo: %q", stderr)
+	}
 }
 
 // In a chroot whose / is a plain directory (sbuild, pbuilder, debootstrap),
@@ -424,15 +442,7 @@ func TestExecUnprivilegedDropsCaps(t *testing.T) {
 	testenv.RequireRoot(t) // to switch to an unprivileged user
 	compatMachine(t)
 	setpriv := testenv.RequireCommand(t, "setpriv")
-	dir, err := os.MkdirTemp("", "armhf-shim-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	data, _ := os.ReadFile(shimBinary(t))
-	nb := filepath.Join(dir, "armhf-shim")
-	os.WriteFile(nb, data, 0o755)
+	nb := nobodyShim(t)
 	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--",
 		nb, "exec", "--", "sh", "-c", "grep -c 'CPU architecture: 7' /proc/cpuinfo; grep ^Cap /proc/self/status")
 	var o, e bytes.Buffer
@@ -609,4 +619,48 @@ func runExit(t *testing.T, cmd *exec.Cmd, code int) (lines []string, stderr stri
 		t.Fatalf("want exit %d, got %v; stdout %q stderr %q", code, err, o.String(), e.String())
 	}
 	return strings.Split(strings.TrimSpace(o.String()), "\n"), e.String()
+}
+
+// Without a terminal (a script, CI), a SIGSTOP of the command alone and
+// its SIGCONT must not leave the unprivileged path's parent stopped: the
+// parent mirrors only job-control stops, under a controlling terminal.
+func TestExecUnprivilegedStopContChild(t *testing.T) {
+	testenv.RequireRoot(t)
+	compatMachine(t)
+	setpriv := testenv.RequireCommand(t, "setpriv")
+	nb := nobodyShim(t)
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+		nb, "exec", "--", "sh", "-c", "echo $$; read line; exit 7")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscan(stdout, &pid); err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("reading the command's pid: %v (stderr %q)", err, e.String())
+	}
+	// The command runs in a user namespace, but in our PID namespace.
+	syscall.Kill(pid, syscall.SIGSTOP)
+	time.Sleep(300 * time.Millisecond)
+	syscall.Kill(pid, syscall.SIGCONT)
+	stdin.Write([]byte("go\n"))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+			t.Fatalf("want exit 7, got %v (stderr %q)", err, e.String())
+		}
+	case <-time.After(10 * time.Second):
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+		syscall.Kill(cmd.Process.Pid, syscall.SIGCONT)
+		cmd.Process.Kill()
+		t.Fatalf("armhf-shim did not return after the command was stopped and continued; its stat: %s", st)
+	}
 }

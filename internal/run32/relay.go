@@ -15,13 +15,21 @@ import (
 // user-namespace child, in the same process group) until it is gone, so
 // that to a shell the pair behaves like the command alone:
 //
-//   - signals sent to this process are forwarded to cmd, except the
-//     terminal's SIGINT, SIGQUIT and SIGTSTP while our process group is the
-//     terminal's foreground group: the kernel sent those to the whole group,
-//     cmd included, and forwarding them would deliver them twice;
-//   - when cmd stops, this process stops with the same signal (the shell
-//     sees the job stop and takes the terminal back), and when continued it
-//     continues cmd;
+//   - signals sent to this process are forwarded to cmd, except those the
+//     terminal sends to its whole foreground process group (SIGINT, SIGQUIT,
+//     SIGTSTP, SIGWINCH, SIGHUP, and the shell's SIGCONT on fg) while ours
+//     is that group: cmd got them too, and forwarding would deliver them
+//     twice. SIGTTIN and SIGTTOU, which the kernel sends to a whole
+//     background group, are never forwarded. (A signal sent to this
+//     process alone by kill(1) while it is in the terminal's foreground is
+//     therefore not forwarded if it is one of those: os/signal does not say
+//     who sent a signal.);
+//   - when cmd is stopped by job control (SIGTSTP, SIGTTIN, SIGTTOU) and
+//     this process has a controlling terminal, this process stops with the
+//     same signal, so that the shell sees the job stop and takes the
+//     terminal back, and when continued it continues cmd. A SIGSTOP of cmd
+//     alone (kill -STOP PID) is not mirrored: whoever sent it continues cmd
+//     alone, and this process must not wait for a SIGCONT of its own;
 //   - when cmd dies of a signal, this process dies of the same signal.
 //
 // It returns cmd's exit code; if cmd was killed by a signal that cannot be
@@ -48,8 +56,8 @@ func relay(cmd *exec.Cmd) int {
 	if tty != nil {
 		defer tty.Close()
 	}
-	// fromTerminal reports whether a SIGINT, SIGQUIT or SIGTSTP can have
-	// come from the terminal: we are in its foreground process group.
+	// fromTerminal reports whether a signal the terminal sends to its
+	// foreground process group can have come from it: ours is that group.
 	fromTerminal := func() bool {
 		if tty == nil {
 			return false
@@ -69,7 +77,9 @@ func relay(cmd *exec.Cmd) int {
 					continue
 				}
 				switch sig {
-				case syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTSTP:
+				case syscall.SIGTTIN, syscall.SIGTTOU:
+					continue
+				case syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTSTP, syscall.SIGWINCH, syscall.SIGHUP, syscall.SIGCONT:
 					if fromTerminal() {
 						continue
 					}
@@ -105,8 +115,13 @@ func relay(cmd *exec.Cmd) int {
 			}
 			return 1
 		case ws.Stopped():
-			stopSelf(ws.StopSignal())
-			send(syscall.SIGCONT)
+			switch ws.StopSignal() {
+			case syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+				if tty != nil {
+					stopSelf(ws.StopSignal())
+					send(syscall.SIGCONT)
+				}
+			}
 		case ws.Signaled():
 			signal.Stop(sigs)
 			dieOf(ws.Signal())
@@ -122,10 +137,6 @@ func relay(cmd *exec.Cmd) int {
 // discards SIGTSTP, SIGTTIN and SIGTTOU; the child then cannot have been
 // stopped by them either.
 func stopSelf(sig syscall.Signal) {
-	if sig == syscall.SIGSTOP {
-		unix.Tgkill(os.Getpid(), unix.Gettid(), sig)
-		return
-	}
 	// The Go runtime's handler (installed by signal.Notify, and not
 	// removed by signal.Reset) would catch it: apply the default action
 	// for the time of the raise. A thread-directed signal is acted on

@@ -93,10 +93,16 @@ func Exec(path string, argv, env []string, o Options) error {
 	if o.CPUInfo != nil {
 		switch err := privateCPUInfo(o.CPUInfo); {
 		case err == nil:
+		case !inChild && notPermitted(err) && os.Geteuid() == 0:
+			// Root without CAP_SYS_ADMIN (a Docker container, a capability-
+			// dropped build user). A user namespace would give the
+			// capability back, but map only uid 0: the command could no
+			// longer chown, switch users (apt's _apt, dpkg) or read other
+			// users' files. The personality alone keeps root root.
+			warnNoCPUInfo(o, fmt.Sprintf("%v (root without CAP_SYS_ADMIN; a user namespace is not used for root: it would map no uid but 0)", err))
 		case !inChild && notPermitted(err):
-			// Not root, or root without CAP_SYS_ADMIN (a Docker container,
-			// a capability-dropped build user): a user namespace gives the
-			// capability back inside it.
+			// Not root: a user namespace gives the capability back inside it
+			// (the command keeps its uid).
 			if code, uerr := runInUserns(); uerr == nil {
 				os.Exit(code)
 			} else {

@@ -214,10 +214,13 @@ func Run(o Options) error {
 	// All or nothing: each change made is undone if a later one fails, and
 	// what was done is reported only once everything is.
 	var undo []func()
-	var done []string
+	var done, backups []string
 	fail := func(err error) error {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
+		}
+		for _, b := range backups {
+			os.Remove(b)
 		}
 		return fmt.Errorf("%w; nothing was changed (what was already done is undone)", err)
 	}
@@ -235,6 +238,7 @@ func Run(o Options) error {
 			if err := fsutil.WriteFileAtomic(backup, f.Old, f.Mode); err != nil {
 				return fail(fmt.Errorf("backing up %s: %w", f.Path, err))
 			}
+			backups = append(backups, backup)
 		}
 		restore := func(f fileChange, target string) func() {
 			if f.Old == nil {
@@ -243,6 +247,10 @@ func Run(o Options) error {
 			return func() { fsutil.WriteFileAtomic(target, f.Old, f.Mode) }
 		}(f, target)
 		if f.New == nil {
+			// Removing a symlink removes the link; undo puts the link back.
+			if link, err := os.Readlink(f.Path); err == nil {
+				restore = func() { os.Symlink(link, f.Path) }
+			}
 			if err := os.Remove(f.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fail(fmt.Errorf("removing %s: %w", f.Path, err))
 			}

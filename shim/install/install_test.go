@@ -564,4 +564,7 @@ func TestRunAllOrNothing(t *testing.T) {
 	if strings.Contains(out.String(), "wrote") {
 		t.Errorf("reports a change that was undone:\n%s", out.String())
 	}
+	if m, _ := filepath.Glob(cfg + ".armhf-shim-*.bak"); len(m) != 0 {
+		t.Errorf("backups of an undone change left: %q", m)
+	}
 }
