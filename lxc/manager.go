@@ -237,12 +237,23 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (err error) {
 	if err := os.Mkdir(dir, 0o750); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			if _, cerr := os.Stat(filepath.Join(dir, ConfigFile)); errors.Is(cerr, fs.ErrNotExist) {
+				if b := m.createInProgress(o.Name); b != nil {
+					return fmt.Errorf("create %s: %w", o.Name, b)
+				}
 				return fmt.Errorf("create %s: %s already exists but defines no container (left by a failed create or destroy?): %s", o.Name, dir, m.leftoverAdvice(o.Name))
 			}
 			return fmt.Errorf("create %s: container %q already exists in %s (destroy it first: %s; or pick another name)", o.Name, o.Name, m.lxcpath(), m.command("destroy", o.Name))
 		}
 		return fmt.Errorf("create %s: %w", o.Name, err)
 	}
+	// Held until create is done (the rollback included): until the LXC
+	// config is written, the directory looks like a failed create's, and
+	// destroy (or a second create's advice) must not take it for one.
+	lk, err := lockNew(dir, o.Name)
+	if err != nil {
+		return err
+	}
+	defer lk.unlock()
 	ownRootfs := ""
 	defer func() {
 		if err == nil {
@@ -383,7 +394,7 @@ func (m *Manager) open(name string) (*State, *golxc.Container, error) {
 	}
 	dir := m.Dir(name)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("no container %q in %s (armhf-lxc list shows the containers)", name, m.lxcpath())
+		return nil, nil, m.noContainer(name)
 	}
 	c, err := golxc.NewContainer(name, m.lxcpath())
 	if err != nil {
@@ -391,6 +402,9 @@ func (m *Manager) open(name string) (*State, *golxc.Container, error) {
 	}
 	if !c.Defined() {
 		c.Release()
+		if b := m.createInProgress(name); b != nil {
+			return nil, nil, fmt.Errorf("container %q: %w", name, b)
+		}
 		return nil, nil, fmt.Errorf("container %q: %s has no LXC config (left by a failed create or destroy?): %s", name, dir, m.leftoverAdvice(name))
 	}
 	st, err := ReadState(dir)
@@ -415,6 +429,9 @@ func (m *Manager) command(cmd, name string) string {
 // Destroy), anything else is not armhf-lxc's to delete.
 func (m *Manager) leftoverAdvice(name string) string {
 	dir := m.Dir(name)
+	if b := m.createInProgress(name); b != nil {
+		return b.Error()
+	}
 	if _, err := os.Stat(filepath.Join(dir, StateFile)); err == nil {
 		return "remove what is left with " + m.command("destroy", name)
 	}
@@ -425,7 +442,7 @@ func (m *Manager) leftoverAdvice(name string) string {
 }
 
 // ownFiles are the names armhf-lxc creates in a container directory.
-var ownFiles = []string{ConfigFile, StateFile, CPUInfoFile, InitFile, LogFile, DockerdLog, RootfsDir}
+var ownFiles = []string{ConfigFile, StateFile, CPUInfoFile, InitFile, LogFile, DockerdLog, LockFile, RootfsDir}
 
 // onlyOwnFiles reports whether dir holds nothing but names armhf-lxc
 // creates there, rootfs excepted, and lists the others.
@@ -455,7 +472,21 @@ type StartOptions struct {
 // liblxc was asked to start it — liblxc's start failing, a container not
 // running in time, dockerd not coming up, ctx cancelled (Ctrl-C) — the
 // container is stopped again and its stale cgroups removed.
+//
+// Start holds the container's lock (see LockFile) throughout: a second
+// start waits for the first and then finds the container running.
 func (m *Manager) Start(ctx context.Context, name string, o StartOptions) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	lk, err := m.lock(ctx, name, "start", LockWait)
+	if err != nil {
+		return err
+	}
+	defer lk.unlock()
 	st, c, err := m.open(name)
 	if err != nil {
 		return err
@@ -504,10 +535,20 @@ func (m *Manager) start(ctx context.Context, c container, st *State, o StartOpti
 	}
 	dir := m.Dir(name)
 	logOff := fileSize(filepath.Join(dir, LogFile))
+	// Only a container this call starts is stopped again on failure: one
+	// that lxc-start (or anyone) is starting, stopping or running is left
+	// alone.
+	if state := c.State(); state != golxc.STOPPED {
+		if state == golxc.RUNNING {
+			return fmt.Errorf("container %q is already running (pid %d)", name, c.InitPid())
+		}
+		return fmt.Errorf("start %s: the container is %s, not STOPPED (is lxc-start or lxc-stop working on it?); left as it is", name, state)
+	}
 	// From here on, whatever fails leaves the container stopped and its
 	// cgroups removed: liblxc may have got part of the way.
+	ours := true
 	defer func() {
-		if err == nil {
+		if err == nil || !ours {
 			return
 		}
 		if c.State() != golxc.STOPPED {
@@ -519,6 +560,12 @@ func (m *Manager) start(ctx context.Context, c container, st *State, o StartOpti
 		RemoveStaleCgroups(name)
 	}()
 	if err := c.Start(); err != nil {
+		if isAlreadyRunning(err) {
+			// Started by someone else (lxc-start) since the check above:
+			// theirs, not to be stopped.
+			ours = false
+			return fmt.Errorf("container %q is already running (started meanwhile by another program, pid %d)", name, c.InitPid())
+		}
 		return fmt.Errorf("start %s: %v%s", name, err, m.logTail(dir, logOff))
 	}
 	// liblxc reports RUNNING once init is spawned, before its exec: an init
@@ -540,6 +587,11 @@ func (m *Manager) start(ctx context.Context, c container, st *State, o StartOpti
 		}
 		return fmt.Errorf("start %s: the container stopped right after starting: its init (%s) exited or could not be executed%s", name, init, m.logTail(dir, logOff))
 	}
+	// Ctrl-C or SIGTERM while the container came up (liblxc's start and
+	// the wait above do not watch ctx): stopped again, as with --docker.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("start %s: interrupted (%v); stopped the container again", name, context.Cause(ctx))
+	}
 	if !st.Docker {
 		return nil
 	}
@@ -549,7 +601,16 @@ func (m *Manager) start(ctx context.Context, c container, st *State, o StartOpti
 		}
 		return fmt.Errorf("start %s: %w", name, err)
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("start %s: interrupted (%v) as dockerd answered; stopped the container again", name, context.Cause(ctx))
+	}
 	return nil
+}
+
+// isAlreadyRunning reports whether err is go-lxc's ErrAlreadyRunning (which
+// it formats with the name, unwrapped).
+func isAlreadyRunning(err error) bool {
+	return errors.Is(err, golxc.ErrAlreadyRunning) || strings.HasPrefix(err.Error(), golxc.ErrAlreadyRunning.Error())
 }
 
 // errorLines keeps liblxc's ERROR lines when there are any (its WARN lines
@@ -714,11 +775,24 @@ func fileTail(p string, off int64, what string) string {
 	return "\n" + what + " (" + p + "):\n" + s
 }
 
+// describeStatus is the wait status of DockerdWrapper's sh: its exit status
+// is dockerd's, 128+N when dockerd was killed by signal N (sh's own
+// convention), so exit statuses above 128 are reported as that signal.
 func describeStatus(ws unix.WaitStatus) string {
 	if ws.Signaled() {
-		return "killed by " + ws.Signal().String()
+		return describeSignal(ws.Signal())
+	}
+	if code := ws.ExitStatus(); code > 128 && code-128 <= 64 {
+		return describeSignal(unix.Signal(code - 128))
 	}
 	return "exit status " + strconv.Itoa(ws.ExitStatus())
+}
+
+func describeSignal(s unix.Signal) string {
+	if name := unix.SignalName(s); name != "" {
+		return fmt.Sprintf("killed by signal %d (%s)", int(s), name)
+	}
+	return fmt.Sprintf("killed by signal %d", int(s))
 }
 
 // Stop stops a running container: SIGTERM to its init (which passes it on
@@ -726,6 +800,17 @@ func describeStatus(ws unix.WaitStatus) string {
 // timeout of 0 kills at once. Stopping a stopped container does nothing
 // and returns stopped=false.
 func (m *Manager) Stop(name string, timeout time.Duration) (stopped bool, err error) {
+	if err := requireRoot(); err != nil {
+		return false, err
+	}
+	if err := ValidateName(name); err != nil {
+		return false, err
+	}
+	lk, err := m.lock(context.Background(), name, "stop", LockWait)
+	if err != nil {
+		return false, err
+	}
+	defer lk.unlock()
 	_, c, err := m.open(name)
 	if err != nil {
 		return false, err
@@ -983,8 +1068,15 @@ func (m *Manager) Destroy(name string, force bool) error {
 	}
 	dir := m.Dir(name)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no container %q in %s (armhf-lxc list shows the containers)", name, m.lxcpath())
+		return m.noContainer(name)
 	}
+	// A create still unpacking looks like a failed one: the lock tells
+	// them apart (destroy refuses at once while a create holds it).
+	lk, err := m.lock(context.Background(), name, "destroy", LockWait)
+	if err != nil {
+		return err
+	}
+	defer lk.unlock()
 	c, err := golxc.NewContainer(name, m.lxcpath())
 	if err != nil {
 		return fmt.Errorf("container %q: liblxc: %w", name, err)
@@ -1075,8 +1167,9 @@ func (m *Manager) removeDir(dir, ownRootfs string) error {
 		}
 	}
 	// The config first (LXC no longer sees a container), the state last
-	// (until then armhf-lxc can retry).
-	for _, f := range []string{ConfigFile, CPUInfoFile, InitFile, LogFile, DockerdLog, StateFile} {
+	// (until then armhf-lxc can retry), then the lock file (held by the
+	// caller: a command waiting for it finds it gone, see lock).
+	for _, f := range []string{ConfigFile, CPUInfoFile, InitFile, LogFile, DockerdLog, StateFile, LockFile} {
 		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}

@@ -460,18 +460,35 @@ func TestStartChecksRootfs(t *testing.T) {
 // RUNNING, in states a real one rarely shows.
 type fakeContainer struct {
 	name, path string
+	before     golxc.State // before Start (0 = STOPPED)
 	startErr   error
+	onStart    func()      // called by Start (e.g. a Ctrl-C meanwhile)
 	state      golxc.State // after Start
+	started    bool
 	stops      int
 }
 
 func (f *fakeContainer) Name() string       { return f.name }
 func (f *fakeContainer) ConfigPath() string { return f.path }
-func (f *fakeContainer) Start() error       { return f.startErr }
-func (f *fakeContainer) Running() bool      { return f.state == golxc.RUNNING }
-func (f *fakeContainer) State() golxc.State { return f.state }
+func (f *fakeContainer) Start() error {
+	f.started = true
+	if f.onStart != nil {
+		f.onStart()
+	}
+	return f.startErr
+}
+func (f *fakeContainer) Running() bool { return f.State() == golxc.RUNNING }
+func (f *fakeContainer) State() golxc.State {
+	if !f.started && f.stops == 0 {
+		if f.before == 0 {
+			return golxc.STOPPED
+		}
+		return f.before
+	}
+	return f.state
+}
 func (f *fakeContainer) Wait(s golxc.State, _ time.Duration) bool {
-	return f.state == s
+	return f.State() == s
 }
 func (f *fakeContainer) Shutdown(time.Duration) error { return errors.New("timed out") }
 func (f *fakeContainer) Stop() error                  { f.stops++; f.state = golxc.STOPPED; return nil }
@@ -494,17 +511,28 @@ func TestStartFailureCleansUp(t *testing.T) {
 	testenv.Require(t, len(mps) > 0, "no cgroup file system mounted")
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
+	// Ctrl-C while liblxc starts the container (without --docker).
+	during, cancelDuring := context.WithCancel(context.Background())
+	defer cancelDuring()
 	for _, tc := range []struct {
 		name      string
 		ctx       context.Context
 		c         fakeContainer
 		err       string
 		wantStops int
+		wantState golxc.State // 0 = STOPPED
 	}{
-		{"start-fails-stopped", context.Background(), fakeContainer{startErr: errors.New("failed to start"), state: golxc.STOPPED}, "failed to start", 0},
-		{"start-fails-starting", context.Background(), fakeContainer{startErr: errors.New("failed to start"), state: golxc.STARTING}, "failed to start", 1},
-		{"not-running-in-time", context.Background(), fakeContainer{state: golxc.FREEZING}, "not running after 1s (state FREEZING)", 1},
-		{"interrupted-before", cancelled, fakeContainer{state: golxc.STOPPED}, "interrupted", 0},
+		{"start-fails-stopped", context.Background(), fakeContainer{startErr: errors.New("failed to start"), state: golxc.STOPPED}, "failed to start", 0, 0},
+		{"start-fails-starting", context.Background(), fakeContainer{startErr: errors.New("failed to start"), state: golxc.STARTING}, "failed to start", 1, 0},
+		{"not-running-in-time", context.Background(), fakeContainer{state: golxc.FREEZING}, "not running after 1s (state FREEZING)", 1, 0},
+		{"interrupted-before", cancelled, fakeContainer{state: golxc.STOPPED}, "interrupted", 0, 0},
+		{"interrupted-while-starting", during, fakeContainer{state: golxc.RUNNING, onStart: cancelDuring}, "interrupted", 1, 0},
+		// Someone else (lxc-start, another armhf-lxc) started it between
+		// the check and liblxc's start: theirs, left running.
+		{"started-meanwhile", context.Background(), fakeContainer{startErr: fmt.Errorf("%s: %q", golxc.ErrAlreadyRunning, "x"), state: golxc.RUNNING}, "already running", 0, golxc.RUNNING},
+		// Being started or stopped by someone else: not touched at all.
+		{"starting-before", context.Background(), fakeContainer{before: golxc.STARTING, startErr: errors.New("failed to start"), state: golxc.STARTING}, "not STOPPED", 0, golxc.STARTING},
+		{"running-before", context.Background(), fakeContainer{before: golxc.RUNNING, startErr: errors.New("failed to start"), state: golxc.RUNNING}, "already running", 0, golxc.RUNNING},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newManager(t)
@@ -519,10 +547,14 @@ func TestStartFailureCleansUp(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("start = %v, want an error containing %q", err, tc.err)
 			}
-			if tc.c.stops != tc.wantStops || tc.c.state != golxc.STOPPED {
-				t.Errorf("after the failed start: %d stops, state %s; want %d, STOPPED", tc.c.stops, tc.c.state, tc.wantStops)
+			want := tc.wantState
+			if want == 0 {
+				want = golxc.STOPPED
 			}
-			if tc.name != "interrupted-before" {
+			if tc.c.stops != tc.wantStops || tc.c.State() != want {
+				t.Errorf("after the failed start: %d stops, state %s; want %d, %s", tc.c.stops, tc.c.State(), tc.wantStops, want)
+			}
+			if tc.wantStops > 0 || tc.name == "start-fails-stopped" {
 				if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
 					t.Errorf("the failed start left the empty cgroup %s (%v)", stale, err)
 				}
@@ -595,4 +627,140 @@ func TestDestroyLeftovers(t *testing.T) {
 			t.Errorf("destroy deleted a rootfs it cannot know is armhf-lxc's: %v", err)
 		}
 	})
+}
+
+// TestDescribeStatus: dockerd runs under DockerdWrapper's sh, which exits
+// 128+N when dockerd is killed by signal N.
+func TestDescribeStatus(t *testing.T) {
+	exited := func(code int) unix.WaitStatus { return unix.WaitStatus(code << 8) }
+	for _, tc := range []struct {
+		ws   unix.WaitStatus
+		want string
+	}{
+		{exited(0), "exit status 0"},
+		{exited(1), "exit status 1"},
+		{exited(127), "exit status 127"},
+		{exited(128), "exit status 128"},
+		{exited(128 + 9), "killed by signal 9 (SIGKILL)"},
+		{exited(128 + 15), "killed by signal 15 (SIGTERM)"},
+		{exited(128 + 6), "killed by signal 6 (SIGABRT)"},
+		{exited(128 + 40), "killed by signal 40"},
+		{exited(255), "exit status 255"},
+		{unix.WaitStatus(unix.SIGKILL), "killed by signal 9 (SIGKILL)"},
+		{unix.WaitStatus(unix.SIGSEGV) | 0x80, "killed by signal 11 (SIGSEGV)"}, // core dumped
+	} {
+		if got := describeStatus(tc.ws); got != tc.want {
+			t.Errorf("describeStatus(%#x) = %q, want %q", uint32(tc.ws), got, tc.want)
+		}
+	}
+}
+
+// slowDebootstrap puts a debootstrap on PATH that says it runs (marker),
+// waits until release exists, then copies rootfs into its target.
+func slowDebootstrap(t *testing.T, rootfs string) (marker, release string) {
+	t.Helper()
+	bin := t.TempDir()
+	marker, release = filepath.Join(bin, "running"), filepath.Join(bin, "release")
+	script := "#!/bin/sh\nfor a; do dst=$a; done\n" + // the target is the last argument without a mirror
+		"touch " + marker + "\nwhile [ ! -e " + release + " ]; do sleep 0.05; done\n" +
+		"cp -a " + rootfs + "/. \"$dst\"/\n"
+	if err := os.WriteFile(filepath.Join(bin, "debootstrap"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	return marker, release
+}
+
+// TestCreateInProgress: a create that is still building its rootfs looks
+// like a failed one (armhf-lxc.json, no LXC config); destroy, a second
+// create and start must refuse instead of deleting its files.
+func TestCreateInProgress(t *testing.T) {
+	requireLXC(t)
+	ctx := context.Background()
+	m := newManager(t)
+	marker, release := slowDebootstrap(t, testenv.BusyboxRootfs(t, "i386"))
+	name := fmt.Sprintf("cip%d", os.Getpid())
+	var createErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		createErr = m.Create(ctx, CreateOptions{Name: name, Debootstrap: "bookworm"})
+	}()
+	t.Cleanup(func() { os.WriteFile(release, nil, 0o644); <-done; m.Destroy(name, true) })
+	for i := 0; ; i++ {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("Create ended before debootstrap ran: %v", createErr)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if i > 200 {
+			t.Fatal("the fake debootstrap never ran")
+		}
+	}
+	inProgress := fmt.Sprintf("create of %s still in progress (pid %d)", name, os.Getpid())
+	if err := m.Destroy(name, true); err == nil || !strings.Contains(err.Error(), inProgress) {
+		t.Errorf("Destroy during create = %v, want %q", err, inProgress)
+	}
+	if err := m.Create(ctx, CreateOptions{Name: name, Rootfs: testenv.BusyboxRootfs(t, "i386")}); err == nil || !strings.Contains(err.Error(), inProgress) || strings.Contains(err.Error(), "destroy") {
+		t.Errorf("second Create during create = %v, want %q and no advice to destroy", err, inProgress)
+	}
+	if err := m.Start(ctx, name, StartOptions{}); err == nil || !strings.Contains(err.Error(), inProgress) || strings.Contains(err.Error(), "destroy") {
+		t.Errorf("Start during create = %v, want %q", err, inProgress)
+	}
+	if _, err := os.Stat(filepath.Join(m.Dir(name), StateFile)); err != nil {
+		t.Errorf("the running create's %s is gone: %v", StateFile, err)
+	}
+	os.WriteFile(release, nil, 0o644)
+	<-done
+	if createErr != nil {
+		t.Fatalf("the create that was in progress failed: %v", createErr)
+	}
+	if err := m.Destroy(name, false); err != nil {
+		t.Fatalf("Destroy after create = %v", err)
+	}
+	if _, err := os.Stat(m.Dir(name)); !errors.Is(err, fs.ErrNotExist) {
+		ents, _ := os.ReadDir(m.Dir(name))
+		t.Errorf("destroy left %s: %v", m.Dir(name), ents)
+	}
+}
+
+// TestLockWaits: start, stop and destroy wait for another of them working
+// on the container (a lock not yet released), and give up after LockWait.
+func TestLockWaits(t *testing.T) {
+	requireLXC(t)
+	m := newManager(t)
+	name := fmt.Sprintf("lw%d", os.Getpid())
+	if err := m.Create(context.Background(), CreateOptions{Name: name, Rootfs: testenv.BusyboxRootfs(t, "i386")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Destroy(name, true) })
+	lk, err := m.lock(context.Background(), name, "stop", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := LockWait
+	LockWait = 300 * time.Millisecond
+	defer func() { LockWait = old }()
+	want := fmt.Sprintf("another armhf-lxc stop is working on %s (pid %d)", name, os.Getpid())
+	if err := m.Destroy(name, false); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Destroy while locked = %v, want %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(m.Dir(name), ConfigFile)); err != nil {
+		t.Errorf("Destroy while locked removed the config: %v", err)
+	}
+	LockWait = 10 * time.Second
+	go func() { time.Sleep(200 * time.Millisecond); lk.unlock() }()
+	if _, err := m.Stop(name, 0); err != nil {
+		t.Errorf("Stop waiting for the lock = %v", err)
+	}
+	if err := m.Destroy(name, false); err != nil {
+		t.Errorf("Destroy = %v", err)
+	}
+	// A lock taken on the file destroy removed locks nothing: no container.
+	if _, err := m.lock(context.Background(), name, "start", time.Second); err == nil || !strings.Contains(err.Error(), "no container") {
+		t.Errorf("lock after destroy = %v, want no container", err)
+	}
 }

@@ -256,7 +256,7 @@ func TestExecStatus(t *testing.T) {
 		{[]string{"--cwd", "/", x1, "--", "./configure"}, 127, "./configure: not found in the container"},
 		{[]string{"--cwd", "/does-not-exist", x1, "--", "true"}, 1, "--cwd /does-not-exist: no such directory in the container"},
 		{[]string{"--cwd", "/etc/passwd", x1, "--", "true"}, 1, "--cwd /etc/passwd: not a directory in the container"},
-		{[]string{"--cwd", "etc", x1, "--", "true"}, 1, "--cwd etc: want an absolute path"},
+		{[]string{"--cwd", "etc", x1, "--", "true"}, 2, "--cwd etc: want an absolute path"},
 	} {
 		r := h.run(append([]string{"exec"}, tc.args...)...)
 		if r.code != tc.code || tc.code == 0 && r.stdout != tc.out || tc.code != 0 && !strings.Contains(r.stderr, tc.out) {
@@ -509,6 +509,7 @@ func TestBadInput(t *testing.T) {
 		{2, "--docker-arg without --docker", []string{"create", "b1", "--rootfs", rootfs, "--nesting", "--docker-arg=--iptables=false"}},
 		{2, "--docker-socket without --docker", []string{"create", "b1", "--rootfs", rootfs, "--nesting", "--docker-socket", "/run/d.sock"}},
 		{2, "unknown command", []string{"bogus"}},
+		{2, "--cwd src: want an absolute path", []string{"exec", "b1", "--cwd", "src", "--", "true"}},
 	} {
 		h.fails(tc.code, tc.msg, tc.args...)
 	}
@@ -735,6 +736,7 @@ func TestDockerFailsToStart(t *testing.T) {
 	}{
 		{"missing", "", []string{"dockerd: command not found in the container"}},
 		{"exits", "echo 'failed to start daemon: boom' >&2; exit 1", []string{"dockerd exited (exit status 1)", "boom"}},
+		{"killed", "echo 'about to be killed'; kill -KILL $$", []string{"dockerd exited (killed by signal 9 (SIGKILL))", "about to be killed"}},
 		{"silent", "echo starting; exec sleep 1000", []string{"did not answer on /var/run/docker.sock within 2s", "starting"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -870,4 +872,66 @@ func TestDebootstrap(t *testing.T) {
 		t.Errorf("uname -m = %q", got)
 	}
 	h.must("destroy", "--force", deb1)
+}
+
+// TestConcurrentStart: two starts at once (the per-container lock makes
+// the second wait for the first): one starts the container, the other
+// says it is already running, and the container stays RUNNING — the loser
+// must not stop the winner's container.
+func TestConcurrentStart(t *testing.T) {
+	h := newHarness(t)
+	name := h.n("cs1")
+	h.create(name, "--rootfs", testenv.BusyboxRootfs(t, "i386"))
+	for round := 0; round < 8; round++ {
+		var rs [2]result
+		done := make(chan int, 2)
+		for i := range rs {
+			go func() { rs[i] = h.run("start", name); done <- i }()
+		}
+		<-done
+		<-done
+		ok, already := 0, 0
+		for _, r := range rs {
+			switch {
+			case r.code == 0 && strings.Contains(r.stderr, "started "+name):
+				ok++
+			case r.code == 1 && strings.Contains(r.stderr, "already running"):
+				already++
+			}
+		}
+		if ok != 1 || already != 1 {
+			t.Errorf("round %d: want one start to succeed and one to say 'already running':\n%s\n%s", round, rs[0], rs[1])
+		}
+		if s := h.status(name); s.State != "RUNNING" {
+			t.Fatalf("round %d: after two concurrent starts the container is %s, want RUNNING", round, s.State)
+		}
+		h.must("stop", "--timeout", "0", name)
+	}
+}
+
+// TestStartInterruptedNoDocker: SIGTERM while start brings up a container
+// without --docker is not swallowed: start fails naming the interruption
+// and stops the container again.
+func TestStartInterruptedNoDocker(t *testing.T) {
+	h := newHarness(t)
+	name := h.n("si2")
+	h.create(name, "--rootfs", testenv.BusyboxRootfs(t, "i386"))
+	for _, after := range []time.Duration{50 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond} {
+		cmd := exec.Command(h.bin, "--lxcpath", h.lxcpath, "start", name)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(after)
+		cmd.Process.Signal(syscall.SIGTERM)
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errb.String(), "interrupted") {
+			t.Errorf("SIGTERM %s into start: %v, stderr %q; want exit 1 and 'interrupted'", after, err, errb.String())
+		}
+		if s := h.status(name); s.State != "STOPPED" {
+			t.Errorf("SIGTERM %s into start: the container is %s, want STOPPED", after, s.State)
+			h.run("stop", "--timeout", "0", name)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -201,6 +202,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 						if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
 							return usageError(c, "--env %q: want KEY=VALUE", e)
 						}
+					}
+					if cwd := c.String("cwd"); cwd != "" && !path.IsAbs(cwd) {
+						return usageError(c, "--cwd %s: want an absolute path in the container", cwd)
 					}
 					return commandStatus(mgr(c).Exec(name, argv, lxc.ExecOptions{Env: c.StringSlice("env"), Cwd: c.String("cwd")}))
 				},
