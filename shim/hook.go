@@ -67,7 +67,8 @@ func ParseHookState(data []byte) (HookState, error) {
 }
 
 // HookMain is the OCI hook for podman and CRI-O (registered for the
-// createContainer or prestart stage, and poststop for the cleanup). args
+// createRuntime stage — or prestart, or createContainer for containers
+// without a user namespace — and poststop for the cleanup). args
 // are the hook's arguments after "hook": [--armhf-shim-state-root DIR]
 // [--armhf-shim-config FILE] [--debug]. The state comes on stdin. It
 // writes nothing to stdout; errors go to stderr, which the runtime puts
@@ -152,8 +153,18 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	if !dec.Enable {
 		return nil
 	}
+	// crun runs createContainer hooks from the container process itself,
+	// in its namespaces, and sends pid 0: nsmount then joins nothing, and
+	// the root.path above (relative to the bundle, crun's working
+	// directory) is the container's root in that mount namespace.
+	if st.Pid == 0 && st.Status != "created" && st.Status != "creating" {
+		return fmt.Errorf("container %s: OCI state has pid 0 at status %q: register the hook at createRuntime (armhf-shim install podman)", st.ID, st.Status)
+	}
 	src, err := dir.WriteCPUInfo(st.ID, view.Cpus())
 	if err != nil {
+		if runtimecfg.InUserNamespace() {
+			return fmt.Errorf("container %s: %w (the hook runs inside a user namespace: if it is registered at createContainer, register it at createRuntime instead, as armhf-shim install podman does; a rootless runtime needs a state root it can write, such as $XDG_RUNTIME_DIR/armhf-shim)", st.ID, err)
+		}
 		return fmt.Errorf("container %s: %w", st.ID, err)
 	}
 	err = nsmount.BindReadOnly(nsmount.Request{Pid: st.Pid, Rootfs: rootfs, Source: src, Target: modify.CPUInfoTarget})

@@ -70,7 +70,7 @@ func newApp() *cli.App {
 			cpuinfoCommand(),
 			doctorCommand(),
 			passthroughCommand("runtime", "OCI runtime wrapper around runc (also active as argv[0] runc or armhf-runc)", runtimeMain),
-			passthroughCommand("hook", "OCI hook for podman and CRI-O (createContainer/prestart): reads the state on stdin", hookMain),
+			passthroughCommand("hook", "OCI hook for podman and CRI-O (createRuntime; also createContainer/prestart): reads the state on stdin", hookMain),
 			installCommand(),
 			uninstallCommand(),
 			passthroughCommand("docker", "docker CLI wrapper that adds the armv7 cpuinfo to docker run (also active as argv[0] docker)", dockerMain),

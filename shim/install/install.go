@@ -15,7 +15,7 @@
 //     Kubernetes RuntimeClass handler, and the drop-in in config.toml's
 //     imports;
 //   - podman: an OCI hooks.d file (version 1.0.0) running `armhf-shim hook`
-//     at createContainer and poststop (CRI-O reads the same directory);
+//     at createRuntime and poststop (CRI-O reads the same directory);
 //   - buildkit: dockerd's embedded BuildKit runs `runc` from dockerd's PATH
 //     and ignores the configured runtime, so a `runc` link to armhf-shim
 //     goes in a directory put first in dockerd's PATH by a systemd drop-in.

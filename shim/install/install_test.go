@@ -396,7 +396,7 @@ func TestPodmanAndBuildkit(t *testing.T) {
 	b, _ := os.ReadFile(hook)
 	if err := json.Unmarshal(b, &h); err != nil || h.Version != "1.0.0" || h.Hook.Path != bin ||
 		!reflect.DeepEqual(h.Hook.Args, []string{"armhf-shim", "hook"}) || !h.When.Always ||
-		!reflect.DeepEqual(h.Stages, []string{"createContainer", "poststop"}) {
+		!reflect.DeepEqual(h.Stages, []string{"createRuntime", "poststop"}) {
 		t.Errorf("hooks file %s: %+v %v", b, h, err)
 	}
 	if !strings.Contains(out.String(), "--personality=LINUX32") {

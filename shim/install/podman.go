@@ -19,15 +19,25 @@ type hooksFile struct {
 }
 
 // PodmanHook renders the hooks.d file: `armhf-shim hook` for every
-// container at createContainer (it decides per container and mounts the
+// container at createRuntime (it decides per container and mounts the
 // armv7 cpuinfo for 32-bit ones) and poststop (cleanup).
+//
+// createRuntime, not createContainer: runc and crun run createRuntime
+// hooks on the host, in the runtime's namespaces and with its credentials,
+// once the container's mounts are done and before pivot_root, with the
+// container's real pid (the hook joins its mount namespace). They run
+// createContainer hooks inside the container's namespaces, user namespace
+// included: in a user-namespaced container (podman --userns/--uidmap,
+// rootless podman) the hook would be the container's root and could not
+// write the state root. podman's hooks.d format 1.0.0 lists createRuntime
+// among its valid stages (containers/common pkg/hooks/1.0.0).
 func PodmanHook(binary string) []byte {
 	var h hooksFile
 	h.Version = "1.0.0"
 	h.Hook.Path = binary
 	h.Hook.Args = []string{"armhf-shim", "hook"}
 	h.When.Always = true
-	h.Stages = []string{"createContainer", "poststop"}
+	h.Stages = []string{"createRuntime", "poststop"}
 	b, _ := marshalIndent(h)
 	return b
 }

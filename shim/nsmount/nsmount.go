@@ -2,9 +2,21 @@
 // inside the container's mount namespace, from an OCI hook.
 //
 // The model: an OCI hook runs either inside the container's mount
-// namespace before pivot_root (runc's createContainer hooks are run by
-// runc init, whose parent is the container's pid 1) or outside it (prestart
-// and createRuntime hooks are run by the runtime on the host). So:
+// namespace before pivot_root or outside it, on the host:
+//
+//   - runc's createContainer hooks are run by runc init, whose parent is
+//     the container's pid 1; the state's pid is that parent;
+//   - crun's createContainer hooks are run by the container process itself
+//     after its mounts and before pivot_root, with "pid": 0 in the state
+//     (crun container_init_setup: do_hooks(def, 0, …, "created"));
+//   - prestart and createRuntime hooks are run by the runtime on the host,
+//     in its namespaces and with its credentials, with the container's
+//     real pid (runc 1.1 and crun both run them once the container's
+//     mounts, /proc included, are in place).
+//
+// So a Pid of 0 means "the caller is already in the container's mount
+// namespace" and nothing is joined; the procfs check below is then what
+// keeps a mount from landing anywhere else. The steps:
 //
 //  1. the source is cloned as a detached, read-only mount while still in
 //     the caller's namespace (open_tree(OPEN_TREE_CLONE) + mount_setattr):
@@ -14,13 +26,17 @@
 //     multi-threaded process) and joins /proc/<pid>/ns/mnt unless it is
 //     already in that namespace; the thread is never reused;
 //  3. the container's root there is its rootfs path before pivot_root and
-//     "/" after; the target is opened with that as root
-//     (package internal/inroot: openat2 RESOLVE_IN_ROOT), so a
-//     symlink in the image — /proc -> /, proc/cpuinfo -> /etc/passwd —
+//     "/" after; the target is opened with that as root and no symlink
+//     followed anywhere (openat2 RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS, or a
+//     component-by-component O_NOFOLLOW walk where openat2 is missing), so
+//     a symlink in the image — /proc -> /, proc/cpuinfo -> /etc/passwd —
 //     can never lead outside the container's tree;
-//  4. the target must be a file on procfs (the container's own /proc,
-//     already mounted by the runtime): anything else is refused, which
-//     also stops a mount onto the host if the namespace was not the
+//  4. the target's directory must be on procfs (the container's own /proc,
+//     already mounted by the runtime) and the target a regular file:
+//     procfs's own cpuinfo, or a file the spec bind-mounts over it (LXCFS's
+//     /var/lib/lxcfs/proc/cpuinfo), which is mounted over in turn, as the
+//     runtime wrapper replaces such a mount. Anything else is refused,
+//     which also stops a mount onto the host if the namespace was not the
 //     container's;
 //  5. move_mount attaches the detached mount onto the target's fd.
 package nsmount
@@ -29,16 +45,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync/atomic"
 
-	"github.com/armhf-shim/armhf-shim/internal/inroot"
 	"golang.org/x/sys/unix"
 )
 
 // Request describes one mount.
 type Request struct {
-	// Pid is the container's init process as the OCI state gives it.
+	// Pid is the container's init process as the OCI state gives it; 0
+	// when the caller runs inside the container's mount namespace (crun's
+	// createContainer hooks), which is then not joined.
 	Pid int
 	// Rootfs is the container's root.path (absolute, as on the host).
 	Rootfs string
@@ -48,8 +68,12 @@ type Request struct {
 	Target string
 }
 
-// ErrNotProc is returned when the target is not a file on procfs.
+// ErrNotProc is returned when the target is not a file in procfs.
 var ErrNotProc = errors.New("mount target is not on the container's procfs")
+
+// forceWalk makes OpenTarget use the O_NOFOLLOW walk instead of openat2
+// (tests of both resolvers).
+var forceWalk atomic.Bool
 
 // BindReadOnly mounts r.Source read-only (nosuid, nodev, noexec) over
 // r.Target inside the container.
@@ -102,8 +126,13 @@ func BindReadOnly(r Request) error {
 // containerNS opens the container's mount namespace and reports whether
 // the caller is already in it.
 func containerNS(pid int) (fd int, same bool, err error) {
-	if pid <= 0 {
+	if pid < 0 {
 		return -1, false, fmt.Errorf("invalid container pid %d in the hook state", pid)
+	}
+	// crun's createContainer: run by the container process itself, in its
+	// namespaces, with pid 0 in the state.
+	if pid == 0 {
+		return -1, true, nil
 	}
 	// Run by the container's init itself (runc's createContainer): the
 	// state's pid is our parent, seen from inside its pid namespace, and
@@ -142,32 +171,108 @@ func ContainerRoot(rootfs string) string {
 	return rootfs
 }
 
-// OpenTarget opens target with root as "/" (symlinks cannot leave root)
-// as an O_PATH handle, and checks that it is a regular file on procfs.
+// OpenTarget opens target with root as "/" as an O_PATH handle, following
+// no symlink on the way, and checks that its directory is on procfs and
+// that it is a regular file (procfs's own, or a file mounted over it).
 func OpenTarget(root, target string) (*os.File, error) {
-	r, err := inroot.Open(root)
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening the container root %s: %w", root, err)
 	}
-	fd, err := r.OpenFile(target, unix.O_PATH)
-	r.Close()
+	defer unix.Close(rfd)
+	dir, base := path.Split(path.Clean("/" + target))
+	if base == "" {
+		return nil, fmt.Errorf("mount target %q names no file", target)
+	}
+	dfd, err := resolveNoSymlinks(rfd, dir, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
-		return nil, fmt.Errorf("resolving %s in the container root %s: %w", target, root, err)
+		return nil, fmt.Errorf("resolving %s in the container root %s (no symlinks allowed): %w", dir, root, err)
+	}
+	defer unix.Close(dfd)
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(dfd, &sfs); err != nil {
+		return nil, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	if sfs.Type != unix.PROC_SUPER_MAGIC {
+		return nil, fmt.Errorf("%s in %s (filesystem %#x): %w", dir, root, sfs.Type, ErrNotProc)
+	}
+	fd, err := resolveNoSymlinks(dfd, base, unix.O_PATH)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s in the container root %s (no symlinks allowed): %w", target, root, err)
 	}
 	f := os.NewFile(uintptr(fd), target)
-	var sfs unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &sfs); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("statfs %s: %w", target, err)
-	}
 	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	if err := unix.Fstat(fd, &st); err != nil {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("stat %s: %w", target, err)
 	}
-	if sfs.Type != unix.PROC_SUPER_MAGIC || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	// A procfs directory holds no files but its own: a regular file of
+	// another filesystem there is a mount over one (the spec's, e.g. LXCFS).
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		f.Close()
-		return nil, fmt.Errorf("%s in %s (filesystem %#x, mode %#o): %w", target, root, sfs.Type, st.Mode, ErrNotProc)
+		return nil, fmt.Errorf("%s in %s (mode %#o) is not a regular file: %w", target, root, st.Mode, ErrNotProc)
 	}
 	return f, nil
+}
+
+// resolveNoSymlinks opens name below the directory dirfd, treated as "/",
+// without following any symlink: openat2 RESOLVE_IN_ROOT|
+// RESOLVE_NO_SYMLINKS, or, where openat2 is missing or filtered (ENOSYS,
+// EPERM), a walk opening one component at a time with O_NOFOLLOW that
+// refuses symlinks and "..".
+func resolveNoSymlinks(dirfd int, name string, flags int) (int, error) {
+	flags |= unix.O_CLOEXEC
+	if !forceWalk.Load() {
+		how := unix.OpenHow{Flags: uint64(flags), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+		for attempt := 0; ; attempt++ {
+			fd, err := unix.Openat2(dirfd, name, &how)
+			if (err == unix.EAGAIN || err == unix.EINTR) && attempt < 8 {
+				continue
+			}
+			if err != unix.ENOSYS && err != unix.EPERM {
+				return fd, err
+			}
+			break
+		}
+	}
+	cur, err := unix.Dup(dirfd)
+	if err != nil {
+		return -1, err
+	}
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		if p == "" || p == "." {
+			continue
+		}
+		if p == ".." {
+			unix.Close(cur)
+			return -1, unix.EXDEV
+		}
+		fl := unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC
+		last := true
+		for _, q := range parts[i+1:] {
+			if q != "" && q != "." {
+				last = false
+			}
+		}
+		if last {
+			fl = flags | unix.O_NOFOLLOW
+		}
+		next, err := unix.Openat(cur, p, fl, 0)
+		unix.Close(cur)
+		if err != nil {
+			return -1, err
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(next, &st); err != nil {
+			unix.Close(next)
+			return -1, err
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			unix.Close(next)
+			return -1, unix.ELOOP
+		}
+		cur = next
+	}
+	return cur, nil
 }

@@ -154,8 +154,8 @@ func TestBindReadOnlyOtherNamespace(t *testing.T) {
 func TestBindReadOnlyErrors(t *testing.T) {
 	testenv.RequireRoot(t)
 	src := writeSource(t)
-	if err := BindReadOnly(Request{Pid: 0, Rootfs: "/x", Source: src, Target: "/proc/cpuinfo"}); err == nil {
-		t.Error("pid 0 accepted")
+	if err := BindReadOnly(Request{Pid: -1, Rootfs: "/x", Source: src, Target: "/proc/cpuinfo"}); err == nil {
+		t.Error("pid -1 accepted")
 	}
 	if err := BindReadOnly(Request{Pid: os.Getpid(), Rootfs: "/x", Source: "/nonexistent", Target: "/proc/cpuinfo"}); err == nil ||
 		!strings.Contains(err.Error(), "open_tree") {
@@ -167,5 +167,90 @@ func TestBindReadOnlyErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "proc", "cpuinfo"), nil, 0o644)
 	if err := BindReadOnly(Request{Pid: os.Getpid(), Rootfs: root, Source: src, Target: "/proc/cpuinfo"}); !errors.Is(err, ErrNotProc) {
 		t.Errorf("non-procfs target: %v", err)
+	}
+}
+
+// bindOverCpuinfo bind-mounts a plain file over root/proc/cpuinfo, as a
+// spec with an LXCFS mount does (unmounted with the rootfs).
+func bindOverCpuinfo(t *testing.T, root string) {
+	t.Helper()
+	lxcfs := filepath.Join(t.TempDir(), "lxcfs-cpuinfo")
+	os.WriteFile(lxcfs, []byte("processor\t: 0\nlxcfs view\n"), 0o444)
+	if err := unix.Mount(lxcfs, filepath.Join(root, "proc", "cpuinfo"), "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind mount over cpuinfo: %v", err)
+	}
+}
+
+// A file bind-mounted over /proc/cpuinfo (LXCFS) is accepted and mounted
+// over, through both resolvers; symlinks and a non-procfs /proc are not.
+func TestOpenTargetBindMountedOverProc(t *testing.T) {
+	for _, walk := range []bool{false, true} {
+		t.Run(map[bool]string{false: "openat2", true: "walk"}[walk], func(t *testing.T) {
+			forceWalk.Store(walk)
+			defer forceWalk.Store(false)
+			root := procRootfs(t)
+			bindOverCpuinfo(t, root)
+			f, err := OpenTarget(root, "/proc/cpuinfo")
+			if err != nil {
+				t.Fatalf("LXCFS-style target refused: %v", err)
+			}
+			f.Close()
+			src := writeSource(t)
+			if err := BindReadOnly(Request{Pid: os.Getpid(), Rootfs: root, Source: src, Target: "/proc/cpuinfo"}); err != nil {
+				t.Fatal(err)
+			}
+			if b := readFile(filepath.Join(root, "proc", "cpuinfo")); !strings.Contains(b, "CPU architecture: 7") {
+				t.Errorf("cpuinfo after the mount: %q", b)
+			}
+			// Hostile trees stay refused by the walk too.
+			for name, mk := range map[string]func(root string){
+				"proc symlink": func(root string) { os.Symlink("/proc", filepath.Join(root, "proc")) },
+				"plain dir": func(root string) {
+					os.MkdirAll(filepath.Join(root, "proc"), 0o755)
+					os.WriteFile(filepath.Join(root, "proc", "cpuinfo"), nil, 0o644)
+				},
+			} {
+				bad := filepath.Join(t.TempDir(), "rootfs")
+				os.MkdirAll(bad, 0o755)
+				mk(bad)
+				if f, err := OpenTarget(bad, "/proc/cpuinfo"); err == nil {
+					f.Close()
+					t.Errorf("%s: accepted", name)
+				}
+			}
+		})
+	}
+}
+
+func readFile(p string) string { b, _ := os.ReadFile(p); return string(b) }
+
+// TestBindReadOnlyPidZeroHelper is the child of TestBindReadOnlyPidZero:
+// in its own mount namespace, it mounts with pid 0 (as crun's
+// createContainer hooks run) and prints what it sees.
+func TestBindReadOnlyPidZeroHelper(t *testing.T) {
+	root, src := os.Getenv("NSMOUNT_HELPER_ROOT"), os.Getenv("NSMOUNT_HELPER_SRC")
+	if root == "" {
+		t.Skip("helper process only")
+	}
+	if err := BindReadOnly(Request{Pid: 0, Rootfs: root, Source: src, Target: "/proc/cpuinfo"}); err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("inside: " + readFile(filepath.Join(root, "proc", "cpuinfo")))
+}
+
+// Pid 0 means the caller is in the container's mount namespace (crun's
+// createContainer): the mount lands in that namespace, not the parent's.
+func TestBindReadOnlyPidZero(t *testing.T) {
+	root := procRootfs(t)
+	unshare := testenv.RequireCommand(t, "unshare")
+	src := writeSource(t)
+	cmd := exec.Command(unshare, "--mount", "--propagation", "private", os.Args[0], "-test.run=^TestBindReadOnlyPidZeroHelper$", "-test.v")
+	cmd.Env = append(os.Environ(), "NSMOUNT_HELPER_ROOT="+root, "NSMOUNT_HELPER_SRC="+src)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "inside: processor\t: 0\nCPU architecture: 7") {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if b := readFile(filepath.Join(root, "proc", "cpuinfo")); strings.Contains(b, "CPU architecture: 7") {
+		t.Error("the mount leaked into the parent's namespace")
 	}
 }

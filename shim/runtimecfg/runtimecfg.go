@@ -9,7 +9,8 @@
 //  3. the config file (--armhf-shim-config, ARMHF_SHIM_CONFIG, else
 //     /etc/armhf-shim/config.json, which may be absent),
 //  4. the default: "runc" on PATH, state under /run/armhf-shim
-//     ($XDG_RUNTIME_DIR/armhf-shim when not root).
+//     ($XDG_RUNTIME_DIR/armhf-shim when rootless: not root, or root only
+//     inside a user namespace, as runc tells).
 //
 // The wrapper is often installed AS runc (a link named runc early in
 // dockerd's PATH, for BuildKit), so the lookup of the real runtime skips
@@ -107,7 +108,7 @@ type Config struct {
 // and the config file. A config file named explicitly must exist; the
 // default one may be absent. A malformed file is an error naming it.
 func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
-	c := Config{Runtime: DefaultRuntime, RuntimeSource: "default", StateRoot: defaultStateRoot(getenv)}
+	c := Config{Runtime: DefaultRuntime, RuntimeSource: "default"}
 	path, explicit := flags.Config, true
 	if path == "" {
 		path = getenv(EnvConfig)
@@ -144,6 +145,9 @@ func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 	if flags.StateRoot != "" {
 		c.StateRoot = flags.StateRoot
 	}
+	if c.StateRoot == "" {
+		c.StateRoot = defaultStateRoot(getenv)
+	}
 	if !filepath.IsAbs(c.StateRoot) {
 		return c, fmt.Errorf("armhf-shim state root %q must be an absolute path", c.StateRoot)
 	}
@@ -151,14 +155,33 @@ func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 }
 
 // defaultStateRoot is /run/armhf-shim, or $XDG_RUNTIME_DIR/armhf-shim for
-// a rootless runtime (as runc's own default root moves there).
+// a rootless runtime (as runc's own default root moves there). Rootless is
+// runc's test: not root, or root only in a user namespace (rootless
+// podman runs the runtime and its hooks as the root of its own user
+// namespace, with the user's XDG_RUNTIME_DIR).
 func defaultStateRoot(getenv func(string) string) string {
 	// The environment first: a system call spared for root services,
 	// which have no XDG_RUNTIME_DIR.
-	if xdg := getenv("XDG_RUNTIME_DIR"); xdg != "" && os.Geteuid() != 0 {
+	if xdg := getenv("XDG_RUNTIME_DIR"); xdg != "" && (os.Geteuid() != 0 || InUserNamespace()) {
 		return filepath.Join(xdg, "armhf-shim")
 	}
 	return DefaultStateRoot
+}
+
+// uidMapPath is the process's uid map (tests point it elsewhere).
+var uidMapPath = "/proc/self/uid_map"
+
+// InUserNamespace reports whether the process runs in a user namespace
+// other than the initial one: its uid map is not the identity
+// "0 0 4294967295" (runc's userns.RunningInUserNS). An unreadable map
+// counts as the initial namespace.
+func InUserNamespace() bool {
+	b, err := fsutil.ReadFile(uidMapPath)
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
 }
 
 // FileID identifies a file; ARMHF_SHIM_SEEN lists them as "dev.ino".

@@ -195,3 +195,30 @@ func TestParseFileMatchesJSON(t *testing.T) {
 		t.Error("ParseFile accepted data after the object")
 	}
 }
+
+// The default state root follows runc's rootless test: root inside a user
+// namespace (rootless podman's hooks) with XDG_RUNTIME_DIR is rootless;
+// root in the initial namespace is not, whatever the environment.
+func TestDefaultStateRootUserNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs euid 0 (as inside a user namespace)")
+	}
+	dir := t.TempDir()
+	defer func(p string) { uidMapPath = p }(uidMapPath)
+	env := envOf(map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"})
+	for name, c := range map[string]struct{ uidMap, want string }{
+		"initial namespace":    {"         0          0 4294967295\n", DefaultStateRoot},
+		"rootless podman":      {"         0       1000          1\n         1     100000      65536\n", "/run/user/1000/armhf-shim"},
+		"container user ns":    {"         0     100000      65536\n", "/run/user/1000/armhf-shim"},
+		"unreadable map: host": {"", DefaultStateRoot},
+	} {
+		uidMapPath = filepath.Join(dir, "uid_map-"+strings.ReplaceAll(name, " ", "_"))
+		if c.uidMap != "" {
+			os.WriteFile(uidMapPath, []byte(c.uidMap), 0o644)
+		}
+		got, err := Load(runcargs.Shim{}, env)
+		if got.StateRoot != c.want {
+			t.Errorf("%s: state root %q (err %v), want %q", name, got.StateRoot, err, c.want)
+		}
+	}
+}

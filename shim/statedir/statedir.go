@@ -140,10 +140,17 @@ func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
 	// Usually a mkdir(2) and a link(2): a new container's directory, in an
 	// existing containers/ (made with its parents when missing); a
 	// leftover of an earlier container with the same id is replaced.
-	if dir := filepath.Dir(dst); unix.Mkdir(dir, 0o755) == unix.ENOENT {
+	// Any other failure (EACCES, EROFS, ENOSPC, ENOTDIR) is the state
+	// root's: reported as such, not as a later link or write failing.
+	dir := filepath.Dir(dst)
+	switch err := unix.Mkdir(dir, 0o755); err {
+	case nil, unix.EEXIST:
+	case unix.ENOENT:
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", fmt.Errorf("armhf-shim state root: %w", err)
 		}
+	default:
+		return "", fmt.Errorf("armhf-shim state root: mkdir %s: %w", dir, err)
 	}
 	err = unix.Link(cache, dst)
 	if err == unix.EEXIST {

@@ -1,6 +1,7 @@
 package statedir
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,5 +131,40 @@ func TestCacheFromAnEarlierBootIsRenderedAgain(t *testing.T) {
 	}
 	if _, err := d.SharedCPUInfo("0"); err != nil || renders != 2 {
 		t.Errorf("after the rendering again: %d renderings, %v; want 2", renders, err)
+	}
+}
+
+// Any failure to make a container's directory is reported as the state
+// root's, with its own cause: not a later, misleading "no such file".
+func TestWriteCPUInfoUnwritableStateRoot(t *testing.T) {
+	render := func(s cpuinfo.CPUSet) ([]byte, error) { return []byte("processor\t: 0\n"), nil }
+	cases := map[string]struct {
+		mk   func(t *testing.T, root string)
+		want unix.Errno
+	}{
+		"containers is a file": {func(t *testing.T, root string) {
+			os.WriteFile(filepath.Join(root, "containers"), nil, 0o644)
+		}, unix.ENOTDIR},
+		"containers is a read-only mount": {func(t *testing.T, root string) {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root to mount")
+			}
+			dir := filepath.Join(root, "containers")
+			os.Mkdir(dir, 0o755)
+			if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_RDONLY, ""); err != nil {
+				t.Skipf("mount tmpfs: %v", err)
+			}
+			t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+		}, unix.EROFS},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			d := Dir{Root: t.TempDir(), Render: render}
+			c.mk(t, d.Root)
+			_, err := d.WriteCPUInfo("c1", "0")
+			if err == nil || !strings.HasPrefix(err.Error(), "armhf-shim state root: ") || !errors.Is(err, c.want) {
+				t.Errorf("err = %v, want armhf-shim state root: … %v", err, c.want)
+			}
+		})
 	}
 }
