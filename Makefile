@@ -1,6 +1,6 @@
 # armhf-shim — build and test.
 #
-#   make build        bin/armhf-shim and bin/armhf-runc (static) and bin/armhf-lxc (cgo, go-lxc)
+#   make build        bin/armhf-shim, bin/armhf-runc and bin/armhf-docker (static) and bin/armhf-lxc (cgo, go-lxc)
 #   make test         THE test command: installs what it needs (apt, as root), then vet, static-binary
 #                     check, unit + host integration tests (real runc, dockerd, LXC) and the arm64 VM suite
 #   make bench        benchmarks (not part of make test); see docs/PERFORMANCE.md
@@ -20,7 +20,7 @@ GOTEST_TIMEOUT ?= 20m
 
 all: build
 
-build: bin/armhf-shim bin/armhf-runc bin/armhf-lxc
+build: bin/armhf-shim bin/armhf-runc bin/armhf-docker bin/armhf-lxc
 
 # Each binary is linked to a temporary file and then installed (write(2)) as a package would be: the Go
 # linker writes through a shared mapping, and a file written that way starts measurably slower on a recent
@@ -33,6 +33,12 @@ bin/armhf-shim: FORCE
 # program that only execs; see docs/PERFORMANCE.md).
 bin/armhf-runc: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@.link ./cmd/armhf-runc
+	install -m 0755 $@.link $@ && rm -f $@.link
+
+# The docker CLI wrapper alone, lean for the same reason: installed as docker, it runs before every
+# docker command.
+bin/armhf-docker: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@.link ./cmd/armhf-docker
 	install -m 0755 $@.link $@ && rm -f $@.link
 
 # cgo against liblxc: needs Debian's lxc-dev, which deps installs (as root).

@@ -1,7 +1,8 @@
 # docker CLI wrapper and 32-bit dockerd (dind/). Included by the top-level Makefile.
 #   make bench-docker   the wrapper's added time over the real docker and over the floor (a static Go
 #                       program that only execs docker), alternating A/B/C in one run; ratios of medians.
-#                       Knobs: ARMHF_SHIM_BENCH_ROUNDS=40 ARMHF_SHIM_BENCH_WARMUP=3 ARMHF_SHIM_BENCH_OUT=file
+#                       Knobs: ARMHF_SHIM_BENCH_ROUNDS=40 ARMHF_SHIM_BENCH_NOOP_ROUNDS=1000 ARMHF_SHIM_BENCH_WARMUP=3
+#                       ARMHF_SHIM_BENCH_OUT=file
 #   make fuzz-docker    fuzz the docker argv rewriter for FUZZTIME (part of make fuzz)
 #   make test-dind      the dind/ packages alone (wrapper, rootfs, daemon manager), prerequisites required
 GO ?= go

@@ -19,9 +19,9 @@ func TestBenchDocker(t *testing.T) {
 		t.Fatalf("%v\ndaemon log:\n%s", err, d.LogTail(20))
 	}
 	table := Table(groups)
-	fmt.Printf("\ndocker CLI wrapper, %d rounds (%s):\n\n%s\n", c.Rounds, c.Docker, table)
+	fmt.Printf("\ndocker CLI wrapper, %s (%s):\n\n%s\n", c.RoundsNote(), c.Docker, table)
 	for _, g := range groups {
-		t.Logf("%s: interquartile spread bare %.1f%%, floor %.1f%%, armhf-shim %.1f%%",
+		t.Logf("%s: interquartile spread bare %.1f%%, floor %.1f%%, armhf-docker %.1f%%",
 			g.Name, 100*g.Bare.Spread(), 100*g.Floor.Spread(), 100*g.Wrapper.Spread())
 	}
 	if out := os.Getenv("ARMHF_SHIM_BENCH_OUT"); out != "" {

@@ -86,14 +86,15 @@ type skipper struct {
 	ids   map[fsutil.FileID]bool
 }
 
+// The identity (device and inode, through symlinks) decides; the path as
+// given also counts, for a wrapper whose file cannot be stat'ed any more.
+// No symlink is resolved on the way: the wrapper runs before every docker
+// command, and an lstat per path component adds up.
 func newSkipper(self string, chain Chain) *skipper {
 	s := &skipper{paths: map[string]bool{}, ids: map[fsutil.FileID]bool{}}
 	for _, p := range append([]string{self}, chain...) {
 		if p == "" {
 			continue
-		}
-		if rp, err := filepath.EvalSymlinks(p); err == nil {
-			p = rp
 		}
 		s.paths[p] = true
 		if id, _, err := fsutil.Identify(p); err == nil {
@@ -103,7 +104,7 @@ func newSkipper(self string, chain Chain) *skipper {
 	return s
 }
 
-// wrapper reports whether real path rp with identity id is the wrapper.
+// wrapper reports whether path p with identity id is the wrapper.
 func (s *skipper) wrapper(rp string, id fsutil.FileID) bool {
 	return s.paths[rp] || s.ids[id]
 }
@@ -138,8 +139,11 @@ func (f Finder) candidates(name string, first bool) []Candidate {
 			continue
 		}
 		c := Candidate{Path: p, RealPath: p}
-		if rp, err := filepath.EvalSymlinks(p); err == nil {
-			c.RealPath = rp
+		if !first {
+			// For messages only: the identity decides.
+			if rp, err := filepath.EvalSymlinks(p); err == nil {
+				c.RealPath = rp
+			}
 		}
 		switch {
 		case !executable:

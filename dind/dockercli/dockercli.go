@@ -30,21 +30,18 @@ package dockercli
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/netip"
-	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/armhf-shim/armhf-shim/dind/dockerargs"
 	"github.com/armhf-shim/armhf-shim/dind/platform"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
 
 // Defaults.
@@ -84,13 +81,9 @@ type Settings struct {
 	Prepare  bool   // --armhf-shim-prepare
 }
 
-// fileConfig is the part of the config file the wrapper reads; other keys
-// belong to other parts of armhf-shim.
-type fileConfig struct {
-	Docker         string          `json:"docker"`
-	DockerCPUInfo  string          `json:"dockerCPUInfo"`
-	DockerPlatform json.RawMessage `json:"dockerPlatform"`
-}
+// configKeys are the members of the config file the wrapper reads; other
+// keys belong to other parts of armhf-shim.
+var configKeys = []string{"docker", "dockerCPUInfo", "dockerPlatform"}
 
 // ParseSettings takes the leading wrapper options off args and resolves the
 // settings from them, the environment (getenv) and the config file content
@@ -175,24 +168,37 @@ func ParseSettings(args []string, getenv func(string) string, config []byte, con
 }
 
 // fromConfig takes the wrapper's settings from the config file's content
-// (none when it is empty).
+// (none when it is empty). It reads the file as encoding/json would into
+// {"docker": string, "dockerCPUInfo": string, "dockerPlatform": any}
+// (names in any case, the last of a repeated one), with internal/rawjson:
+// the wrapper runs before every docker command, and encoding/json's
+// reflection is start-up cost.
 func (s *Settings) fromConfig(config []byte, configName string) error {
 	if len(bytes.TrimSpace(config)) == 0 {
 		return nil
 	}
-	var fc fileConfig
-	if err := json.Unmarshal(config, &fc); err != nil {
+	bad := func(err error) error {
 		return fmt.Errorf("config file %s: %v; fix the JSON, point %s elsewhere, or set %s=0 to pass docker commands through unchanged", configName, err, EnvConfig, EnvEnable)
 	}
-	if len(fc.DockerPlatform) > 0 && string(fc.DockerPlatform) != "null" {
-		var v any
-		json.Unmarshal(fc.DockerPlatform, &v)
+	vals := make([][]byte, len(configKeys))
+	if err := rawjson.CheckMembers(config, configKeys, vals); err != nil {
+		return bad(err)
+	}
+	docker, err := optString(vals[0])
+	if err != nil {
+		return bad(fmt.Errorf("docker: %w", err))
+	}
+	cpuinfo, err := optString(vals[1])
+	if err != nil {
+		return bad(fmt.Errorf("dockerCPUInfo: %w", err))
+	}
+	if raw := bytes.TrimSpace(vals[2]); len(raw) > 0 && !rawjson.IsNull(raw) {
 		var str string
-		switch v := v.(type) {
-		case bool:
-			str = fmt.Sprint(v)
-		case string:
-			str = v
+		switch rawjson.Kind(raw) {
+		case "a boolean":
+			str = string(raw)
+		case "a string":
+			str, _ = rawjson.String(raw) // valid: CheckMembers checked it
 		default:
 			return fmt.Errorf("config file %s: dockerPlatform must be true, false or a platform like %q", configName, ARMv7)
 		}
@@ -202,8 +208,16 @@ func (s *Settings) fromConfig(config []byte, configName string) error {
 		}
 		s.Platform = p
 	}
-	s.Docker, s.CPUInfo = fc.Docker, fc.DockerCPUInfo
+	s.Docker, s.CPUInfo = docker, cpuinfo
 	return nil
+}
+
+// optString decodes an optional string member: absent and null are "".
+func optString(raw []byte) (string, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return "", nil
+	}
+	return rawjson.String(raw)
 }
 
 // checkCPUInfoPath refuses a cpuinfo path docker's -v cannot take.
@@ -255,14 +269,28 @@ type Daemon struct {
 	Source string // what decided it: "-H", "DOCKER_HOST", "context NAME", "default"
 }
 
-// FileReader reads a file (os.ReadFile, or a map in tests).
-type FileReader func(name string) ([]byte, error)
+// Files is what the wrapper reads of the docker CLI's configuration: the
+// host's files ([HostFiles]), or a map in tests.
+type Files interface {
+	ReadFile(name string) ([]byte, error)
+	ReadDir(name string) ([]fs.DirEntry, error)
+}
+
+// HostFiles reads the host's files.
+type HostFiles struct{}
+
+func (HostFiles) ReadFile(name string) ([]byte, error)       { return os.ReadFile(name) }
+func (HostFiles) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
 
 // ResolveDaemon decides which daemon a command talks to, the way the docker
 // CLI does: -H, else --context, else DOCKER_HOST, else DOCKER_CONTEXT, else
 // the config file's currentContext; a context's endpoint comes from its
-// metadata under CONFIG/contexts/meta/<sha256(name)>/meta.json.
-func ResolveDaemon(g dockerargs.Globals, getenv func(string) string, read FileReader) (Daemon, error) {
+// metadata, CONFIG/contexts/meta/<dir>/meta.json, the one whose "Name" is
+// the context's. (The CLI names that directory by the SHA-256 of the
+// name; looking for the name instead keeps crypto/sha256, whose FIPS
+// self-test machinery is most of a per-command start-up cost here, out of
+// the wrapper.)
+func ResolveDaemon(g dockerargs.Globals, getenv func(string) string, files Files) (Daemon, error) {
 	if len(g.Hosts) > 0 {
 		return Daemon{Host: g.Hosts[len(g.Hosts)-1], Source: "-H"}, nil
 	}
@@ -283,12 +311,12 @@ func ResolveDaemon(g dockerargs.Globals, getenv func(string) string, read FileRe
 		}
 	}
 	if ctx == "" && cfgDir != "" {
-		if b, err := read(filepath.Join(cfgDir, "config.json")); err == nil {
-			var c struct {
-				CurrentContext string `json:"currentContext"`
-			}
-			if json.Unmarshal(b, &c) == nil {
-				ctx = c.CurrentContext
+		if b, err := files.ReadFile(filepath.Join(cfgDir, "config.json")); err == nil {
+			v := make([][]byte, 1)
+			if rawjson.CheckMembers(b, []string{"currentContext"}, v) == nil {
+				if c, err := optString(v[0]); err == nil {
+					ctx = c
+				}
 			}
 		}
 	}
@@ -300,50 +328,155 @@ func ResolveDaemon(g dockerargs.Globals, getenv func(string) string, read FileRe
 		}
 		return Daemon{Source: "default"}, nil
 	}
-	sum := sha256.Sum256([]byte(ctx))
-	meta := filepath.Join(cfgDir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
-	b, err := read(meta)
+	host, err := contextHost(files, filepath.Join(cfgDir, "contexts", "meta"), ctx)
 	if err != nil {
-		return Daemon{Source: "context " + ctx}, fmt.Errorf("docker context %q: %v", ctx, err)
+		return Daemon{Source: "context " + ctx}, fmt.Errorf("docker context %q: %w", ctx, err)
 	}
-	var m struct {
-		Endpoints map[string]struct {
-			Host string `json:"Host"`
-		} `json:"Endpoints"`
+	return Daemon{Host: host, Source: "context " + ctx}, nil
+}
+
+// contextHost finds the docker endpoint of context name among the context
+// metadata directories in metaDir.
+func contextHost(files Files, metaDir, name string) (string, error) {
+	entries, err := files.ReadDir(metaDir)
+	if err != nil {
+		return "", err
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return Daemon{Source: "context " + ctx}, fmt.Errorf("docker context %q: %s: %v", ctx, meta, err)
+	var unreadable []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		p := filepath.Join(metaDir, e.Name(), "meta.json")
+		b, err := files.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		ctxName, host, err := contextMeta(b)
+		if err != nil {
+			unreadable = append(unreadable, fmt.Sprintf("%s: %v", p, err))
+			continue
+		}
+		if ctxName == name {
+			return host, nil
+		}
 	}
-	return Daemon{Host: m.Endpoints["docker"].Host, Source: "context " + ctx}, nil
+	if len(unreadable) > 0 {
+		return "", fmt.Errorf("not found in %s (unreadable: %s)", metaDir, strings.Join(unreadable, "; "))
+	}
+	return "", fmt.Errorf("not found in %s", metaDir)
+}
+
+// contextMeta reads a context's meta.json as the docker CLI writes it:
+// {"Name": …, "Endpoints": {"docker": {"Host": …}}}.
+func contextMeta(b []byte) (name, host string, err error) {
+	v := make([][]byte, 2)
+	if err := rawjson.CheckMembers(b, []string{"Name", "Endpoints"}, v); err != nil {
+		return "", "", err
+	}
+	if name, err = optString(v[0]); err != nil {
+		return "", "", fmt.Errorf("Name: %w", err)
+	}
+	if len(v[1]) == 0 || rawjson.IsNull(v[1]) {
+		return name, "", nil
+	}
+	docker, _, err := rawjson.EntryAt(v[1], "docker")
+	if err != nil {
+		return "", "", fmt.Errorf("Endpoints: %w", err)
+	}
+	if len(docker) == 0 || rawjson.IsNull(docker) {
+		return name, "", nil
+	}
+	h, err := rawjson.Member(docker, "Host")
+	if err != nil {
+		return "", "", fmt.Errorf("Endpoints.docker: %w", err)
+	}
+	if host, err = optString(h); err != nil {
+		return "", "", fmt.Errorf("Endpoints.docker.Host: %w", err)
+	}
+	return name, host, nil
 }
 
 // IsLocal reports whether a daemon endpoint is on this host: unix sockets,
-// fd://, npipe, and tcp/ssh to a loopback address or localhost.
+// fd://, npipe, and tcp/ssh to a loopback address or localhost. "host:port"
+// without a scheme is tcp, as for the docker CLI. Anything it cannot read
+// is not local (then the wrapper adds nothing, and says so).
 func IsLocal(host string) bool {
 	if host == "" {
 		return true
 	}
-	if !strings.Contains(host, "://") {
-		// "host:port" without a scheme is tcp for the docker CLI (url.Parse
-		// would take "localhost" in "localhost:2375" for a scheme).
-		host = "tcp://" + host
+	scheme, rest, ok := strings.Cut(host, "://")
+	if !ok {
+		scheme, rest = "tcp", host
 	}
-	u, err := url.Parse(host)
-	if err != nil {
-		return false
-	}
-	switch u.Scheme {
+	switch scheme {
 	case "unix", "fd", "npipe":
 		return true
 	case "tcp", "http", "https", "ssh":
-		h := u.Hostname()
-		if h == "localhost" || h == "" {
-			return true
+	default:
+		return false
+	}
+	// authority: [user@]host[:port], up to a path.
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	h := rest
+	if strings.HasPrefix(rest, "[") {
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			return false
 		}
-		ip, err := netip.ParseAddr(h)
-		return err == nil && ip.IsLoopback()
+		h = rest[1:end]
+		if tail := rest[end+1:]; tail != "" && !strings.HasPrefix(tail, ":") {
+			return false
+		}
+	} else if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		h = rest[:i]
+	}
+	return h == "" || strings.EqualFold(h, "localhost") || isLoopbackIP(h)
+}
+
+// isLoopbackIP reports whether s is a loopback address: an IPv4 address in
+// 127.0.0.0/8 (dotted decimal), or IPv6's ::1 written as "::1" or
+// "0:0:0:0:0:0:0:1", or an IPv4-mapped ::ffff:127.x.y.z. Other spellings
+// of ::1 count as not local: the wrapper then adds nothing and says why.
+func isLoopbackIP(s string) bool {
+	if ip4, ok := parseIPv4(s); ok {
+		return ip4[0] == 127
+	}
+	switch strings.ToLower(s) {
+	case "::1", "0:0:0:0:0:0:0:1":
+		return true
+	}
+	if v4, ok := strings.CutPrefix(strings.ToLower(s), "::ffff:"); ok {
+		ip4, ok := parseIPv4(v4)
+		return ok && ip4[0] == 127
 	}
 	return false
+}
+
+// parseIPv4 reads a dotted-decimal IPv4 address (four fields 0-255, no
+// leading zeros).
+func parseIPv4(s string) ([4]byte, bool) {
+	var ip [4]byte
+	fields := strings.Split(s, ".")
+	if len(fields) != 4 {
+		return ip, false
+	}
+	for i, f := range fields {
+		if f == "" || len(f) > 3 || (len(f) > 1 && f[0] == '0') {
+			return ip, false
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 || n > 255 {
+			return ip, false
+		}
+		ip[i] = byte(n)
+	}
+	return ip, true
 }
 
 // Plan is what the wrapper will do.
@@ -361,7 +494,7 @@ type Plan struct {
 // MakePlan decides the docker argv for args (wrapper options already
 // removed). nested is true when another wrapper already exec'd this process:
 // that one has rewritten the command, so it is passed through.
-func MakePlan(args []string, s Settings, nested bool, getenv func(string) string, read FileReader) Plan {
+func MakePlan(args []string, s Settings, nested bool, getenv func(string) string, files Files) Plan {
 	p := Plan{Argv: args}
 	if s.Disabled || nested {
 		return p
@@ -372,7 +505,7 @@ func MakePlan(args []string, s Settings, nested bool, getenv func(string) string
 		return p
 	}
 	opts := dockerargs.Options{CPUInfoFile: s.CPUInfo, Platform: s.Platform}
-	d, err := ResolveDaemon(cmd.Globals, getenv, read)
+	d, err := ResolveDaemon(cmd.Globals, getenv, files)
 	p.Daemon = d
 	switch {
 	case err != nil:

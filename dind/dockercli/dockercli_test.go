@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/armhf-shim/armhf-shim/dind/dockerargs"
 )
@@ -18,13 +19,23 @@ func envMap(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-func files(m map[string]string) FileReader {
-	return func(name string) ([]byte, error) {
-		if v, ok := m[name]; ok {
-			return []byte(v), nil
-		}
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+// mapFiles is a file tree given as absolute path → content.
+type mapFiles fstest.MapFS
+
+func files(m map[string]string) Files {
+	fsys := fstest.MapFS{}
+	for name, content := range m {
+		fsys[strings.TrimPrefix(name, "/")] = &fstest.MapFile{Data: []byte(content)}
 	}
+	return mapFiles(fsys)
+}
+
+func (m mapFiles) ReadFile(name string) ([]byte, error) {
+	return fs.ReadFile(fstest.MapFS(m), strings.TrimPrefix(name, "/"))
+}
+
+func (m mapFiles) ReadDir(name string) ([]fs.DirEntry, error) {
+	return fs.ReadDir(fstest.MapFS(m), strings.TrimPrefix(name, "/"))
 }
 
 func TestParseSettings(t *testing.T) {
@@ -57,13 +68,20 @@ func TestParseSettings(t *testing.T) {
 		{"missing value", []string{"--armhf-shim-docker"}, nil, "", Settings{}, nil, "needs a value"},
 		{"bad json", nil, nil, `{"docker":`, Settings{}, nil, "config file /etc/x.json"},
 		{"bad platform type", nil, nil, `{"dockerPlatform":3}`, Settings{}, nil, "dockerPlatform must be"},
+		// Read as encoding/json reads it into the wrapper's fields.
+		{"names in any case, the last one wins", []string{"ps"}, nil, `{"Docker":"/a","docker":"/b","DOCKERCPUINFO":"/ci"}`,
+			Settings{Docker: "/b", CPUInfo: "/ci"}, []string{"ps"}, ""},
+		{"null is unset", []string{"ps"}, nil, `{"docker":null,"dockerPlatform":null}`, Settings{CPUInfo: DefaultCPUInfo}, []string{"ps"}, ""},
+		{"docker not a string", nil, nil, `{"docker":3}`, Settings{}, nil, "docker: expected a string"},
+		{"not an object", nil, nil, `["docker"]`, Settings{}, nil, "config file /etc/x.json"},
+		{"trailing garbage", nil, nil, `{"docker":"/x"} {`, Settings{}, nil, "config file /etc/x.json"},
 		{"bad env platform", nil, map[string]string{EnvPlatform: "linux/!!"}, "", Settings{}, nil, "ARMHF_SHIM_PLATFORM=linux/!!"},
 		{"relative cpuinfo", nil, map[string]string{EnvCPUInfo: "cpuinfo"}, "", Settings{}, nil, "must be an absolute path"},
 		{"cpuinfo path with a colon", nil, map[string]string{EnvCPUInfo: "/tmp/a:b/cpuinfo"}, "", Settings{}, nil, "cannot be given to docker run -v"},
 		{"bad json names the way out", nil, nil, `{"docker":`, Settings{}, nil, "set ARMHF_SHIM=0"},
 		// ARMHF_SHIM=0 sets a broken setting aside instead of failing every docker command.
 		{"disabled: bad json set aside", []string{"ps"}, map[string]string{EnvEnable: "0"}, `{"docker":`,
-			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: "config file /etc/x.json: unexpected end of JSON input; fix the JSON, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged"},
+			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: "config file /etc/x.json: not valid JSON: unexpected end of input; fix the JSON, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged"},
 			[]string{"ps"}, ""},
 		{"disabled: good config still names docker", []string{"ps"}, map[string]string{EnvEnable: "off", EnvPlatform: "linux/!!"}, `{"docker":"/usr/bin/docker"}`,
 			Settings{Docker: "/usr/bin/docker", CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: `ARMHF_SHIM_PLATFORM=linux/!!: not a boolean or a platform: "linux/!!": invalid platform specifier (want os/arch[/variant], e.g. linux/arm/v7)`},
@@ -110,6 +128,9 @@ func TestResolveDaemon(t *testing.T) {
 	fs["/cfg2/config.json"] = `{"currentContext":"default"}`
 	k, _ = ctxMeta("/cfg2", "broken", "")
 	fs[k] = `{"Endpoints":`
+	fs["/cfg3/contexts/meta/not-a-hash/meta.json"] = `{"Name":"mine","Endpoints":{"docker":{"Host":"tcp://10.9.9.9:2376"}}}`
+	fs["/cfg3/contexts/meta/other/meta.json"] = `{"Name":"other","Endpoints":{"docker":{"Host":"unix:///o.sock"}}}`
+	fs["/cfg4/config.json"] = `{}`
 
 	home := map[string]string{"HOME": "/home/u"}
 	with := func(m map[string]string) map[string]string {
@@ -138,8 +159,11 @@ func TestResolveDaemon(t *testing.T) {
 		{"nothing configured", "run x", map[string]string{}, "", "default", true, ""},
 		{"--context default takes DOCKER_HOST", "--context default run x", with(map[string]string{"DOCKER_HOST": "tcp://10.0.0.5:2376"}), "tcp://10.0.0.5:2376", "DOCKER_HOST", false, ""},
 		{"currentContext default takes DOCKER_HOST", "--config /cfg2 run x", with(map[string]string{"DOCKER_HOST": "ssh://ci@far"}), "ssh://ci@far", "DOCKER_HOST", false, ""},
-		{"unknown context", "-c nope run x", home, "", "context nope", true, "docker context \"nope\""},
+		{"unknown context", "-c nope run x", home, "", "context nope", true, "docker context \"nope\": not found"},
 		{"corrupt context", "--config=/cfg2 -c broken run x", home, "", "context broken", true, "meta.json"},
+		// Found by its name, whatever its directory is called.
+		{"context in any directory", "--config /cfg3 -c mine run x", home, "tcp://10.9.9.9:2376", "context mine", false, ""},
+		{"no contexts at all", "--config /cfg4 -c mine run x", home, "", "context mine", true, "docker context \"mine\""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,6 +201,20 @@ func TestIsLocal(t *testing.T) {
 		"ssh://ci@graviton":             false,
 		"192.168.1.1:2375":              false,
 		"localhost:2375":                true,
+		"LOCALHOST:2375":                true,
+		"tcp://127.1.2.3:2375":          true,
+		"tcp://127.0.0.1.evil.com:2375": false,
+		"tcp://localhost.evil:2375":     false,
+		"tcp://evil@10.0.0.1:2375":      false,
+		"ssh://u@127.0.0.1:22/path":     true,
+		"tcp://[::ffff:127.0.0.1]:2375": true,
+		"tcp://[::ffff:10.0.0.1]:2375":  false,
+		"tcp://[0:0:0:0:0:0:0:1]:2375":  true,
+		"tcp://[fe80::1]:2375":          false,
+		"tcp://[::1":                    false,
+		"tcp://127.0.0.01:2375":         false,
+		"tcp://1270.0.0.1:2375":         false,
+		"tcp://:2375":                   true,
 		"127.0.0.1:2375":                true,
 		"[::1]:2375":                    true,
 		"docker.example.com:2375":       false,

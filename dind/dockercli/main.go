@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -71,7 +70,7 @@ func Main(args []string) int {
 		return ExitNotFound
 	}
 
-	plan := MakePlan(args, s, len(chain) > 0, os.Getenv, os.ReadFile)
+	plan := MakePlan(args, s, len(chain) > 0, os.Getenv, HostFiles{})
 	if plan.Warning != "" {
 		warn("%s", plan.Warning)
 	}
@@ -87,9 +86,7 @@ func Main(args []string) int {
 		}
 	}
 
-	if rp, err := filepath.EvalSymlinks(self); err == nil {
-		self = rp
-	}
+	// self is /proc/self/exe's target: already free of symlinks.
 	env := withEnv(os.Environ(), dockerbin.ChainEnv, append(chain, self).Format(pid))
 	err = syscall.Exec(real, append([]string{real}, plan.Argv...), env)
 	warn("docker: exec %s: %v", real, err)
