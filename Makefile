@@ -71,7 +71,7 @@ test: deps vet static unit e2e-arm64
 # table, plus the Go micro-benchmarks. Writes docs/PERFORMANCE.md. Not part of make test.
 BENCH_WRITE ?= 1
 bench: deps
-	ARMHF_SHIM_BENCH=1 ARMHF_SHIM_BENCH_WRITE=$(BENCH_WRITE) $(GO) test -count=1 -v -timeout 90m ./test/bench/
+	$(TEST_ENV) ARMHF_SHIM_BENCH=1 ARMHF_SHIM_BENCH_WRITE=$(BENCH_WRITE) $(GO) test -count=1 -v -timeout 90m ./test/bench/
 
 # Go micro-benchmarks alone (go test -bench, -benchmem).
 bench-micro:

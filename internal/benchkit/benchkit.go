@@ -55,16 +55,19 @@ func (r Result) Spread() float64 {
 }
 
 // Alternate runs warmup unmeasured rounds, then rounds measured rounds of
-// every case in turn, and returns the samples by case.
+// every case in turn, and returns the samples by case. The order changes
+// from round to round as a Williams design (a balanced Latin square): over
+// every n rounds of n cases (2n when n is odd) each case runs in each
+// position equally often and follows every other case equally often, so
+// what one case leaves behind (a cache warmed, a daemon's cleanup still
+// running) weighs on all the others alike.
 func Alternate(warmup, rounds int, cases ...Case) ([]Result, error) {
 	res := make([]Result, len(cases))
 	for i, c := range cases {
 		res[i].Name = c.Name
 	}
 	for r := 0; r < warmup+rounds; r++ {
-		// Rotate the starting case each round so no case always follows another.
-		for k := range cases {
-			i := (k + r) % len(cases)
+		for _, i := range roundOrder(len(cases), r) {
 			d, err := cases[i].Run()
 			if err != nil {
 				return res, fmt.Errorf("%s: %w", cases[i].Name, err)
@@ -75,6 +78,26 @@ func Alternate(warmup, rounds int, cases ...Case) ([]Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// roundOrder is the order of the n cases in round r: row r mod n of a
+// Williams square (0, n-1, 1, n-2, … shifted by r), reversed in the second
+// n rounds of every 2n when n is odd.
+func roundOrder(n, r int) []int {
+	out := make([]int, n)
+	for j := range out {
+		b := j / 2
+		if j%2 == 1 {
+			b = n - (j+1)/2
+		}
+		out[j] = (b + r) % n
+	}
+	if n%2 == 1 && (r/n)%2 == 1 {
+		for i, k := 0, n-1; i < k; i, k = i+1, k-1 {
+			out[i], out[k] = out[k], out[i]
+		}
+	}
+	return out
 }
 
 // Ratio is a/b of medians and of lower quartiles.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,7 +82,7 @@ func TestBootstrapIntervals(t *testing.T) {
 	if iv.Verdict(1.25) != "met" || iv.Verdict(1.1) != "MISSED" {
 		t.Fatalf("verdicts %q %q", iv.Verdict(1.25), iv.Verdict(1.1))
 	}
-	if v := (Interval{1.2, 1.1, 1.3}).Verdict(1.25); v == "met" || v == "MISSED" {
+	if v := (Interval{Est: 1.2, Lo: 1.1, Hi: 1.3}).Verdict(1.25); v == "met" || v == "MISSED" {
 		t.Fatalf("spanning interval: %q", v)
 	}
 	c := CompareCI(wrap, base, 500)
@@ -110,5 +111,69 @@ func TestReload(t *testing.T) {
 	}
 	if err := Reload(p + ".missing"); err == nil {
 		t.Fatal("no error for a missing file")
+	}
+}
+
+// Over a full cycle of rounds every case runs in every position equally
+// often and follows every other case equally often.
+func TestRoundOrderBalanced(t *testing.T) {
+	for n := 1; n <= 7; n++ {
+		cycle := n
+		if n%2 == 1 {
+			cycle = 2 * n
+		}
+		pos := map[[2]int]int{}
+		follows := map[[2]int]int{}
+		for r := 0; r < cycle; r++ {
+			o := roundOrder(n, r)
+			seen := map[int]bool{}
+			for j, c := range o {
+				if seen[c] || c < 0 || c >= n {
+					t.Fatalf("n=%d round %d: %v is not a permutation", n, r, o)
+				}
+				seen[c] = true
+				pos[[2]int{c, j}]++
+				if j > 0 {
+					follows[[2]int{o[j-1], c}]++
+				}
+			}
+		}
+		for c := 0; c < n; c++ {
+			for j := 0; j < n; j++ {
+				if got := pos[[2]int{c, j}]; got != cycle/n {
+					t.Errorf("n=%d: case %d in position %d %d times, want %d", n, c, j, got, cycle/n)
+				}
+			}
+			for a := 0; a < n; a++ {
+				if a == c {
+					continue
+				}
+				if got, want := follows[[2]int{a, c}], cycle/n; got != want {
+					t.Errorf("n=%d: case %d follows %d %d times, want %d", n, c, a, got, want)
+				}
+			}
+		}
+	}
+}
+
+// A ratio without a value (a floor that added no time) settles nothing.
+func TestVerdictWithoutValue(t *testing.T) {
+	mk := func(name string, ds ...time.Duration) Result { return Result{Name: name, Samples: ds} }
+	var bare, floor, a []time.Duration
+	for i := 0; i < 40; i++ {
+		// The floor adds nothing; the wrapper is faster than bare.
+		bare = append(bare, time.Duration(1000+i%3))
+		floor = append(floor, time.Duration(1000+i%3))
+		a = append(a, time.Duration(700+i%5))
+	}
+	iv := OverheadCI(mk("a", a...), mk("floor", floor...), mk("bare", bare...), 2000)
+	if v := iv.Verdict(1.25); v == "met" || v == "MISSED" {
+		t.Errorf("%s: verdict %q", iv, v)
+	}
+	if iv.Dropped == 0 || !strings.Contains(iv.String(), "resamples without a value") {
+		t.Errorf("dropped resamples not reported: %+v %s", iv, iv)
+	}
+	if v := (Interval{Est: 1.0, Lo: 0.9, Hi: 1.05, Dropped: 100, Resamples: 2000}).Verdict(1.25); v == "met" {
+		t.Errorf("5%% of resamples without a value: verdict %q", v)
 	}
 }

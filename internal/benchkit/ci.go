@@ -11,18 +11,31 @@ import (
 // Interval is a ratio estimate with its 95% confidence interval.
 type Interval struct {
 	Est, Lo, Hi float64
+	// Dropped counts the resamples (of Resamples) whose ratio had no
+	// value (an added-time ratio whose floor added no time).
+	Dropped, Resamples int
 }
 
 func (iv Interval) String() string {
-	return fmt.Sprintf("%.3f (95%% CI %.3f–%.3f)", iv.Est, iv.Lo, iv.Hi)
+	s := fmt.Sprintf("%.3f (95%% CI %.3f–%.3f)", iv.Est, iv.Lo, iv.Hi)
+	if iv.Dropped > 0 {
+		s += fmt.Sprintf(", %d of %d resamples without a value", iv.Dropped, iv.Resamples)
+	}
+	return s
 }
 
 // Verdict says how the interval stands against an upper limit: "met" when
 // all of it is at or below, "missed" when all of it is above, otherwise
 // "not settled" — the honest answer when the machine's noise is larger
-// than the difference being measured.
+// than the difference being measured. An estimate without a value, or an
+// interval for which more than 2.5% of the resamples had none, settles
+// nothing either.
 func (iv Interval) Verdict(limit float64) string {
 	switch {
+	case math.IsNaN(iv.Est) || math.IsNaN(iv.Lo) || math.IsNaN(iv.Hi):
+		return "not settled (no value: the floor added no time)"
+	case iv.Resamples > 0 && float64(iv.Dropped) > 0.025*float64(iv.Resamples):
+		return "not settled (too many resamples without a value)"
 	case iv.Hi <= limit:
 		return "met"
 	case iv.Lo > limit:
@@ -43,7 +56,7 @@ func bootstrap(stat func(q func(r int, q float64) float64) float64, resamples in
 		n = min(n, len(r.Samples))
 	}
 	if n == 0 {
-		return Interval{math.NaN(), math.NaN(), math.NaN()}
+		return Interval{Est: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
 	}
 	quant := func(idx []int) func(r int, q float64) float64 {
 		return func(r int, q float64) float64 {
@@ -71,11 +84,12 @@ func bootstrap(stat func(q func(r int, q float64) float64) float64, resamples in
 			vals = append(vals, v)
 		}
 	}
+	dropped := resamples - len(vals)
 	if len(vals) == 0 {
-		return Interval{est, math.NaN(), math.NaN()}
+		return Interval{Est: est, Lo: math.NaN(), Hi: math.NaN(), Dropped: dropped, Resamples: resamples}
 	}
 	sort.Float64s(vals)
-	return Interval{Est: est, Lo: quantile(vals, 0.025), Hi: quantile(vals, 0.975)}
+	return Interval{Est: est, Lo: quantile(vals, 0.025), Hi: quantile(vals, 0.975), Dropped: dropped, Resamples: resamples}
 }
 
 func quantile(sorted []float64, q float64) float64 {

@@ -2,8 +2,9 @@
 // a trivial container.
 //
 // The model: several ways to start the same container are timed
-// alternately (A B C A B C …, benchkit.Alternate, the order rotating every
-// round) in one run, so machine noise hits them alike:
+// alternately (benchkit.Alternate: every case once per round, in a balanced
+// order that changes from round to round) in one run, so machine noise
+// hits them alike:
 //
 //   - bare: runc itself;
 //   - floor: internal/floor, a static Go program that does nothing but
@@ -301,11 +302,21 @@ func (g Group) Rows(resamples int) []Row {
 		what = "the do-nothing runtime"
 	}
 	ov := benchkit.OverheadCI(lean, floor, bare, resamples)
+	// The goal is judged where the wrapper's cost is measured alone: end to
+	// end, runc's own milliseconds of noise swamp the ~1 ms being judged (a
+	// floor measured slower than the wrapper is not rare), and two verdicts
+	// on one goal could contradict each other.
+	verdict := func(iv benchkit.Interval) string {
+		if !g.Isolated {
+			return fmt.Sprintf("≤ %.2f: judged on the wrapper-alone rows (here: %s)", g.Goal, iv.Verdict(g.Goal))
+		}
+		return fmt.Sprintf("≤ %.2f: %s", g.Goal, iv.Verdict(g.Goal))
+	}
 	rows := []Row{{
 		Comparison: g.Name + ": armhf-runc added time / floor's added time",
 		Medians:    fmt.Sprintf("bare %s, floor %s, armhf-runc %s", benchkit.Format(bare.Median()), benchkit.Format(floor.Median()), benchkit.Format(lean.Median())),
 		Ratio:      ov,
-		Goal:       fmt.Sprintf("≤ %.2f: %s", g.Goal, ov.Verdict(g.Goal)),
+		Goal:       verdict(ov),
 	}, {
 		Comparison: g.Name + ": armhf-runc / bare " + what,
 		Ratio:      benchkit.CompareCI(lean, bare, resamples),
@@ -316,7 +327,7 @@ func (g Group) Rows(resamples int) []Row {
 			Comparison: g.Name + ": armhf-runc added time / floor's, on equal runc work (runc and the floor in LINUX32 on the bundle as the wrapper leaves it)",
 			Medians:    fmt.Sprintf("bare %s, floor %s", benchkit.Format(r[BareModified].Median()), benchkit.Format(r[FloorModified].Median())),
 			Ratio:      eq,
-			Goal:       fmt.Sprintf("≤ %.2f: %s", g.Goal, eq.Verdict(g.Goal)),
+			Goal:       verdict(eq),
 		})
 	}
 	if g.Has(DecisionFloor) {

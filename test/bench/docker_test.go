@@ -232,7 +232,7 @@ func TestDockerPath(t *testing.T) {
 			float64(shim.Median()-bare.Median())/1e6, float64(floor.Median()-bare.Median())/1e6)
 	}
 	rep.note("Section 3 (docker path): `docker run --rm IMAGE true` against one test dockerd %s, %d rounds after %d warm-up, "+
-		"the six cases rotated; each docker run made %d runtime calls (%s), every one of which goes through the wrapper with "+
+		"the six cases in a balanced order; each docker run made %d runtime calls (%s), every one of which goes through the wrapper with "+
 		"--runtime armhf (the 32-bit create rewrites config.json and links the cached cpuinfo; the second delete is containerd's --force).",
 		strings.TrimSpace(sd.docker(t, "version", "--format", "{{.Server.Version}}")), rounds, warmup, len(calls), strings.Join(calls, ", "))
 }
