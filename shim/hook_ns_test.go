@@ -111,21 +111,10 @@ func TestHookUserNamespace(t *testing.T) {
 			mounts = append(mounts, mt)
 		}
 		m["mounts"] = mounts
-		hooks := map[string]any{"poststop": []any{hook}}
-		for _, s := range installedStages(t, e.shim) {
-			hooks[s] = []any{hook}
-		}
-		m["hooks"] = hooks
+		m["hooks"] = installedHooks(t, e, hook)
 	})
 	id := "hook-userns"
-	e.cleanup(id)
-	out, stderr, err := e.run(e.runc, nil, "--root", e.root, "run", "--bundle", dir, id)
-	if err != nil {
-		t.Fatalf("runc run: %v\n%s", err, stderr)
-	}
-	if !strings.HasPrefix(out, "x86_64\nCPU architecture: 7\n") {
-		t.Errorf("printed %q", out)
-	}
+	runWantARMv7(t, e, dir, id)
 	if _, err := os.Stat(filepath.Join(e.stateRoot, "containers", id)); !os.IsNotExist(err) {
 		t.Errorf("poststop did not clean up: %v", err)
 	}
@@ -142,13 +131,26 @@ func TestHookOverLXCFSMount(t *testing.T) {
 	editConfig(t, dir, func(m map[string]any) {
 		m["mounts"] = append(m["mounts"].([]any), map[string]any{"destination": "/proc/cpuinfo", "type": "bind",
 			"source": lxcfs, "options": []any{"rbind", "ro"}})
-		hooks := map[string]any{"poststop": []any{hook}}
-		for _, s := range installedStages(t, e.shim) {
-			hooks[s] = []any{hook}
-		}
-		m["hooks"] = hooks
+		m["hooks"] = installedHooks(t, e, hook)
 	})
-	id := "hook-lxcfs"
+	runWantARMv7(t, e, dir, "hook-lxcfs")
+}
+
+// installedHooks is the hooks member `armhf-shim install podman` gives a
+// container: hook at the installed stages, and at poststop.
+func installedHooks(t *testing.T, e *runcEnv, hook any) map[string]any {
+	t.Helper()
+	hooks := map[string]any{"poststop": []any{hook}}
+	for _, s := range installedStages(t, e.shim) {
+		hooks[s] = []any{hook}
+	}
+	return hooks
+}
+
+// runWantARMv7 runs the bundle dir under runc as id, and wants the probe
+// to print the armv7 cpuinfo (a hook cannot set the personality).
+func runWantARMv7(t *testing.T, e *runcEnv, dir, id string) {
+	t.Helper()
 	e.cleanup(id)
 	out, stderr, err := e.run(e.runc, nil, "--root", e.root, "run", "--bundle", dir, id)
 	if err != nil {

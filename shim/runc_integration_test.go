@@ -314,15 +314,7 @@ func TestHookWithRunc(t *testing.T) {
 				m["hooks"] = map[string]any{stage: []any{hook}, "poststop": []any{hook}}
 			})
 			id := "hook-" + strings.ToLower(stage)
-			e.cleanup(id)
-			out, stderr, err := e.run(e.runc, nil, "--root", e.root, "run", "--bundle", dir, id)
-			if err != nil {
-				t.Fatalf("runc run: %v\n%s", err, stderr)
-			}
-			// A hook cannot set the personality; the cpuinfo is what it adds.
-			if !strings.HasPrefix(out, "x86_64\nCPU architecture: 7\n") {
-				t.Errorf("printed %q", out)
-			}
+			runWantARMv7(t, e, dir, id)
 			if _, err := os.Stat(filepath.Join(e.stateRoot, "containers", id)); !os.IsNotExist(err) {
 				t.Errorf("poststop did not clean up: %v", err)
 			}
@@ -331,7 +323,7 @@ func TestHookWithRunc(t *testing.T) {
 			dir64 := runcBundle(t, e.runc, "amd64", "sh", "-c", probe)
 			editConfig(t, dir64, func(m map[string]any) { m["hooks"] = map[string]any{stage: []any{hook}} })
 			e.cleanup(id + "-64")
-			out, stderr, err = e.run(e.runc, nil, "--root", e.root, "run", "--bundle", dir64, id+"-64")
+			out, stderr, err := e.run(e.runc, nil, "--root", e.root, "run", "--bundle", dir64, id+"-64")
 			if err != nil {
 				t.Fatalf("runc run 64: %v\n%s", err, stderr)
 			}
