@@ -63,3 +63,41 @@ func TestOpenFileStaysInRoot(t *testing.T) {
 		t.Error("Open of a missing root succeeded")
 	}
 }
+
+// OpenNoSymlinks follows no symlink, inside the root or not, and takes
+// ".." as the lexical parent, never above the root, in both resolvers.
+func TestOpenNoSymlinks(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "proc", "sub"), 0o755)
+	os.WriteFile(filepath.Join(root, "proc", "cpuinfo"), []byte("x"), 0o644)
+	os.Symlink("proc", filepath.Join(root, "link"))                // a directory link, inside the root
+	os.Symlink("cpuinfo", filepath.Join(root, "proc", "filelink")) // a file link
+	defer ForceWalk(false)
+	for _, walk := range []bool{false, true} {
+		ForceWalk(walk)
+		r, err := Open(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, ok := range map[string]bool{
+			"/proc/cpuinfo":         true,
+			"proc/./cpuinfo":        true,
+			"/link/cpuinfo":         false,
+			"/proc/filelink":        false,
+			"/proc/sub/../cpuinfo":  true,
+			"/../../proc/cpuinfo":   true,
+			"/link/../proc/cpuinfo": true, // lexical: the link is not followed
+			"/proc/filelink/..":     true,
+			"/proc/missing":         false,
+		} {
+			fd, err := r.OpenNoSymlinks(name, unix.O_PATH)
+			if (err == nil) != ok {
+				t.Errorf("walk=%v: OpenNoSymlinks(%s) = %v, want success %v", walk, name, err, ok)
+			}
+			if err == nil {
+				unix.Close(fd)
+			}
+		}
+		r.Close()
+	}
+}

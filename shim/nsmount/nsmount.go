@@ -48,9 +48,8 @@ import (
 	"path"
 	"runtime"
 	"strconv"
-	"strings"
-	"sync/atomic"
 
+	"github.com/armhf-shim/armhf-shim/internal/inroot"
 	"golang.org/x/sys/unix"
 )
 
@@ -70,10 +69,6 @@ type Request struct {
 
 // ErrNotProc is returned when the target is not a file in procfs.
 var ErrNotProc = errors.New("mount target is not on the container's procfs")
-
-// forceWalk makes OpenTarget use the O_NOFOLLOW walk instead of openat2
-// (tests of both resolvers).
-var forceWalk atomic.Bool
 
 // BindReadOnly mounts r.Source read-only (nosuid, nodev, noexec) over
 // r.Target inside the container.
@@ -175,16 +170,16 @@ func ContainerRoot(rootfs string) string {
 // no symlink on the way, and checks that its directory is on procfs and
 // that it is a regular file (procfs's own, or a file mounted over it).
 func OpenTarget(root, target string) (*os.File, error) {
-	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	r, err := inroot.Open(root)
 	if err != nil {
 		return nil, fmt.Errorf("opening the container root %s: %w", root, err)
 	}
-	defer unix.Close(rfd)
+	defer r.Close()
 	dir, base := path.Split(path.Clean("/" + target))
 	if base == "" {
 		return nil, fmt.Errorf("mount target %q names no file", target)
 	}
-	dfd, err := resolveNoSymlinks(rfd, dir, unix.O_PATH|unix.O_DIRECTORY)
+	dfd, err := r.OpenNoSymlinks(dir, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s in the container root %s (no symlinks allowed): %w", dir, root, err)
 	}
@@ -196,7 +191,9 @@ func OpenTarget(root, target string) (*os.File, error) {
 	if sfs.Type != unix.PROC_SUPER_MAGIC {
 		return nil, fmt.Errorf("%s in %s (filesystem %#x): %w", dir, root, sfs.Type, ErrNotProc)
 	}
-	fd, err := resolveNoSymlinks(dfd, base, unix.O_PATH)
+	// One component, not followed if it is a symlink (then not a regular
+	// file, refused below).
+	fd, err := unix.Openat(dfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s in the container root %s (no symlinks allowed): %w", target, root, err)
 	}
@@ -213,66 +210,4 @@ func OpenTarget(root, target string) (*os.File, error) {
 		return nil, fmt.Errorf("%s in %s (mode %#o) is not a regular file: %w", target, root, st.Mode, ErrNotProc)
 	}
 	return f, nil
-}
-
-// resolveNoSymlinks opens name below the directory dirfd, treated as "/",
-// without following any symlink: openat2 RESOLVE_IN_ROOT|
-// RESOLVE_NO_SYMLINKS, or, where openat2 is missing or filtered (ENOSYS,
-// EPERM), a walk opening one component at a time with O_NOFOLLOW that
-// refuses symlinks and "..".
-func resolveNoSymlinks(dirfd int, name string, flags int) (int, error) {
-	flags |= unix.O_CLOEXEC
-	if !forceWalk.Load() {
-		how := unix.OpenHow{Flags: uint64(flags), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-		for attempt := 0; ; attempt++ {
-			fd, err := unix.Openat2(dirfd, name, &how)
-			if (err == unix.EAGAIN || err == unix.EINTR) && attempt < 8 {
-				continue
-			}
-			if err != unix.ENOSYS && err != unix.EPERM {
-				return fd, err
-			}
-			break
-		}
-	}
-	cur, err := unix.Dup(dirfd)
-	if err != nil {
-		return -1, err
-	}
-	parts := strings.Split(name, "/")
-	for i, p := range parts {
-		if p == "" || p == "." {
-			continue
-		}
-		if p == ".." {
-			unix.Close(cur)
-			return -1, unix.EXDEV
-		}
-		fl := unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC
-		last := true
-		for _, q := range parts[i+1:] {
-			if q != "" && q != "." {
-				last = false
-			}
-		}
-		if last {
-			fl = flags | unix.O_NOFOLLOW
-		}
-		next, err := unix.Openat(cur, p, fl, 0)
-		unix.Close(cur)
-		if err != nil {
-			return -1, err
-		}
-		var st unix.Stat_t
-		if err := unix.Fstat(next, &st); err != nil {
-			unix.Close(next)
-			return -1, err
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-			unix.Close(next)
-			return -1, unix.ELOOP
-		}
-		cur = next
-	}
-	return cur, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/armhf-shim/armhf-shim/internal/inroot"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"golang.org/x/sys/unix"
 )
@@ -186,8 +187,8 @@ func bindOverCpuinfo(t *testing.T, root string) {
 func TestOpenTargetBindMountedOverProc(t *testing.T) {
 	for _, walk := range []bool{false, true} {
 		t.Run(map[bool]string{false: "openat2", true: "walk"}[walk], func(t *testing.T) {
-			forceWalk.Store(walk)
-			defer forceWalk.Store(false)
+			inroot.ForceWalk(walk)
+			defer inroot.ForceWalk(false)
 			root := procRootfs(t)
 			bindOverCpuinfo(t, root)
 			f, err := OpenTarget(root, "/proc/cpuinfo")
