@@ -415,6 +415,19 @@ func (m *Manager) open(name string) (*State, *golxc.Container, error) {
 	return st, c, nil
 }
 
+// lockFor checks what every command on a container checks first (root, a
+// valid name) and takes the container's lock for op (see lock: it reports
+// a container that does not exist).
+func (m *Manager) lockFor(ctx context.Context, name, op string) (*ctLock, error) {
+	if err := requireRoot(); err != nil {
+		return nil, err
+	}
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	return m.lock(ctx, name, op, LockWait)
+}
+
 // command is the armhf-lxc command line that runs cmd on container name of
 // this lxcpath.
 func (m *Manager) command(cmd, name string) string {
@@ -432,20 +445,22 @@ func (m *Manager) leftoverAdvice(name string) string {
 	if b := m.createInProgress(name); b != nil {
 		return b.Error()
 	}
-	if _, err := os.Stat(filepath.Join(dir, StateFile)); err == nil {
-		return "remove what is left with " + m.command("destroy", name)
-	}
-	if ok, _ := onlyOwnFiles(dir); ok {
+	_, serr := os.Stat(filepath.Join(dir, StateFile))
+	if ok, _ := onlyOwnFiles(dir); serr == nil || ok {
 		return "remove what is left with " + m.command("destroy", name)
 	}
 	return fmt.Sprintf("it has no %s either, so it is not armhf-lxc's: check it and remove it by hand (rm -r %s)", StateFile, dir)
 }
 
-// ownFiles are the names armhf-lxc creates in a container directory.
-var ownFiles = []string{ConfigFile, StateFile, CPUInfoFile, InitFile, LogFile, DockerdLog, LockFile, RootfsDir}
+// ownFiles are the files armhf-lxc creates in a container directory (its
+// rootfs aside), in the order removeDir removes them: the config first (LXC
+// no longer sees a container), the state last but one (until then
+// armhf-lxc can retry), the lock file last (held by the caller: a command
+// waiting for it finds it gone, see lock).
+var ownFiles = []string{ConfigFile, CPUInfoFile, InitFile, LogFile, DockerdLog, StateFile, LockFile}
 
-// onlyOwnFiles reports whether dir holds nothing but names armhf-lxc
-// creates there, rootfs excepted, and lists the others.
+// onlyOwnFiles reports whether dir holds nothing but ownFiles (a rootfs is
+// not one of them), and lists the others.
 func onlyOwnFiles(dir string) (bool, []string) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -453,7 +468,7 @@ func onlyOwnFiles(dir string) (bool, []string) {
 	}
 	var other []string
 	for _, e := range ents {
-		if e.Name() == RootfsDir || !slices.Contains(ownFiles, e.Name()) || strings.HasPrefix(e.Name(), ".") {
+		if !slices.Contains(ownFiles, e.Name()) {
 			other = append(other, e.Name())
 		}
 	}
@@ -476,13 +491,7 @@ type StartOptions struct {
 // Start holds the container's lock (see LockFile) throughout: a second
 // start waits for the first and then finds the container running.
 func (m *Manager) Start(ctx context.Context, name string, o StartOptions) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
-	if err := ValidateName(name); err != nil {
-		return err
-	}
-	lk, err := m.lock(ctx, name, "start", LockWait)
+	lk, err := m.lockFor(ctx, name, "start")
 	if err != nil {
 		return err
 	}
@@ -800,13 +809,7 @@ func describeSignal(s unix.Signal) string {
 // timeout of 0 kills at once. Stopping a stopped container does nothing
 // and returns stopped=false.
 func (m *Manager) Stop(name string, timeout time.Duration) (stopped bool, err error) {
-	if err := requireRoot(); err != nil {
-		return false, err
-	}
-	if err := ValidateName(name); err != nil {
-		return false, err
-	}
-	lk, err := m.lock(context.Background(), name, "stop", LockWait)
+	lk, err := m.lockFor(context.Background(), name, "stop")
 	if err != nil {
 		return false, err
 	}
@@ -1060,23 +1063,14 @@ func (m *Manager) List() ([]Status, error) {
 // last) is cleaned up as that file says; one without either is removed
 // only if it holds nothing but armhf-lxc's cpuinfo, init and log files.
 func (m *Manager) Destroy(name string, force bool) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
-	if err := ValidateName(name); err != nil {
-		return err
-	}
-	dir := m.Dir(name)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return m.noContainer(name)
-	}
 	// A create still unpacking looks like a failed one: the lock tells
 	// them apart (destroy refuses at once while a create holds it).
-	lk, err := m.lock(context.Background(), name, "destroy", LockWait)
+	lk, err := m.lockFor(context.Background(), name, "destroy")
 	if err != nil {
 		return err
 	}
 	defer lk.unlock()
+	dir := m.Dir(name)
 	c, err := golxc.NewContainer(name, m.lxcpath())
 	if err != nil {
 		return fmt.Errorf("container %q: liblxc: %w", name, err)
@@ -1166,10 +1160,7 @@ func (m *Manager) removeDir(dir, ownRootfs string) error {
 			return fmt.Errorf("removing %s: %w", ownRootfs, err)
 		}
 	}
-	// The config first (LXC no longer sees a container), the state last
-	// (until then armhf-lxc can retry), then the lock file (held by the
-	// caller: a command waiting for it finds it gone, see lock).
-	for _, f := range []string{ConfigFile, CPUInfoFile, InitFile, LogFile, DockerdLog, StateFile, LockFile} {
+	for _, f := range ownFiles {
 		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
