@@ -286,6 +286,9 @@ func prepareCreate(inv *runcargs.Invocation, env *Env, dir statedir.Dir, log *ru
 		createArgsUnusable(inv, log)
 		return false, nil
 	}
+	if len(inv.UnknownGlobal) > 0 {
+		log.Debugf("%s: global flags armhf-shim does not know, passed on as they are: %s", inv.Command, strings.Join(inv.UnknownGlobal, " "))
+	}
 	c, err := loadConfig(inv)
 	if err != nil {
 		return false, err

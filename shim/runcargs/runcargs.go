@@ -63,10 +63,10 @@ type Invocation struct {
 	Process     string // exec --process
 	Detach      bool   // run/exec --detach: the caller deletes the container later
 	// Unknown lists flags of a command whose flags matter that are not
-	// runc's, or boolean flags with a value runc
-	// rejects; their arity is unknown, so the facts above are guesses (a
-	// flag's value may have been taken for the container id): a caller
-	// must not act on them, only pass the command through.
+	// runc's, or boolean flags with a value runc rejects; their arity is
+	// unknown, so the facts above are guesses (a flag's value may have been
+	// taken for the container id): a caller must not act on them, only
+	// pass the command through.
 	Unknown []string
 	// UnknownGlobal lists global flags that are not runc's (a runtimeArg
 	// of another runtime, say) or have a value runc rejects. They come
