@@ -21,18 +21,24 @@ func cmdline(pid int) []string {
 	return strings.Split(string(bytes.TrimSuffix(b, []byte{0})), "\x00")
 }
 
-// stat returns the state letter and parent PID of pid ("" when gone).
-func stat(pid int) (state string, ppid int) {
+// statFields are the fields of /proc/PID/stat after the command name
+// (field 3, the state, first); nil when pid is gone.
+func statFields(pid int) []string {
 	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "stat"))
 	if err != nil {
-		return "", 0
+		return nil
 	}
 	// pid (comm) S ppid ...: comm may contain spaces and parentheses.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return "", 0
+		return nil
 	}
-	f := strings.Fields(string(b[i+1:]))
+	return strings.Fields(string(b[i+1:]))
+}
+
+// stat returns the state letter and parent PID of pid ("" when gone).
+func stat(pid int) (state string, ppid int) {
+	f := statFields(pid)
 	if len(f) < 2 {
 		return "", 0
 	}
@@ -40,19 +46,10 @@ func stat(pid int) (state string, ppid int) {
 	return f[0], pp
 }
 
-// alive reports whether pid exists and is not a zombie.
 // startTime is the process's start time (clock ticks after boot, field 22
 // of /proc/PID/stat); 0 when it cannot be read.
 func startTime(pid int) uint64 {
-	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
+	f := statFields(pid)
 	if len(f) < 20 {
 		return 0
 	}
@@ -80,6 +77,7 @@ func (b births) same(pid int) bool {
 	return ok && t != 0 && startTime(pid) == t
 }
 
+// alive reports whether pid exists and is not a zombie.
 func alive(pid int) bool {
 	if pid <= 0 {
 		return false
