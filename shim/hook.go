@@ -46,10 +46,10 @@ func ParseHookState(data []byte) (HookState, error) {
 		return st, err
 	}
 	for i, dst := range []*string{&st.OCIVersion, &st.ID, &st.Status, nil, &st.Bundle} {
-		if dst == nil || m[i] == nil {
+		if dst == nil {
 			continue
 		}
-		if *dst, err = rawjson.String(m[i]); err != nil {
+		if *dst, err = rawjson.MemberString(m[i]); err != nil {
 			return st, fmt.Errorf("%s: %w", hookStateMembers[i], err)
 		}
 	}

@@ -184,11 +184,11 @@ func (s *Settings) fromConfig(config []byte, configName string) error {
 	if err := rawjson.CheckMembers(config, configKeys, vals); err != nil {
 		return bad(err)
 	}
-	docker, err := optString(vals[0])
+	docker, err := rawjson.MemberString(vals[0])
 	if err != nil {
 		return bad(fmt.Errorf("docker: %w", err))
 	}
-	cpuinfo, err := optString(vals[1])
+	cpuinfo, err := rawjson.MemberString(vals[1])
 	if err != nil {
 		return bad(fmt.Errorf("dockerCPUInfo: %w", err))
 	}
@@ -210,14 +210,6 @@ func (s *Settings) fromConfig(config []byte, configName string) error {
 	}
 	s.Docker, s.CPUInfo = docker, cpuinfo
 	return nil
-}
-
-// optString decodes an optional string member: absent and null are "".
-func optString(raw []byte) (string, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return "", nil
-	}
-	return rawjson.String(raw)
 }
 
 // checkCPUInfoPath refuses a cpuinfo path docker's -v cannot take.
@@ -314,7 +306,7 @@ func ResolveDaemon(g dockerargs.Globals, getenv func(string) string, files Files
 		if b, err := files.ReadFile(filepath.Join(cfgDir, "config.json")); err == nil {
 			v := make([][]byte, 1)
 			if rawjson.CheckMembers(b, []string{"currentContext"}, v) == nil {
-				if c, err := optString(v[0]); err == nil {
+				if c, err := rawjson.MemberString(v[0]); err == nil {
 					ctx = c
 				}
 			}
@@ -374,7 +366,7 @@ func contextMeta(b []byte) (name, host string, err error) {
 	if err := rawjson.CheckMembers(b, []string{"Name", "Endpoints"}, v); err != nil {
 		return "", "", err
 	}
-	if name, err = optString(v[0]); err != nil {
+	if name, err = rawjson.MemberString(v[0]); err != nil {
 		return "", "", fmt.Errorf("Name: %w", err)
 	}
 	if len(v[1]) == 0 || rawjson.IsNull(v[1]) {
@@ -391,7 +383,7 @@ func contextMeta(b []byte) (name, host string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("Endpoints.docker: %w", err)
 	}
-	if host, err = optString(h); err != nil {
+	if host, err = rawjson.MemberString(h); err != nil {
 		return "", "", fmt.Errorf("Endpoints.docker.Host: %w", err)
 	}
 	return name, host, nil

@@ -38,6 +38,16 @@ func Kind(raw []byte) string {
 
 var errBadString = errors.New("not valid JSON: bad string")
 
+// MemberString is String for the raw value of a member as Members and
+// Member give it: "" when the member is absent (nil), as encoding/json
+// leaves a string field that is not in the document.
+func MemberString(raw []byte) (string, error) {
+	if raw == nil {
+		return "", nil
+	}
+	return String(raw)
+}
+
 // String decodes the raw JSON value raw as a string, as encoding/json
 // would into a Go string: null is "", escapes and surrogate pairs are
 // decoded, a lone surrogate and invalid UTF-8 become U+FFFD. raw may have

@@ -190,3 +190,17 @@ func TestCheckObject(t *testing.T) {
 		}
 	}
 }
+
+func TestMemberString(t *testing.T) {
+	for raw, want := range map[string]string{`"a\nb"`: "a\nb", `null`: "", ` "x" `: "x"} {
+		if got, err := MemberString([]byte(raw)); err != nil || got != want {
+			t.Errorf("MemberString(%s) = %q, %v; want %q", raw, got, err, want)
+		}
+	}
+	if got, err := MemberString(nil); err != nil || got != "" {
+		t.Errorf("MemberString(nil) = %q, %v; want \"\" (absent)", got, err)
+	}
+	if _, err := MemberString([]byte(`3`)); err == nil {
+		t.Error("MemberString(3): no error")
+	}
+}

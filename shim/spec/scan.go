@@ -114,10 +114,8 @@ func (v *View) decodeProcess(p []byte) error {
 			return malformed("process: ", err)
 		}
 	}
-	if pm[2] != nil {
-		if v.Process.Cwd, err = rawjson.String(pm[2]); err != nil {
-			return malformed("process: ", err)
-		}
+	if v.Process.Cwd, err = rawjson.MemberString(pm[2]); err != nil {
+		return malformed("process: ", err)
 	}
 	return nil
 }
@@ -154,10 +152,10 @@ func (v *View) decodeCPU(linux, res []byte) error {
 // absent or null).
 func stringMember(obj []byte, key string) (string, error) {
 	raw, err := rawjson.Member(obj, key)
-	if err != nil || raw == nil {
+	if err != nil {
 		return "", err
 	}
-	return rawjson.String(raw)
+	return rawjson.MemberString(raw)
 }
 
 // object1 returns member key of the raw object obj; nil for an absent or

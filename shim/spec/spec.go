@@ -354,10 +354,8 @@ func decodeMount(raw []byte, m *Mount) error {
 	}
 	var err error
 	for i, p := range []*string{&m.Destination, &m.Type, &m.Source} {
-		if f[i] != nil {
-			if *p, err = rawjson.String(f[i]); err != nil {
-				return err
-			}
+		if *p, err = rawjson.MemberString(f[i]); err != nil {
+			return err
 		}
 	}
 	if f[3] != nil {
