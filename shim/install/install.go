@@ -240,12 +240,10 @@ func Run(o Options) error {
 			}
 			backups = append(backups, backup)
 		}
-		restore := func(f fileChange, target string) func() {
-			if f.Old == nil {
-				return func() { os.Remove(target) }
-			}
-			return func() { fsutil.WriteFileAtomic(target, f.Old, f.Mode) }
-		}(f, target)
+		restore := func() { fsutil.WriteFileAtomic(target, f.Old, f.Mode) }
+		if f.Old == nil {
+			restore = func() { os.Remove(target) }
+		}
 		if f.New == nil {
 			// Removing a symlink removes the link; undo puts the link back.
 			if link, err := os.Readlink(f.Path); err == nil {
