@@ -137,10 +137,7 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("container %s: %s: %w", st.ID, cfgPath, err)
 	}
-	rootfs := view.RootPath()
-	if rootfs != "" && !filepath.IsAbs(rootfs) {
-		rootfs = filepath.Join(st.Bundle, rootfs)
-	}
+	rootfs := view.Rootfs(st.Bundle)
 	ann := view.Annotations
 	if len(st.Annotations) > 0 {
 		ann = st.Annotations

@@ -347,10 +347,7 @@ func loadConfig(inv *runcargs.Invocation) (*bundleConfig, error) {
 	if c.view, err = spec.ScanView(c.data); err != nil {
 		return nil, fmt.Errorf("container %s: %s: %w", inv.ContainerID, c.path, err)
 	}
-	c.rootfs = c.view.RootPath()
-	if c.rootfs != "" && !filepath.IsAbs(c.rootfs) {
-		c.rootfs = filepath.Join(bundle, c.rootfs)
-	}
+	c.rootfs = c.view.Rootfs(bundle)
 	return c, nil
 }
 

@@ -58,10 +58,7 @@ func decide(args []string) string {
 	if err != nil {
 		return err.Error()
 	}
-	rootfs := v.RootPath()
-	if rootfs != "" && !filepath.IsAbs(rootfs) {
-		rootfs = filepath.Join(bundle, rootfs)
-	}
+	rootfs := v.Rootfs(bundle)
 	d, err := detect.Decide(v.Annotations, v.Env(), detect.Auto(rootfs, v.Args(), v.Env(), v.Cwd(), runtime.GOARCH))
 	switch {
 	case err != nil:

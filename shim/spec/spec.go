@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
@@ -87,6 +88,17 @@ func (v *View) RootPath() string {
 		return ""
 	}
 	return v.Root.Path
+}
+
+// Rootfs is the container's root filesystem: root.path, relative to the
+// bundle directory when not absolute (as runc and crun take it); "" when
+// unset.
+func (v *View) Rootfs(bundle string) string {
+	p := v.RootPath()
+	if p != "" && !filepath.IsAbs(p) {
+		p = filepath.Join(bundle, p)
+	}
+	return p
 }
 
 // Cpus returns linux.resources.cpu.cpus, the container's cpuset ("" = all).
