@@ -72,9 +72,6 @@ const Goal = 1.1
 type Group struct {
 	Name                 string
 	Bare, Floor, Wrapper benchkit.Result
-	// Alone: a no-op program stands in for docker, so the ratios are the
-	// wrappers' own cost, free of docker's noise.
-	Alone bool
 }
 
 // Run measures every group.
@@ -138,7 +135,7 @@ func Run(c Config) ([]Group, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", g.name, err)
 			}
-			groups = append(groups, Group{Name: g.name, Bare: res[0], Floor: res[1], Wrapper: res[2], Alone: true})
+			groups = append(groups, Group{Name: g.name, Bare: res[0], Floor: res[1], Wrapper: res[2]})
 		}
 	}
 	for _, g := range []struct {
