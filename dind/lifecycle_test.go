@@ -27,6 +27,7 @@ var debianDaemon = []string{"dockerd", "containerd", "containerd-shim-runc-v2", 
 // daemonFiles requires Debian's daemon binaries and returns name -> path.
 func daemonFiles(t *testing.T) map[string]string {
 	t.Helper()
+	testenv.SkipShort(t, "a 32-bit dockerd")
 	testenv.RequireRoot(t)
 	m := map[string]string{}
 	for _, n := range debianDaemon {
@@ -442,6 +443,7 @@ func TestDindStaticTgzAndCrash(t *testing.T) {
 // TestDindBadInputs: missing, corrupt or unusable inputs and daemons that
 // fail to come up give clear errors and change nothing.
 func TestDindBadInputs(t *testing.T) {
+	testenv.SkipShort(t, "daemons (fake and real)")
 	testenv.RequireRoot(t)
 	fake := testenv.BuildBinary(t, "./dind/internal/fakedocker")
 	c := newCLI(t)

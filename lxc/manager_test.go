@@ -25,6 +25,7 @@ import (
 // requireLXC needs root and Debian's lxc (liblxc at run time).
 func requireLXC(t *testing.T) {
 	t.Helper()
+	testenv.SkipShort(t, "LXC containers")
 	testenv.RequireRoot(t)
 	testenv.RequireCommand(t, "lxc-start")
 }

@@ -36,6 +36,7 @@ func (h *harness) n(base string) string { return fmt.Sprintf("%s-%d", base, os.G
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	testenv.SkipShort(t, "LXC containers")
 	testenv.RequireRoot(t)
 	testenv.RequireCommand(t, "lxc-start")
 	return &harness{t: t, bin: testenv.BuildBinary(t, "./cmd/armhf-lxc", "CGO_ENABLED=1"), lxcpath: filepath.Join(t.TempDir(), "lxc")}

@@ -515,6 +515,7 @@ func TestExecUnprivilegedDiesOfSignal(t *testing.T) {
 // behave like the command: one Ctrl-C reaches it once, Ctrl-Z stops the
 // whole job (the shell gets the terminal back) and fg resumes it.
 func TestExecUnprivilegedTerminal(t *testing.T) {
+	testenv.SkipShort(t, "terminal sessions")
 	testenv.RequireRoot(t)
 	compatMachine(t)
 	setpriv := testenv.RequireCommand(t, "setpriv")

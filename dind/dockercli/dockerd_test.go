@@ -15,6 +15,7 @@ import (
 // TestWithRealDockerd runs the wrapper, installed as docker in front of
 // Debian's CLI on PATH, against a real dockerd.
 func TestWithRealDockerd(t *testing.T) {
+	testenv.SkipShort(t, "dockerd")
 	testenv.RequireRoot(t)
 	shim := testenv.BuildBinary(t, "./cmd/armhf-shim")
 	d := testenv.StartDockerd(t, testenv.DockerdOptions{})

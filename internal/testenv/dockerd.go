@@ -52,6 +52,7 @@ const DockerCLI = "/usr/bin/docker"
 // stopped and everything below Root removed in t.Cleanup.
 func StartDockerd(t testing.TB, opts DockerdOptions) *Dockerd {
 	t.Helper()
+	SkipShort(t, "dockerd")
 	RequireRoot(t)
 	dockerd := RequireCommand(t, "dockerd")
 	_, err := os.Stat(DockerCLI)

@@ -41,6 +41,16 @@ func Require(t testing.TB, ok bool, format string, args ...any) {
 	t.Skip("prerequisite missing: " + msg)
 }
 
+// SkipShort skips a test that starts daemons, containers or VMs under
+// `go test -short`, the quick loop, naming what it would have started;
+// make test runs it.
+func SkipShort(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skips tests that start " + what + " (make test runs them)")
+	}
+}
+
 // RequireRoot requires euid 0.
 func RequireRoot(t testing.TB) {
 	t.Helper()
