@@ -83,6 +83,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./cpuinfo/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCPUSet$$' -fuzztime $(FUZZTIME) ./cpuinfo/
 	$(GO) test -run '^$$' -fuzz '^FuzzScanView$$' -fuzztime $(FUZZTIME) ./shim/spec/
+	$(GO) test -run '^$$' -fuzz '^FuzzEdit$$' -fuzztime $(FUZZTIME) ./shim/spec/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./shim/runcargs/
 	$(GO) test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
 	$(GO) test -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./internal/rawjson/

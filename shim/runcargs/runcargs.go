@@ -198,6 +198,31 @@ func boolValue(v string) (b, ok bool) {
 	return false, false
 }
 
+// readAt reads armhf-shim's own flag at argv[i] into s, if it is one (ok),
+// and returns the index after it (its value may be the next argument).
+func (s *Shim) readAt(argv []string, i int) (next int, ok bool, err error) {
+	name, value, hasValue, isFlag := splitFlag(argv[i])
+	if !isFlag {
+		return i, false, nil
+	}
+	field := shimFlag(s, name)
+	if field == nil {
+		return i, false, nil
+	}
+	if !hasValue {
+		if i+1 >= len(argv) {
+			return 0, true, badShimValue(name, "", true)
+		}
+		i++
+		value = argv[i]
+	}
+	if value == "" || value[0] == '-' {
+		return 0, true, badShimValue(name, value, false)
+	}
+	*field = value
+	return i + 1, true, nil
+}
+
 // badShimValue is the error for a missing or empty value of armhf-shim's
 // own flag name, or one that is the next flag (a value-less flag in
 // daemon.json runtimeArgs, which Docker puts before --root and --log).
@@ -230,18 +255,11 @@ func Parse(argv []string) (*Invocation, error) {
 		if !isFlag {
 			break
 		}
-		if field := shimFlag(&inv.Shim, name); field != nil {
-			if !hasValue {
-				if i+1 >= len(argv) {
-					return nil, badShimValue(name, "", true)
-				}
-				i++
-				value = argv[i]
+		if next, ok, err := inv.Shim.readAt(argv, i); ok {
+			if err != nil {
+				return nil, err
 			}
-			if value == "" || value[0] == '-' {
-				return nil, badShimValue(name, value, false)
-			}
-			*field = value
+			i = next - 1
 			continue
 		}
 		args = append(args, arg)
@@ -251,10 +269,27 @@ func Parse(argv []string) (*Invocation, error) {
 			// An unknown global flag (a runtimeArg of another runtime, say)
 			// without "=" takes the next argument as its value unless that
 			// is a command name: the guess that keeps the command right.
-			if !hasValue && i+1 < len(argv) && !isCommand(argv[i+1]) {
-				if _, _, _, nextIsFlag := splitFlag(argv[i+1]); !nextIsFlag {
-					i++
-					args = append(args, argv[i])
+			// The next argument is the next one the real runtime sees:
+			// armhf-shim's own flags in between are read and removed first.
+			if hasValue {
+				continue
+			}
+			j := i + 1
+			for j < len(argv) {
+				next, ok, err := inv.Shim.readAt(argv, j)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					break
+				}
+				j = next
+			}
+			i = j - 1
+			if j < len(argv) && !isCommand(argv[j]) {
+				if _, _, _, nextIsFlag := splitFlag(argv[j]); !nextIsFlag {
+					i = j
+					args = append(args, argv[j])
 				}
 			}
 			continue
@@ -367,6 +402,25 @@ func parseCommand(inv *Invocation, spec flagSpec, args []string) {
 			inv.Detach = on
 		}
 	}
+}
+
+// Serialise returns an argv (without argv[0]) that [Parse] reads as inv:
+// armhf-shim's own flags first, each as one --name=value argument, then
+// inv.Args, the argv the real runtime gets. Put first, the own flags
+// cannot be taken for the value of a flag in Args, and Parse removes them
+// wherever they stand.
+func Serialise(inv *Invocation) []string {
+	out := make([]string, 0, len(inv.Args)+3)
+	for _, f := range []struct{ name, value string }{
+		{"armhf-shim-runtime", inv.Shim.Runtime},
+		{"armhf-shim-state-root", inv.Shim.StateRoot},
+		{"armhf-shim-config", inv.Shim.Config},
+	} {
+		if f.value != "" {
+			out = append(out, "--"+f.name+"="+f.value)
+		}
+	}
+	return append(out, inv.Args...)
 }
 
 // LogFlags finds runc's --log and --log-format (format "text" without

@@ -15,7 +15,7 @@ type corpusLine struct {
 	Argv []string `json:"argv"`
 }
 
-func loadCorpus(t *testing.T) []corpusLine {
+func loadCorpus(t testing.TB) []corpusLine {
 	t.Helper()
 	f, err := os.Open(filepath.Join("..", "..", "testdata", "runc", "argv.jsonl"))
 	if err != nil {
@@ -282,6 +282,31 @@ func TestParseUnknownFlags(t *testing.T) {
 	inv, _ = Parse([]string{"run", "-d=maybe", "id1"})
 	if len(inv.Unknown) != 1 || inv.Unknown[0] != "-d=maybe" || inv.Detach {
 		t.Errorf("bad -d bool (runc rejects it): %+v", inv)
+	}
+}
+
+// An unknown global flag's guessed value is the next argument the real
+// runtime sees: armhf-shim's own flags in between are removed from the argv
+// first, so the facts Parse reports are those of the argv it hands on
+// (found by FuzzParse's property).
+func TestParseUnknownGlobalBeforeShimFlag(t *testing.T) {
+	for _, argv := range [][]string{
+		{"--cgroup-manager", "--armhf-shim-runtime=/usr/sbin/runc", "systemd", "create", "id1"},
+		{"--cgroup-manager", "--armhf-shim-runtime", "/usr/sbin/runc", "--armhf-shim-config=/c", "systemd", "create", "id1"},
+	} {
+		inv, err := Parse(argv)
+		if err != nil {
+			t.Fatalf("%q: %v", argv, err)
+		}
+		wantArgs := []string{"--cgroup-manager", "systemd", "create", "id1"}
+		if inv.Command != "create" || inv.ContainerID != "id1" || inv.Shim.Runtime != "/usr/sbin/runc" ||
+			!reflect.DeepEqual(inv.Args, wantArgs) {
+			t.Errorf("%q: got command %q id %q runtime %q args %q; want create, id1, /usr/sbin/runc, %q",
+				argv, inv.Command, inv.ContainerID, inv.Shim.Runtime, inv.Args, wantArgs)
+		}
+	}
+	if _, err := Parse([]string{"--cgroup-manager", "--armhf-shim-runtime"}); err == nil {
+		t.Error("a shim flag without its value after an unknown flag was accepted")
 	}
 }
 

@@ -1,0 +1,4 @@
+package spec
+
+// HasRepeatedName is hasRepeatedName for the external tests.
+var HasRepeatedName = hasRepeatedName
