@@ -236,7 +236,7 @@ func (m *memo) get(in string, f func(string) string) string {
 // core of the given revision (cpu_name "ARMv7 Processor", elf_platform
 // "v7" + 'l'). A revision that is not a decimal number counts as 0.
 func modelName(rev string) string {
-	if _, err := cpuNumber(rev, rev); err != nil {
+	if _, err := cpuNumber(rev); err != nil {
 		rev = "0"
 	}
 	return "ARMv7 Processor rev " + rev + " (v7l)"

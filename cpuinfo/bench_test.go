@@ -26,7 +26,7 @@ func benchRender(b *testing.B, n int) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(raw)))
 		for b.Loop() {
-			if _, err := hostView(h, all); err != nil {
+			if _, err := hostView(h, all, false); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -74,7 +74,7 @@ func TestAllocs(t *testing.T) {
 			{"1-" + strconv.Itoa(n-1), 14}, // a cpuset: Select copies
 		} {
 			set := mustSet(t, tc.set)
-			a := testing.AllocsPerRun(20, func() { _, _ = hostView(h, set) })
+			a := testing.AllocsPerRun(20, func() { _, _ = hostView(h, set, false) })
 			if a > tc.max {
 				t.Errorf("%d CPUs, set %s: the pipeline makes %v allocations, want at most %v", n, tc.set, a, tc.max)
 			}

@@ -36,68 +36,91 @@ type cpuRange struct{ lo, hi int } // inclusive
 // around elements. Duplicates and overlaps are merged.
 //
 // Errors: the empty list, empty elements ("0,,2", "0-3,"), reversed ranges
-// ("3-1"), signs or other non-digits, and ids above [MaxCPUID].
+// ("3-1"), signs or other non-digits, and ids above [MaxCPUID]. An error
+// does not repeat s, which the caller names ("--cpus \"0-x\": \"x\" is not
+// a CPU number"); it names the part of s that is wrong when that is not
+// all of s.
 func ParseCPUSet(s string) (CPUSet, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
-		return CPUSet{}, fmt.Errorf("cpuinfo: empty CPU list %q: expected CPU ids and ranges such as \"0-3,7\"", s)
+		return CPUSet{}, errors.New(`empty CPU list: expected CPU ids and ranges such as "0-3,7"`)
 	}
 	var rs []cpuRange
 	for elem := range strings.SplitSeq(t, ",") {
 		e := strings.TrimSpace(elem)
 		var err error
-		rs, err = appendElem(rs, e)
+		rs, err = appendElem(rs, e, t)
 		if err != nil {
-			return CPUSet{}, fmt.Errorf("cpuinfo: invalid CPU list %q: %w", s, err)
+			return CPUSet{}, err
 		}
 	}
 	set := normalize(rs)
 	if set.IsEmpty() {
-		return CPUSet{}, fmt.Errorf("cpuinfo: CPU list %q selects no CPUs", s)
+		return CPUSet{}, errors.New("the list selects no CPUs")
 	}
 	return set, nil
 }
 
-// appendElem parses one element of a CPU list: "N", "N-M" or "N-M:U/G".
-func appendElem(rs []cpuRange, e string) ([]cpuRange, error) {
+// appendElem parses one element e of the CPU list whole: "N", "N-M" or
+// "N-M:U/G".
+func appendElem(rs []cpuRange, e, whole string) ([]cpuRange, error) {
 	if e == "" {
 		return rs, errors.New("empty element (stray comma?)")
 	}
+	// in names e in an error unless e is the whole list.
+	in := ""
+	if e != whole {
+		in = fmt.Sprintf(" (in %q)", e)
+	}
+	number := func(s string) (int, error) {
+		n, err := cpuNumber(s)
+		switch {
+		case err == nil:
+			return n, nil
+		case s == "":
+			return 0, errors.New("missing CPU number" + in)
+		case s == whole:
+			return 0, err
+		case s == e:
+			return 0, fmt.Errorf("%q is %w", s, err)
+		}
+		return 0, fmt.Errorf("%q is %w%s", s, err, in)
+	}
 	rng, stride, hasStride := strings.Cut(e, ":")
 	a, b, isRange := strings.Cut(rng, "-")
-	lo, err := cpuNumber(a, e)
+	lo, err := number(a)
 	if err != nil {
 		return rs, err
 	}
 	hi := lo
 	if isRange {
-		if hi, err = cpuNumber(b, e); err != nil {
+		if hi, err = number(b); err != nil {
 			return rs, err
 		}
 		if hi < lo {
-			return rs, fmt.Errorf("range %q is reversed (write %d-%d)", e, hi, lo)
+			return rs, fmt.Errorf("reversed range, write %d-%d%s", hi, lo, in)
 		}
 	}
 	if !hasStride {
 		return append(rs, cpuRange{lo, hi}), nil
 	}
 	if !isRange {
-		return rs, fmt.Errorf("%q: a stride (:used/group) needs a range, e.g. 0-15:2/4", e)
+		return rs, errors.New("a stride (:used/group) needs a range, e.g. 0-15:2/4" + in)
 	}
 	us, gs, ok := strings.Cut(stride, "/")
 	if !ok {
-		return rs, fmt.Errorf("%q: stride must be :used/group, e.g. 0-15:2/4", e)
+		return rs, errors.New("a stride must be :used/group, e.g. 0-15:2/4" + in)
 	}
-	used, err := cpuNumber(us, e)
+	used, err := number(us)
 	if err != nil {
 		return rs, err
 	}
-	group, err := cpuNumber(gs, e)
+	group, err := number(gs)
 	if err != nil {
 		return rs, err
 	}
 	if group == 0 || used > group {
-		return rs, fmt.Errorf("%q: stride needs 0 < used <= group", e)
+		return rs, errors.New("a stride needs 0 < used <= group" + in)
 	}
 	for start := lo; start <= hi && used > 0; start += group {
 		rs = append(rs, cpuRange{start, min(start+used-1, hi)})
@@ -105,20 +128,27 @@ func appendElem(rs []cpuRange, e string) ([]cpuRange, error) {
 	return rs, nil
 }
 
+// errNotCPUNumber and errCPUOutOfRange say what is wrong with a CPU number;
+// callers name the text ("%q is %w").
+var (
+	errNotCPUNumber  = errors.New("not a CPU number")
+	errCPUOutOfRange = fmt.Errorf("out of range (max %d)", MaxCPUID)
+)
+
 // cpuNumber parses a decimal CPU id: digits only (no sign, no spaces).
-func cpuNumber(s, elem string) (int, error) {
+func cpuNumber(s string) (int, error) {
 	if s == "" {
-		return 0, fmt.Errorf("%q: missing number", elem)
+		return 0, errNotCPUNumber
 	}
 	n := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("%q: %q is not a CPU number", elem, s)
+			return 0, errNotCPUNumber
 		}
 		n = n*10 + int(c-'0')
 		if n > MaxCPUID {
-			return 0, fmt.Errorf("%q: CPU %s is out of range (max %d)", elem, s, MaxCPUID)
+			return 0, errCPUOutOfRange
 		}
 	}
 	return n, nil
@@ -152,7 +182,7 @@ func NewCPUSet(cpus ...int) (CPUSet, error) {
 	rs := make([]cpuRange, 0, len(cpus))
 	for _, c := range cpus {
 		if c < 0 || c > MaxCPUID {
-			return CPUSet{}, fmt.Errorf("cpuinfo: CPU %d is out of range [0, %d]", c, MaxCPUID)
+			return CPUSet{}, fmt.Errorf("CPU %d is out of range [0, %d]", c, MaxCPUID)
 		}
 		rs = append(rs, cpuRange{c, c})
 	}
@@ -205,6 +235,27 @@ func (s CPUSet) List() []int {
 	return out
 }
 
+// Without returns the CPUs of s that are not in t.
+func (s CPUSet) Without(t CPUSet) CPUSet {
+	var rs []cpuRange
+	for _, r := range s.r {
+		lo := r.lo
+		for _, u := range t.r {
+			if u.hi < lo || u.lo > r.hi {
+				continue
+			}
+			if u.lo > lo {
+				rs = append(rs, cpuRange{lo, u.lo - 1})
+			}
+			lo = u.hi + 1
+		}
+		if lo <= r.hi {
+			rs = append(rs, cpuRange{lo, r.hi})
+		}
+	}
+	return CPUSet{r: rs}
+}
+
 // Equal reports whether s and t hold the same CPUs.
 func (s CPUSet) Equal(t CPUSet) bool {
 	if len(s.r) != len(t.r) {
@@ -233,7 +284,7 @@ func Affinity() (CPUSet, error) {
 			continue
 		}
 		if errno != 0 {
-			return CPUSet{}, fmt.Errorf("cpuinfo: sched_getaffinity: %w", errno)
+			return CPUSet{}, fmt.Errorf("sched_getaffinity: %w", errno)
 		}
 		return maskToSet(mask[:int(n)/int(unsafe.Sizeof(mask[0]))]), nil
 	}

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"math/bits"
 	"os"
+	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -55,42 +57,87 @@ func TestParseCPUSet(t *testing.T) {
 	}
 }
 
+// Errors do not repeat the list (the caller names it) and name the part
+// that is wrong only when that is not the whole list.
 func TestParseCPUSetErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{"", "empty CPU list"},
-		{" \n\t", "empty CPU list"},
-		{",", "empty element"},
-		{"0,", "empty element"},
-		{",0", "empty element"},
-		{"0,,1", "empty element"},
-		{"3-1", `range "3-1" is reversed (write 1-3)`},
-		{"-1", "missing number"},
-		{"1-", "missing number"},
-		{"-", "missing number"},
-		{"+1", `"+1" is not a CPU number`},
-		{"a", `"a" is not a CPU number`},
-		{"0x1", `"0x1" is not a CPU number`},
-		{"1 2", `"1 2" is not a CPU number`},
+		{"", `empty CPU list: expected CPU ids and ranges such as "0-3,7"`},
+		{" \n\t", `empty CPU list: expected CPU ids and ranges such as "0-3,7"`},
+		{",", "empty element (stray comma?)"},
+		{"0,", "empty element (stray comma?)"},
+		{",0", "empty element (stray comma?)"},
+		{"0,,1", "empty element (stray comma?)"},
+		{"3-1", "reversed range, write 1-3"},
+		{"0,3-1", `reversed range, write 1-3 (in "3-1")`},
+		{"-1", "missing CPU number"},
+		{"1-", "missing CPU number"},
+		{"-", "missing CPU number"},
+		{"0, -1", `missing CPU number (in "-1")`},
+		{"+1", "not a CPU number"},
+		{"a", "not a CPU number"},
+		{"abc", "not a CPU number"},
+		{"0,abc", `"abc" is not a CPU number`},
+		{" abc \n", "not a CPU number"},
+		{"0x1", "not a CPU number"},
+		{"1 2", "not a CPU number"},
 		{"1-2-3", `"2-3" is not a CPU number`},
 		{"0-N", `"N" is not a CPU number`},
+		{"7,0-N", `"N" is not a CPU number (in "0-N")`},
 		{"65536", "out of range (max 65535)"},
-		{"0-65536", "out of range"},
-		{"99999999999999999999999999", "out of range"},
-		{"0-4294967295", "out of range"},
-		{"5:1/2", "a stride (:used/group) needs a range"},
-		{"0-3:2", "stride must be :used/group"},
-		{"0-3:3/2", "stride needs 0 < used <= group"},
-		{"0-3:1/0", "stride needs 0 < used <= group"},
-		{"0-3:/2", "missing number"},
-		{"0-3:0/2", "selects no CPUs"},
+		{"0-65536", `"65536" is out of range (max 65535)`},
+		{"99999999999999999999999999", "out of range (max 65535)"},
+		{"1,0-4294967295", `"4294967295" is out of range (max 65535) (in "0-4294967295")`},
+		{"5:1/2", "a stride (:used/group) needs a range, e.g. 0-15:2/4"},
+		{"0-3:2", "a stride must be :used/group, e.g. 0-15:2/4"},
+		{"0-3:3/2", "a stride needs 0 < used <= group"},
+		{"0-3:1/0", "a stride needs 0 < used <= group"},
+		{"1,0-3:1/0", `a stride needs 0 < used <= group (in "0-3:1/0")`},
+		{"0-3:/2", "missing CPU number"},
+		{"0-3:x/2", `"x" is not a CPU number`},
+		{"0-3:0/2", "the list selects no CPUs"},
 	} {
 		s, err := ParseCPUSet(tc.in)
 		if err == nil {
-			t.Errorf("ParseCPUSet(%q) = %q, want error containing %q", tc.in, s, tc.want)
+			t.Errorf("ParseCPUSet(%q) = %q, want error %q", tc.in, s, tc.want)
 			continue
 		}
-		if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "cpuinfo: ") {
-			t.Errorf("ParseCPUSet(%q) error %q, want it to contain %q", tc.in, err, tc.want)
+		if err.Error() != tc.want {
+			t.Errorf("ParseCPUSet(%q) error %q, want %q", tc.in, err, tc.want)
+		}
+		checkNoStutter(t, "--cpus "+strconv.Quote(tc.in)+": "+err.Error())
+	}
+}
+
+// checkNoStutter fails when msg says a quoted text twice, or "cpuinfo:"
+// (the package's name is the caller's to give, if it wants it).
+func checkNoStutter(t *testing.T, msg string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, q := range quoted.FindAllString(msg, -1) {
+		if seen[q] {
+			t.Errorf("%q says %s twice", msg, q)
+		}
+		seen[q] = true
+	}
+	if strings.Contains(msg, "cpuinfo:") {
+		t.Errorf("%q names the package", msg)
+	}
+}
+
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+func TestCPUSetWithout(t *testing.T) {
+	for _, tc := range []struct{ s, t, want string }{
+		{"0-3", "0-1", "2-3"},
+		{"0-3", "1-2", "0,3"},
+		{"0-9", "2,4-5,9", "0-1,3,6-8"},
+		{"2,4-6,9", "0-1", "2,4-6,9"},
+		{"0-1", "0-3", ""},
+		{"0-65535", "1-65534", "0,65535"},
+	} {
+		got := mustSet(t, tc.s).Without(mustSet(t, tc.t))
+		if got.String() != tc.want || got.Len() != len(got.List()) {
+			t.Errorf("%s without %s = %q, want %q", tc.s, tc.t, got, tc.want)
 		}
 	}
 }

@@ -29,5 +29,11 @@
 // "0-3,7") and renumbers them from 0, as LXCFS does for a container's
 // cpuset. [HostView] and [HostARMv7] put it together for this host: read
 // (in LINUX32 on arm64), parse, select, make armv7, render; View.Source
-// says which path was taken.
+// says which path was taken; [HostARMv7Exact] is the variant for CPUs a
+// user named, where a CPU the host does not list is an error
+// ([MissingCPUsError]) rather than left out.
+//
+// Errors say what is wrong without the package's name and without
+// repeating what the caller passed in (the caller names it: `--cpus
+// "0-x": "x" is not a CPU number`).
 package cpuinfo

@@ -30,6 +30,30 @@ func HostARMv7(set CPUSet) ([]byte, error) {
 	return v.Text, nil
 }
 
+// HostARMv7Exact is [HostARMv7] for CPUs a user named (--cpus): a CPU of
+// set that the host does not list (absent or offline) is an error, a
+// [*MissingCPUsError], rather than left out.
+func HostARMv7Exact(set CPUSet) ([]byte, error) {
+	v, err := hostViewOf(set, true)
+	if err != nil {
+		return nil, err
+	}
+	return v.Text, nil
+}
+
+// MissingCPUsError names the CPUs asked for that the host does not list.
+type MissingCPUsError struct {
+	Missing CPUSet // asked for, not listed
+	Online  CPUSet // the CPUs the host lists
+}
+
+func (e *MissingCPUsError) Error() string {
+	if e.Missing.Len() == 1 {
+		return fmt.Sprintf("CPU %s is not online on this host (online: %s)", e.Missing, e.Online)
+	}
+	return fmt.Sprintf("CPUs %s are not online on this host (online: %s)", e.Missing, e.Online)
+}
+
 // HostView makes the armv7 view of this host's CPUs in set (the calling
 // thread's [Affinity] if set is empty):
 //
@@ -46,6 +70,10 @@ func HostARMv7(set CPUSet) ([]byte, error) {
 // errors are an unreadable affinity and a set naming none of the host's
 // CPUs; View.Source says which of the ways above was taken.
 func HostView(set CPUSet) (*View, error) {
+	return hostViewOf(set, false)
+}
+
+func hostViewOf(set CPUSet, exact bool) (*View, error) {
 	if set.IsEmpty() {
 		a, err := Affinity()
 		if err != nil {
@@ -53,7 +81,7 @@ func HostView(set CPUSet) (*View, error) {
 		}
 		set = a
 	}
-	return hostView(readCPUInfo(ProcCPUInfo, uname.HostCompatMachine() == "armv8l"), set)
+	return hostView(readCPUInfo(ProcCPUInfo, uname.HostCompatMachine() == "armv8l"), set, exact)
 }
 
 // hostText is what reading the host's cpuinfo gave.
@@ -93,11 +121,12 @@ func readCPUInfo(path string, linux32 bool) hostText {
 }
 
 // hostView is HostView's pure part: h is the host's cpuinfo as read, set
-// the CPUs to show (not empty). The View's strings point into h.data, which
-// must not be modified afterwards.
-func hostView(h hostText, set CPUSet) (*View, error) {
+// the CPUs to show (not empty); with exact, a CPU of set that the host does
+// not list is an error. The View's strings point into h.data, which must
+// not be modified afterwards.
+func hostView(h hostText, set CPUSet, exact bool) (*View, error) {
 	if set.IsEmpty() {
-		return nil, errors.New("cpuinfo: empty CPU set")
+		return nil, errors.New("empty CPU set")
 	}
 	var (
 		info   *Info
@@ -130,6 +159,11 @@ func hostView(h hostText, set CPUSet) (*View, error) {
 	shown, identity, err := shownCPUs(info, set)
 	if err != nil {
 		return nil, err
+	}
+	if exact && shown.Len() != set.Len() {
+		ids, _ := info.IDs()
+		online, _ := NewCPUSet(ids...)
+		return nil, &MissingCPUsError{Missing: set.Without(shown), Online: online}
 	}
 	if !identity {
 		// Select copies; when every CPU is shown and already numbered

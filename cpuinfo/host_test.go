@@ -2,6 +2,7 @@ package cpuinfo
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"runtime"
 	"strings"
@@ -44,14 +45,14 @@ func TestHostViewFromText(t *testing.T) {
 		{"read error", hostText{err: os.ErrPermission}, "2,5",
 			Template(2).Render(), "template: reading /proc/cpuinfo failed: permission denied", "2,5"},
 		{"unparsable", hostText{data: []byte("garbage\n")}, "3",
-			Template(1).Render(), `template: /proc/cpuinfo is unparsable: cpuinfo: line 1: "garbage" is not`, "3"},
+			Template(1).Render(), `template: /proc/cpuinfo is unparsable: line 1: "garbage" is not`, "3"},
 		{"other arch", hostText{data: []byte("processor\t: 0\ncpu\t\t: POWER9\n\n")}, "0",
 			Template(1).Render(), "template: /proc/cpuinfo has no ARM fields", "0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.h.path = ProcCPUInfo
 			orig := bytes.Clone(tc.h.data)
-			v, err := hostView(tc.h, mustSet(t, tc.set))
+			v, err := hostView(tc.h, mustSet(t, tc.set), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,12 +74,50 @@ func TestHostViewFromText(t *testing.T) {
 		})
 	}
 	// A set naming none of the host's CPUs is the caller's error.
-	_, err := hostView(hostText{path: ProcCPUInfo, data: a72}, mustSet(t, "7"))
+	_, err := hostView(hostText{path: ProcCPUInfo, data: a72}, mustSet(t, "7"), false)
 	if err == nil || !strings.Contains(err.Error(), "none of CPUs 7") {
 		t.Errorf("set 7 on a 2-CPU host: %v", err)
 	}
-	if _, err := hostView(hostText{path: ProcCPUInfo, data: a72}, CPUSet{}); err == nil {
+	if _, err := hostView(hostText{path: ProcCPUInfo, data: a72}, CPUSet{}, false); err == nil {
 		t.Errorf("empty set accepted")
+	}
+}
+
+// With exact (a user's --cpus), CPUs the host does not list are an error
+// naming them, whether some or all are missing; the lenient view skips them.
+func TestHostViewExact(t *testing.T) {
+	a72 := fixture(t, "qemu-cortex-a72-linux32.txt") // CPUs 0-1
+	x86 := fixture(t, "x86_64-amd-epyc-2cpu.txt")    // CPUs 0-1
+	for _, tc := range []struct {
+		data      []byte
+		set, want string
+	}{
+		{a72, "0-3", "CPUs 2-3 are not online on this host (online: 0-1)"},
+		{x86, "0-3", "CPUs 2-3 are not online on this host (online: 0-1)"},
+		{x86, "1,5", "CPU 5 is not online on this host (online: 0-1)"},
+		{a72, "7", "CPU 7 is not online on this host (online: 0-1)"},
+		{a72, "0,2,4-6,9", "CPUs 2,4-6,9 are not online on this host (online: 0-1)"},
+	} {
+		h := hostText{path: ProcCPUInfo, data: tc.data}
+		_, err := hostView(h, mustSet(t, tc.set), true)
+		var me *MissingCPUsError
+		if !errors.As(err, &me) || err.Error() != tc.want {
+			t.Errorf("exact %s: %v; want %q", tc.set, err, tc.want)
+		}
+	}
+	for _, set := range []string{"0-1", "1"} {
+		if _, err := hostView(hostText{path: ProcCPUInfo, data: a72}, mustSet(t, set), true); err != nil {
+			t.Errorf("exact %s on CPUs 0-1: %v", set, err)
+		}
+	}
+	// Unreadable cpuinfo: a template over the set, nothing to check against.
+	if _, err := hostView(hostText{path: ProcCPUInfo, err: os.ErrPermission}, mustSet(t, "0-3"), true); err != nil {
+		t.Errorf("exact on a template: %v", err)
+	}
+	// The lenient view (the runtime wrapper's) still skips them.
+	v, err := hostView(hostText{path: ProcCPUInfo, data: a72}, mustSet(t, "0-3"), false)
+	if err != nil || v.CPUs.String() != "0-1" {
+		t.Errorf("lenient 0-3: %v, %v", v, err)
 	}
 }
 
@@ -190,7 +229,7 @@ func TestReadCPUInfoLinux32(t *testing.T) {
 	if h.err == nil || h.linux32 || !strings.Contains(h.note, "reading in LINUX32 failed") {
 		t.Errorf("missing file: %+v", h)
 	}
-	v, err := hostView(h, mustSet(t, "0"))
+	v, err := hostView(h, mustSet(t, "0"), false)
 	if err != nil || !strings.HasPrefix(v.Source, "template: reading /nonexistent/cpuinfo failed") {
 		t.Errorf("missing file view: %v, %v", v, err)
 	}

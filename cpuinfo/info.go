@@ -63,11 +63,11 @@ func (p Processor) Set(key, value string) bool {
 func (p Processor) ID() (int, error) {
 	v, ok := p.Get("processor")
 	if !ok {
-		return 0, errors.New("cpuinfo: processor block has no \"processor\" field")
+		return 0, errors.New(`no "processor" field`)
 	}
-	n, err := cpuNumber(v, v)
+	n, err := cpuNumber(v)
 	if err != nil {
-		return 0, fmt.Errorf("cpuinfo: processor %q is not a CPU number", v)
+		return 0, fmt.Errorf("processor %q is %w", v, err)
 	}
 	return n, nil
 }
@@ -124,11 +124,11 @@ func parseOwned(data []byte) (*Info, error) {
 
 func parse(text string) (*Info, error) {
 	if len(text) == 0 {
-		return nil, errors.New("cpuinfo: empty input: no processor blocks")
+		return nil, errors.New("empty input: no processor blocks")
 	}
 	nlines := strings.Count(text, "\n")
 	if text[len(text)-1] != '\n' {
-		return nil, fmt.Errorf("cpuinfo: line %d: no newline at end of input (truncated read?)", 1+nlines)
+		return nil, fmt.Errorf("line %d: no newline at end of input (truncated read?)", 1+nlines)
 	}
 	fields := make([]Field, 0, nlines)
 	info := &Info{Processors: make([]Processor, 0, strings.Count(text, "\n\n"))}
@@ -143,11 +143,11 @@ func parse(text string) (*Info, error) {
 		line++
 		if l == "" {
 			if start < 0 {
-				return nil, fmt.Errorf("cpuinfo: line %d: unexpected empty line (blocks are separated by exactly one)", line)
+				return nil, fmt.Errorf("line %d: unexpected empty line (blocks are separated by exactly one)", line)
 			}
 			block := fields[start:len(fields):len(fields)]
 			if block[0].Key != "processor" {
-				return nil, fmt.Errorf("cpuinfo: line %d: the block at line %d starts with %q, not \"processor\", "+
+				return nil, fmt.Errorf("line %d: the block at line %d starts with %q, not \"processor\", "+
 					"but is followed by an empty line; only a final trailer with no empty line after it may", line, startLine, block[0].Key)
 			}
 			info.Processors = append(info.Processors, Processor{Fields: block})
@@ -156,12 +156,12 @@ func parse(text string) (*Info, error) {
 		}
 		f, err := parseField(l)
 		if err != nil {
-			return nil, fmt.Errorf("cpuinfo: line %d: %w", line, err)
+			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
 		if start < 0 {
 			if f.Key == "processor" {
-				if _, err := cpuNumber(f.Value, f.Value); err != nil {
-					return nil, fmt.Errorf("cpuinfo: line %d: processor %q is not a CPU number: %w", line, f.Value, err)
+				if _, err := cpuNumber(f.Value); err != nil {
+					return nil, fmt.Errorf("line %d: processor %q is %w", line, f.Value, err)
 				}
 			}
 			start, startLine = len(fields), line
@@ -170,13 +170,13 @@ func parse(text string) (*Info, error) {
 	}
 	if start >= 0 {
 		if fields[start].Key == "processor" {
-			return nil, fmt.Errorf("cpuinfo: line %d: the processor block that starts at line %d is not ended by an empty line (truncated read?)",
+			return nil, fmt.Errorf("line %d: the processor block that starts at line %d is not ended by an empty line (truncated read?)",
 				line, startLine)
 		}
 		info.Trailer = fields[start:len(fields):len(fields)]
 	}
 	if len(info.Processors) == 0 {
-		return nil, errors.New("cpuinfo: no processor blocks (expected \"processor\\t: 0\" lines)")
+		return nil, errors.New("no processor blocks (expected \"processor\\t: 0\" lines)")
 	}
 	if err := checkUniqueIDs(info); err != nil {
 		return nil, err
@@ -233,7 +233,7 @@ func checkUniqueSorted(info *Info) error {
 	slices.Sort(ids)
 	for k := 1; k < len(ids); k++ {
 		if ids[k] == ids[k-1] {
-			return fmt.Errorf("cpuinfo: processor %d appears twice", ids[k])
+			return fmt.Errorf("processor %d appears twice", ids[k])
 		}
 	}
 	return nil
@@ -294,13 +294,13 @@ func fieldsSize(fs []Field) int {
 // are skipped; if none is listed, Select fails. The trailer is kept.
 func (i *Info) Select(set CPUSet) (*Info, error) {
 	if set.IsEmpty() {
-		return nil, errors.New("cpuinfo: select: empty CPU set")
+		return nil, errors.New("no CPUs to select (empty CPU set)")
 	}
 	nkeep, nfields := 0, 0
 	for k, p := range i.Processors {
 		id, err := p.ID()
 		if err != nil {
-			return nil, fmt.Errorf("cpuinfo: select: block %d: %w", k, err)
+			return nil, fmt.Errorf("processor block %d: %w", k, err)
 		}
 		if set.Contains(id) {
 			nkeep++
@@ -310,7 +310,7 @@ func (i *Info) Select(set CPUSet) (*Info, error) {
 	if nkeep == 0 {
 		ids, _ := i.IDs()
 		have, _ := NewCPUSet(ids...)
-		return nil, fmt.Errorf("cpuinfo: select: none of CPUs %s is listed in cpuinfo (it lists %s)", set, have)
+		return nil, fmt.Errorf("none of CPUs %s is listed (the cpuinfo lists %s)", set, have)
 	}
 	out := &Info{Processors: make([]Processor, 0, nkeep), Trailer: slices.Clone(i.Trailer)}
 	fields := make([]Field, 0, nfields)

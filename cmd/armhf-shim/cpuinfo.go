@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -30,7 +31,11 @@ func cpuinfoCommand() *cli.Command {
 					return cli.Exit(fmt.Sprintf("cpuinfo: --cpus %q: %v", s, err), 2)
 				}
 			}
-			data, err := cpuinfo.HostARMv7(set)
+			data, err := cpuinfo.HostARMv7Exact(set)
+			var missing *cpuinfo.MissingCPUsError
+			if errors.As(err, &missing) {
+				return cli.Exit(fmt.Sprintf("cpuinfo: --cpus %q: %v", c.String("cpus"), err), 2)
+			}
 			if err != nil {
 				return cli.Exit("cpuinfo: "+err.Error(), 2)
 			}

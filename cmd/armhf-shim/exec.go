@@ -67,7 +67,11 @@ func execMain(c *cli.Context, args []string) error {
 		}
 		opts.CPUInfo = data
 	default:
-		data, err := cpuinfo.HostARMv7(set)
+		data, err := cpuinfo.HostARMv7Exact(set)
+		var missing *cpuinfo.MissingCPUsError
+		if errors.As(err, &missing) {
+			return cli.Exit(fmt.Sprintf("exec: --cpus %q: %v", c.String("cpus"), err), 2)
+		}
 		if err != nil {
 			return cli.Exit(fmt.Sprintf("exec: rendering the armv7 cpuinfo: %v (use --cpuinfo FILE or --no-cpuinfo)", err), 2)
 		}
@@ -77,16 +81,20 @@ func execMain(c *cli.Context, args []string) error {
 
 	path, err := run32.LookPath(args[0])
 	if err != nil {
-		return execError(err)
+		return execError(c, err)
 	}
-	return execError(run32.Exec(path, args, os.Environ(), opts))
+	return execError(c, run32.Exec(path, args, os.Environ(), opts))
 }
 
 // execError maps a failed exec to the message and status a user expects.
-func execError(err error) error {
+func execError(c *cli.Context, err error) error {
 	var nf *run32.NotFoundError
 	if errors.As(err, &nf) {
 		return cli.Exit(nf.Error(), nf.Code)
+	}
+	var ae *run32.AffinityError
+	if errors.As(err, &ae) {
+		return cli.Exit(fmt.Sprintf("exec: --cpus %q: %v", c.String("cpus"), err), 2)
 	}
 	var nc *uname.NoCompatError
 	if errors.As(err, &nc) {
@@ -97,13 +105,13 @@ func execError(err error) error {
 
 // hostCPUName names the host CPU from its /proc/cpuinfo, or says why not.
 func hostCPUName() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
+	data, err := os.ReadFile(cpuinfo.ProcCPUInfo)
 	if err != nil {
 		return "unknown (" + err.Error() + ")"
 	}
 	info, err := cpuinfo.Parse(data)
 	if err != nil {
-		return "unknown (" + err.Error() + ")"
+		return "unknown (" + cpuinfo.ProcCPUInfo + ": " + err.Error() + ")"
 	}
 	return info.CPUName()
 }

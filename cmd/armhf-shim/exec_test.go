@@ -436,6 +436,48 @@ func TestEmptyCPUs(t *testing.T) {
 	}
 }
 
+// --cpus naming CPUs the host does not have online is an error naming
+// them, for cpuinfo and for exec in each of its cpuinfo modes; and no
+// message says a thing twice.
+func TestCPUsNotOnline(t *testing.T) {
+	compatMachine(t)
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		t.Skipf("no online CPU list: %v", err)
+	}
+	online, err := cpuinfo.ParseCPUSet(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aff := affinityCount(t); aff != online.Len() {
+		t.Skipf("this process may run on %d of the %d online CPUs", aff, online.Len())
+	}
+	ids := online.List()
+	n := ids[len(ids)-1] + 1 // the first CPU past the last online one
+	list := fmt.Sprintf("0-%d", n+1)
+	missing := fmt.Sprintf("CPUs %d-%d", n, n+1)
+	notOnline := fmt.Sprintf(`--cpus %q: %s are not online on this host (online: %s)`, list, missing, online)
+	cannotRun := fmt.Sprintf(`--cpus %q: cannot run on %s: offline, absent or outside this process's cpuset (online: %s)`, list, missing, online)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cpuinfo", "--cpus", list}, "armhf-shim: cpuinfo: " + notOnline},
+		{[]string{"exec", "--cpus", list, "--", "true"}, "armhf-shim: exec: " + notOnline},
+		{[]string{"exec", "--cpus", list, "--no-cpuinfo", "--", "true"}, "armhf-shim: exec: " + cannotRun},
+		{[]string{"cpuinfo", "--cpus", strconv.Itoa(n)}, fmt.Sprintf(`armhf-shim: cpuinfo: --cpus "%d": CPU %d is not online on this host (online: %s)`, n, n, online)},
+		{[]string{"cpuinfo", "--cpus", "abc"}, `armhf-shim: cpuinfo: --cpus "abc": not a CPU number`},
+		{[]string{"exec", "--cpus", "0,abc", "--", "true"}, `armhf-shim: exec: --cpus "0,abc": "abc" is not a CPU number`},
+		{[]string{"exec", "--cpus", "0,1-x", "--", "true"}, `armhf-shim: exec: --cpus "0,1-x": "x" is not a CPU number (in "1-x")`},
+		{[]string{"cpuinfo", "--cpus", "3-1"}, `armhf-shim: cpuinfo: --cpus "3-1": reversed range, write 1-3`},
+	} {
+		r := runShim(t, "", nil, tc.args...)
+		if r.code != 2 || strings.TrimSpace(r.stderr) != tc.want || r.stdout != "" {
+			t.Errorf("%q: code %d stdout %q stderr %q; want exit 2 and %q", tc.args, r.code, r.stdout, r.stderr, tc.want)
+		}
+	}
+}
+
 // In the user-namespace path, CAP_SYS_ADMIN (which let the re-executed
 // armhf-shim mount) must reach the command in no capability set.
 func TestExecUnprivilegedDropsCaps(t *testing.T) {

@@ -31,6 +31,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/uname"
 )
 
@@ -116,12 +117,8 @@ func Exec(path string, argv, env []string, o Options) error {
 		}
 	}
 	if len(o.CPUs) > 0 {
-		var set unix.CPUSet
-		for _, c := range o.CPUs {
-			set.Set(c)
-		}
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			return fmt.Errorf("setting CPU affinity to %v: %w", o.CPUs, err)
+		if err := setAffinity(o.CPUs); err != nil {
+			return err
 		}
 	}
 	if inChild {
@@ -138,6 +135,64 @@ func Exec(path string, argv, env []string, o Options) error {
 		return &NotFoundError{Name: path, Err: err, Code: code}
 	}
 	return nil
+}
+
+// AffinityError is a CPU affinity the kernel did not give in full: the
+// CPUs are offline, absent, or outside the process's cgroup cpuset (the
+// kernel silently leaves such CPUs out).
+type AffinityError struct {
+	Missing cpuinfo.CPUSet // asked for, not given
+	Online  cpuinfo.CPUSet // the host's online CPUs (empty if unknown)
+}
+
+func (e *AffinityError) Error() string {
+	cpus := "CPUs " + e.Missing.String()
+	if e.Missing.Len() == 1 {
+		cpus = "CPU " + e.Missing.String()
+	}
+	msg := "cannot run on " + cpus + ": offline, absent or outside this process's cpuset"
+	if !e.Online.IsEmpty() {
+		msg += " (online: " + e.Online.String() + ")"
+	}
+	return msg
+}
+
+// onlineCPUs is the kernel's list of online CPUs.
+const onlineCPUs = "/sys/devices/system/cpu/online"
+
+// setAffinity pins the calling thread (and what it execs) to cpus, and
+// checks that the kernel gave every one of them.
+func setAffinity(cpus []int) error {
+	var set unix.CPUSet
+	for _, c := range cpus {
+		set.Set(c)
+	}
+	serr := unix.SchedSetaffinity(0, &set)
+	if serr != nil && serr != unix.EINVAL {
+		return fmt.Errorf("setting the CPU affinity: %w", serr)
+	}
+	// EINVAL: none of cpus is allowed; the affinity is unchanged.
+	got, err := cpuinfo.Affinity()
+	if err != nil {
+		return err
+	}
+	var missing []int
+	for _, c := range cpus {
+		if serr != nil || !got.Contains(c) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	e := &AffinityError{}
+	if e.Missing, err = cpuinfo.NewCPUSet(missing...); err != nil {
+		return err
+	}
+	if b, err := os.ReadFile(onlineCPUs); err == nil {
+		e.Online, _ = cpuinfo.ParseCPUSet(string(b))
+	}
+	return e
 }
 
 // notPermitted reports a namespace or mount operation refused for lack of
