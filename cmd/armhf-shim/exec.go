@@ -25,11 +25,16 @@ func execCommand() *cli.Command {
 			"with CMD: exit status, signals, stdin/stdout and the terminal are CMD's own. Without root a\n" +
 			"user namespace is used; as root without CAP_SYS_ADMIN, or where no namespace is allowed, only\n" +
 			"the personality is set (with a warning).\n" +
+			"With --chroot DIR, CMD runs in the root filesystem DIR (looked up in it, from --cwd or /),\n" +
+			"with /proc (the armv7 cpuinfo over its cpuinfo), /sys and /dev mounted in DIR in the private\n" +
+			"namespace only, as sbuild and pbuilder do; nothing is left mounted afterwards.\n" +
 			"A CMD that is not found exits 127, like a shell.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "cpus", Usage: "CPUs to show and run on, as a list like 0-3,6 (default: the current affinity)"},
 			&cli.StringFlag{Name: "cpuinfo", Usage: "bind this file over /proc/cpuinfo instead of the rendered armv7 view"},
 			&cli.BoolFlag{Name: "no-cpuinfo", Usage: "set the personality only; leave /proc/cpuinfo alone"},
+			&cli.StringFlag{Name: "chroot", Usage: "run CMD in this root filesystem, with /proc, /sys and /dev mounted in it for CMD only"},
+			&cli.StringFlag{Name: "cwd", Usage: "with --chroot: the working directory inside it (default: /)"},
 		},
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
@@ -37,7 +42,7 @@ func execCommand() *cli.Command {
 				args = args[1:]
 			}
 			if len(args) == 0 {
-				return cli.Exit("exec: no command given; usage: armhf-shim exec [--cpus LIST] [--cpuinfo FILE] -- CMD [ARG...]", 2)
+				return cli.Exit("exec: no command given; usage: armhf-shim exec [--cpus LIST] [--cpuinfo FILE] [--chroot DIR [--cwd DIR]] -- CMD [ARG...]", 2)
 			}
 			return execMain(c, args)
 		},
@@ -46,6 +51,22 @@ func execCommand() *cli.Command {
 
 func execMain(c *cli.Context, args []string) error {
 	var opts run32.Options
+	if c.IsSet("chroot") {
+		dir := c.String("chroot")
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			var pe *os.PathError
+			switch {
+			case err == nil:
+				err = errors.New("not a directory")
+			case errors.As(err, &pe):
+				err = pe.Err // the path is named already
+			}
+			return cli.Exit(fmt.Sprintf("exec: --chroot %q: %v", dir, err), 2)
+		}
+		opts.Chroot, opts.Dir = dir, c.String("cwd")
+	} else if c.IsSet("cwd") {
+		return cli.Exit("exec: --cwd is for --chroot; without it, change directory before exec", 2)
+	}
 	var set cpuinfo.CPUSet
 	if c.IsSet("cpus") {
 		s := c.String("cpus")
@@ -79,11 +100,7 @@ func execMain(c *cli.Context, args []string) error {
 	}
 	opts.Warn = func(msg string) { fmt.Fprintln(os.Stderr, "armhf-shim: warning: "+msg) }
 
-	path, err := run32.LookPath(args[0])
-	if err != nil {
-		return execError(c, err)
-	}
-	return execError(c, run32.Exec(path, args, os.Environ(), opts))
+	return execError(c, run32.Exec(args[0], args, os.Environ(), opts))
 }
 
 // execError maps a failed exec to the message and status a user expects.

@@ -13,12 +13,19 @@
 //     process of the namespace: nothing is left behind);
 //  3. optionally, a CPU affinity matching the CPUs the fake cpuinfo lists.
 //
+// With a chroot (Options.Chroot), the same namespace also gets what a build
+// chroot needs mounted in the root filesystem, as sbuild and pbuilder do —
+// /proc (with the armv7 cpuinfo over its cpuinfo), /sys and a /dev — and
+// the thread's root and working directory are changed before the exec:
+// the mounts exist for the command and vanish with it.
+//
 // Without root, step 2 needs a user namespace, which a multi-threaded Go
 // process cannot enter itself: the program re-executes itself into a new
 // user+mount namespace (its uid and gid mapped to themselves, so the
 // command still runs as the same user), and that parent waits and relays
 // the exit status and signals. Where user namespaces are not allowed, the
-// command runs with the personality only and a warning.
+// command runs with the personality only and a warning; a chroot is an
+// error then, as it is for root without CAP_SYS_ADMIN.
 package run32
 
 import (
@@ -41,6 +48,12 @@ type Options struct {
 	CPUInfo []byte
 	// CPUs, if non-empty, becomes the CPU affinity of the program.
 	CPUs []int
+	// Chroot, if set, is a root filesystem to run the program in, with
+	// /proc, /sys and /dev mounted in it (and CPUInfo over its
+	// /proc/cpuinfo) in the private mount namespace; see enterChroot.
+	Chroot string
+	// Dir is the working directory inside Chroot ("/" when empty).
+	Dir string
 	// Warn reports a degraded mode (no cpuinfo without privileges).
 	Warn func(msg string)
 }
@@ -79,10 +92,11 @@ func LookPath(name string) (string, error) {
 // envUserns marks the re-executed child of the unprivileged path.
 const envUserns = "_ARMHF_SHIM_USERNS_CHILD"
 
-// Exec replaces the process with path (argv, env) in the 32-bit view. It
+// Exec replaces the process with the program name (resolved like a shell
+// does, inside Chroot if set) run with argv and env in the 32-bit view. It
 // returns only on error; a *uname.NoCompatError says the host has no
-// native 32-bit support.
-func Exec(path string, argv, env []string, o Options) error {
+// native 32-bit support, a *NotFoundError that name cannot be run.
+func Exec(name string, argv, env []string, o Options) error {
 	inChild := os.Getenv(envUserns) == "1"
 	if inChild {
 		env = withoutEnv(env, envUserns)
@@ -91,28 +105,15 @@ func Exec(path string, argv, env []string, o Options) error {
 	if err := uname.SetLinux32(); err != nil {
 		return err
 	}
-	if o.CPUInfo != nil {
-		switch err := privateCPUInfo(o.CPUInfo); {
-		case err == nil:
-		case !inChild && notPermitted(err) && os.Geteuid() == 0:
-			// Root without CAP_SYS_ADMIN (a Docker container, a capability-
-			// dropped build user). A user namespace would give the
-			// capability back, but map only uid 0: the command could no
-			// longer chown, switch users (apt's _apt, dpkg) or read other
-			// users' files. The personality alone keeps root root.
-			warnNoCPUInfo(o, fmt.Sprintf("%v (root without CAP_SYS_ADMIN; a user namespace is not used for root: it would map no uid but 0)", err))
-		case !inChild && notPermitted(err):
-			// Not root: a user namespace gives the capability back inside it
-			// (the command keeps its uid).
-			if code, uerr := runInUserns(); uerr == nil {
-				os.Exit(code)
-			} else {
-				warnNoCPUInfo(o, fmt.Sprintf("%v; a user namespace could not be made either: %v", err, uerr))
-			}
-		case inChild && notPermitted(err):
-			// The user namespace exists but an LSM or seccomp refuses the mount.
-			warnNoCPUInfo(o, fmt.Sprintf("%v (inside a user namespace)", err))
-		default:
+	var err error
+	switch {
+	case o.Chroot != "":
+		err = enterChroot(o.Chroot, o.Dir, o.CPUInfo, inChild)
+	case o.CPUInfo != nil:
+		err = privateCPUInfo(o.CPUInfo)
+	}
+	if err != nil {
+		if err := o.withoutNamespace(err, inChild); err != nil {
 			return err
 		}
 	}
@@ -120,6 +121,10 @@ func Exec(path string, argv, env []string, o Options) error {
 		if err := setAffinity(o.CPUs); err != nil {
 			return err
 		}
+	}
+	path, err := LookPath(name)
+	if err != nil {
+		return err
 	}
 	if inChild {
 		// The capabilities that let us mount must not reach the command.
@@ -133,6 +138,48 @@ func Exec(path string, argv, env []string, o Options) error {
 			code = 127
 		}
 		return &NotFoundError{Name: path, Err: err, Code: code}
+	}
+	return nil
+}
+
+// withoutNamespace handles err, the failure to make the private mount
+// namespace: it runs the command in a user namespace instead (and exits),
+// or warns and returns nil to run it with the personality only, or
+// returns the error. A chroot is never entered without its mounts.
+func (o Options) withoutNamespace(err error, inChild bool) error {
+	chroot := o.Chroot != ""
+	switch {
+	case !notPermitted(err):
+		return err
+	case inChild && chroot:
+		return fmt.Errorf("%w (inside a user namespace)", err)
+	case inChild:
+		// The user namespace exists but an LSM or seccomp refuses the mount.
+		warnNoCPUInfo(o, fmt.Sprintf("%v (inside a user namespace)", err))
+	case os.Geteuid() == 0:
+		// Root without CAP_SYS_ADMIN (a Docker container, a capability-
+		// dropped build user). A user namespace would give the
+		// capability back, but map only uid 0: the command could no
+		// longer chown, switch users (apt's _apt, dpkg) or read other
+		// users' files. The personality alone keeps root root.
+		const why = "root without CAP_SYS_ADMIN; a user namespace is not used for root: it would map no uid but 0"
+		if chroot {
+			return fmt.Errorf("--chroot needs a private mount namespace: %w (%s); run with CAP_SYS_ADMIN "+
+				"(docker run --cap-add SYS_ADMIN)", err, why)
+		}
+		warnNoCPUInfo(o, fmt.Sprintf("%v (%s)", err, why))
+	default:
+		// Not root: a user namespace gives the capability back inside it
+		// (the command keeps its uid).
+		code, uerr := runInUserns(chroot)
+		if uerr == nil {
+			os.Exit(code)
+		}
+		if chroot {
+			return fmt.Errorf("--chroot needs a private mount namespace: %w; a user namespace could not be made either: %v "+
+				"(allow user namespaces: sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone; or run as root)", err, uerr)
+		}
+		warnNoCPUInfo(o, fmt.Sprintf("%v; a user namespace could not be made either: %v", err, uerr))
 	}
 	return nil
 }
@@ -215,29 +262,19 @@ func warnNoCPUInfo(o Options, why string) {
 
 // privateCPUInfo moves the calling (locked) thread into a new mount
 // namespace and bind-mounts a read-only file holding data over
-// /proc/cpuinfo. The file lives on a small tmpfs that is mounted over a
-// scratch directory only long enough to bind the file out of it: after the
-// detach, the bind mount holds the only reference, so the data vanishes
-// with the namespace. (A memfd cannot be bind-mounted: it lives on an
-// internal mount outside the namespace, and mount(2) refuses it.)
+// /proc/cpuinfo.
 func privateCPUInfo(data []byte) error {
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
 		return fmt.Errorf("unshare(CLONE_NEWNS) for a private /proc/cpuinfo: %w", err)
 	}
 	// Our mounts must not propagate back to the host; host mounts may
 	// still propagate in.
-	scratch := ""
+	var scratch string
 	switch err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); {
 	case err == nil:
-		for _, d := range []string{"/tmp", "/run", "/dev", "/mnt"} {
-			if st, err := os.Stat(d); err == nil && st.IsDir() {
-				scratch = d
-				break
-			}
-		}
-		if scratch == "" {
-			return errors.New("no scratch directory (/tmp, /run, /dev or /mnt) to stage the cpuinfo file in; " +
-				"create /tmp or pass --no-cpuinfo")
+		var serr error
+		if scratch, serr = scratchDir(); serr != nil {
+			return serr
 		}
 	case errors.Is(err, unix.EINVAL):
 		// A chroot whose / is a plain directory, not a mount point
@@ -251,25 +288,49 @@ func privateCPUInfo(data []byte) error {
 	default:
 		return fmt.Errorf("making / a slave mount: %w", err)
 	}
+	return bindCPUInfo(data, scratch, "/proc/cpuinfo")
+}
+
+// scratchDir returns a directory to stage the cpuinfo file on (a tmpfs is
+// mounted over it for a moment, in our namespace only).
+func scratchDir() (string, error) {
+	for _, d := range []string{"/tmp", "/run", "/dev", "/mnt"} {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return d, nil
+		}
+	}
+	return "", errors.New("no scratch directory (/tmp, /run, /dev or /mnt) to stage the cpuinfo file in; " +
+		"create /tmp or pass --no-cpuinfo")
+}
+
+// bindCPUInfo bind-mounts a read-only file holding data over target (a
+// /proc/cpuinfo). The file lives on a small tmpfs that is mounted over
+// scratch only long enough to bind the file out of it: after the detach,
+// the bind mount holds the only reference, so the data vanishes with the
+// namespace. (A memfd cannot be bind-mounted: it lives on an internal mount
+// outside the namespace, and mount(2) refuses it.)
+func bindCPUInfo(data []byte, scratch, target string) error {
 	if err := unix.Mount("armhf-shim", scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=1m,mode=0755"); err != nil {
 		return fmt.Errorf("mounting a private tmpfs on %s for the cpuinfo file: %w", scratch, err)
 	}
-	src := filepath.Join(scratch, "cpuinfo")
-	err := os.WriteFile(src, data, 0o444)
-	if err == nil {
-		err = unix.Mount(src, "/proc/cpuinfo", "", unix.MS_BIND, "")
-		if err != nil {
-			err = fmt.Errorf("bind-mounting the armv7 cpuinfo over /proc/cpuinfo: %w", err)
-		}
-	}
+	err := bindFile(data, filepath.Join(scratch, "cpuinfo"), target)
 	if uerr := unix.Unmount(scratch, unix.MNT_DETACH); uerr != nil && err == nil {
 		err = fmt.Errorf("unmounting the private tmpfs on %s: %w", scratch, uerr)
 	}
-	if err != nil {
+	return err
+}
+
+// bindFile writes data to the new file src (on a tmpfs of this namespace)
+// and bind-mounts it read-only over target.
+func bindFile(data []byte, src, target string) error {
+	if err := os.WriteFile(src, data, 0o444); err != nil {
 		return err
 	}
-	if err := unix.Mount("", "/proc/cpuinfo", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return fmt.Errorf("making /proc/cpuinfo read-only: %w", err)
+	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind-mounting the armv7 cpuinfo over %s: %w", target, err)
+	}
+	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("making %s read-only: %w", target, err)
 	}
 	return nil
 }
@@ -296,11 +357,12 @@ func procScratch() (string, error) {
 }
 
 // runInUserns runs this same command line again in a new user and mount
-// namespace (uid and gid mapped to themselves, CAP_SYS_ADMIN kept across
-// the re-exec as an ambient capability so the child can mount), waits for
+// namespace (uid and gid mapped to themselves, CAP_SYS_ADMIN, and for a
+// chroot CAP_SYS_CHROOT, kept across the re-exec as ambient capabilities
+// so the child can mount and chroot), waits for
 // it and returns its exit code. The error says the namespace could not be
 // made.
-func runInUserns() (int, error) {
+func runInUserns(chroot bool) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, err
@@ -315,6 +377,9 @@ func runInUserns() (int, error) {
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
 		AmbientCaps: []uintptr{unix.CAP_SYS_ADMIN},
+	}
+	if chroot {
+		cmd.SysProcAttr.AmbientCaps = append(cmd.SysProcAttr.AmbientCaps, unix.CAP_SYS_CHROOT)
 	}
 	if err := cmd.Start(); err != nil {
 		return 0, err
