@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// FuzzParse: Parse never panics, and what it reads is what the real
+// FuzzParse: Parse and LogFlags never panic, and what Parse reads is what the real
 // runtime will read: the argv it hands on (Args, re-serialised with
 // armhf-shim's own flags) parses to the same invocation. An argv is fuzzed
 // as one string, its arguments separated by NUL (which no argument can
@@ -39,6 +39,7 @@ func FuzzParse(f *testing.F) {
 			argv = strings.Split(joined, "\x00")
 		}
 		orig := slices.Clone(argv)
+		LogFlags(argv) // used when Parse fails: must not panic either
 		inv, err := Parse(argv)
 		if !slices.Equal(argv, orig) {
 			t.Fatalf("Parse modified its argv: %q -> %q", orig, argv)
