@@ -281,4 +281,24 @@ func TestExecChrootErrors(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || strings.TrimSpace(string(out)) != want {
 		t.Errorf("root without CAP_SYS_ADMIN: %v %q; want exit 1 and %q", err, out, want)
 	}
+
+	// Not root, in a user namespace of the test's own in which no further
+	// one may be made (as TestExecUnprivilegedWithoutUserns).
+	nb := nobodyShim(t)
+	cmd = exec.Command("sh", "-c", `echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"`, "sh",
+		setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--", nb, "exec", "--chroot", "/", "--", "true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:                 syscall.CLONE_NEWUSER,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
+		GidMappingsEnableSetgroups: true,
+	}
+	out, err = cmd.CombinedOutput()
+	wantStart := "armhf-shim: exec: --chroot needs a private mount namespace: unshare(CLONE_NEWNS): operation not permitted; " +
+		"a user namespace could not be made either: "
+	wantEnd := "(allow user namespaces: sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone; or run as root)"
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.HasPrefix(string(out), wantStart) ||
+		!strings.HasSuffix(strings.TrimSpace(string(out)), wantEnd) {
+		t.Errorf("no user namespaces: %v %q; want exit 1 and %q…%q", err, out, wantStart, wantEnd)
+	}
 }
