@@ -265,7 +265,7 @@ func warnNoCPUInfo(o Options, why string) {
 // /proc/cpuinfo.
 func privateCPUInfo(data []byte) error {
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-		return fmt.Errorf("unshare(CLONE_NEWNS) for a private /proc/cpuinfo: %w", err)
+		return fmt.Errorf("unshare(CLONE_NEWNS): %w", err)
 	}
 	// Our mounts must not propagate back to the host; host mounts may
 	// still propagate in.
