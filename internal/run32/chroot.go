@@ -37,17 +37,11 @@ var chrootDevLinks = [][2]string{
 //   - cpuinfo (if not nil) bound read-only over /proc/cpuinfo;
 //
 // then changes the thread's root to dir and its working directory to cwd
-// (inside dir; "/" when empty). Mount points are looked up inside dir
-// without following symlinks: a link in the tree cannot send a mount
-// elsewhere.
+// (inside dir; "/" when empty). Everything in dir is reached through file
+// descriptors opened inside it without following symlinks, so neither a
+// link in the tree nor a rename while this runs can send a mount, a file
+// or the root elsewhere.
 func enterChroot(dir, cwd string, cpuinfo []byte, inUserns bool) error {
-	root, err := filepath.EvalSymlinks(dir)
-	if err == nil {
-		root, err = filepath.Abs(root)
-	}
-	if err != nil {
-		return fmt.Errorf("--chroot %s: %w", dir, err)
-	}
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
 		return fmt.Errorf("unshare(CLONE_NEWNS): %w", err)
 	}
@@ -58,19 +52,41 @@ func enterChroot(dir, cwd string, cpuinfo []byte, inUserns bool) error {
 		}
 		return fmt.Errorf("making / a slave mount: %w", err)
 	}
-	r, err := inroot.Open(root)
+	// Opened in the new namespace: a descriptor from before the unshare
+	// would name the host's mounts, on which nothing may be mounted from
+	// here.
+	rootFD, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("--chroot %s: %w", root, err)
+		return fmt.Errorf("--chroot %s: %w", dir, err)
+	}
+	defer unix.Close(rootFD)
+	r, err := inroot.Open(fdPath(rootFD))
+	if err != nil {
+		return fmt.Errorf("--chroot %s: %w", dir, err)
 	}
 	defer r.Close()
-	mountAt := func(name, source, fstype string, flags uintptr, data string) error {
-		fd, err := r.OpenNoSymlinks(name, unix.O_PATH|unix.O_DIRECTORY)
+	// open opens name in dir, following no symlink, and checks it is on a
+	// file system of type fs (0: any).
+	open := func(name string, flags int, fs int64) (int, error) {
+		fd, err := r.OpenNoSymlinks(name, unix.O_PATH|flags)
 		if err != nil {
-			return fmt.Errorf("--chroot %s: %s: %w (a root filesystem has /proc, /sys and /dev directories, not links)", root, name, err)
+			return -1, fmt.Errorf("--chroot %s: %s: %w (a root filesystem has /proc, /sys and /dev directories, not links)", dir, name, err)
+		}
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(fd, &st); err != nil || (fs != 0 && st.Type != fs) {
+			unix.Close(fd)
+			return -1, fmt.Errorf("--chroot %s: %s is not what was just mounted there (changed meanwhile?)", dir, name)
+		}
+		return fd, nil
+	}
+	mountAt := func(name, source, fstype string, flags uintptr, data string) error {
+		fd, err := open(name, unix.O_DIRECTORY, 0)
+		if err != nil {
+			return err
 		}
 		defer unix.Close(fd)
-		if err := unix.Mount(source, "/proc/self/fd/"+strconv.Itoa(fd), fstype, flags, data); err != nil {
-			return fmt.Errorf("mounting %s on %s%s: %w", source, root, name, err)
+		if err := unix.Mount(source, fdPath(fd), fstype, flags, data); err != nil {
+			return fmt.Errorf("mounting %s on %s%s: %w", source, dir, name, err)
 		}
 		return nil
 	}
@@ -88,31 +104,64 @@ func enterChroot(dir, cwd string, cpuinfo []byte, inUserns bool) error {
 	if err := mountAt("/dev", "tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
 		return err
 	}
-	if err := populateDev(filepath.Join(root, "dev"), inUserns); err != nil {
+	devFD, err := open("/dev", unix.O_DIRECTORY, unix.TMPFS_MAGIC)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(devFD)
+	dev := fdPath(devFD)
+	if err := populateDev(dev, inUserns); err != nil {
 		return err
 	}
 	if cpuinfo != nil {
-		// Staged on the chroot's /dev, a tmpfs of this namespace; once
-		// bound, the name goes and the bind mount holds the only reference.
-		src := filepath.Join(root, "dev", ".armhf-shim-cpuinfo")
-		if err := bindFile(cpuinfo, src, filepath.Join(root, "proc", "cpuinfo")); err != nil {
-			return err
-		}
-		if err := os.Remove(src); err != nil {
+		if err := chrootCPUInfo(cpuinfo, dev, open); err != nil {
 			return err
 		}
 	}
-	if err := unix.Chroot(root); err != nil {
-		return fmt.Errorf("chroot %s: %w", root, err)
+	if err := unix.Fchdir(rootFD); err != nil {
+		return fmt.Errorf("--chroot %s: %w", dir, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot %s: %w", dir, err)
 	}
 	if cwd == "" {
 		cwd = "/"
 	}
 	if err := unix.Chdir(filepath.Join("/", cwd)); err != nil {
-		return fmt.Errorf("--cwd %s (in the chroot %s): %w", cwd, root, err)
+		return fmt.Errorf("--cwd %s (in the chroot %s): %w", cwd, dir, err)
 	}
 	return nil
 }
+
+// chrootCPUInfo binds cpuinfo read-only over the chroot's /proc/cpuinfo.
+// The file is staged on the chroot's /dev (dev), a tmpfs of this
+// namespace; once bound, its name goes and the bind mount holds the only
+// reference. open opens a path in the chroot (see enterChroot).
+func chrootCPUInfo(cpuinfo []byte, dev string, open func(string, int, int64) (int, error)) error {
+	target, err := open("/proc/cpuinfo", 0, unix.PROC_SUPER_MAGIC)
+	if err != nil {
+		return err
+	}
+	src := filepath.Join(dev, ".armhf-shim-cpuinfo")
+	err = bindData(cpuinfo, src, fdPath(target))
+	unix.Close(target)
+	if rerr := os.Remove(src); rerr != nil && err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return err
+	}
+	// The descriptor above is of the file under the bind mount; the
+	// remount needs the mount itself.
+	if target, err = open("/proc/cpuinfo", 0, unix.TMPFS_MAGIC); err != nil {
+		return err
+	}
+	defer unix.Close(target)
+	return remountReadOnly(fdPath(target))
+}
+
+// fdPath names the file open as fd, for the calls that take a path.
+func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // populateDev fills dev, a fresh tmpfs of ours: device nodes bound from
 // the host's /dev (bind mounts work in a user namespace too, where mknod
@@ -122,7 +171,7 @@ func populateDev(dev string, inUserns bool) error {
 		p := filepath.Join(dev, name)
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
 		if err != nil {
-			return fmt.Errorf("making the mount point %s: %w", p, err)
+			return fmt.Errorf("making the mount point for /dev/%s: %w", name, err)
 		}
 		f.Close()
 		if err := unix.Mount("/dev/"+name, p, "", unix.MS_BIND, ""); err != nil {
@@ -154,7 +203,7 @@ func populateDev(dev string, inUserns bool) error {
 			return err
 		}
 		if err := unix.Mount(m.name, p, m.fstype, m.flags, m.data); err != nil {
-			return fmt.Errorf("mounting %s on %s: %w", m.fstype, p, err)
+			return fmt.Errorf("mounting %s on /dev/%s of the chroot: %w", m.fstype, m.name, err)
 		}
 	}
 	return nil

@@ -323,12 +323,26 @@ func bindCPUInfo(data []byte, scratch, target string) error {
 // bindFile writes data to the new file src (on a tmpfs of this namespace)
 // and bind-mounts it read-only over target.
 func bindFile(data []byte, src, target string) error {
+	if err := bindData(data, src, target); err != nil {
+		return err
+	}
+	return remountReadOnly(target)
+}
+
+// bindData writes data to the new file src and bind-mounts it over target.
+func bindData(data []byte, src, target string) error {
 	if err := os.WriteFile(src, data, 0o444); err != nil {
 		return err
 	}
 	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind-mounting the armv7 cpuinfo over %s: %w", target, err)
 	}
+	return nil
+}
+
+// remountReadOnly makes the bind mount at target read-only (a bind mount
+// takes its flags only from a remount).
+func remountReadOnly(target string) error {
 	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("making %s read-only: %w", target, err)
 	}
