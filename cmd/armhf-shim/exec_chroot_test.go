@@ -206,6 +206,24 @@ func TestExecChroot(t *testing.T) {
 	if after, _ := os.ReadFile("/proc/cpuinfo"); !bytes.Equal(after, hostCPUInfo) {
 		t.Error("the host's /proc/cpuinfo changed")
 	}
+
+	// The other cpuinfo flags combine with --chroot.
+	count := "grep -c 'CPU architecture: 7' /proc/cpuinfo; grep -c ^processor /proc/cpuinfo; nproc; true"
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--cpus", "0"}, "1\n1\n1\n"},
+		{[]string{"--no-cpuinfo"}, fmt.Sprintf("0\n%d\n%d\n", countProcessors(string(hostCPUInfo)), affinityCount(t))},
+	} {
+		args := append(append([]string{"exec", "--chroot", root}, tc.flags...), "--", "sh", "-c", count)
+		if r := runShim(t, "", nil, args...); r.code != 0 || r.stdout != tc.want {
+			t.Errorf("%q: code %d stdout %q stderr %q; want %q", args, r.code, r.stdout, r.stderr, tc.want)
+		}
+	}
+	if got := mountinfo.Below(root); !slices.Equal(got, before) {
+		t.Errorf("mounts left under the chroot: %q, before %q", got, before)
+	}
 }
 
 // Without root, --chroot runs in a user namespace: the command keeps its
