@@ -158,7 +158,7 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (err error) {
 	if o.CPUs != "" {
 		set, err := cpuinfo.ParseCPUSet(o.CPUs)
 		if err != nil {
-			return fmt.Errorf("create %s: --cpus: %w", o.Name, err)
+			return fmt.Errorf("create %s: --cpus %q: %w", o.Name, o.CPUs, err)
 		}
 		avail, err := cpuinfo.Affinity()
 		if err != nil {
