@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestValidateName(t *testing.T) {
@@ -572,24 +571,6 @@ func TestResolveIn(t *testing.T) {
 				t.Errorf("ResolveIn(%s) = %q, want %q", tc.p, got, want)
 			}
 		})
-	}
-}
-
-func TestShutdownTimeout(t *testing.T) {
-	for _, tc := range []struct{ in, want time.Duration }{
-		{0, 0},
-		{-time.Second, 0},
-		{time.Millisecond, time.Second},
-		{500 * time.Millisecond, time.Second},
-		{999 * time.Millisecond, time.Second},
-		{time.Second, time.Second},
-		{time.Second + time.Nanosecond, 2 * time.Second},
-		{1500 * time.Millisecond, 2 * time.Second},
-		{10 * time.Second, 10 * time.Second},
-	} {
-		if got := ShutdownTimeout(tc.in); got != tc.want {
-			t.Errorf("ShutdownTimeout(%s) = %s, want %s", tc.in, got, tc.want)
-		}
 	}
 }
 

@@ -28,9 +28,11 @@
 // running inside inherit it too. The fake cpuinfo fixes "CPU architecture:
 // 8"; together containerd's platform detection sees linux/arm/v7.
 //
-// Pure functions ([Config], [ValidateName], [ParseNetwork], [ParseBind],
-// [LXCArch], [CgroupKeys], [InitScript]) turn options and host facts into
-// configuration; the [Manager] (cgo, liblxc) does the side effects. The
+// Pure functions ([PlanCreate], [Config], [ValidateName], [ParseNetwork],
+// [ParseBind], [LXCArch], [CgroupKeys], [InitScript]) turn options and host
+// facts into configuration; the [Manager] (cgo, liblxc) does the side
+// effects, one file per command (create.go, start.go, stop.go, exec.go,
+// status.go, destroy.go). The
 // package compiles without cgo (only the pure part), so CGO_ENABLED=0 builds
 // of the whole module, such as the static armhf-shim binary and cross
 // builds, keep working; armhf-lxc itself needs cgo and Debian's lxc-dev.

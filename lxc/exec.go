@@ -1,35 +1,121 @@
+//go:build linux && cgo
+
 package lxc
 
-import "time"
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"path"
+	"path/filepath"
+	"syscall"
 
-// DefaultPath is the PATH of commands run in a container.
-const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	golxc "github.com/lxc/go-lxc"
+	"golang.org/x/sys/unix"
+)
 
-// ExecEnv is the environment of a command run in a container: a clean one
-// (PATH, HOME, TERM if set here), then extra (KEY=VALUE, later wins).
-func ExecEnv(term string, extra []string) []string {
-	env := []string{"PATH=" + DefaultPath, "HOME=/root"}
-	if term != "" {
-		env = append(env, "TERM="+term)
-	}
-	return append(env, extra...)
+func attachOptions(env []string, cwd string, stdin, stdout, stderr *os.File) golxc.AttachOptions {
+	o := golxc.DefaultAttachOptions // namespaces, personality (Arch -1 = the container's), uid, gid of the container
+	o.ClearEnv = true
+	o.Env = ExecEnv(os.Getenv("TERM"), env)
+	o.Cwd = cwd
+	o.StdinFd, o.StdoutFd, o.StderrFd = stdin.Fd(), stdout.Fd(), stderr.Fd()
+	return o
 }
 
-// ShellArgv is the interactive login shell of a root filesystem: bash if
-// it has one, else sh.
-func ShellArgv(rootfs string) []string {
-	if HasPath(rootfs, "/bin/bash") {
-		return []string{"/bin/bash", "-l"}
-	}
-	return []string{RootfsShell, "-l"}
+// ExecOptions are the options of Manager.Exec.
+type ExecOptions struct {
+	Env                   []string // extra KEY=VALUE
+	Cwd                   string   // "" = /
+	Stdin, Stdout, Stderr *os.File // nil = this process's
 }
 
-// ShutdownTimeout is the grace period given to liblxc for a stop timeout
-// d > 0: whole seconds, rounded up, at least one. liblxc takes seconds
-// (go-lxc truncates), and 0 means "do not wait at all".
-func ShutdownTimeout(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
+// Exec runs argv in the running container (its namespaces, cgroup and
+// LINUX32 personality) and returns its exit status: the exit code, or 128+N
+// when killed by signal N, like a shell. SIGINT, SIGTERM, SIGHUP and
+// SIGQUIT received meanwhile are passed on to the command.
+func (m *Manager) Exec(name string, argv []string, o ExecOptions) (int, error) {
+	if len(argv) == 0 {
+		return -1, fmt.Errorf("exec %s: no command given (armhf-lxc exec %s -- CMD [ARG...])", name, name)
 	}
-	return (d + time.Second - 1) / time.Second * time.Second
+	_, c, err := m.open(name)
+	if err != nil {
+		return -1, err
+	}
+	defer c.Release()
+	if !c.Running() {
+		return -1, fmt.Errorf("exec %s: container %q is not running (start it: armhf-lxc start %s)", name, name, name)
+	}
+	if o.Stdin == nil {
+		o.Stdin = os.Stdin
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	if o.Cwd == "" {
+		o.Cwd = "/"
+	}
+	if !path.IsAbs(o.Cwd) {
+		return -1, fmt.Errorf("exec %s: --cwd %s: want an absolute path in the container", name, o.Cwd)
+	}
+	root := ContainerPath(c.InitPid(), "")
+	// liblxc only warns when it cannot chdir, and runs the command in /.
+	if err := CheckDirIn(root, o.Cwd); err != nil {
+		return -1, fmt.Errorf("exec %s: --cwd %w (create it first, or give an existing directory)", name, err)
+	}
+	env := ExecEnv(os.Getenv("TERM"), o.Env)
+	if err := LookPathIn(root, argv[0], envValue(env, "PATH"), o.Cwd); err != nil {
+		return 127, fmt.Errorf("exec %s: %w", name, err)
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+
+	opts := attachOptions(nil, o.Cwd, o.Stdin, o.Stdout, o.Stderr)
+	opts.Env = env
+	// Quote only what liblxc logs about this attach, not the log's start.
+	logOff := fileSize(filepath.Join(m.Dir(name), LogFile))
+	pid, err := c.RunCommandNoWait(argv, opts)
+	if err != nil {
+		return -1, fmt.Errorf("exec %s: attaching %q failed: %w%s", name, argv[0], err, m.logTail(m.Dir(name), logOff))
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				unix.Kill(pid, s.(syscall.Signal))
+			case <-done:
+				return
+			}
+		}
+	}()
+	var ws unix.WaitStatus
+	for {
+		_, err = unix.Wait4(pid, &ws, 0, nil)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return -1, fmt.Errorf("exec %s: waiting for %s (pid %d): %w", name, argv[0], pid, err)
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// Shell runs an interactive login shell in the container; see Exec.
+func (m *Manager) Shell(name string) (int, error) {
+	st, c, err := m.open(name)
+	if err != nil {
+		return -1, err
+	}
+	c.Release()
+	return m.Exec(name, ShellArgv(st.Rootfs), ExecOptions{})
 }

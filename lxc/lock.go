@@ -167,12 +167,13 @@ func (m *Manager) lock(ctx context.Context, name, op string, wait time.Duration)
 	}
 }
 
-// lockNew makes and takes the lock of the directory create has just made.
+// lockNew makes and takes the lock of the directory create has just made
+// (Create names the container in its errors).
 func lockNew(dir, name string) (*ctLock, error) {
 	p := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: locking %s: %w (was the directory removed or locked by another armhf-lxc meanwhile?)", name, p, err)
+		return nil, fmt.Errorf("locking %s: %w (was the directory removed or locked by another armhf-lxc meanwhile?)", p, err)
 	}
 	// Retried briefly: busy (another command asking who works on the
 	// directory) holds a shared lock for a moment.
@@ -184,7 +185,7 @@ func lockNew(dir, name string) (*ctLock, error) {
 	if err != nil {
 		busy := holder(f, name)
 		f.Close()
-		return nil, fmt.Errorf("create %s: %w", name, busy)
+		return nil, busy
 	}
 	l := &ctLock{f}
 	l.claim("create")
