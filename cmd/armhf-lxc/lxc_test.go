@@ -34,9 +34,18 @@ type harness struct {
 // must not share names.
 func (h *harness) n(base string) string { return fmt.Sprintf("%s-%d", base, os.Getpid()) }
 
+// newHarness is the harness of a test that starts containers, which
+// -short skips.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	testenv.SkipShort(t, "LXC containers")
+	return cliHarness(t)
+}
+
+// cliHarness is the harness of a test that only runs commands that start
+// nothing (bad input, no root).
+func cliHarness(t *testing.T) *harness {
+	t.Helper()
 	testenv.RequireRoot(t)
 	testenv.RequireCommand(t, "lxc-start")
 	return &harness{t: t, bin: testenv.BuildBinary(t, "./cmd/armhf-lxc", "CGO_ENABLED=1"), lxcpath: filepath.Join(t.TempDir(), "lxc")}
@@ -482,7 +491,7 @@ func TestTarballRootfs(t *testing.T) {
 
 // TestBadInput: clear errors, exit 1 (2 for usage), nothing created.
 func TestBadInput(t *testing.T) {
-	h := newHarness(t)
+	h := cliHarness(t)
 	rootfs := testenv.BusyboxRootfs(t, "i386")
 	for _, tc := range []struct {
 		code int
@@ -521,7 +530,7 @@ func TestBadInput(t *testing.T) {
 
 // TestNotRoot: every command refuses clearly without root.
 func TestNotRoot(t *testing.T) {
-	h := newHarness(t)
+	h := cliHarness(t)
 	// The binary and the lxcpath must be reachable by nobody.
 	dir, err := os.MkdirTemp("/tmp", "armhf-lxc-nonroot-")
 	if err != nil {
