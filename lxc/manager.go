@@ -29,8 +29,7 @@ type Manager struct {
 }
 
 // NewManager is a Manager of lxcpath ("" = DefaultLXCPath()), made
-// absolute: liblxc and the LXC config need absolute paths, and a relative
-// one would otherwise fail only after the root filesystem was unpacked.
+// absolute because liblxc and the LXC config need absolute paths.
 func NewManager(lxcpath string, log io.Writer) (*Manager, error) {
 	if lxcpath == "" {
 		lxcpath = DefaultLXCPath()
