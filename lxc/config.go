@@ -27,6 +27,10 @@ const (
 	// tmpfs lxc.autodev mounts at /dev, so the root filesystem is not
 	// written to.
 	InitTarget = "/dev/.armhf-lxc-init"
+	// ShimTarget is where the runtime wrapper appears in the container (on
+	// the /dev tmpfs too): named runc, in a directory first on dockerd's
+	// PATH, it is what dockerd and its BuildKit run as runc.
+	ShimTarget = "/dev/.armhf-lxc-bin/runc"
 )
 
 // Network is a container's network: "none" (a network namespace with only
@@ -201,6 +205,7 @@ type Spec struct {
 	Binds   []Bind
 	Init    []string // lxc.init.cmd; nil = armhf-lxc's init script
 	RunDir  bool     // the rootfs has /run: mount a fresh tmpfs there
+	Shim    string   // host path of the runtime wrapper to bind at ShimTarget ("" = none)
 }
 
 // ValidateInit checks an --init command line (nil is armhf-lxc's own init)
@@ -245,7 +250,11 @@ func Config(s Spec, h Host) ([]Item, error) {
 	if err := ValidateName(s.Name); err != nil {
 		return nil, err
 	}
-	for _, p := range []string{s.Dir, s.Rootfs} {
+	paths := []string{s.Dir, s.Rootfs}
+	if s.Shim != "" {
+		paths = append(paths, s.Shim)
+	}
+	for _, p := range paths {
 		if !filepath.IsAbs(p) {
 			return nil, fmt.Errorf("lxc: path %q is not absolute", p)
 		}
@@ -346,6 +355,11 @@ func Config(s Spec, h Host) ([]Item, error) {
 		for _, n := range nestingNodes {
 			add("lxc.mount.entry", MountEntry(n, strings.TrimPrefix(n, "/"), "none", "bind,optional,create=file"))
 		}
+	}
+	if s.Shim != "" {
+		// optional: a wrapper removed from the host since create leaves
+		// dockerd with the real runc (start warns) instead of no start.
+		add("lxc.mount.entry", MountEntry(s.Shim, strings.TrimPrefix(ShimTarget, "/"), "none", "bind,ro,optional,create=file"))
 	}
 	for _, b := range s.Binds {
 		opts := "bind"

@@ -191,6 +191,7 @@ func TestConfig(t *testing.T) {
 		s := base
 		s.Nesting, s.CPUs, s.Network, s.RunDir = true, "0-1", Network{Bridge: "lxcbr0"}, true
 		s.Binds = []Bind{{Source: "/usr", Target: "/usr", ReadOnly: true}, {Source: "/etc/resolv.conf", Target: "/etc/resolv.conf", File: true}}
+		s.Shim = "/usr/local/bin/armhf-runc"
 		items, err := Config(s, v2aa)
 		if err != nil {
 			t.Fatal(err)
@@ -216,6 +217,7 @@ func TestConfig(t *testing.T) {
 			"/dev/fuse dev/fuse none bind,optional,create=file 0 0",
 			"/usr usr none bind,ro,create=dir 0 0",
 			"/etc/resolv.conf etc/resolv.conf none bind,create=file 0 0",
+			"/usr/local/bin/armhf-runc dev/.armhf-lxc-bin/runc none bind,ro,optional,create=file 0 0",
 		} {
 			if !slices.Contains(entries, w) {
 				t.Errorf("lxc.mount.entry lacks %q: %q", w, entries)
@@ -266,6 +268,7 @@ func TestConfig(t *testing.T) {
 		{"init-relative", func(s *Spec, h *Host) { s.Init = []string{"init"} }, "absolute path"},
 		{"init-empty", func(s *Spec, h *Host) { s.Init = []string{} }, "absolute path"},
 		{"bad-bridge", func(s *Spec, h *Host) { s.Network.Bridge = "a/b" }, "bridge"},
+		{"relative-shim", func(s *Spec, h *Host) { s.Shim = "bin/armhf-runc" }, "not absolute"},
 	} {
 		t.Run("error-"+tc.name, func(t *testing.T) {
 			s, h := base, v1
@@ -539,6 +542,23 @@ func TestDockerdArgv(t *testing.T) {
 	}
 }
 
+// TestDockerdEnv: with the wrapper bound in, its directory comes first on
+// dockerd's PATH (what dockerd's runc runtime and BuildKit search), and
+// the real runc is still found further down.
+func TestDockerdEnv(t *testing.T) {
+	for _, tc := range []struct {
+		shim bool
+		want []string
+	}{
+		{false, []string{"PATH=" + DefaultPath, "HOME=/root"}},
+		{true, []string{"PATH=/dev/.armhf-lxc-bin:" + DefaultPath, "HOME=/root"}},
+	} {
+		if got := DockerdEnv(tc.shim); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("DockerdEnv(%t) = %q, want %q", tc.shim, got, tc.want)
+		}
+	}
+}
+
 // TestResolveIn: a socket path in the container is resolved inside its
 // root, so Debian's absolute /var/run -> /run link does not lead to the
 // host's /run (which the kernel would do below /proc/PID/root).
@@ -575,10 +595,15 @@ func TestResolveIn(t *testing.T) {
 }
 
 func TestDebootstrapArgs(t *testing.T) {
-	got := DebootstrapArgs("armhf", "bookworm", "/var/lib/lxc/b/rootfs", "http://deb.debian.org/debian")
+	got := DebootstrapArgs("armhf", "bookworm", "/var/lib/lxc/b/rootfs", "http://deb.debian.org/debian", nil)
 	want := []string{"--arch=armhf", "--variant=minbase", "--include=ca-certificates", "bookworm", "/var/lib/lxc/b/rootfs", "http://deb.debian.org/debian"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("DebootstrapArgs = %q", got)
+	}
+	got = DebootstrapArgs("i386", "bookworm", "/var/lib/lxc/b/rootfs", "", []string{"docker.io"})
+	want = []string{"--arch=i386", "--variant=minbase", "--include=ca-certificates,docker.io", "bookworm", "/var/lib/lxc/b/rootfs"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DebootstrapArgs with docker.io = %q", got)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -80,6 +81,13 @@ func (m *Manager) createFacts(o CreateOptions) (CreateFacts, error) {
 			f.Binds[b.Source] = statPath(b.Source)
 		}
 	}
+	if o.Docker && o.Shim != NoShim {
+		if o.Shim != "" {
+			f.Shim, f.ShimErr = checkShim(o.Shim)
+		} else {
+			f.Shim = findShim()
+		}
+	}
 	if o.Rootfs != "" {
 		abs, err := filepath.Abs(o.Rootfs)
 		if err != nil {
@@ -93,6 +101,48 @@ func (m *Manager) createFacts(o CreateOptions) (CreateFacts, error) {
 		f.Rootfs = r
 	}
 	return f, nil
+}
+
+// findShim looks for the runtime wrapper to give dockerd inside: the lean
+// armhf-runc, else armhf-shim, beside armhf-lxc's own binary (as make
+// build and packages install them), else on PATH; "" when there is none.
+func findShim() string {
+	names := []string{"armhf-runc", "armhf-shim"}
+	if self, err := os.Executable(); err == nil {
+		for _, n := range names {
+			if p, err := checkShim(filepath.Join(filepath.Dir(self), n)); err == nil {
+				return p
+			}
+		}
+	}
+	for _, n := range names {
+		if lp, err := exec.LookPath(n); err == nil {
+			if p, err := checkShim(lp); err == nil {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// checkShim is the executable file p, absolute and with its links
+// resolved: the container binds the file itself.
+func checkShim(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return "", fmt.Errorf("%s is not an executable file", abs)
+	}
+	return abs, nil
 }
 
 func statPath(p string) PathInfo {
@@ -196,7 +246,7 @@ func (m *Manager) makeRootfs(ctx context.Context, p *CreatePlan) error {
 		if w == nil {
 			w = io.Discard
 		}
-		if err := Debootstrap(ctx, arch, p.Debootstrap, dst, p.Mirror, w); err != nil {
+		if err := Debootstrap(ctx, arch, p.Debootstrap, dst, p.Mirror, p.Include, w); err != nil {
 			return err
 		}
 	}

@@ -26,12 +26,18 @@ type CreateOptions struct {
 	Network      string // "none" or "veth:BRIDGE"
 	Binds        []string
 	Init         []string // nil = armhf-lxc's init script
+	// Shim is the armhf-shim runtime wrapper dockerd inside runs as its
+	// runc (--docker): "" = look for one (FindShim), "none" = none.
+	Shim string
 }
+
+// NoShim is the --shim value that starts dockerd without the wrapper.
+const NoShim = "none"
 
 // CheckCreateFlags rejects create flags that would be silently ignored
 // without the flag they belong to: --mirror without --debootstrap,
-// --docker-arg or --docker-socket without --docker.
-func CheckCreateFlags(debootstrap, mirror, docker, dockerArgs, dockerSocket bool) error {
+// --docker-arg, --docker-socket or --shim without --docker.
+func CheckCreateFlags(debootstrap, mirror, docker, dockerArgs, dockerSocket, shim bool) error {
 	switch {
 	case mirror && !debootstrap:
 		return errors.New("--mirror without --debootstrap: the mirror is only used by debootstrap (drop --mirror, or build the rootfs with --debootstrap SUITE)")
@@ -39,6 +45,8 @@ func CheckCreateFlags(debootstrap, mirror, docker, dockerArgs, dockerSocket bool
 		return errors.New("--docker-arg without --docker: dockerd's arguments are only used when start runs dockerd (add --docker --nesting, or drop --docker-arg)")
 	case dockerSocket && !docker:
 		return errors.New("--docker-socket without --docker: the socket is only used when start runs dockerd (add --docker --nesting, or drop --docker-socket)")
+	case shim && !docker:
+		return errors.New("--shim without --docker: the runtime wrapper is only given to the dockerd start runs (add --docker --nesting, or drop --shim)")
 	}
 	return nil
 }
@@ -68,6 +76,10 @@ type CreateFacts struct {
 	Bridges       map[string]bool     // bridge name -> it exists on this host
 	Binds         map[string]PathInfo // cleaned --bind source -> its stat
 	Rootfs        RootfsFacts         // only for --rootfs
+	// Shim is the runtime wrapper for --docker, absolute with its links
+	// resolved ("" = none found); ShimErr says why a --shim PATH is unusable.
+	Shim    string
+	ShimErr error
 }
 
 // CreatePlan is everything Create will make, decided before anything is.
@@ -78,9 +90,10 @@ type CreatePlan struct {
 	// has /run is known only once an unpacked rootfs exists.
 	Spec        Spec
 	Host        Host
-	Tarball     string // unpack this into State.Rootfs
-	Debootstrap string // or debootstrap this suite into State.Rootfs
-	Mirror      string // debootstrap's mirror
+	Tarball     string   // unpack this into State.Rootfs
+	Debootstrap string   // or debootstrap this suite into State.Rootfs
+	Mirror      string   // debootstrap's mirror
+	Include     []string // packages debootstrap adds (docker.io for --docker)
 	Warnings    []string
 }
 
@@ -99,7 +112,7 @@ func PlanCreate(o CreateOptions, f CreateFacts) (*CreatePlan, error) {
 	if (o.Rootfs == "") == (o.Debootstrap == "") {
 		return nil, errors.New("give exactly one of --rootfs DIR|TARBALL and --debootstrap SUITE")
 	}
-	if err := CheckCreateFlags(o.Debootstrap != "", o.Mirror != "", o.Docker, len(o.DockerArgs) > 0, o.DockerSocket != "" && o.DockerSocket != DefaultDockerSocket); err != nil {
+	if err := CheckCreateFlags(o.Debootstrap != "", o.Mirror != "", o.Docker, len(o.DockerArgs) > 0, o.DockerSocket != "" && o.DockerSocket != DefaultDockerSocket, o.Shim != ""); err != nil {
 		return nil, err
 	}
 	if o.Docker && !o.Nesting {
@@ -172,6 +185,17 @@ func PlanCreate(o CreateOptions, f CreateFacts) (*CreatePlan, error) {
 	}
 	if o.Docker {
 		p.State.DockerSocket = socket
+		switch {
+		case o.Shim == NoShim:
+		case f.ShimErr != nil:
+			return nil, fmt.Errorf("--shim %s: %w", o.Shim, f.ShimErr)
+		case f.Shim == "":
+			p.Warnings = append(p.Warnings, "no armhf-shim runtime wrapper found (armhf-runc or armhf-shim beside armhf-lxc or on PATH): "+
+				"the containers and BuildKit RUN steps of the dockerd inside will see the kernel's /proc/cpuinfo, not the armv7 one "+
+				"(give --shim PATH, or --shim none to silence this)")
+		default:
+			p.State.Shim = f.Shim
+		}
 	}
 	for _, b := range binds {
 		p.State.Binds = append(p.State.Binds, b.String())
@@ -180,6 +204,11 @@ func PlanCreate(o CreateOptions, f CreateFacts) (*CreatePlan, error) {
 	case o.Debootstrap != "":
 		p.State.Rootfs, p.State.OwnsRootfs, p.State.Source = filepath.Join(dir, RootfsDir), true, "debootstrap:"+o.Debootstrap
 		p.Debootstrap, p.Mirror = o.Debootstrap, o.Mirror
+		if o.Docker {
+			// Installed from the host's network: the container has
+			// none by default.
+			p.Include = []string{"docker.io"}
+		}
 	case r.Stat.Err != nil:
 		return nil, fmt.Errorf("--rootfs: %w", r.Stat.Err)
 	case r.Stat.Mode.IsDir():
@@ -204,7 +233,7 @@ func PlanCreate(o CreateOptions, f CreateFacts) (*CreatePlan, error) {
 
 	p.Spec = Spec{
 		Name: o.Name, Dir: dir, Rootfs: p.State.Rootfs, Arch: arch, Nesting: o.Nesting, CPUs: cpus,
-		Network: net, Binds: binds, Init: o.Init,
+		Network: net, Binds: binds, Init: o.Init, Shim: p.State.Shim,
 	}
 	// Checked now, so that a host Config refuses (no cpuset or devices
 	// controller) fails before a rootfs is unpacked.

@@ -64,13 +64,32 @@ func TestPlanCreate(t *testing.T) {
 			State: State{Name: "b1", Rootfs: owned, OwnsRootfs: true, Source: "debootstrap:bookworm", Arch: "armv7l", Network: "none"},
 			Spec:  Spec{Name: "b1", Dir: dir, Rootfs: owned, Arch: "armv7l"},
 		}},
-		{"docker-default-socket", CreateOptions{Name: "b1", Rootfs: "/srv/rootfs", Nesting: true, Docker: true, DockerArgs: []string{"--iptables=false"}}, nil, &CreatePlan{
+		{"debootstrap-docker", CreateOptions{Name: "b1", Debootstrap: "bookworm", Nesting: true, Docker: true, Shim: NoShim}, func(f *CreateFacts) {
+			f.Rootfs = RootfsFacts{}
+		}, &CreatePlan{
+			Dir: dir, Host: host, Debootstrap: "bookworm", Include: []string{"docker.io"},
+			State: State{Name: "b1", Rootfs: owned, OwnsRootfs: true, Source: "debootstrap:bookworm", Arch: "i686", Network: "none",
+				Nesting: true, Docker: true, DockerSocket: DefaultDockerSocket},
+			Spec: Spec{Name: "b1", Dir: dir, Rootfs: owned, Arch: "i686", Nesting: true},
+		}},
+		{"docker-default-socket-wrapper-found", CreateOptions{Name: "b1", Rootfs: "/srv/rootfs", Nesting: true, Docker: true, DockerArgs: []string{"--iptables=false"}}, func(f *CreateFacts) {
+			f.Shim = "/usr/local/bin/armhf-runc"
+		}, &CreatePlan{
 			Dir: dir, Host: host,
 			State: State{Name: "b1", Rootfs: "/srv/rootfs", Source: "/srv/rootfs", Arch: "i686", Network: "none", Nesting: true,
-				Docker: true, DockerArgs: []string{"--iptables=false"}, DockerSocket: DefaultDockerSocket},
-			Spec: Spec{Name: "b1", Dir: dir, Rootfs: "/srv/rootfs", Arch: "i686", Nesting: true},
+				Docker: true, DockerArgs: []string{"--iptables=false"}, DockerSocket: DefaultDockerSocket, Shim: "/usr/local/bin/armhf-runc"},
+			Spec: Spec{Name: "b1", Dir: dir, Rootfs: "/srv/rootfs", Arch: "i686", Nesting: true, Shim: "/usr/local/bin/armhf-runc"},
 		}},
-		{"docker-own-socket", CreateOptions{Name: "b1", Rootfs: "/srv/rootfs", Nesting: true, Docker: true, DockerSocket: "/run/d.sock"}, nil, &CreatePlan{
+		{"docker-no-wrapper-found", CreateOptions{Name: "b1", Rootfs: "/srv/rootfs", Nesting: true, Docker: true}, nil, &CreatePlan{
+			Dir: dir, Host: host,
+			State: State{Name: "b1", Rootfs: "/srv/rootfs", Source: "/srv/rootfs", Arch: "i686", Network: "none", Nesting: true,
+				Docker: true, DockerSocket: DefaultDockerSocket},
+			Spec: Spec{Name: "b1", Dir: dir, Rootfs: "/srv/rootfs", Arch: "i686", Nesting: true},
+			Warnings: []string{"no armhf-shim runtime wrapper found (armhf-runc or armhf-shim beside armhf-lxc or on PATH): " +
+				"the containers and BuildKit RUN steps of the dockerd inside will see the kernel's /proc/cpuinfo, not the armv7 one " +
+				"(give --shim PATH, or --shim none to silence this)"},
+		}},
+		{"docker-own-socket-no-wrapper", CreateOptions{Name: "b1", Rootfs: "/srv/rootfs", Nesting: true, Docker: true, DockerSocket: "/run/d.sock", Shim: NoShim}, nil, &CreatePlan{
 			Dir: dir, Host: host,
 			State: State{Name: "b1", Rootfs: "/srv/rootfs", Source: "/srv/rootfs", Arch: "i686", Network: "none", Nesting: true,
 				Docker: true, DockerSocket: "/run/d.sock"},
@@ -131,6 +150,10 @@ func TestPlanCreateRefuses(t *testing.T) {
 		{"docker-arg-without-docker", rootfs(CreateOptions{Nesting: true, DockerArgs: []string{"--iptables=false"}}), nil, "--docker-arg without --docker"},
 		{"docker-socket-without-docker", rootfs(CreateOptions{Nesting: true, DockerSocket: "/run/d.sock"}), nil, "--docker-socket without --docker"},
 		{"docker-without-nesting", rootfs(CreateOptions{Docker: true}), nil, "needs --nesting"},
+		{"shim-without-docker", rootfs(CreateOptions{Nesting: true, Shim: "/usr/local/bin/armhf-runc"}), nil, "--shim without --docker"},
+		{"shim-unusable", rootfs(CreateOptions{Nesting: true, Docker: true, Shim: "/etc/passwd"}), func(f *CreateFacts) {
+			f.ShimErr = errors.New("/etc/passwd is not an executable file")
+		}, "--shim /etc/passwd: /etc/passwd is not an executable file"},
 		{"bad-docker-socket", rootfs(CreateOptions{Nesting: true, Docker: true, DockerSocket: "docker.sock"}), nil, "--docker-socket"},
 		{"bad-network", rootfs(CreateOptions{Network: "macvlan:eth0"}), nil, "want none or veth:BRIDGE"},
 		{"no-bridge", rootfs(CreateOptions{Network: "veth:br9"}), nil, `no bridge "br9" on this host`},

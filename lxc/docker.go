@@ -25,6 +25,18 @@ func DockerdArgv(socket string, extra []string) []string {
 	return append([]string{"dockerd", "--host", "unix://" + socket}, extra...)
 }
 
+// DockerdEnv is dockerd's environment in the container: ExecEnv's, with
+// the directory of ShimTarget first on PATH when the runtime wrapper is
+// bound in, so that dockerd's runc runtime and its BuildKit's RUN steps,
+// which both run "runc" from PATH, run the wrapper.
+func DockerdEnv(shim bool) []string {
+	env := ExecEnv("", nil)
+	if shim {
+		env[0] = "PATH=" + path.Dir(ShimTarget) + ":" + DefaultPath
+	}
+	return env
+}
+
 // ValidateDockerSocket checks a --docker-socket path in the container.
 func ValidateDockerSocket(p string) error {
 	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {

@@ -45,7 +45,7 @@ func TestLiblxcAcceptsConfig(t *testing.T) {
 					os.Mkdir(dir, 0o750)
 					s := Spec{Name: "c1", Dir: dir, Rootfs: "/srv/my rootfs", Arch: arch, Nesting: nesting, CPUs: "0",
 						Network: Network{Bridge: "br0"}, RunDir: true,
-						Binds: []Bind{{Source: "/usr", Target: "/usr", ReadOnly: true}}}
+						Binds: []Bind{{Source: "/usr", Target: "/usr", ReadOnly: true}}, Shim: "/usr/local/bin/armhf-runc"}
 					items, err := Config(s, h)
 					if err != nil {
 						t.Fatal(err)

@@ -105,9 +105,11 @@ func Unpack(ctx context.Context, tarball, dst string) error {
 }
 
 // DebootstrapArgs is the debootstrap command line that builds a root
-// filesystem of the Debian arch (armhf, i386) for suite in dst.
-func DebootstrapArgs(arch, suite, dst, mirror string) []string {
-	args := []string{"--arch=" + arch, "--variant=minbase", "--include=ca-certificates", suite, dst}
+// filesystem of the Debian arch (armhf, i386) for suite in dst, with the
+// packages include besides ca-certificates.
+func DebootstrapArgs(arch, suite, dst, mirror string, include []string) []string {
+	pkgs := append([]string{"ca-certificates"}, include...)
+	args := []string{"--arch=" + arch, "--variant=minbase", "--include=" + strings.Join(pkgs, ","), suite, dst}
 	if mirror != "" {
 		args = append(args, mirror)
 	}
@@ -117,12 +119,12 @@ func DebootstrapArgs(arch, suite, dst, mirror string) []string {
 // Debootstrap runs debootstrap (see DebootstrapArgs), its output going to
 // log. It runs natively: the host must execute the 32-bit userland (an
 // AArch32-capable arm64 CPU, or any x86_64 for i386).
-func Debootstrap(ctx context.Context, arch, suite, dst, mirror string, log io.Writer) error {
+func Debootstrap(ctx context.Context, arch, suite, dst, mirror string, include []string, log io.Writer) error {
 	bin, err := exec.LookPath("debootstrap")
 	if err != nil {
 		return fmt.Errorf("--debootstrap needs debootstrap (apt-get install debootstrap): %w", err)
 	}
-	cmd := exec.CommandContext(ctx, bin, DebootstrapArgs(arch, suite, dst, mirror)...)
+	cmd := exec.CommandContext(ctx, bin, DebootstrapArgs(arch, suite, dst, mirror, include)...)
 	var tail bytes.Buffer
 	w := io.MultiWriter(log, &tail)
 	cmd.Stdout, cmd.Stderr = w, w

@@ -174,7 +174,16 @@ func (m *Manager) startDockerd(ctx context.Context, c container, st *State, time
 	if err := LookPathIn(ContainerPath(c.InitPid(), ""), argv[0], DefaultPath, "/"); err != nil {
 		return fmt.Errorf("--docker: %w: install docker.io (or a static dockerd) in the root filesystem", err)
 	}
+	shim := st.Shim != ""
+	if shim {
+		// The mount is optional: a wrapper gone since create is not there.
+		if _, err := os.Stat(st.Shim); err != nil {
+			m.logf("warning: the runtime wrapper %s is gone (%v): the containers and BuildKit RUN steps of dockerd will see the kernel's /proc/cpuinfo", st.Shim, err)
+			shim = false
+		}
+	}
 	opts := attachOptions(nil, "/", null, logf, logf)
+	opts.Env = DockerdEnv(shim)
 	pid, err := c.RunCommandNoWait(DockerdWrapper(argv), opts)
 	if err != nil {
 		return fmt.Errorf("starting %s in the container: %w", strings.Join(argv, " "), err)

@@ -40,7 +40,10 @@ type State struct {
 	Docker       bool     `json:"docker,omitempty"`
 	DockerArgs   []string `json:"docker_args,omitempty"`
 	DockerSocket string   `json:"docker_socket,omitempty"` // path in the container
-	Created      string   `json:"created"`
+	// Shim is the host path of the runtime wrapper bound in at ShimTarget
+	// and first on dockerd's PATH ("" = none).
+	Shim    string `json:"shim,omitempty"`
+	Created string `json:"created"`
 }
 
 // ErrNotManaged is returned for an LXC container armhf-lxc did not create.

@@ -31,6 +31,7 @@ type Status struct {
 	Nesting      bool   `json:"nesting,omitempty"`
 	Docker       bool   `json:"docker,omitempty"`
 	DockerSocket string `json:"docker_socket,omitempty"` // host path of the API socket while running
+	Shim         string `json:"shim,omitempty"`          // runtime wrapper given to dockerd
 	CPUs         string `json:"cpus,omitempty"`
 	Network      string `json:"network,omitempty"`
 }
@@ -62,7 +63,7 @@ func (m *Manager) status(c *golxc.Container) Status {
 	if st, err := ReadState(m.Dir(s.Name)); err == nil {
 		s.Managed = true
 		s.Rootfs, s.OwnsRootfs, s.Nesting, s.Docker = st.Rootfs, st.OwnsRootfs, st.Nesting, st.Docker
-		s.CPUs, s.Network = st.CPUs, st.Network
+		s.CPUs, s.Network, s.Shim = st.CPUs, st.Network, st.Shim
 	}
 	if c.Running() {
 		s.PID = c.InitPid()

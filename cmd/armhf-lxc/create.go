@@ -36,6 +36,7 @@ func createCommand(out streams) *cli.Command {
 			&cli.BoolFlag{Name: "docker", Usage: "start the root filesystem's dockerd on start and wait for its socket (needs --nesting)"},
 			&cli.StringSliceFlag{Name: "docker-arg", Usage: "extra dockerd argument (repeatable), e.g. --docker-arg=--iptables=false"},
 			&cli.StringFlag{Name: "docker-socket", Usage: "dockerd's API socket in the container", Value: lxc.DefaultDockerSocket},
+			&cli.StringFlag{Name: "shim", Usage: "armhf-shim runtime wrapper (armhf-runc or armhf-shim, static) that dockerd runs as its runc, so its containers and BuildKit RUN steps see the armv7 cpuinfo; none for none (default: armhf-runc or armhf-shim beside armhf-lxc, else on PATH)"},
 			&cli.StringFlag{Name: "cpus", Usage: "restrict the container to the CPU `LIST` (e.g. 0-3); its /proc/cpuinfo shows only those"},
 			&cli.StringFlag{Name: "network", Usage: "none (loopback only) or veth:BRIDGE", Value: "none"},
 			&cli.StringSliceFlag{Name: "bind", Usage: "bind-mount `HOST:CONTAINER[:ro]` (repeatable; the mount point is created in the rootfs)"},
@@ -50,9 +51,9 @@ func createCommand(out streams) *cli.Command {
 				Name: name, Rootfs: c.String("rootfs"), Debootstrap: c.String("debootstrap"), Mirror: c.String("mirror"),
 				Nesting: c.Bool("nesting"), Docker: c.Bool("docker"), DockerArgs: c.StringSlice("docker-arg"),
 				DockerSocket: c.String("docker-socket"), CPUs: c.String("cpus"), Network: c.String("network"),
-				Binds: c.StringSlice("bind"),
+				Binds: c.StringSlice("bind"), Shim: c.String("shim"),
 			}
-			if err := lxc.CheckCreateFlags(c.IsSet("debootstrap"), c.IsSet("mirror"), c.Bool("docker"), c.IsSet("docker-arg"), c.IsSet("docker-socket")); err != nil {
+			if err := lxc.CheckCreateFlags(c.IsSet("debootstrap"), c.IsSet("mirror"), c.Bool("docker"), c.IsSet("docker-arg"), c.IsSet("docker-socket"), c.IsSet("shim")); err != nil {
 				return usageError(c, "%v", err)
 			}
 			if c.IsSet("init") {

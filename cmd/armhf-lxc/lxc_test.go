@@ -702,12 +702,17 @@ func TestDockerInside(t *testing.T) {
 	if b, err := exec.Command("tar", "-C", testenv.BusyboxRootfs(t, "i386"), "-cf", img, ".").CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v: %s", err, b)
 	}
-	h.create(d1, append([]string{"--rootfs", rootfs, "--nesting", "--docker",
+	// A build context in the container for the BuildKit RUN step below.
+	os.MkdirAll(filepath.Join(rootfs, "ctx"), 0o755)
+	os.WriteFile(filepath.Join(rootfs, "ctx", "Dockerfile"), []byte("FROM bb:test\nRUN uname -m && grep -m1 'CPU architecture' /proc/cpuinfo\n"), 0o644)
+	shim := testenv.BuildBinary(t, "./cmd/armhf-runc")
+	h.create(d1, append([]string{"--rootfs", rootfs, "--nesting", "--docker", "--shim", shim,
 		"--docker-arg=--iptables=false", "--docker-arg=--bridge=none", "--docker-arg=--ip6tables=false"}, args...)...)
 	h.must("start", d1)
 	s := h.status(d1)
-	if !s.Docker || s.DockerSocket == "" {
-		t.Fatalf("status: %+v", s)
+	// The wrapper is bound as the file itself, links resolved.
+	if real, _ := filepath.EvalSymlinks(shim); !s.Docker || s.DockerSocket == "" || s.Shim != real {
+		t.Fatalf("status: %+v, want docker with the runtime wrapper %s", s, real)
 	}
 	if want := fmt.Sprintf("/proc/%d/root/run/docker.sock", s.PID); s.DockerSocket != want {
 		t.Errorf("status docker socket = %q, want %q (/var/run -> /run resolved in the container)", s.DockerSocket, want)
@@ -726,6 +731,18 @@ func TestDockerInside(t *testing.T) {
 	h.must("exec", d1, "--", "docker", "import", "/busybox.tar", "bb:test")
 	if got := strings.TrimSpace(h.must("exec", d1, "--", "docker", "run", "--rm", "--network", "none", "bb:test", "uname", "-m")); got != compat(t) {
 		t.Errorf("docker run uname -m in the LXC container = %q, want %q", got, compat(t))
+	}
+	// dockerd's runc is the wrapper (first on its PATH): a docker run and a
+	// BuildKit RUN step of a 32-bit image see the armv7 cpuinfo, not the
+	// kernel's that Docker's fresh /proc would show.
+	if got := strings.TrimSpace(h.must("exec", d1, "--", "docker", "run", "--rm", "--network", "none", "bb:test", "grep", "-m1", "CPU architecture", "/proc/cpuinfo")); got != "CPU architecture: 7" {
+		t.Errorf("docker run cpuinfo in the LXC container = %q, want CPU architecture: 7", got)
+	}
+	// Debian's CLI (the host's /usr/local/bin may hold a newer one that wants buildx).
+	r := h.run("exec", d1, "--env", "DOCKER_BUILDKIT=1", "--", testenv.DockerCLI, "build", "--no-cache", "--network", "none", "--progress=plain", "/ctx")
+	// BuildKit prints step output on stderr: "#5 0.123 i686".
+	if r.code != 0 || !strings.Contains(r.stderr, " "+compat(t)+"\n") || !strings.Contains(r.stderr, "CPU architecture: 7") {
+		t.Errorf("BuildKit build in the LXC container: want %s and CPU architecture: 7 from its RUN step, got %s", compat(t), r)
 	}
 	// dockerd comes back after a restart.
 	h.must("stop", d1)
@@ -882,6 +899,39 @@ func TestDebootstrap(t *testing.T) {
 		t.Errorf("uname -m = %q", got)
 	}
 	h.must("destroy", "--force", deb1)
+}
+
+// TestDebootstrapDocker: --debootstrap with --docker installs docker.io
+// from the host's network (the container has none), and the rootfs's own
+// 32-bit dockerd runs with the runtime wrapper as its runc. Like
+// TestDebootstrap it runs only with ARMHF_LXC_DEBOOTSTRAP=SUITE.
+func TestDebootstrapDocker(t *testing.T) {
+	suite := os.Getenv("ARMHF_LXC_DEBOOTSTRAP")
+	if suite == "" {
+		t.Skip("set ARMHF_LXC_DEBOOTSTRAP=bookworm to debootstrap a rootfs with docker.io from the Debian mirror")
+	}
+	h := newHarness(t)
+	dd1 := h.n("dd1")
+	testenv.RequireCommand(t, "debootstrap")
+	h.create(dd1, "--debootstrap", suite, "--nesting", "--docker", "--shim", testenv.BuildBinary(t, "./cmd/armhf-runc"),
+		"--docker-arg=--iptables=false", "--docker-arg=--ip6tables=false", "--docker-arg=--bridge=none")
+	s := h.status(dd1)
+	img := filepath.Join(s.Rootfs, "busybox.tar")
+	if b, err := exec.Command("tar", "-C", testenv.BusyboxRootfs(t, "i386"), "-cf", img, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v: %s", err, b)
+	}
+	h.must("start", dd1)
+	want := lxc.DebootstrapArch(s.Arch)
+	if got := strings.TrimSpace(h.must("exec", dd1, "--", "dpkg-query", "-W", "-f", "${Architecture}", "docker.io")); got != want {
+		t.Errorf("docker.io in the rootfs is %q, want %q", got, want)
+	}
+	if got := strings.TrimSpace(h.must("exec", dd1, "--", "docker", "info", "--format", "{{.Architecture}}")); got != compat(t) {
+		t.Errorf("docker info Architecture = %q, want %q", got, compat(t))
+	}
+	h.must("exec", dd1, "--", "docker", "import", "/busybox.tar", "bb:test")
+	if got := strings.TrimSpace(h.must("exec", dd1, "--", "docker", "run", "--rm", "--network", "none", "bb:test", "grep", "-m1", "CPU architecture", "/proc/cpuinfo")); got != "CPU architecture: 7" {
+		t.Errorf("docker run cpuinfo = %q, want CPU architecture: 7", got)
+	}
 }
 
 // TestConcurrentStart: two starts at once (the per-container lock makes

@@ -121,6 +121,9 @@ func printStatus(w io.Writer, s lxc.Status) {
 		if s.DockerSocket != "" {
 			fmt.Fprintf(tw, "Docker socket:\t%s\n", s.DockerSocket)
 		}
+		if s.Docker {
+			fmt.Fprintf(tw, "Runtime wrapper:\t%s\n", orDash(s.Shim))
+		}
 	} else {
 		fmt.Fprintf(tw, "Managed:\tno (not created by armhf-lxc)\n")
 	}
