@@ -157,7 +157,7 @@ func TestPlanCreateRefuses(t *testing.T) {
 		{"bad-docker-socket", rootfs(CreateOptions{Nesting: true, Docker: true, DockerSocket: "docker.sock"}), nil, "--docker-socket"},
 		{"bad-network", rootfs(CreateOptions{Network: "macvlan:eth0"}), nil, "want none or veth:BRIDGE"},
 		{"no-bridge", rootfs(CreateOptions{Network: "veth:br9"}), nil, `no bridge "br9" on this host`},
-		{"cpus-syntax", rootfs(CreateOptions{CPUs: "1-0"}), nil, "--cpus"},
+		{"cpus-syntax", rootfs(CreateOptions{CPUs: "1-0"}), nil, `--cpus "1-0": `},
 		{"cpus-unavailable", rootfs(CreateOptions{CPUs: "2-5"}), nil, "CPU 4 is not available here (available: 0-3)"},
 		{"bind-syntax", rootfs(CreateOptions{Binds: []string{"/srv/src"}}), nil, "want HOST:CONTAINER"},
 		{"bind-source-missing", rootfs(CreateOptions{Binds: []string{"/nonexistent:/x"}}), nil, "--bind /nonexistent:/x: file does not exist"},
