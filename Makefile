@@ -51,8 +51,12 @@ FORCE:
 deps:
 	bash scripts/install-deps.sh
 
+# vet also checks the decision floor (a build tag go vet ./... skips) and that no product package
+# links testing from a non-test file (scripts/check-imports.sh).
 vet: deps
 	$(GO) vet ./...
+	$(GO) vet -tags armhf_decisionfloor ./test/bench/floor/
+	bash scripts/check-imports.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # armhf-shim is bind-mounted and exec'd in many places: it must be static for both architectures.

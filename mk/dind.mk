@@ -11,7 +11,7 @@ FUZZTIME ?= 2m
 .PHONY: bench-docker fuzz-docker test-dind
 
 bench-docker: deps
-	ARMHF_SHIM_BENCH=1 $(GO) test -count=1 -v -run '^TestBenchDocker$$' -timeout 30m ./dind/bench/
+	ARMHF_SHIM_BENCH=1 $(GO) test -count=1 -v -run '^TestBenchDocker$$' -timeout 30m ./test/bench/dockerbench/
 
 fuzz-docker:
 	$(GO) test -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $(FUZZTIME) ./dind/dockerargs/

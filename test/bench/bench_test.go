@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/armhf-shim/armhf-shim/internal/benchkit"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"github.com/armhf-shim/armhf-shim/test/bench/benchkit"
 )
 
 // report collects the rows of the final table.

@@ -15,16 +15,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/armhf-shim/armhf-shim/internal/benchkit"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
+	"github.com/armhf-shim/armhf-shim/test/bench/benchkit"
 	"github.com/armhf-shim/armhf-shim/uname"
 )
 
 // shimDockerd is a test dockerd with three runtimes besides its built-in
 // "runc": "armhf" (armhf-runc, the lean runtime wrapper `armhf-shim
-// install` registers, handing over to the same real runc), "floor" (internal/floor: a static Go program that
+// install` registers, handing over to the same real runc), "floor" (test/bench/floor: a static Go program that
 // only execs that runc — the least any Go wrapper costs) and "counted" (a
 // shell script that logs its argv to CallLog and execs that runc; used
 // once, untimed, to count the runtime calls of a docker command). Image32 and Image64 are busybox images of the
@@ -32,7 +32,7 @@ import (
 type shimDockerd struct {
 	*testenv.Dockerd
 	Runc      string // the real runc both runtimes run
-	Floor     string // internal/floor
+	Floor     string // test/bench/floor
 	Lean      string // armhf-runc
 	StateRoot string // armhf-shim's state root
 	CallLog   string
@@ -61,7 +61,7 @@ func startShimDockerd(t *testing.T) *shimDockerd {
 	testenv.RequireRoot(t)
 	native64, compat32 := benchArches(t)
 	runc := testenv.RequireCommand(t, "runc")
-	floor := testenv.BuildBinary(t, "./internal/floor")
+	floor := testenv.BuildBinary(t, "./test/bench/floor")
 	lean := testenv.BuildBinary(t, "./cmd/armhf-runc")
 	bin := t.TempDir()
 	link := filepath.Join(bin, "armhf-runc")

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	dockerbench "github.com/armhf-shim/armhf-shim/dind/bench"
-	"github.com/armhf-shim/armhf-shim/internal/benchkit"
+	"github.com/armhf-shim/armhf-shim/test/bench/benchkit"
+	dockerbench "github.com/armhf-shim/armhf-shim/test/bench/dockerbench"
 )
 
 // TestDockerCLIWrapper is section 4: the docker CLI wrapper (the lean

@@ -71,7 +71,7 @@ func TestMicro(t *testing.T) {
 	}{
 		{"armhf-runc --version (passthrough)", []string{testenv.BuildBinary(t, "./cmd/armhf-runc"), "--version"}, []string{"ARMHF_SHIM_RUNTIME=/bin/true"}},
 		{"armhf-shim runtime --version", []string{testenv.BuildBinary(t, "./cmd/armhf-shim"), "runtime", "--version"}, []string{"ARMHF_SHIM_RUNTIME=/bin/true"}},
-		{"internal/floor", []string{testenv.BuildBinary(t, "./internal/floor")}, []string{"ARMHF_FLOOR_TARGET=/bin/true"}},
+		{"test/bench/floor", []string{testenv.BuildBinary(t, "./test/bench/floor")}, []string{"ARMHF_FLOOR_TARGET=/bin/true"}},
 		{"/bin/true alone", []string{"/bin/true"}, nil},
 	} {
 		cmd := exec.Command(gnuTime, append([]string{"-f", "maxrss=%M"}, tc.argv...)...)

@@ -3,21 +3,21 @@ package bench
 import (
 	"testing"
 
-	shimbench "github.com/armhf-shim/armhf-shim/shim/bench"
+	runtimebench "github.com/armhf-shim/armhf-shim/test/bench/runtimebench"
 )
 
 // TestRuntimeWrapper is section 2: bare runc vs the floor vs armhf-runc
 // (the registered wrapper), end to end on `runc run` for a 32-bit
 // container (modified), a 64-bit one (passthrough after the ELF check) and
 // `runc --version`, and the same invocations with a do-nothing runtime,
-// which measure the wrapper alone precisely (shim/bench).
+// which measure the wrapper alone precisely (test/bench/runtimebench).
 func TestRuntimeWrapper(t *testing.T) {
-	c := shimbench.Setup(t, 150)
-	groups, err := shimbench.Run(c)
+	c := runtimebench.Setup(t, 150)
+	groups, err := runtimebench.Run(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("\n%s", shimbench.Table(groups, c.Resamples))
+	t.Logf("\n%s", runtimebench.Table(groups, c.Resamples))
 	for _, g := range groups {
 		for _, r := range g.Rows(c.Resamples) {
 			rep.add("2 runtime wrapper", r.Comparison, r.Medians, r.Ratio.String(), r.Goal)
@@ -25,8 +25,8 @@ func TestRuntimeWrapper(t *testing.T) {
 	}
 	rep.note("Section 2 (runtime wrapper): end to end, %d rounds per situation with runc (%s); alone, %d rounds per situation with %s as "+
 		"the runtime (the wrapper's own cost, free of runc's millisecond noise), on the config.json Docker 20.10 writes (~10 kB with its "+
-		"seccomp profile; the end-to-end groups use a trivial one runc can run here). The floor is internal/floor, a static Go program that only "+
-		"execs the runtime; the decision floor (64-bit create only) is internal/floor built with -tags armhf_decisionfloor, the floor plus exactly the reads and the "+
+		"seccomp profile; the end-to-end groups use a trivial one runc can run here). The floor is test/bench/floor, a static Go program that only "+
+		"execs the runtime; the decision floor (64-bit create only) is test/bench/floor built with -tags armhf_decisionfloor, the floor plus exactly the reads and the "+
 		"scan a decision takes (config.json, the executable's ELF header on the container's PATH) and nothing else: what deciding itself "+
 		"costs. The goal applies to armhf-runc, the binary `armhf-shim install` registers. Ratios are of medians, with 95%% "+
 		"bootstrap intervals over the rounds (%d resamples); a goal is met or missed only when the whole interval says so.",

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/armhf-shim/armhf-shim/internal/benchkit"
+	"github.com/armhf-shim/armhf-shim/test/bench/benchkit"
 )
 
 // scaleProbe prints uname -m and the cpuinfo's architecture line (none on

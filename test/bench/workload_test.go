@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/armhf-shim/armhf-shim/internal/benchkit"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"github.com/armhf-shim/armhf-shim/test/bench/benchkit"
 	"github.com/armhf-shim/armhf-shim/uname"
 )
 

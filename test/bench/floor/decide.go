@@ -10,7 +10,7 @@
 // real runtime, no log, no state, no edit. It runs from init, where
 // armhf-runc runs the wrapper.
 //
-// The bench (shim/bench) times it beside armhf-runc on the create of a
+// The bench (test/bench/runtimebench) times it beside armhf-runc on the create of a
 // 64-bit container, which armhf-runc passes through after deciding: the
 // decision floor's added time over the floor's is what deciding itself
 // costs; armhf-runc's over the decision floor's is what armhf-runc adds

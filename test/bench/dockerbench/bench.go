@@ -1,4 +1,4 @@
-// Package bench measures what the docker CLI wrapper adds to a docker
+// Package dockerbench measures what the docker CLI wrapper adds to a docker
 // command.
 //
 // The model: three ways to run the same docker command are timed
@@ -8,7 +8,7 @@
 //   - bare: the real docker CLI, given the final argv (for docker run, the
 //     one the wrapper produces, -v CPUINFO:/proc/cpuinfo:ro included, so the
 //     daemon does the same work in every case);
-//   - floor: internal/floor, a static Go program that does nothing but exec
+//   - floor: test/bench/floor, a static Go program that does nothing but exec
 //     the real docker — the least any Go wrapper can cost;
 //   - wrapper: armhf-docker (the lean wrapper, cmd/armhf-docker) installed
 //     as docker in front of the real CLI on PATH (it looks the real one up,
@@ -23,14 +23,11 @@
 // (`docker --version`, `docker version --format …` with one API call,
 // `docker run --rm IMAGE true`) the same ratios are reported, and wrapper
 // against floor as a whole. No time is asserted anywhere.
-package bench
+package dockerbench
 
 import (
 	"bytes"
 	"fmt"
-	"github.com/armhf-shim/armhf-shim/dind/dockercli"
-	"github.com/armhf-shim/armhf-shim/internal/fsutil"
-	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,13 +35,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/armhf-shim/armhf-shim/internal/benchkit"
+	"github.com/armhf-shim/armhf-shim/dind/dockercli"
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"github.com/armhf-shim/armhf-shim/test/bench/benchkit"
 )
 
 // Config names the binaries and the daemon.
 type Config struct {
 	Docker  string // the real docker CLI
-	Floor   string // internal/floor
+	Floor   string // test/bench/floor
 	Wrapper string // a "docker" that is (a link to) armhf-shim
 	// PATH for the wrapper: its directory first, then the real docker's.
 	PATH  string
@@ -208,7 +208,7 @@ func Setup(t testing.TB) (Config, *testenv.Dockerd) {
 	}
 	return Config{
 		Docker:     testenv.DockerCLI,
-		Floor:      testenv.BuildBinary(t, "./internal/floor"),
+		Floor:      testenv.BuildBinary(t, "./test/bench/floor"),
 		Wrapper:    wrapper,
 		PATH:       wrapDir + ":" + filepath.Dir(testenv.DockerCLI) + ":/usr/sbin:/sbin:/bin",
 		Host:       d.Host,

@@ -3,7 +3,7 @@
 // arguments and environment and does nothing else. Built static
 // (CGO_ENABLED=0) like armhf-shim, its cost over calling runc directly is
 // the floor any Go wrapper pays — the Go runtime's start-up and one more
-// execve — against which the runtime wrapper is benchmarked (shim/bench).
+// execve — against which the runtime wrapper is benchmarked (test/bench/runtimebench).
 //
 // Built with -tags armhf_decisionfloor it is the decision floor instead
 // (decide.go): the same program that first makes a container's decision.

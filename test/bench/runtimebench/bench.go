@@ -1,4 +1,4 @@
-// Package bench measures what the runtime wrapper costs on `runc run` of
+// Package runtimebench measures what the runtime wrapper costs on `runc run` of
 // a trivial container.
 //
 // The model: several ways to start the same container are timed
@@ -7,9 +7,9 @@
 // hits them alike:
 //
 //   - bare: runc itself;
-//   - floor: internal/floor, a static Go program that does nothing but
+//   - floor: test/bench/floor, a static Go program that does nothing but
 //     exec runc — the least any Go wrapper can cost;
-//   - decision floor: internal/floor built with -tags armhf_decisionfloor,
+//   - decision floor: test/bench/floor built with -tags armhf_decisionfloor,
 //     the floor plus exactly the reads and the scan a decision takes — the
 //     least a wrapper that decides per container can cost (only where a
 //     container is passed through after deciding: the isolated 64-bit
@@ -45,7 +45,7 @@
 // more bind mount) is the "equal work" pair of the 32-bit end-to-end
 // group: bare runc and the floor started in LINUX32 on the bundle as the
 // wrapper leaves it.
-package bench
+package runtimebench
 
 import (
 	"bytes"
@@ -57,15 +57,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/armhf-shim/armhf-shim/internal/benchkit"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"github.com/armhf-shim/armhf-shim/test/bench/benchkit"
 	"github.com/armhf-shim/armhf-shim/uname"
 )
 
 // Config names the binaries and bundles.
 type Config struct {
 	Runc, Shim, Floor string
-	// DecisionFloor is internal/floor built with -tags armhf_decisionfloor.
+	// DecisionFloor is test/bench/floor built with -tags armhf_decisionfloor.
 	DecisionFloor string
 	// Lean is cmd/armhf-runc: the runtime wrapper alone, the binary
 	// `armhf-shim install` registers; the goal applies to it. Shim is the
@@ -436,8 +436,8 @@ func Setup(t testing.TB, rounds int) Config {
 	return Config{
 		Runc:           testenv.RequireCommand(t, "runc"),
 		Shim:           testenv.BuildBinary(t, "./cmd/armhf-shim"),
-		Floor:          testenv.BuildBinary(t, "./internal/floor"),
-		DecisionFloor:  testenv.BuildBinaryTags(t, "./internal/floor", "armhf_decisionfloor"),
+		Floor:          testenv.BuildBinary(t, "./test/bench/floor"),
+		DecisionFloor:  testenv.BuildBinaryTags(t, "./test/bench/floor", "armhf_decisionfloor"),
 		Lean:           testenv.BuildBinary(t, "./cmd/armhf-runc"),
 		Target:         testenv.RequireCommand(t, "true"),
 		Bundle32:       Bundle(t, rootfs32),
