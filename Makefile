@@ -3,7 +3,7 @@
 #   make build        bin/armhf-shim, bin/armhf-runc and bin/armhf-docker (static) and bin/armhf-lxc (cgo, go-lxc)
 #   make test         THE test command: installs what it needs (apt, as root), then vet, static-binary
 #                     check, unit + host integration tests (real runc, dockerd, LXC) and the arm64 VM suite
-#   make bench        benchmarks (not part of make test); see docs/PERFORMANCE.md
+#   make bench        benchmarks (not part of make test), headline first; writes docs/PERFORMANCE.md
 #   make fuzz         longer fuzzing runs (not part of make test)
 
 GO       ?= go
@@ -16,7 +16,7 @@ TAGS     := urfave_cli_no_docs
 TEST_ENV := ARMHF_SHIM_REQUIRE=1
 GOTEST_TIMEOUT ?= 20m
 
-.PHONY: all build test deps vet static unit clean bench bench-micro fuzz
+.PHONY: all build test deps vet static unit clean bench bench-build bench-micro fuzz
 
 all: build
 
@@ -71,11 +71,18 @@ unit: deps
 test: deps vet static unit e2e-arm64
 	@echo "make test: all suites passed"
 
-# make bench: every side-by-side comparison (native vs emulation, runtime wrapper, docker wrappers, scale) in one
-# table, plus the Go micro-benchmarks. Writes docs/PERFORMANCE.md. Not part of make test.
+# make bench: a three-line headline (a real 32-bit build of Debian's zlib in a 32-bit chroot through
+# armhf-shim exec, without it and under QEMU; docker run through the registered runtime vs runc; the runtime
+# wrapper's own cost per call), then every side-by-side comparison (native vs emulation, runtime wrapper, docker
+# wrappers, scale) in one table, plus the Go micro-benchmarks. Writes docs/PERFORMANCE.md. Not part of make
+# test. The first run debootstraps the chroot and fetches the source into .cache/bench/ (apt, as root).
 BENCH_WRITE ?= 1
 bench: deps
 	$(TEST_ENV) ARMHF_SHIM_BENCH=1 ARMHF_SHIM_BENCH_WRITE=$(BENCH_WRITE) $(GO) test -count=1 -v -timeout 90m ./test/bench/
+
+# The headline's build alone (knobs: ARMHF_SHIM_BENCH_BUILD_ROUNDS=6 ARMHF_SHIM_BENCH_BUILD_QEMU_ROUNDS=2).
+bench-build: deps
+	$(TEST_ENV) ARMHF_SHIM_BENCH=1 $(GO) test -count=1 -v -timeout 60m -run '^TestBuild$$' ./test/bench/
 
 # Go micro-benchmarks alone (go test -bench, -benchmem).
 bench-micro:

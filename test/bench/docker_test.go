@@ -220,9 +220,12 @@ func TestDockerPath(t *testing.T) {
 		t.Errorf("after %d docker run --rm through the armhf runtime, left in the state root %s: %s",
 			2*(warmup+rounds), sd.StateRoot, strings.Join(left, "; "))
 	}
+	var head []string
 	for i, what := range []string{"32-bit " + sd.Arch32 + " image (modified)", "64-bit image (passthrough)"} {
 		shim, floor, bare := res[3*i], res[3*i+1], res[3*i+2]
 		r := benchkit.CompareCI(shim, bare, 2000)
+		head = append(head, fmt.Sprintf("**%.3f×** runc for a %s (%s against %s; 95%% CI %.3f–%.3f)",
+			r.Est, what, benchkit.Format(shim.Median()), benchkit.Format(bare.Median()), r.Lo, r.Hi))
 		rep.add("3 docker path", "docker run --rm, --runtime armhf / --runtime runc: "+what,
 			benchkit.Format(shim.Median())+" / "+benchkit.Format(bare.Median()), r.String(), "≤ 1.05: "+r.Verdict(1.05))
 		rf := benchkit.CompareCI(floor, bare, 2000)
@@ -231,6 +234,7 @@ func TestDockerPath(t *testing.T) {
 		t.Logf("%s: per docker run (median), armhf adds %+.2f ms, the floor %+.2f ms", what,
 			float64(shim.Median()-bare.Median())/1e6, float64(floor.Median()-bare.Median())/1e6)
 	}
+	rep.headline(1, "**`docker run --rm IMAGE true` through the registered runtime** (armhf-runc in a test dockerd): "+strings.Join(head, "; ")+".")
 	rep.note("Section 3 (docker path): `docker run --rm IMAGE true` against one test dockerd %s, %d rounds after %d warm-up, "+
 		"the six cases in a balanced order; each docker run made %d runtime calls (%s), every one of which goes through the wrapper with "+
 		"--runtime armhf (the 32-bit create rewrites config.json and links the cached cpuinfo; the second delete is containerd's --force).",
