@@ -62,9 +62,7 @@ func TestLineRejects(t *testing.T) {
 // runner builds binfmtrun and skips where it cannot run: it needs root
 // and a kernel that gives a user namespace its own binfmt_misc (6.7+).
 func runner(t *testing.T) string {
-	if testing.Short() {
-		t.Skip("-short: starts user namespaces with their own binfmt_misc (root)")
-	}
+	testenv.SkipShort(t, "user namespaces with their own binfmt_misc instance")
 	testenv.RequireRoot(t)
 	bin := testenv.BuildBinary(t, "./test/bench/binfmt/binfmtrun")
 	cmd, err := Command(bin, ELF32("armhf-shim-bench-probe", EM386, "/bin/true"), "/bin/true")
