@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/armhf-shim/armhf-shim/dind/dockercli"
 	"github.com/armhf-shim/armhf-shim/dind/rootfs"
+	"github.com/armhf-shim/armhf-shim/dockercli"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/uname"
 )

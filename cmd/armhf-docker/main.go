@@ -13,7 +13,7 @@ package main
 import (
 	"os"
 
-	"github.com/armhf-shim/armhf-shim/dind/dockercli"
+	"github.com/armhf-shim/armhf-shim/dockercli"
 )
 
 func main() {

@@ -23,7 +23,7 @@ func TestMicro(t *testing.T) {
 		// under /var/lib/docker, on disk.
 		{"./shim/modify/", "^BenchmarkSpecLoadModifyFlush$", "spec load-modify-flush, Docker 20.10 config.json, bundle on tmpfs", "", "/dev/shm"},
 		{"./shim/modify/", "^BenchmarkSpecLoadModifyFlush$", "spec load-modify-flush, Docker 20.10 config.json, bundle on disk", "", testenv.CacheDir(t, "bench-disk")},
-		{"./dind/dockerargs/", "^BenchmarkRewrite", "docker argv rewrite", "", ""},
+		{"./dockercli/dockerargs/", "^BenchmarkRewrite", "docker argv rewrite", "", ""},
 		{"./shim/detect/", "^BenchmarkInspect$", "ELF detection through PATH and a symlink", "", ""},
 	}
 	for _, b := range benches {

@@ -35,7 +35,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/armhf-shim/armhf-shim/dind/dockercli"
+	"github.com/armhf-shim/armhf-shim/dockercli"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"github.com/armhf-shim/armhf-shim/test/bench/benchkit"

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/armhf-shim/armhf-shim/dind/dockerargs"
+	"github.com/armhf-shim/armhf-shim/dockercli/dockerargs"
 )
 
 func envMap(m map[string]string) func(string) string {

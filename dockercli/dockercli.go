@@ -38,8 +38,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/armhf-shim/armhf-shim/dind/dockerargs"
 	"github.com/armhf-shim/armhf-shim/dind/platform"
+	"github.com/armhf-shim/armhf-shim/dockercli/dockerargs"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )

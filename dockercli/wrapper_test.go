@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/armhf-shim/armhf-shim/dind/dockerbin"
+	"github.com/armhf-shim/armhf-shim/dockercli/dockerbin"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
 )
 

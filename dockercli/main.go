@@ -9,8 +9,8 @@ import (
 	"syscall"
 
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
-	"github.com/armhf-shim/armhf-shim/dind/dockerargs"
-	"github.com/armhf-shim/armhf-shim/dind/dockerbin"
+	"github.com/armhf-shim/armhf-shim/dockercli/dockerargs"
+	"github.com/armhf-shim/armhf-shim/dockercli/dockerbin"
 )
 
 // Exit statuses of the wrapper itself (the real docker's are its own).
