@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/armhf-shim/armhf-shim/uname"
 )
@@ -52,6 +53,22 @@ func (e *MissingCPUsError) Error() string {
 		return fmt.Sprintf("CPU %s is not online on this host (online: %s)", e.Missing, e.Online)
 	}
 	return fmt.Sprintf("CPUs %s are not online on this host (online: %s)", e.Missing, e.Online)
+}
+
+// OnlineCPUs is the kernel's list of online CPUs.
+const OnlineCPUs = "/sys/devices/system/cpu/online"
+
+// OnlineARMv7 renders the armv7 cpuinfo of every online host CPU: a
+// container's /proc/cpuinfo lists them all, whatever its cpuset. When the
+// online list is unreadable it falls back to this thread's affinity.
+func OnlineARMv7() ([]byte, error) {
+	var set CPUSet
+	if b, err := os.ReadFile(OnlineCPUs); err == nil {
+		if s, err := ParseCPUSet(strings.TrimSpace(string(b))); err == nil {
+			set = s
+		}
+	}
+	return HostARMv7(set)
 }
 
 // HostView makes the armv7 view of this host's CPUs in set (the calling

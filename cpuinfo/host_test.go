@@ -234,3 +234,31 @@ func TestReadCPUInfoLinux32(t *testing.T) {
 		t.Errorf("missing file view: %v, %v", v, err)
 	}
 }
+
+// OnlineARMv7: every online CPU, whatever this test's affinity.
+func TestOnlineARMv7(t *testing.T) {
+	data, err := OnlineARMv7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "CPU architecture: 7") {
+		t.Fatalf("not an armv7 cpuinfo:\n%s", data)
+	}
+	host, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := countProcessors(string(data)), countProcessors(string(host)); got != want {
+		t.Errorf("%d processors, host has %d", got, want)
+	}
+}
+
+func countProcessors(s string) int {
+	n := 0
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "processor") {
+			n++
+		}
+	}
+	return n
+}

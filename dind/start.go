@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/dind/rootfs"
-	"github.com/armhf-shim/armhf-shim/dockercli"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/uname"
 )
@@ -380,7 +380,7 @@ func replaceDir(dir, next string) error {
 
 // prepareFiles writes the cpuinfo, the runtime links and daemon.json.
 func prepareFiles(l Layout, o Options) error {
-	data, err := dockercli.HostCPUInfo()
+	data, err := cpuinfo.OnlineARMv7()
 	if err != nil {
 		return fmt.Errorf("rendering the armv7 cpuinfo: %v", err)
 	}

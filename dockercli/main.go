@@ -50,7 +50,7 @@ func Main(args []string) int {
 		warn("%s=0: ignoring %s", EnvEnable, s.Ignored)
 	}
 	if s.Prepare {
-		if err := EnsureCPUInfo(s.CPUInfo, HostCPUInfo); err != nil {
+		if err := EnsureCPUInfo(s.CPUInfo, cpuinfo.OnlineARMv7); err != nil {
 			warn("docker: %v", err)
 			return 1
 		}
@@ -75,7 +75,7 @@ func Main(args []string) int {
 		warn("%s", plan.Warning)
 	}
 	if plan.NeedCPUInfo {
-		if err := EnsureCPUInfo(s.CPUInfo, HostCPUInfo); err != nil {
+		if err := EnsureCPUInfo(s.CPUInfo, cpuinfo.OnlineARMv7); err != nil {
 			hint := ""
 			if os.Geteuid() != 0 {
 				hint = fmt.Sprintf("; create it once as root: sudo armhf-shim docker %s (e.g. at boot)", OptPrepare)
@@ -102,20 +102,4 @@ func withEnv(env []string, key, value string) []string {
 		}
 	}
 	return append(out, key+"="+value)
-}
-
-// OnlineCPUs is the kernel's list of online CPUs.
-const OnlineCPUs = "/sys/devices/system/cpu/online"
-
-// HostCPUInfo renders the armv7 cpuinfo of every online host CPU (a
-// container's /proc/cpuinfo lists them all, whatever its cpuset), falling
-// back to this process's affinity when the online list is unreadable.
-func HostCPUInfo() ([]byte, error) {
-	var set cpuinfo.CPUSet
-	if b, err := os.ReadFile(OnlineCPUs); err == nil {
-		if s, err := cpuinfo.ParseCPUSet(strings.TrimSpace(string(b))); err == nil {
-			set = s
-		}
-	}
-	return cpuinfo.HostARMv7(set)
 }

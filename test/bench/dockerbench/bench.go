@@ -35,7 +35,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/armhf-shim/armhf-shim/dockercli"
+	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"github.com/armhf-shim/armhf-shim/test/bench/benchkit"
@@ -198,12 +198,12 @@ func Setup(t testing.TB) (Config, *testenv.Dockerd) {
 		t.Fatal(err)
 	}
 	// The steady state: the cpuinfo file exists (it is made once).
-	data, err := dockercli.HostCPUInfo()
+	data, err := cpuinfo.OnlineARMv7()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cpuinfo := filepath.Join(dir, "cpuinfo")
-	if err := fsutil.WriteFileAtomic(cpuinfo, data, 0o644); err != nil {
+	cpuinfoFile := filepath.Join(dir, "cpuinfo")
+	if err := fsutil.WriteFileAtomic(cpuinfoFile, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return Config{
@@ -214,7 +214,7 @@ func Setup(t testing.TB) (Config, *testenv.Dockerd) {
 		Host:       d.Host,
 		Image:      "bench-busybox",
 		Noop:       testenv.BuildBinary(t, "./dind/internal/fakedocker"),
-		CPUInfo:    cpuinfo,
+		CPUInfo:    cpuinfoFile,
 		Warmup:     benchkit.EnvInt("ARMHF_SHIM_BENCH_WARMUP", 3),
 		Rounds:     benchkit.EnvInt("ARMHF_SHIM_BENCH_ROUNDS", 40),
 		NoopRounds: benchkit.EnvInt("ARMHF_SHIM_BENCH_NOOP_ROUNDS", 1000),
