@@ -100,6 +100,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
 	$(GO) test -run '^$$' -fuzz '^FuzzNameIs$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
+	$(GO) test -run '^$$' -fuzz '^FuzzAgreesWithContainerd$$' -fuzztime $(FUZZTIME) ./internal/platform/
 
 clean:
 	rm -rf bin

@@ -3,10 +3,10 @@ module github.com/armhf-shim/armhf-shim
 go 1.26.8
 
 require (
-	github.com/containerd/platforms v0.2.1
+	github.com/containerd/platforms v1.0.0-rc.5
 	github.com/cyphar/filepath-securejoin v0.7.0
 	github.com/lxc/go-lxc v0.0.0-20240606200241-27b3d116511f
-	github.com/opencontainers/image-spec v1.1.0-rc5
+	github.com/opencontainers/image-spec v1.1.0
 	github.com/opencontainers/runtime-spec v1.3.0
 	github.com/pelletier/go-toml/v2 v2.2.4
 	github.com/urfave/cli/v2 v2.27.7

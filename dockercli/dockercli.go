@@ -38,9 +38,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/armhf-shim/armhf-shim/dind/platform"
 	"github.com/armhf-shim/armhf-shim/dockercli/dockerargs"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/internal/platform"
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
 

@@ -84,7 +84,7 @@ func TestParseSettings(t *testing.T) {
 			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: "config file /etc/x.json: not valid JSON: unexpected end of input; fix the JSON, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged"},
 			[]string{"ps"}, ""},
 		{"disabled: good config still names docker", []string{"ps"}, map[string]string{EnvEnable: "off", EnvPlatform: "linux/!!"}, `{"docker":"/usr/bin/docker"}`,
-			Settings{Docker: "/usr/bin/docker", CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: `ARMHF_SHIM_PLATFORM=linux/!!: not a boolean or a platform: "linux/!!": invalid platform specifier (want os/arch[/variant], e.g. linux/arm/v7)`},
+			Settings{Docker: "/usr/bin/docker", CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: `ARMHF_SHIM_PLATFORM=linux/!!: not a boolean or a platform: "linux/!!": invalid component "!!" (want os/arch[/variant], e.g. linux/arm/v7)`},
 			[]string{"ps"}, ""},
 		{"disabled: wrapper options still parsed", []string{"--armhf-shim-bogus", "ps"}, map[string]string{EnvEnable: "0"}, "", Settings{}, nil, "unknown wrapper option"},
 	}

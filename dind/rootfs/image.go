@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/armhf-shim/armhf-shim/dind/platform"
+	"github.com/armhf-shim/armhf-shim/internal/platform"
 )
 
 // topNames lists the top-level names of a tar stream.
@@ -218,7 +218,7 @@ func pickManifest(ms []descriptor, want platform.Platform) (descriptor, error) {
 			continue
 		}
 		seen = append(seen, platform.Normalize(*d.Platform).String())
-		if platform.Match(*d.Platform, want) {
+		if platform.Match(want, *d.Platform) {
 			return d, nil
 		}
 	}
