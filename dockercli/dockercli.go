@@ -10,7 +10,8 @@
 //     environment (ARMHF_SHIM_DOCKER, ARMHF_SHIM_CPUINFO,
 //     ARMHF_SHIM_PLATFORM, ARMHF_SHIM=0 to disable), else the config file
 //     (/etc/armhf-shim/config.json, or ARMHF_SHIM_CONFIG: keys "docker",
-//     "dockerCPUInfo", "dockerPlatform"), else defaults.
+//     "dockerCPUInfo", "dockerPlatform"), else defaults. The file and the
+//     switch are internal/config's.
 //  2. The real docker: [dockerbin], never the wrapper or a copy of it.
 //  3. The command line: [dockerargs.Rewrite] inserts
 //     "-v FILE:/proc/cpuinfo:ro" (and "--platform linux/arm/v7" when asked)
@@ -29,7 +30,6 @@
 package dockercli
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,24 +39,21 @@ import (
 	"strings"
 
 	"github.com/armhf-shim/armhf-shim/dockercli/dockerargs"
+	"github.com/armhf-shim/armhf-shim/internal/config"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/internal/platform"
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
 
-// Defaults.
-const (
-	DefaultCPUInfo    = "/run/armhf-shim/cpuinfo"
-	DefaultConfigFile = "/etc/armhf-shim/config.json"
-)
+// DefaultCPUInfo is the cpuinfo file mounted by default.
+const DefaultCPUInfo = "/run/armhf-shim/cpuinfo"
 
-// Environment variables.
+// Environment variables of the wrapper (the switch ARMHF_SHIM and the
+// config file's ARMHF_SHIM_CONFIG are internal/config's).
 const (
-	EnvEnable   = "ARMHF_SHIM"          // "0" (or false/no/off): pass everything through
 	EnvDocker   = "ARMHF_SHIM_DOCKER"   // the real docker
 	EnvCPUInfo  = "ARMHF_SHIM_CPUINFO"  // the cpuinfo file to mount
 	EnvPlatform = "ARMHF_SHIM_PLATFORM" // 1: add --platform linux/arm/v7; or a platform
-	EnvConfig   = "ARMHF_SHIM_CONFIG"   // the config file
 )
 
 // Wrapper options, accepted only before every docker argument.
@@ -81,10 +78,6 @@ type Settings struct {
 	Prepare  bool   // --armhf-shim-prepare
 }
 
-// configKeys are the members of the config file the wrapper reads; other
-// keys belong to other parts of armhf-shim.
-var configKeys = []string{"docker", "dockerCPUInfo", "dockerPlatform"}
-
 // ParseSettings takes the leading wrapper options off args and resolves the
 // settings from them, the environment (getenv) and the config file content
 // (nil when there is none; configName names it in errors).
@@ -93,9 +86,11 @@ func ParseSettings(args []string, getenv func(string) string, config []byte, con
 	// ARMHF_SHIM=0 is the way out when the wrapper's own settings are broken:
 	// with it, an error in the config file or the environment is set aside
 	// (in Ignored, for a warning) rather than failing every docker command.
-	if v := getenv(EnvEnable); v != "" && isFalse(v) {
-		s.Disabled = true
+	off, err := switchedOff(getenv)
+	if err != nil {
+		return s, args, err
 	}
+	s.Disabled = off
 	settle := func(err error) error {
 		if err == nil || !s.Disabled {
 			return err
@@ -168,48 +163,32 @@ func ParseSettings(args []string, getenv func(string) string, config []byte, con
 }
 
 // fromConfig takes the wrapper's settings from the config file's content
-// (none when it is empty). It reads the file as encoding/json would into
-// {"docker": string, "dockerCPUInfo": string, "dockerPlatform": any}
-// (names in any case, the last of a repeated one), with internal/rawjson:
-// the wrapper runs before every docker command, and encoding/json's
-// reflection is start-up cost.
-func (s *Settings) fromConfig(config []byte, configName string) error {
-	if len(bytes.TrimSpace(config)) == 0 {
-		return nil
-	}
-	bad := func(err error) error {
-		return fmt.Errorf("config file %s: %v; fix the JSON, point %s elsewhere, or set %s=0 to pass docker commands through unchanged", configName, err, EnvConfig, EnvEnable)
-	}
-	vals := make([][]byte, len(configKeys))
-	if err := rawjson.CheckMembers(config, configKeys, vals); err != nil {
-		return bad(err)
-	}
-	docker, err := rawjson.MemberString(vals[0])
+// (none when it is empty).
+func (s *Settings) fromConfig(data []byte, configName string) error {
+	f, err := config.Parse(data)
 	if err != nil {
-		return bad(fmt.Errorf("docker: %w", err))
+		return fmt.Errorf("config file %s: %v; fix it, point %s elsewhere, or set %s=0 to pass docker commands through unchanged",
+			configName, err, config.EnvPath, config.EnvSwitch)
 	}
-	cpuinfo, err := rawjson.MemberString(vals[1])
+	p, err := platformValue(f.DockerPlatform)
 	if err != nil {
-		return bad(fmt.Errorf("dockerCPUInfo: %w", err))
+		return fmt.Errorf("config file %s: %s: %v", configName, config.KeyDockerPlatform, err)
 	}
-	if raw := bytes.TrimSpace(vals[2]); len(raw) > 0 && !rawjson.IsNull(raw) {
-		var str string
-		switch rawjson.Kind(raw) {
-		case "a boolean":
-			str = string(raw)
-		case "a string":
-			str, _ = rawjson.String(raw) // valid: CheckMembers checked it
-		default:
-			return fmt.Errorf("config file %s: dockerPlatform must be true, false or a platform like %q", configName, ARMv7)
-		}
-		p, err := platformValue(str)
-		if err != nil {
-			return fmt.Errorf("config file %s: dockerPlatform: %v", configName, err)
-		}
-		s.Platform = p
-	}
-	s.Docker, s.CPUInfo = docker, cpuinfo
+	s.Docker, s.CPUInfo, s.Platform = f.Docker, f.DockerCPUInfo, p
 	return nil
+}
+
+// switchedOff reads the switch: true when ARMHF_SHIM turns the wrapper off.
+func switchedOff(getenv func(string) string) (bool, error) {
+	v := getenv(config.EnvSwitch)
+	if v == "" {
+		return false, nil
+	}
+	on, err := config.Switch(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%s: %v", config.EnvSwitch, v, err)
+	}
+	return !on, nil
 }
 
 // checkCPUInfoPath refuses a cpuinfo path docker's -v cannot take.
@@ -223,30 +202,17 @@ func checkCPUInfoPath(p string) error {
 	return nil
 }
 
-func isFalse(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "0", "false", "no", "off":
-		return true
-	}
-	return false
-}
-
-func isTrue(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "1", "true", "yes", "on":
-		return true
-	}
-	return false
-}
-
 // platformValue turns a setting into the --platform value: a boolean, or a
 // platform specifier, normalised like containerd does.
 func platformValue(v string) (string, error) {
-	switch {
-	case strings.TrimSpace(v) == "" || isFalse(v):
+	if strings.TrimSpace(v) == "" {
 		return "", nil
-	case isTrue(v):
-		return ARMv7, nil
+	}
+	if on, err := config.Switch(v); err == nil {
+		if on {
+			return ARMv7, nil
+		}
+		return "", nil
 	}
 	p, err := platform.Parse(v)
 	if err != nil {
@@ -508,7 +474,7 @@ func MakePlan(args []string, s Settings, nested bool, getenv func(string) string
 		p.Warning = fmt.Sprintf("not adding the armv7 /proc/cpuinfo: the docker daemon (%s, from %s) is not on this host, "+
 			"and a bind-mount source (%s) must exist on the daemon's host; run armhf-shim on that host "+
 			"(its docker wrapper, or `armhf-shim install docker` for its runtime), or set %s=0 to silence this",
-			d.Host, d.Source, s.CPUInfo, EnvEnable)
+			d.Host, d.Source, s.CPUInfo, config.EnvSwitch)
 	}
 	p.Argv, p.Result = dockerargs.Rewrite(args, opts)
 	p.NeedCPUInfo = p.Result.Action == dockerargs.Rewritten && opts.CPUInfoFile != ""

@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 
 	"github.com/armhf-shim/armhf-shim/dockercli/dockerargs"
+	"github.com/armhf-shim/armhf-shim/internal/config"
 )
 
 func envMap(m map[string]string) func(string) string {
@@ -57,8 +58,8 @@ func TestParseSettings(t *testing.T) {
 			Settings{Docker: "/opt/docker", CPUInfo: "/tmp/ci", Platform: "linux/arm/v7"}, []string{"run", "x"}, ""},
 		{"config platform empty", nil, nil, `{"dockerPlatform":""}`, Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
 		{"env platform off", nil, map[string]string{EnvPlatform: "false"}, `{"dockerPlatform":true}`, Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
-		{"disabled", []string{"run", "x"}, map[string]string{EnvEnable: "0"}, "", Settings{CPUInfo: DefaultCPUInfo, Disabled: true}, []string{"run", "x"}, ""},
-		{"enabled explicitly", nil, map[string]string{EnvEnable: "1"}, "", Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
+		{"disabled", []string{"run", "x"}, map[string]string{config.EnvSwitch: "0"}, "", Settings{CPUInfo: DefaultCPUInfo, Disabled: true}, []string{"run", "x"}, ""},
+		{"enabled explicitly", nil, map[string]string{config.EnvSwitch: "1"}, "", Settings{CPUInfo: DefaultCPUInfo}, nil, ""},
 		{"flags beat env", []string{"--armhf-shim-docker=/a/docker", "--armhf-shim-cpuinfo", "/b/ci", "--armhf-shim-platform", "run", "--armhf-shim-docker=/c"},
 			map[string]string{EnvDocker: "/opt/docker"}, "",
 			Settings{Docker: "/a/docker", CPUInfo: "/b/ci", Platform: "linux/arm/v7"}, []string{"run", "--armhf-shim-docker=/c"}, ""},
@@ -80,13 +81,21 @@ func TestParseSettings(t *testing.T) {
 		{"cpuinfo path with a colon", nil, map[string]string{EnvCPUInfo: "/tmp/a:b/cpuinfo"}, "", Settings{}, nil, "cannot be given to docker run -v"},
 		{"bad json names the way out", nil, nil, `{"docker":`, Settings{}, nil, "set ARMHF_SHIM=0"},
 		// ARMHF_SHIM=0 sets a broken setting aside instead of failing every docker command.
-		{"disabled: bad json set aside", []string{"ps"}, map[string]string{EnvEnable: "0"}, `{"docker":`,
-			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: "config file /etc/x.json: not valid JSON: unexpected end of input; fix the JSON, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged"},
+		{"disabled: bad json set aside", []string{"ps"}, map[string]string{config.EnvSwitch: "0"}, `{"docker":`,
+			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: "config file /etc/x.json: not valid JSON: unexpected end of input; fix it, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged"},
 			[]string{"ps"}, ""},
-		{"disabled: good config still names docker", []string{"ps"}, map[string]string{EnvEnable: "off", EnvPlatform: "linux/!!"}, `{"docker":"/usr/bin/docker"}`,
+		{"disabled: good config still names docker", []string{"ps"}, map[string]string{config.EnvSwitch: "off", EnvPlatform: "linux/!!"}, `{"docker":"/usr/bin/docker"}`,
 			Settings{Docker: "/usr/bin/docker", CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: `ARMHF_SHIM_PLATFORM=linux/!!: not a boolean or a platform: "linux/!!": invalid component "!!" (want os/arch[/variant], e.g. linux/arm/v7)`},
 			[]string{"ps"}, ""},
-		{"disabled: wrapper options still parsed", []string{"--armhf-shim-bogus", "ps"}, map[string]string{EnvEnable: "0"}, "", Settings{}, nil, "unknown wrapper option"},
+		// One meaning of ARMHF_SHIM everywhere (internal/config.Switch): a typo is an error, not "on".
+		{"switch in words", []string{"ps"}, map[string]string{config.EnvSwitch: "No"}, "", Settings{CPUInfo: DefaultCPUInfo, Disabled: true}, []string{"ps"}, ""},
+		{"bad switch", []string{"ps"}, map[string]string{config.EnvSwitch: "maybe"}, "", Settings{}, nil, "ARMHF_SHIM=maybe: want 1, true, yes or on, or 0, false, no or off"},
+		// The file is checked whole, as the runtime wrapper checks it: a typo in a key is an error.
+		{"unknown key", []string{"ps"}, nil, `{"dockr":"/usr/bin/docker"}`, Settings{}, nil, `unknown key "dockr"`},
+		{"disabled: unknown key set aside", []string{"ps"}, map[string]string{config.EnvSwitch: "0"}, `{"dockr":"/x"}`,
+			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: `config file /etc/x.json: unknown key "dockr" (the keys: runtime, stateRoot, docker, dockerCPUInfo, dockerPlatform); fix it, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged`},
+			[]string{"ps"}, ""},
+		{"disabled: wrapper options still parsed", []string{"--armhf-shim-bogus", "ps"}, map[string]string{config.EnvSwitch: "0"}, "", Settings{}, nil, "unknown wrapper option"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/dockercli/dockerargs"
 	"github.com/armhf-shim/armhf-shim/dockercli/dockerbin"
+	"github.com/armhf-shim/armhf-shim/internal/config"
 )
 
 // Exit statuses of the wrapper itself (the real docker's are its own).
@@ -28,17 +29,19 @@ func warn(format string, args ...any) {
 // get them). It returns only on failure; on success the process has become
 // the real docker.
 func Main(args []string) int {
-	cfgName := os.Getenv(EnvConfig)
-	if cfgName == "" {
-		cfgName = DefaultConfigFile
+	off, err := switchedOff(os.Getenv)
+	if err != nil {
+		warn("docker: %v", err)
+		return ExitUsage
 	}
+	cfgName, _ := config.Locate("", os.Getenv)
 	cfg, err := os.ReadFile(cfgName)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		if v := os.Getenv(EnvEnable); v == "" || !isFalse(v) {
-			warn("reading config file %s: %v; fix it, point %s elsewhere, or set %s=0 to pass docker commands through unchanged", cfgName, err, EnvConfig, EnvEnable)
+		if !off {
+			warn("reading config file %s: %v; fix it, point %s elsewhere, or set %s=0 to pass docker commands through unchanged", cfgName, err, config.EnvPath, config.EnvSwitch)
 			return ExitUsage
 		}
-		warn("%s=0: ignoring the config file %s (%v)", EnvEnable, cfgName, err)
+		warn("%s=0: ignoring the config file %s (%v)", config.EnvSwitch, cfgName, err)
 		cfg = nil
 	}
 	s, args, err := ParseSettings(args, os.Getenv, cfg, cfgName)
@@ -47,7 +50,7 @@ func Main(args []string) int {
 		return ExitUsage
 	}
 	if s.Ignored != "" {
-		warn("%s=0: ignoring %s", EnvEnable, s.Ignored)
+		warn("%s=0: ignoring %s", config.EnvSwitch, s.Ignored)
 	}
 	if s.Prepare {
 		if err := EnsureCPUInfo(s.CPUInfo, cpuinfo.OnlineARMv7); err != nil {

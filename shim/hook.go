@@ -9,6 +9,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 
+	"github.com/armhf-shim/armhf-shim/internal/config"
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 	"github.com/armhf-shim/armhf-shim/shim/detect"
 	"github.com/armhf-shim/armhf-shim/shim/modify"
@@ -91,7 +92,7 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var flags runcargs.Shim
 	fs.StringVar(&flags.StateRoot, "armhf-shim-state-root", "", "directory for the cpuinfo files (default "+runtimecfg.DefaultStateRoot+")")
-	fs.StringVar(&flags.Config, "armhf-shim-config", "", "config file (default "+runtimecfg.DefaultConfigPath+")")
+	fs.StringVar(&flags.Config, "armhf-shim-config", "", "config file (default "+config.DefaultPath+")")
 	debug := fs.Bool("debug", false, "explain the decision on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err

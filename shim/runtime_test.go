@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/armhf-shim/armhf-shim/internal/config"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"github.com/armhf-shim/armhf-shim/shim/detect"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
@@ -39,10 +40,10 @@ func newWorld(t testing.TB) *world {
 	os.WriteFile(w.self, []byte("#!/bin/false\n"), 0o755)
 	w.rt = filepath.Join(w.pathDir, "runc")
 	os.WriteFile(w.rt, []byte("#!/bin/false\n"), 0o755)
-	w.env = map[string]string{"PATH": w.pathDir, runtimecfg.EnvConfig: filepath.Join(d, "absent-config.json")}
+	w.env = map[string]string{"PATH": w.pathDir, config.EnvPath: filepath.Join(d, "absent-config.json")}
 	// The default config path must not be read in tests: point at a file
 	// that exists but is empty of settings.
-	os.WriteFile(w.env[runtimecfg.EnvConfig], []byte(`{}`), 0o644)
+	os.WriteFile(w.env[config.EnvPath], []byte(`{}`), 0o644)
 	return w
 }
 

@@ -5,7 +5,7 @@
 //  1. the annotation io.armhf-shim.enable ("true"/"false") — the operator's
 //     word for one container (docker run --annotation, a Kubernetes pod);
 //  2. ARMHF_SHIM=1|0 in the container process's environment
-//     (docker run -e ARMHF_SHIM=1);
+//     (docker run -e ARMHF_SHIM=1), its values internal/config's Switch;
 //  3. auto-detection: the container is 32-bit when the ELF header of its
 //     process executable says ELFCLASS32 with the compat machine of this
 //     host (EM_ARM on arm64, EM_386 on amd64; no other host has one).
@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/armhf-shim/armhf-shim/internal/config"
 	"github.com/armhf-shim/armhf-shim/internal/inroot"
 	"golang.org/x/sys/unix"
 )
@@ -40,7 +41,7 @@ import (
 const AnnotationEnable = "io.armhf-shim.enable"
 
 // EnvEnable in the container process's environment forces the decision.
-const EnvEnable = "ARMHF_SHIM"
+const EnvEnable = config.EnvSwitch
 
 // DefaultPATH is used when process.env has no PATH (runc's and Docker's).
 const DefaultPATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -117,9 +118,9 @@ func explicit(annotations map[string]string, env []string) (d Decision, ok bool,
 		return Decision{Enable: b, Rule: RuleAnnotation, Why: fmt.Sprintf("annotation %s=%s", AnnotationEnable, v)}, true, nil
 	}
 	if v, ok := lookupEnv(env, EnvEnable); ok && v != "" {
-		b, err := strconv.ParseBool(v)
+		b, err := config.Switch(v)
 		if err != nil {
-			return Decision{}, false, fmt.Errorf("process environment %s=%q: want 1 or 0", EnvEnable, v)
+			return Decision{}, false, fmt.Errorf("process environment %s=%q: %v", EnvEnable, v, err)
 		}
 		return Decision{Enable: b, Rule: RuleEnv, Why: fmt.Sprintf("process environment %s=%s", EnvEnable, v)}, true, nil
 	}

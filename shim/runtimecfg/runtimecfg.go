@@ -7,7 +7,8 @@
 //     --armhf-shim-state-root; handy as daemon.json runtimeArgs),
 //  2. the environment (ARMHF_SHIM_RUNTIME, ARMHF_SHIM_STATE_ROOT),
 //  3. the config file (--armhf-shim-config, ARMHF_SHIM_CONFIG, else
-//     /etc/armhf-shim/config.json, which may be absent),
+//     /etc/armhf-shim/config.json, which may be absent; keys "runtime" and
+//     "stateRoot"; see internal/config),
 //  4. the default: "runc" on PATH, state under /run/armhf-shim
 //     ($XDG_RUNTIME_DIR/armhf-shim when rootless: not root, or root only
 //     inside a user namespace, as runc tells).
@@ -30,71 +31,23 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/armhf-shim/armhf-shim/internal/config"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
-	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 )
 
-// Defaults and environment variable names.
+// Defaults and environment variable names (the config file's are
+// internal/config's).
 const (
-	DefaultConfigPath = "/etc/armhf-shim/config.json"
-	DefaultStateRoot  = "/run/armhf-shim"
-	DefaultRuntime    = "runc"
+	DefaultStateRoot = "/run/armhf-shim"
+	DefaultRuntime   = "runc"
 
 	EnvRuntime   = "ARMHF_SHIM_RUNTIME"
 	EnvStateRoot = "ARMHF_SHIM_STATE_ROOT"
-	EnvConfig    = "ARMHF_SHIM_CONFIG"
 	// EnvSeen lists (":"-separated) the identities ("dev.ino") of the
 	// armhf-shim binaries already in this exec chain.
 	EnvSeen = "ARMHF_SHIM_SEEN"
 )
-
-// File is the config file's format.
-type File struct {
-	// Runtime is the real runtime: a path, or a name looked up on PATH.
-	Runtime string `json:"runtime,omitempty"`
-	// StateRoot holds the per-container cpuinfo files (a tmpfs).
-	StateRoot string `json:"stateRoot,omitempty"`
-}
-
-// ParseFile decodes a config file: one JSON object whose members are the
-// fields of File, named as encoding/json would match them (exactly or
-// differing in case); any other member is an error.
-func ParseFile(data []byte) (File, error) {
-	var f File
-	var bad error
-	err := rawjson.CheckObject(data, func(name, val []byte) {
-		if bad != nil {
-			return
-		}
-		n := rawjson.Name(name)
-		var dst *string
-		switch {
-		case rawjson.NameIs(name, "runtime"):
-			dst = &f.Runtime
-		case rawjson.NameIs(name, "stateRoot"):
-			dst = &f.StateRoot
-		default:
-			bad = fmt.Errorf("unknown field %q", n)
-			return
-		}
-		s, err := rawjson.String(val)
-		if err != nil {
-			bad = fmt.Errorf("%s: %w", n, err)
-			return
-		}
-		if !rawjson.IsNull(val) {
-			*dst = s
-		}
-	})
-	switch {
-	case err == rawjson.ErrNotObject && rawjson.IsNull(data):
-		return File{}, nil
-	case err == nil:
-		err = bad
-	}
-	return f, err
-}
 
 // Config is the resolved configuration.
 type Config struct {
@@ -109,29 +62,19 @@ type Config struct {
 // default one may be absent. A malformed file is an error naming it.
 func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 	c := Config{Runtime: DefaultRuntime, RuntimeSource: "default"}
-	path, explicit := flags.Config, true
-	if path == "" {
-		path = getenv(EnvConfig)
-	}
-	if path == "" {
-		path, explicit = DefaultConfigPath, false
-	}
-	data, err := fsutil.ReadFile(path)
+	path, explicit := config.Locate(flags.Config, getenv)
+	f, found, err := config.Load(path, explicit)
 	switch {
-	case err == nil:
-		f, err := ParseFile(data)
-		if err != nil {
-			return c, fmt.Errorf("armhf-shim config %s is malformed: %v (fields: runtime, stateRoot)", path, err)
-		}
+	case err != nil && found:
+		return c, err
+	case err != nil:
+		return c, fmt.Errorf("armhf-shim config: %w", err)
+	case found:
 		c.ConfigPath = path
 		if f.Runtime != "" {
 			c.Runtime, c.RuntimeSource = f.Runtime, "config file "+path
 		}
-		if f.StateRoot != "" {
-			c.StateRoot = f.StateRoot
-		}
-	case explicit || !fsutil.IsNotExist(err):
-		return c, fmt.Errorf("armhf-shim config: %w", err)
+		c.StateRoot = f.StateRoot
 	}
 	if v := getenv(EnvRuntime); v != "" {
 		c.Runtime, c.RuntimeSource = v, "$"+EnvRuntime
@@ -281,5 +224,5 @@ func Find(configured, source, pathEnv string, self FileID, seen []FileID) (strin
 	if len(skipped) > 0 {
 		msg += fmt.Sprintf(" (skipped %s: armhf-shim itself)", strings.Join(skipped, ", "))
 	}
-	return "", errors.New(msg + "; install runc or set " + EnvRuntime + ", --armhf-shim-runtime or \"runtime\" in " + DefaultConfigPath)
+	return "", errors.New(msg + "; install runc or set " + EnvRuntime + ", --armhf-shim-runtime or \"runtime\" in " + config.DefaultPath)
 }

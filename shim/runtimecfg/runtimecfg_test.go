@@ -1,12 +1,12 @@
 package runtimecfg
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/armhf-shim/armhf-shim/internal/config"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 )
 
@@ -27,10 +27,10 @@ func TestLoadPrecedence(t *testing.T) {
 		source    string
 		stateRoot string
 	}{
-		{"config file via env", runcargs.Shim{}, map[string]string{EnvConfig: cfg}, "/file/runc", "config file", "/file/state"},
-		{"env beats file", runcargs.Shim{}, map[string]string{EnvConfig: cfg, EnvRuntime: "/env/runc", EnvStateRoot: "/env/st"}, "/env/runc", "$" + EnvRuntime, "/env/st"},
-		{"flag beats env", runcargs.Shim{Runtime: "/flag/runc", StateRoot: "/flag/st"}, map[string]string{EnvConfig: cfg, EnvRuntime: "/env/runc"}, "/flag/runc", "--armhf-shim-runtime", "/flag/st"},
-		{"config flag beats config env", runcargs.Shim{Config: other}, map[string]string{EnvConfig: cfg}, "/other/runc", "config file " + other, DefaultStateRoot},
+		{"config file via env", runcargs.Shim{}, map[string]string{config.EnvPath: cfg}, "/file/runc", "config file", "/file/state"},
+		{"env beats file", runcargs.Shim{}, map[string]string{config.EnvPath: cfg, EnvRuntime: "/env/runc", EnvStateRoot: "/env/st"}, "/env/runc", "$" + EnvRuntime, "/env/st"},
+		{"flag beats env", runcargs.Shim{Runtime: "/flag/runc", StateRoot: "/flag/st"}, map[string]string{config.EnvPath: cfg, EnvRuntime: "/env/runc"}, "/flag/runc", "--armhf-shim-runtime", "/flag/st"},
+		{"config flag beats config env", runcargs.Shim{Config: other}, map[string]string{config.EnvPath: cfg}, "/other/runc", "config file " + other, DefaultStateRoot},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -47,7 +47,7 @@ func TestLoadPrecedence(t *testing.T) {
 
 func TestLoadDefaultsAndErrors(t *testing.T) {
 	// The default file is normally absent: defaults, no error.
-	if _, err := os.Stat(DefaultConfigPath); err != nil {
+	if _, err := os.Stat(config.DefaultPath); err != nil {
 		got, err := Load(runcargs.Shim{}, envOf(nil))
 		if err != nil || got.Runtime != DefaultRuntime || got.StateRoot != DefaultStateRoot || got.ConfigPath != "" {
 			t.Errorf("defaults: %+v %v", got, err)
@@ -66,7 +66,7 @@ func TestLoadDefaultsAndErrors(t *testing.T) {
 		"malformed":          {runcargs.Shim{Config: bad}, nil, "malformed"},
 		"unknown field":      {runcargs.Shim{Config: typo}, nil, "runtme"},
 		"explicit missing":   {runcargs.Shim{Config: filepath.Join(dir, "none.json")}, nil, "no such file"},
-		"env missing":        {runcargs.Shim{}, map[string]string{EnvConfig: filepath.Join(dir, "none.json")}, "no such file"},
+		"env missing":        {runcargs.Shim{}, map[string]string{config.EnvPath: filepath.Join(dir, "none.json")}, "no such file"},
 		"relative stateRoot": {runcargs.Shim{StateRoot: "run/x"}, nil, "absolute"},
 	} {
 		if _, err := Load(c.flags, envOf(c.env)); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -173,29 +173,6 @@ func TestSelfID(t *testing.T) {
 	}
 }
 
-// ParseFile accepts and decodes what encoding/json (with unknown fields
-// disallowed) does for one object, and refuses the rest.
-func TestParseFileMatchesJSON(t *testing.T) {
-	for _, c := range []string{
-		`{}`, `null`, `{"runtime":"/usr/bin/crun"}`, `{"stateRoot":"/run/x","runtime":"runc"}`, `{"Runtime":"caps"}`,
-		`{"runtime":null}`, `{"runtime":"a","runtime":"b"}`, `{"run\u0074ime":"esc"}`, ` {"runtime" : "sp"} `,
-		`{"runtme":"typo"}`, `{"runtime":1}`, `{"runtime":["a"]}`, `[]`, `"s"`, `{`, `{"runtime":"a",}`,
-	} {
-		var want File
-		dec := json.NewDecoder(strings.NewReader(c))
-		dec.DisallowUnknownFields()
-		werr := dec.Decode(&want)
-		got, gerr := ParseFile([]byte(c))
-		if (werr == nil) != (gerr == nil) || werr == nil && got != want {
-			t.Errorf("ParseFile(%q) = %+v, %v; encoding/json %+v, %v", c, got, gerr, want, werr)
-		}
-	}
-	// Unlike a json.Decoder, nothing may follow the object.
-	if _, err := ParseFile([]byte(`{"runtime":"a"} {}`)); err == nil {
-		t.Error("ParseFile accepted data after the object")
-	}
-}
-
 // The default state root follows runc's rootless test: root inside a user
 // namespace (rootless podman's hooks) with XDG_RUNTIME_DIR is rootless;
 // root in the initial namespace is not, whatever the environment.
@@ -220,5 +197,16 @@ func TestDefaultStateRootUserNamespace(t *testing.T) {
 		if got.StateRoot != c.want {
 			t.Errorf("%s: state root %q (err %v), want %q", name, got.StateRoot, err, c.want)
 		}
+	}
+}
+
+// The config file is shared with the docker CLI wrapper: its keys are
+// known (not errors), and only the runtime's are taken.
+func TestLoadSharedFile(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(cfg, []byte(`{"runtime":"/usr/sbin/runc","docker":"/usr/bin/docker","dockerCPUInfo":"/run/ci","dockerPlatform":true}`), 0o644)
+	got, err := Load(runcargs.Shim{Config: cfg}, envOf(nil))
+	if err != nil || got.Runtime != "/usr/sbin/runc" || got.ConfigPath != cfg {
+		t.Errorf("got %+v, %v", got, err)
 	}
 }
