@@ -20,8 +20,8 @@
 // is parsed like any other, and a later user --platform still wins. The one
 // thing that must be known is whether the user already mounts something at
 // /proc/cpuinfo (docker refuses two mounts on one destination); every -v,
-// --volume and --mount value in the command's arguments is checked, erring on
-// the side of leaving the command alone.
+// --volume, --mount and --tmpfs value in the command's arguments is checked,
+// erring on the side of leaving the command alone.
 //
 // A command line this package does not understand (an unknown global option,
 // a "--" among the global options, a missing option value) is never touched.
@@ -301,9 +301,10 @@ func Rewrite(argv []string, opts Options) ([]string, Result) {
 }
 
 // MountsCPUInfo reports whether run/create arguments already put something at
-// /proc/cpuinfo through -v/--volume or --mount, in any of the forms the CLI
-// accepts ("-v a:b", "-va:b", "-v=a:b", "--volume a:b", "--volume=a:b",
-// bundled "-itv a:b", "--mount type=bind,src=a,target=b", "--mount=...").
+// /proc/cpuinfo through -v/--volume, --mount or --tmpfs, in any of the forms
+// the CLI accepts ("-v a:b", "-va:b", "-v=a:b", "--volume a:b",
+// "--volume=a:b", bundled "-itv a:b", "--mount type=bind,src=a,target=b",
+// "--mount=...", "--tmpfs b[:opts]", "--tmpfs=b[:opts]").
 //
 // It does not know which of run's flags take values, so it looks at every
 // argument, including the container's own command: a false positive only
@@ -331,6 +332,14 @@ func MountsCPUInfo(args []string) bool {
 			}
 		case strings.HasPrefix(a, "--mount="):
 			if mountTarget(a[len("--mount="):]) {
+				return true
+			}
+		case a == "--tmpfs":
+			if tmpfsTarget(next(i)) {
+				return true
+			}
+		case strings.HasPrefix(a, "--tmpfs="):
+			if tmpfsTarget(a[len("--tmpfs="):]) {
 				return true
 			}
 		case len(a) > 1 && a[0] == '-' && a[1] != '-':
@@ -377,6 +386,12 @@ func isCPUInfo(p string) bool {
 func volumeTarget(v string) bool {
 	parts := strings.Split(v, ":")
 	return len(parts) >= 2 && isCPUInfo(parts[1])
+}
+
+// tmpfsTarget reports whether a --tmpfs value DST[:OPTS] is /proc/cpuinfo.
+func tmpfsTarget(v string) bool {
+	dst, _, _ := strings.Cut(v, ":")
+	return isCPUInfo(dst)
 }
 
 // mountTarget reports whether a --mount value (CSV of key=value) has

@@ -89,6 +89,14 @@ func TestRewriteTable(t *testing.T) {
 		{"--mount dst", strings.Fields("run --mount type=bind,src=/tmp/ci,dst=/proc/cpuinfo img"), Options{CPUInfoFile: file}, nil, UserMount},
 		{"--mount=destination", strings.Fields("run --mount=type=bind,src=/tmp/ci,destination=/proc/cpuinfo,ro=true img"), Options{CPUInfoFile: file}, nil, UserMount},
 		{"--mount quoted csv", []string{"run", "--mount", `type=bind,"src=/tmp/a,b",target=/proc/cpuinfo`, "img"}, Options{CPUInfoFile: file}, nil, UserMount},
+		{"--mount tmpfs", strings.Fields("run --mount type=tmpfs,TARGET=/proc/./cpuinfo,tmpfs-size=4k img"), Options{CPUInfoFile: file}, nil, UserMount},
+		{"--mount volume", []string{"run", "--mount", `type=volume,"volume-opt=o=size=1k,uid=0",dst=/proc/cpuinfo`, "img"}, Options{CPUInfoFile: file}, nil, UserMount},
+		// A tmpfs on /proc/cpuinfo is a mount too (docker: "Duplicate mount point").
+		{"--tmpfs", strings.Fields("run --tmpfs /proc/cpuinfo img"), Options{CPUInfoFile: file}, nil, UserMount},
+		{"--tmpfs with options", strings.Fields("container create --tmpfs /proc/cpuinfo:rw,size=4k img"), Options{CPUInfoFile: file}, nil, UserMount},
+		{"--tmpfs=", strings.Fields("run --tmpfs=/proc//cpuinfo img"), Options{CPUInfoFile: file}, nil, UserMount},
+		{"--tmpfs elsewhere", strings.Fields("run --tmpfs /run --tmpfs=/tmp:size=1m img"), Options{CPUInfoFile: file},
+			ins("run", mount, "--tmpfs /run --tmpfs=/tmp:size=1m img"), Rewritten},
 		{"compose-style long forms", strings.Fields("--host=unix:///run/user/1000/docker.sock container create --name=svc --restart=unless-stopped --volume=/etc/armhf/cpuinfo:/proc/cpuinfo:ro --env=A=B img"), Options{CPUInfoFile: file, Platform: "linux/arm/v7"}, nil, UserMount},
 
 		// Every other command passes through.
@@ -194,6 +202,7 @@ func FuzzRewrite(f *testing.F) {
 		"version --format {{.Server.Arch}}",
 		"-- run",
 		"--volume=:/proc/cpuinfo run",
+		"run --tmpfs /proc/cpuinfo:size=1k img",
 	}
 	for _, s := range seeds {
 		f.Add(strings.ReplaceAll(s, " ", "\x00"), true, false)
