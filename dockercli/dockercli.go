@@ -142,7 +142,9 @@ func ParseSettings(args []string, getenv func(string) string, config []byte, con
 			if !hasVal {
 				val = "1"
 			}
-			s.Platform, err = platformValue(val)
+			if s.Platform, err = platformValue(val); err != nil {
+				err = fmt.Errorf("%s=%s: %v", OptPlatform, val, err)
+			}
 		case OptPrepare:
 			s.Prepare = true
 		default:
@@ -217,6 +219,9 @@ func platformValue(v string) (string, error) {
 	p, err := platform.Parse(v)
 	if err != nil {
 		return "", fmt.Errorf("not a boolean or a platform: %v", err)
+	}
+	if !platform.Known(p) {
+		return "", fmt.Errorf("%q is not a platform docker can pull (%s: unknown OS or architecture)", v, p)
 	}
 	return p.String(), nil
 }

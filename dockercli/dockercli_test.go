@@ -64,6 +64,11 @@ func TestParseSettings(t *testing.T) {
 			map[string]string{EnvDocker: "/opt/docker"}, "",
 			Settings{Docker: "/a/docker", CPUInfo: "/b/ci", Platform: "linux/arm/v7"}, []string{"run", "--armhf-shim-docker=/c"}, ""},
 		{"flag platform value", []string{"--armhf-shim-platform=linux/arm64", "ps"}, nil, "", Settings{CPUInfo: DefaultCPUInfo, Platform: "linux/arm64"}, []string{"ps"}, ""},
+		// A platform docker cannot pull is refused here, not turned into a failed pull.
+		{"flag platform bogus", []string{"--armhf-shim-platform=bogus", "run", "img"}, nil, "", Settings{}, nil, `--armhf-shim-platform=bogus: not a boolean or a platform: "bogus": unknown operating system or architecture`},
+		{"flag platform unknown arch", []string{"--armhf-shim-platform=linux/bogus", "run", "img"}, nil, "", Settings{}, nil, `"linux/bogus" is not a platform docker can pull`},
+		{"env platform unknown OS", nil, map[string]string{EnvPlatform: "plan10/arm"}, "", Settings{}, nil, "ARMHF_SHIM_PLATFORM=plan10/arm: \"plan10/arm\" is not a platform"},
+		{"config platform unknown arch", nil, nil, `{"dockerPlatform":"linux/armv9"}`, Settings{}, nil, "dockerPlatform: \"linux/armv9\" is not a platform"},
 		{"prepare", []string{"--armhf-shim-prepare"}, nil, "", Settings{CPUInfo: DefaultCPUInfo, Prepare: true}, []string{}, ""},
 		{"unknown wrapper option", []string{"--armhf-shim-foo", "ps"}, nil, "", Settings{}, nil, "unknown wrapper option --armhf-shim-foo"},
 		{"missing value", []string{"--armhf-shim-docker"}, nil, "", Settings{}, nil, "needs a value"},

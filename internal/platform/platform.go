@@ -274,6 +274,15 @@ func unhex(c byte) byte {
 	return c - '0'
 }
 
+// Known reports whether containerd knows p's OS and architecture (Parse
+// accepts any architecture in "os/arch", as containerd does; a caller that
+// passes the platform on refuses an unknown one here rather than as a
+// failed pull).
+func Known(p Platform) bool {
+	p = Normalize(p)
+	return isKnownOS(p.OS) && isKnownArch(p.Architecture)
+}
+
 // Match reports whether have (an image's platform) serves want:
 // containerd's NewMatcher(want).Match(have) — the same normalised OS,
 // architecture and variant, and have's OS features among want's.

@@ -106,3 +106,18 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestKnown(t *testing.T) {
+	for s, want := range map[string]bool{
+		"linux/arm/v7": true, "armhf": true, "linux/aarch64": true, "windows/amd64": true, "linux/riscv64": true,
+		"linux/bogus": false, "bogos/arm": false, "linux/arm64x": false,
+	} {
+		p, err := Parse(s)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", s, err)
+		}
+		if got := Known(p); got != want {
+			t.Errorf("Known(%s) = %v", s, got)
+		}
+	}
+}
