@@ -1,7 +1,7 @@
 // Package dockercli is the armhf-shim docker CLI wrapper: installed as
 // "docker" in front of the real CLI (or run as "armhf-shim docker ..."), it
-// makes every container created by "docker run"/"docker create" see an armv7
-// /proc/cpuinfo, then replaces itself with the real docker.
+// makes every 32-bit container created by "docker run"/"docker create" see
+// an armv7 /proc/cpuinfo, then replaces itself with the real docker.
 //
 // The model, one invocation:
 //
@@ -17,15 +17,16 @@
 //     "-v FILE:/proc/cpuinfo:ro" (and "--platform linux/arm/v7" when asked)
 //     after run/create; everything else is passed through byte for byte.
 //     FILE (default /run/armhf-shim/cpuinfo) is generated atomically from
-//     all host CPUs when missing. A bind-mount source must exist on the
+//     all host CPUs when missing. The mount is for 32-bit containers only
+//     ([Is32Bit] asks the daemon), unless set for all. A bind-mount source must exist on the
 //     daemon's host: when the daemon is remote (-H, DOCKER_HOST or a context
 //     with a tcp:// or ssh:// endpoint elsewhere) nothing is inserted and
 //     stderr says why.
 //  4. syscall.Exec of the real docker: exit status, signals, stdin and the
 //     terminal are the real docker's.
 //
-// Steps 1-3 are the pure [Plan]; [Main] adds the edges (environment, files,
-// exec). The wrapper prints only to stderr and only when it cannot do what
+// Steps 1-3 are the [Plan], pure but for the questions to the daemon
+// ([Engine]); [Main] adds the edges (environment, files, exec). The wrapper prints only to stderr and only when it cannot do what
 // was asked.
 package dockercli
 
@@ -51,18 +52,20 @@ const DefaultCPUInfo = "/run/armhf-shim/cpuinfo"
 // Environment variables of the wrapper (the switch ARMHF_SHIM and the
 // config file's ARMHF_SHIM_CONFIG are internal/config's).
 const (
-	EnvDocker   = "ARMHF_SHIM_DOCKER"   // the real docker
-	EnvCPUInfo  = "ARMHF_SHIM_CPUINFO"  // the cpuinfo file to mount
-	EnvPlatform = "ARMHF_SHIM_PLATFORM" // 1: add --platform linux/arm/v7; or a platform
+	EnvDocker     = "ARMHF_SHIM_DOCKER"      // the real docker
+	EnvCPUInfo    = "ARMHF_SHIM_CPUINFO"     // the cpuinfo file to mount
+	EnvPlatform   = "ARMHF_SHIM_PLATFORM"    // 1: add --platform linux/arm/v7; or a platform
+	EnvCPUInfoAll = "ARMHF_SHIM_CPUINFO_ALL" // 1: the cpuinfo for 64-bit containers too
 )
 
 // Wrapper options, accepted only before every docker argument.
 const (
-	optPrefix   = "--armhf-shim-"
-	OptDocker   = "--armhf-shim-docker"
-	OptCPUInfo  = "--armhf-shim-cpuinfo"
-	OptPlatform = "--armhf-shim-platform"
-	OptPrepare  = "--armhf-shim-prepare" // only (re)generate the cpuinfo file, exec nothing
+	optPrefix     = "--armhf-shim-"
+	OptDocker     = "--armhf-shim-docker"
+	OptCPUInfo    = "--armhf-shim-cpuinfo"
+	OptPlatform   = "--armhf-shim-platform"
+	OptPrepare    = "--armhf-shim-prepare" // only (re)generate the cpuinfo file, exec nothing
+	OptCPUInfoAll = "--armhf-shim-cpuinfo-all"
 )
 
 // ARMv7 is the platform --platform is set to when asked for without a value.
@@ -73,15 +76,17 @@ type Settings struct {
 	Docker   string // configured real docker ("" = search PATH)
 	CPUInfo  string // cpuinfo file
 	Platform string // "" = do not add --platform
-	Disabled bool   // ARMHF_SHIM=0
-	Ignored  string // with ARMHF_SHIM=0: the settings error set aside (for a warning)
-	Prepare  bool   // --armhf-shim-prepare
+	// CPUInfoAll: mount the cpuinfo for every container, not only 32-bit ones.
+	CPUInfoAll bool
+	Disabled   bool   // ARMHF_SHIM=0
+	Ignored    string // with ARMHF_SHIM=0: the settings error set aside (for a warning)
+	Prepare    bool   // --armhf-shim-prepare
 }
 
 // ParseSettings takes the leading wrapper options off args and resolves the
-// settings from them, the environment (getenv) and the config file content
-// (nil when there is none; configName names it in errors).
-func ParseSettings(args []string, getenv func(string) string, config []byte, configName string) (Settings, []string, error) {
+// settings from them, the environment (getenv) and the config file's
+// content file (nil when there is none; configName names it in errors).
+func ParseSettings(args []string, getenv func(string) string, file []byte, configName string) (Settings, []string, error) {
 	var s Settings
 	// ARMHF_SHIM=0 is the way out when the wrapper's own settings are broken:
 	// with it, an error in the config file or the environment is set aside
@@ -100,7 +105,7 @@ func ParseSettings(args []string, getenv func(string) string, config []byte, con
 		}
 		return nil
 	}
-	if err := settle(s.fromConfig(config, configName)); err != nil {
+	if err := settle(s.fromConfig(file, configName)); err != nil {
 		return s, args, err
 	}
 	if v := getenv(EnvDocker); v != "" {
@@ -108,6 +113,16 @@ func ParseSettings(args []string, getenv func(string) string, config []byte, con
 	}
 	if v := getenv(EnvCPUInfo); v != "" {
 		s.CPUInfo = v
+	}
+	if v := getenv(EnvCPUInfoAll); v != "" {
+		on, err := config.Switch(v)
+		if err != nil {
+			if err := settle(fmt.Errorf("%s=%s: %v", EnvCPUInfoAll, v, err)); err != nil {
+				return s, args, err
+			}
+		} else {
+			s.CPUInfoAll = on
+		}
 	}
 	if v := getenv(EnvPlatform); v != "" {
 		p, err := platformValue(v)
@@ -145,10 +160,17 @@ func ParseSettings(args []string, getenv func(string) string, config []byte, con
 			if s.Platform, err = platformValue(val); err != nil {
 				err = fmt.Errorf("%s=%s: %v", OptPlatform, val, err)
 			}
+		case OptCPUInfoAll:
+			if !hasVal {
+				val = "1"
+			}
+			if s.CPUInfoAll, err = config.Switch(val); err != nil {
+				err = fmt.Errorf("%s=%s: %v", OptCPUInfoAll, val, err)
+			}
 		case OptPrepare:
 			s.Prepare = true
 		default:
-			return s, args, fmt.Errorf("unknown wrapper option %s (known: %s, %s, %s[=PLATFORM], %s)", name, OptDocker, OptCPUInfo, OptPlatform, OptPrepare)
+			return s, args, fmt.Errorf("unknown wrapper option %s (known: %s, %s, %s[=PLATFORM], %s, %s)", name, OptDocker, OptCPUInfo, OptPlatform, OptCPUInfoAll, OptPrepare)
 		}
 		if err != nil {
 			return s, args, err
@@ -176,7 +198,7 @@ func (s *Settings) fromConfig(data []byte, configName string) error {
 	if err != nil {
 		return fmt.Errorf("config file %s: %s: %v", configName, config.KeyDockerPlatform, err)
 	}
-	s.Docker, s.CPUInfo, s.Platform = f.Docker, f.DockerCPUInfo, p
+	s.Docker, s.CPUInfo, s.Platform, s.CPUInfoAll = f.Docker, f.DockerCPUInfo, p, f.DockerCPUInfoAll
 	return nil
 }
 
@@ -452,12 +474,16 @@ type Plan struct {
 	Warning string
 	// NeedCPUInfo: the cpuinfo file must exist before the exec.
 	NeedCPUInfo bool
+	// Why says why a run/create container gets the cpuinfo or not
+	// ([Is32Bit]; empty when not asked).
+	Why string
 }
 
 // MakePlan decides the docker argv for args (wrapper options already
 // removed). nested is true when another wrapper already exec'd this process:
-// that one has rewritten the command, so it is passed through.
-func MakePlan(args []string, s Settings, nested bool, getenv func(string) string, files Files) Plan {
+// that one has rewritten the command, so it is passed through. eng is asked
+// whether a container is 32-bit ([Is32Bit]) unless s.CPUInfoAll.
+func MakePlan(args []string, s Settings, nested bool, getenv func(string) string, files Files, eng Engine) Plan {
 	p := Plan{Argv: args}
 	if s.Disabled || nested {
 		return p
@@ -480,6 +506,11 @@ func MakePlan(args []string, s Settings, nested bool, getenv func(string) string
 			"and a bind-mount source (%s) must exist on the daemon's host; run armhf-shim on that host "+
 			"(its docker wrapper, or `armhf-shim install docker` for its runtime), or set %s=0 to silence this",
 			d.Host, d.Source, s.CPUInfo, config.EnvSwitch)
+	case !s.CPUInfoAll:
+		var is32 bool
+		if is32, p.Why = Is32Bit(args[cmd.ArgsIndex:], s.Platform, d, eng); !is32 {
+			opts.CPUInfoFile = ""
+		}
 	}
 	p.Argv, p.Result = dockerargs.Rewrite(args, opts)
 	p.NeedCPUInfo = p.Result.Action == dockerargs.Rewritten && opts.CPUInfoFile != ""

@@ -14,6 +14,7 @@ import (
 
 	"github.com/armhf-shim/armhf-shim/dockercli/dockerargs"
 	"github.com/armhf-shim/armhf-shim/internal/config"
+	"github.com/armhf-shim/armhf-shim/internal/platform"
 )
 
 func envMap(m map[string]string) func(string) string {
@@ -69,6 +70,11 @@ func TestParseSettings(t *testing.T) {
 		{"flag platform unknown arch", []string{"--armhf-shim-platform=linux/bogus", "run", "img"}, nil, "", Settings{}, nil, `"linux/bogus" is not a platform docker can pull`},
 		{"env platform unknown OS", nil, map[string]string{EnvPlatform: "plan10/arm"}, "", Settings{}, nil, "ARMHF_SHIM_PLATFORM=plan10/arm: \"plan10/arm\" is not a platform"},
 		{"config platform unknown arch", nil, nil, `{"dockerPlatform":"linux/armv9"}`, Settings{}, nil, "dockerPlatform: \"linux/armv9\" is not a platform"},
+		{"cpuinfo for all, option", []string{"--armhf-shim-cpuinfo-all", "ps"}, nil, `{"dockerCPUInfoAll":false}`, Settings{CPUInfo: DefaultCPUInfo, CPUInfoAll: true}, []string{"ps"}, ""},
+		{"cpuinfo for all, env beats config", []string{"ps"}, map[string]string{EnvCPUInfoAll: "no"}, `{"dockerCPUInfoAll":true}`, Settings{CPUInfo: DefaultCPUInfo}, []string{"ps"}, ""},
+		{"cpuinfo for all, config", []string{"ps"}, nil, `{"dockerCPUInfoAll":true}`, Settings{CPUInfo: DefaultCPUInfo, CPUInfoAll: true}, []string{"ps"}, ""},
+		{"cpuinfo for all, option off", []string{"--armhf-shim-cpuinfo-all=off", "ps"}, map[string]string{EnvCPUInfoAll: "1"}, "", Settings{CPUInfo: DefaultCPUInfo}, []string{"ps"}, ""},
+		{"cpuinfo for all, bad", []string{"--armhf-shim-cpuinfo-all=maybe", "ps"}, nil, "", Settings{}, nil, "--armhf-shim-cpuinfo-all=maybe: want 1"},
 		{"prepare", []string{"--armhf-shim-prepare"}, nil, "", Settings{CPUInfo: DefaultCPUInfo, Prepare: true}, []string{}, ""},
 		{"unknown wrapper option", []string{"--armhf-shim-foo", "ps"}, nil, "", Settings{}, nil, "unknown wrapper option --armhf-shim-foo"},
 		{"missing value", []string{"--armhf-shim-docker"}, nil, "", Settings{}, nil, "needs a value"},
@@ -98,7 +104,7 @@ func TestParseSettings(t *testing.T) {
 		// The file is checked whole, as the runtime wrapper checks it: a typo in a key is an error.
 		{"unknown key", []string{"ps"}, nil, `{"dockr":"/usr/bin/docker"}`, Settings{}, nil, `unknown key "dockr"`},
 		{"disabled: unknown key set aside", []string{"ps"}, map[string]string{config.EnvSwitch: "0"}, `{"dockr":"/x"}`,
-			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: `config file /etc/x.json: unknown key "dockr" (the keys: runtime, stateRoot, docker, dockerCPUInfo, dockerPlatform); fix it, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged`},
+			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: `config file /etc/x.json: unknown key "dockr" (the keys: runtime, stateRoot, docker, dockerCPUInfo, dockerPlatform, dockerCPUInfoAll); fix it, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged`},
 			[]string{"ps"}, ""},
 		{"disabled: wrapper options still parsed", []string{"--armhf-shim-bogus", "ps"}, map[string]string{config.EnvSwitch: "0"}, "", Settings{}, nil, "unknown wrapper option"},
 	}
@@ -241,9 +247,41 @@ func TestIsLocal(t *testing.T) {
 	}
 }
 
+// fakeEngine is a daemon with images (reference -> platform) of its own
+// architecture arch; err, when set, is every answer.
+type fakeEngine struct {
+	images map[string]string
+	arch   string
+	err    error
+	asked  []string
+}
+
+func (f *fakeEngine) ImagePlatform(host, image string) (platform.Platform, bool, error) {
+	f.asked = append(f.asked, host+" image "+image)
+	if f.err != nil {
+		return platform.Platform{}, false, f.err
+	}
+	s, ok := f.images[image]
+	if !ok {
+		return platform.Platform{}, false, nil
+	}
+	p, err := platform.Parse(s)
+	return p, true, err
+}
+
+func (f *fakeEngine) DaemonPlatform(host string) (platform.Platform, error) {
+	f.asked = append(f.asked, host+" version")
+	if f.err != nil {
+		return platform.Platform{}, f.err
+	}
+	return platform.Platform{OS: "linux", Architecture: f.arch}, nil
+}
+
 func TestMakePlan(t *testing.T) {
 	s := Settings{CPUInfo: "/run/armhf-shim/cpuinfo"}
+	all := Settings{CPUInfo: s.CPUInfo, CPUInfoAll: true}
 	mount := []string{"-v", "/run/armhf-shim/cpuinfo:/proc/cpuinfo:ro"}
+	eng := &fakeEngine{arch: "amd64", images: map[string]string{"x": "linux/386", "x64": "linux/amd64"}}
 	tests := []struct {
 		name    string
 		args    []string
@@ -255,6 +293,8 @@ func TestMakePlan(t *testing.T) {
 		warning string
 	}{
 		{"run", []string{"run", "--rm", "x"}, s, false, nil, append(append([]string{"run"}, mount...), "--rm", "x"), true, ""},
+		{"run 64-bit", []string{"run", "--rm", "x64"}, s, false, nil, []string{"run", "--rm", "x64"}, false, ""},
+		{"run 64-bit, all", []string{"run", "--rm", "x64"}, all, false, nil, append(append([]string{"run"}, mount...), "--rm", "x64"), true, ""},
 		{"disabled", []string{"run", "x"}, Settings{CPUInfo: s.CPUInfo, Disabled: true}, false, nil, []string{"run", "x"}, false, ""},
 		{"nested wrapper passes through", []string{"run", "x"}, s, true, nil, []string{"run", "x"}, false, ""},
 		{"ps", []string{"ps"}, s, false, nil, []string{"ps"}, false, ""},
@@ -265,15 +305,57 @@ func TestMakePlan(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := MakePlan(tc.args, tc.s, tc.nested, envMap(tc.env), files(nil))
+			p := MakePlan(tc.args, tc.s, tc.nested, envMap(tc.env), files(nil), eng)
 			if !slices.Equal(p.Argv, tc.want) {
-				t.Errorf("argv = %q, want %q", p.Argv, tc.want)
+				t.Errorf("argv = %q, want %q (%s)", p.Argv, tc.want, p.Why)
 			}
 			if p.NeedCPUInfo != tc.need {
 				t.Errorf("NeedCPUInfo = %v", p.NeedCPUInfo)
 			}
 			if tc.warning == "" && p.Warning != "" || !strings.Contains(p.Warning, tc.warning) {
 				t.Errorf("warning = %q, want %q", p.Warning, tc.warning)
+			}
+		})
+	}
+}
+
+// TestIs32Bit: the cpuinfo goes to 32-bit containers only, decided by
+// --platform, else the image as the daemon has it, else the daemon.
+func TestIs32Bit(t *testing.T) {
+	images := map[string]string{"i386/debian": "linux/386", "arm32v7/debian": "linux/arm/v7", "debian": "linux/amd64", "arm64v8/debian": "linux/arm64/v8"}
+	d := Daemon{Host: "unix:///run/d.sock"}
+	for _, c := range []struct {
+		name  string
+		args  string
+		want  string // the wrapper's --platform setting
+		arch  string // the daemon's
+		err   error
+		is32  bool
+		why   string
+		asked int
+	}{
+		{"user platform 32", "--platform linux/386 debian", "", "amd64", nil, true, "--platform linux/386", 0},
+		{"user platform 64 beats setting", "--platform=linux/arm64 --rm arm32v7/debian", "linux/arm/v7", "arm64", nil, false, "--platform linux/arm64", 0},
+		{"setting", "--rm debian", "armhf", "arm64", nil, true, "--platform linux/arm/v7", 0},
+		{"image i386", "-it --rm i386/debian bash", "", "amd64", nil, true, "image i386/debian is linux/386", 1},
+		{"image arm", "arm32v7/debian", "", "arm64", nil, true, "image arm32v7/debian is linux/arm/v7", 1},
+		{"image 64", "-e A=B debian", "", "amd64", nil, false, "image debian is linux/amd64", 1},
+		{"image arm64 on arm64", "arm64v8/debian", "", "arm64", nil, false, "image arm64v8/debian is linux/arm64", 1},
+		{"image absent: 64-bit daemon", "--rm alpine", "", "arm64", nil, false, "the daemon is linux/arm64", 2},
+		{"image absent: 32-bit daemon", "--rm alpine", "", "arm", nil, true, "the daemon is linux/arm/v7", 2},
+		{"image unknown: the daemon", "--new-flag alpine", "", "amd64", nil, false, "the daemon is linux/amd64", 1},
+		{"daemon not answering: as before", "debian", "", "", errors.New("connection refused"), true, "cannot ask the daemon", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			eng := &fakeEngine{images: images, arch: c.arch, err: c.err}
+			is32, why := Is32Bit(strings.Fields(c.args), c.want, d, eng)
+			if is32 != c.is32 || !strings.Contains(why, c.why) || len(eng.asked) != c.asked {
+				t.Errorf("Is32Bit = %v, %q (asked %q); want %v, %q, %d questions", is32, why, eng.asked, c.is32, c.why, c.asked)
+			}
+			for _, q := range eng.asked {
+				if !strings.HasPrefix(q, d.Host+" ") {
+					t.Errorf("asked %q, not the command's daemon", q)
+				}
 			}
 		})
 	}

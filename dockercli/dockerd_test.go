@@ -20,6 +20,7 @@ func TestWithRealDockerd(t *testing.T) {
 	shim := testenv.BuildBinary(t, "./cmd/armhf-shim")
 	d := testenv.StartDockerd(t, testenv.DockerdOptions{})
 	d.Import(t, testenv.BusyboxRootfs(t, "amd64"), "busybox")
+	d.ImportPlatform(t, testenv.BusyboxRootfs(t, "i386"), "busybox32", "linux/386")
 
 	dir := t.TempDir()
 	wrapDir := filepath.Join(dir, "wrap")
@@ -42,7 +43,7 @@ func TestWithRealDockerd(t *testing.T) {
 	}
 
 	t.Run("run sees armv7 cpuinfo", func(t *testing.T) {
-		o, e, code := wrapped("run", "--rm", "busybox", "cat", "/proc/cpuinfo")
+		o, e, code := wrapped("run", "--rm", "busybox32", "cat", "/proc/cpuinfo")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, e)
 		}
@@ -54,9 +55,29 @@ func TestWithRealDockerd(t *testing.T) {
 			t.Errorf("container shows\n%s\nwant the generated file\n%s", o, want)
 		}
 		// Without the wrapper the same command shows the host's CPU.
-		o, _, err := d.Docker("run", "--rm", "busybox", "cat", "/proc/cpuinfo")
+		o, _, err := d.Docker("run", "--rm", "busybox32", "cat", "/proc/cpuinfo")
 		if err != nil || strings.Contains(o, "CPU architecture: 7") {
 			t.Fatalf("direct docker run: %v\n%s", err, o)
+		}
+	})
+	// Only 32-bit containers get the armv7 cpuinfo: the image's
+	// architecture as the daemon has it decides, else --platform.
+	t.Run("64-bit image keeps the host's cpuinfo", func(t *testing.T) {
+		o, e, code := wrapped("run", "--rm", "busybox", "cat", "/proc/cpuinfo")
+		if code != 0 || strings.Contains(o, "CPU architecture: 7") || !strings.Contains(o, "vendor_id") {
+			t.Fatalf("exit %d: %s\n%s", code, e, o)
+		}
+	})
+	t.Run("platform decides", func(t *testing.T) {
+		o, e, code := wrapped("run", "--rm", "--platform", "linux/386", "busybox32", "grep", "-c", "CPU architecture: 7", "/proc/cpuinfo")
+		if code != 0 || strings.TrimSpace(o) != countLine(cpuinfo) {
+			t.Fatalf("exit %d: %s\n%s", code, e, o)
+		}
+	})
+	t.Run("cpuinfo for all containers", func(t *testing.T) {
+		o, e, err := d.DockerWith(docker, append(env, "ARMHF_SHIM_CPUINFO_ALL=1"), "run", "--rm", "busybox", "cat", "/proc/cpuinfo")
+		if err != nil || !strings.Contains(o, "CPU architecture: 7") {
+			t.Fatalf("%v %s\n%s", err, e, o)
 		}
 	})
 	t.Run("exit status", func(t *testing.T) {
@@ -66,7 +87,7 @@ func TestWithRealDockerd(t *testing.T) {
 		}
 	})
 	t.Run("stdin", func(t *testing.T) {
-		cmd := exec.Command(docker, "run", "-i", "--rm", "busybox", "sh", "-c", "cat; grep -c 'CPU architecture: 7' /proc/cpuinfo")
+		cmd := exec.Command(docker, "run", "-i", "--rm", "busybox32", "sh", "-c", "cat; grep -c 'CPU architecture: 7' /proc/cpuinfo")
 		cmd.Env = append(d.Env(), env...)
 		cmd.Stdin = strings.NewReader("piped through\n")
 		out, err := cmd.Output()
@@ -78,7 +99,7 @@ func TestWithRealDockerd(t *testing.T) {
 		}
 	})
 	t.Run("create then start", func(t *testing.T) {
-		o, e, code := wrapped("container", "create", "busybox", "grep", "CPU architecture", "/proc/cpuinfo")
+		o, e, code := wrapped("container", "create", "busybox32", "grep", "CPU architecture", "/proc/cpuinfo")
 		if code != 0 {
 			t.Fatalf("create: exit %d: %s", code, e)
 		}
@@ -92,7 +113,7 @@ func TestWithRealDockerd(t *testing.T) {
 	t.Run("user's own mount wins", func(t *testing.T) {
 		mine := filepath.Join(dir, "mine")
 		os.WriteFile(mine, []byte("processor\t: 0\nmine\n"), 0o644)
-		o, e, code := wrapped("run", "--rm", "-v", mine+":/proc/cpuinfo:ro", "busybox", "cat", "/proc/cpuinfo")
+		o, e, code := wrapped("run", "--rm", "-v", mine+":/proc/cpuinfo:ro", "busybox32", "cat", "/proc/cpuinfo")
 		if code != 0 || o != "processor\t: 0\nmine\n" {
 			t.Fatalf("exit %d: %s\n%s", code, e, o)
 		}
@@ -108,7 +129,7 @@ func TestWithRealDockerd(t *testing.T) {
 		}
 	})
 	t.Run("disabled", func(t *testing.T) {
-		o, e, err := d.DockerWith(docker, append(env, "ARMHF_SHIM=0"), "run", "--rm", "busybox", "cat", "/proc/cpuinfo")
+		o, e, err := d.DockerWith(docker, append(env, "ARMHF_SHIM=0"), "run", "--rm", "busybox32", "cat", "/proc/cpuinfo")
 		if err != nil || strings.Contains(o, "CPU architecture: 7") {
 			t.Fatalf("ARMHF_SHIM=0 still mounted: %v %s\n%s", err, e, o)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/dockercli/dockerargs"
@@ -24,6 +25,11 @@ const (
 func warn(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "armhf-shim: "+format+"\n", args...)
 }
+
+// engineTimeout bounds each question to the daemon; a daemon that does not
+// answer in time gets the cpuinfo for every container, as before it was
+// asked.
+const engineTimeout = 3 * time.Second
 
 // Main runs the wrapper with args (argv[1:] exactly as the docker CLI would
 // get them). It returns only on failure; on success the process has become
@@ -73,7 +79,7 @@ func Main(args []string) int {
 		return ExitNotFound
 	}
 
-	plan := MakePlan(args, s, len(chain) > 0, os.Getenv, HostFiles{})
+	plan := MakePlan(args, s, len(chain) > 0, os.Getenv, HostFiles{}, SocketEngine{Timeout: engineTimeout})
 	if plan.Warning != "" {
 		warn("%s", plan.Warning)
 	}

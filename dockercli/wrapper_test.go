@@ -3,6 +3,8 @@ package dockercli_test
 import (
 	"bytes"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,7 +89,10 @@ func (h *host) run(bin string, path string, env []string, stdin string, args ...
 		}
 	}
 	cmd.Env = append(cmd.Env, "PATH="+path, "FAKEDOCKER_OUT="+h.out, "ARMHF_SHIM_CPUINFO="+h.cpuinfo,
-		"ARMHF_SHIM_CONFIG="+filepath.Join(h.dir, "no-config.json"), "HOME="+h.dir)
+		"ARMHF_SHIM_CONFIG="+filepath.Join(h.dir, "no-config.json"), "HOME="+h.dir,
+		// No daemon here to ask which containers are 32-bit: the rewrite
+		// mechanics are tested for all of them (TestOnly32Bit asks one).
+		"ARMHF_SHIM_CPUINFO_ALL=1")
 	cmd.Env = append(cmd.Env, env...)
 	var o, e bytes.Buffer
 	cmd.Stdin = strings.NewReader(stdin)
@@ -349,5 +354,47 @@ func TestBrokenConfigAndTheWayOut(t *testing.T) {
 				t.Fatalf("ARMHF_SHIM=0: exit %d argv %q stderr %q", r.code, r.argv, r.stderr)
 			}
 		})
+	}
+}
+
+// TestOnly32Bit: the wrapper binary asks the command's daemon (here one
+// answering over its unix socket like dockerd) which containers are
+// 32-bit, and mounts the armv7 cpuinfo for those only.
+func TestOnly32Bit(t *testing.T) {
+	h := newHost(t)
+	sock := filepath.Join(h.dir, "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/images/i386/busybox/json":
+			w.Write([]byte(`{"Architecture":"386","Os":"linux"}`))
+		case "/images/busybox/json":
+			w.Write([]byte(`{"Architecture":"amd64","Os":"linux"}`))
+		case "/version":
+			w.Write([]byte(`{"Arch":"amd64","Os":"linux"}`))
+		default:
+			http.NotFound(w, r)
+		}
+	})}
+	go srv.Serve(l)
+	defer srv.Close()
+	mount := h.cpuinfo + ":/proc/cpuinfo:ro"
+	env := []string{"DOCKER_HOST=unix://" + sock, "ARMHF_SHIM_CPUINFO_ALL="}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"run", "--rm", "i386/busybox", "true"}, []string{"run", "-v", mount, "--rm", "i386/busybox", "true"}},
+		{[]string{"run", "--rm", "busybox", "true"}, []string{"run", "--rm", "busybox", "true"}},
+		{[]string{"create", "alpine"}, []string{"create", "alpine"}}, // not here: pulled for the amd64 daemon
+		{[]string{"run", "--platform=linux/arm/v7", "alpine"}, []string{"run", "-v", mount, "--platform=linux/arm/v7", "alpine"}},
+	} {
+		r := h.run(filepath.Join(h.wrap, "docker"), h.path(h.wrap, h.real), env, "", c.args...)
+		if r.code != 0 || !slices.Equal(r.argv[1:], c.want) {
+			t.Errorf("%q: exit %d, real docker got %q, want %q (%s)", c.args, r.code, r.argv, c.want, r.stderr)
+		}
 	}
 }

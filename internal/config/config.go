@@ -13,6 +13,7 @@
 //	docker          the docker CLI wrapper    the real docker CLI
 //	dockerCPUInfo   the docker CLI wrapper    the cpuinfo file to mount
 //	dockerPlatform  the docker CLI wrapper    true, false, or a platform for --platform
+//	dockerCPUInfoAll the docker CLI wrapper   true: the cpuinfo for 64-bit containers too
 //
 // Each part reads only its own keys, but the whole file is checked: a key
 // not in this table is an error naming the file (a typo must not be
@@ -51,15 +52,16 @@ const EnvSwitch = "ARMHF_SHIM"
 
 // Keys of the config file.
 const (
-	KeyRuntime        = "runtime"
-	KeyStateRoot      = "stateRoot"
-	KeyDocker         = "docker"
-	KeyDockerCPUInfo  = "dockerCPUInfo"
-	KeyDockerPlatform = "dockerPlatform"
+	KeyRuntime          = "runtime"
+	KeyStateRoot        = "stateRoot"
+	KeyDocker           = "docker"
+	KeyDockerCPUInfo    = "dockerCPUInfo"
+	KeyDockerPlatform   = "dockerPlatform"
+	KeyDockerCPUInfoAll = "dockerCPUInfoAll"
 )
 
 // Keys lists every key of the config file, for error messages.
-const Keys = KeyRuntime + ", " + KeyStateRoot + ", " + KeyDocker + ", " + KeyDockerCPUInfo + ", " + KeyDockerPlatform
+const Keys = KeyRuntime + ", " + KeyStateRoot + ", " + KeyDocker + ", " + KeyDockerCPUInfo + ", " + KeyDockerPlatform + ", " + KeyDockerCPUInfoAll
 
 // File is the config file's content ("" = not set).
 type File struct {
@@ -71,6 +73,9 @@ type File struct {
 	// string as written; the docker CLI wrapper reads it as it reads
 	// ARMHF_SHIM_PLATFORM.
 	DockerPlatform string
+	// DockerCPUInfoAll: the docker CLI wrapper mounts the cpuinfo for
+	// every container, not only 32-bit ones.
+	DockerCPUInfoAll bool
 }
 
 // Parse decodes a config file's content.
@@ -107,6 +112,16 @@ func (f *File) set(name, val []byte) error {
 			f.DockerPlatform, _ = rawjson.String(raw) // valid: CheckObject checked it
 		default:
 			return fmt.Errorf("%s must be true, false or a platform like \"linux/arm/v7\"", n)
+		}
+		return nil
+	}
+	if rawjson.NameIs(name, KeyDockerCPUInfoAll) {
+		switch raw := bytes.TrimSpace(val); rawjson.Kind(raw) {
+		case "null":
+		case "a boolean":
+			f.DockerCPUInfoAll = string(raw) == "true"
+		default:
+			return fmt.Errorf("%s must be true or false", n)
 		}
 		return nil
 	}

@@ -11,11 +11,12 @@ import (
 // jsonFile is File as encoding/json reads it, unknown keys disallowed:
 // the reference Parse follows.
 type jsonFile struct {
-	Runtime        string `json:"runtime"`
-	StateRoot      string `json:"stateRoot"`
-	Docker         string `json:"docker"`
-	DockerCPUInfo  string `json:"dockerCPUInfo"`
-	DockerPlatform any    `json:"dockerPlatform"`
+	Runtime          string `json:"runtime"`
+	StateRoot        string `json:"stateRoot"`
+	Docker           string `json:"docker"`
+	DockerCPUInfo    string `json:"dockerCPUInfo"`
+	DockerPlatform   any    `json:"dockerPlatform"`
+	DockerCPUInfoAll bool   `json:"dockerCPUInfoAll"`
 }
 
 // Parse accepts and decodes what encoding/json does for one object (with
@@ -30,13 +31,14 @@ func TestParseMatchesJSON(t *testing.T) {
 		`{"Docker":"/a","docker":"/b","DOCKERCPUINFO":"/ci"}`, `{"docker":null,"dockerPlatform":null}`, `{"docker":3}`,
 		`{"dockerPlatform":false}`, `{"dockerPlatform":"linux/arm/v6"}`, `{"dockerPlatform":""}`, `{"dockerPlatform":true,"dockerPlatform":null}`,
 		`{"dockerPlatform":3}`, `{"dockerPlatform":{}}`, `{"dockerPlatform":["linux/arm"]}`, `{"dockerplatform":"x"}`,
-		`{"docker":"/x"} {`,
+		`{"docker":"/x"} {`, `{"dockerCPUInfoAll":true}`, `{"dockerCPUInfoAll":false}`, `{"dockerCPUInfoAll":null}`,
+		`{"dockerCPUInfoAll":true,"dockerCPUInfoAll":null}`, `{"dockerCPUInfoAll":"true"}`, `{"dockerCPUInfoAll":1}`,
 	} {
 		var ref jsonFile
 		dec := json.NewDecoder(strings.NewReader(c))
 		dec.DisallowUnknownFields()
 		werr := dec.Decode(&ref)
-		want := File{Runtime: ref.Runtime, StateRoot: ref.StateRoot, Docker: ref.Docker, DockerCPUInfo: ref.DockerCPUInfo}
+		want := File{Runtime: ref.Runtime, StateRoot: ref.StateRoot, Docker: ref.Docker, DockerCPUInfo: ref.DockerCPUInfo, DockerCPUInfoAll: ref.DockerCPUInfoAll}
 		switch p := ref.DockerPlatform.(type) {
 		case nil:
 		case bool:
@@ -67,7 +69,7 @@ func TestParseEmpty(t *testing.T) {
 
 func TestParseErrorsNameTheKey(t *testing.T) {
 	for c, want := range map[string]string{
-		`{"runtme":"x"}`:       `unknown key "runtme" (the keys: runtime, stateRoot, docker, dockerCPUInfo, dockerPlatform)`,
+		`{"runtme":"x"}`:       `unknown key "runtme" (the keys: runtime, stateRoot, docker, dockerCPUInfo, dockerPlatform, dockerCPUInfoAll)`,
 		`{"docker":3}`:         "docker: expected a string",
 		`{"dockerPlatform":3}`: "dockerPlatform must be true, false or a platform",
 	} {

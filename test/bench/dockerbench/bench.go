@@ -187,7 +187,8 @@ func Table(groups []Group) string {
 func Setup(t testing.TB) (Config, *testenv.Dockerd) {
 	testenv.RequireRoot(t)
 	d := testenv.StartDockerd(t, testenv.DockerdOptions{})
-	d.Import(t, testenv.BusyboxRootfs(t, "amd64"), "bench-busybox")
+	// 32-bit, so that the wrapper rewrites its run (after asking the daemon).
+	d.ImportPlatform(t, testenv.BusyboxRootfs(t, "i386"), "bench-busybox", "linux/386")
 	dir := t.TempDir()
 	wrapDir := filepath.Join(dir, "wrap")
 	if err := os.MkdirAll(wrapDir, 0o755); err != nil {
