@@ -6,28 +6,29 @@
 // The model, one invocation:
 //
 //  1. Settings: leading wrapper options (--armhf-shim-docker=PATH,
-//     --armhf-shim-cpuinfo=PATH, --armhf-shim-platform[=P]), else the
-//     environment (ARMHF_SHIM_DOCKER, ARMHF_SHIM_CPUINFO,
-//     ARMHF_SHIM_PLATFORM, ARMHF_SHIM=0 to disable), else the config file
+//     --armhf-shim-cpuinfo=PATH, --armhf-shim-platform[=P],
+//     --armhf-shim-cpuinfo-all), else the environment (ARMHF_SHIM_DOCKER,
+//     ARMHF_SHIM_CPUINFO, ARMHF_SHIM_PLATFORM, ARMHF_SHIM_CPUINFO_ALL,
+//     ARMHF_SHIM=0 to disable), else the config file
 //     (/etc/armhf-shim/config.json, or ARMHF_SHIM_CONFIG: keys "docker",
-//     "dockerCPUInfo", "dockerPlatform"), else defaults. The file and the
-//     switch are internal/config's.
+//     "dockerCPUInfo", "dockerPlatform", "dockerCPUInfoAll"), else
+//     defaults. The file and the switch are internal/config's.
 //  2. The real docker: [dockerbin], never the wrapper or a copy of it.
 //  3. The command line: [dockerargs.Rewrite] inserts
 //     "-v FILE:/proc/cpuinfo:ro" (and "--platform linux/arm/v7" when asked)
 //     after run/create; everything else is passed through byte for byte.
 //     FILE (default /run/armhf-shim/cpuinfo) is generated atomically from
 //     all host CPUs when missing. The mount is for 32-bit containers only
-//     ([Is32Bit] asks the daemon), unless set for all. A bind-mount source must exist on the
-//     daemon's host: when the daemon is remote (-H, DOCKER_HOST or a context
-//     with a tcp:// or ssh:// endpoint elsewhere) nothing is inserted and
-//     stderr says why.
+//     ([Is32Bit] asks the daemon), unless set for all. A bind-mount source
+//     must exist on the daemon's host: when the daemon is remote (-H,
+//     DOCKER_HOST or a context with a tcp:// or ssh:// endpoint elsewhere)
+//     nothing is inserted and stderr says why.
 //  4. syscall.Exec of the real docker: exit status, signals, stdin and the
 //     terminal are the real docker's.
 //
 // Steps 1-3 are the [Plan], pure but for the questions to the daemon
-// ([Engine]); [Main] adds the edges (environment, files, exec). The wrapper prints only to stderr and only when it cannot do what
-// was asked.
+// ([Engine]); [Main] adds the edges (environment, files, exec). The
+// wrapper prints only to stderr and only when it cannot do what was asked.
 package dockercli
 
 import (
