@@ -20,7 +20,7 @@ func TestWithRealDockerd(t *testing.T) {
 	shim := testenv.BuildBinary(t, "./cmd/armhf-shim")
 	d := testenv.StartDockerd(t, testenv.DockerdOptions{})
 	d.Import(t, testenv.BusyboxRootfs(t, "amd64"), "busybox")
-	d.ImportPlatform(t, testenv.BusyboxRootfs(t, "i386"), "busybox32", "linux/386")
+	d.ImportArch(t, testenv.BusyboxRootfs(t, "i386"), "busybox32", "386")
 
 	dir := t.TempDir()
 	wrapDir := filepath.Join(dir, "wrap")

@@ -164,19 +164,8 @@ func (d *Dockerd) DockerWith(bin string, env []string, args ...string) (stdout, 
 // Import makes an image ref from the root filesystem directory rootfs.
 func (d *Dockerd) Import(t testing.TB, rootfs, ref string) {
 	t.Helper()
-	d.ImportPlatform(t, rootfs, ref, "")
-}
-
-// ImportPlatform is Import with the image's platform (docker import
-// --platform; "" is the daemon's own).
-func (d *Dockerd) ImportPlatform(t testing.TB, rootfs, ref, platform string) {
-	t.Helper()
 	tar := exec.Command("tar", "-C", rootfs, "-c", ".")
-	args := []string{"import"}
-	if platform != "" {
-		args = append(args, "--platform", platform)
-	}
-	imp := exec.Command(DockerCLI, append(args, "-", ref)...)
+	imp := exec.Command(DockerCLI, "import", "-", ref)
 	imp.Env = d.Env()
 	pipe, err := tar.StdoutPipe()
 	if err != nil {

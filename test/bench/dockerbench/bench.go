@@ -188,7 +188,7 @@ func Setup(t testing.TB) (Config, *testenv.Dockerd) {
 	testenv.RequireRoot(t)
 	d := testenv.StartDockerd(t, testenv.DockerdOptions{})
 	// 32-bit, so that the wrapper rewrites its run (after asking the daemon).
-	d.ImportPlatform(t, testenv.BusyboxRootfs(t, "i386"), "bench-busybox", "linux/386")
+	d.ImportArch(t, testenv.BusyboxRootfs(t, "i386"), "bench-busybox", "386")
 	dir := t.TempDir()
 	wrapDir := filepath.Join(dir, "wrap")
 	if err := os.MkdirAll(wrapDir, 0o755); err != nil {
