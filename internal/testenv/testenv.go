@@ -248,7 +248,9 @@ func BuildBinaryTags(t testing.TB, pkg, tags string, env ...string) string {
 		i := slices.Index(flags, "-tags")
 		flags[i+1] += "," + tags
 	}
-	sum := sha256.Sum256([]byte(key))
+	// The checkout is part of the name: test processes of two checkouts
+	// sharing one .cache must not run each other's builds.
+	sum := sha256.Sum256([]byte(RepoRoot() + "\x00" + key))
 	dir := CacheDir(t, "testbin")
 	out := filepath.Join(dir, filepath.Base(pkg)+"-"+hex.EncodeToString(sum[:6]))
 	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
