@@ -81,6 +81,21 @@ func fakeELF(m elf.Machine) string {
 	return string(h)
 }
 
+// fakeDynELF is fakeELF with a PT_INTERP program header naming interp, the
+// loader of a dynamically linked binary.
+func fakeDynELF(m elf.Machine, interp string) string {
+	h := []byte(fakeELF(m))
+	binary.LittleEndian.PutUint64(h[32:], 64) // e_phoff
+	binary.LittleEndian.PutUint16(h[54:], 56) // e_phentsize
+	binary.LittleEndian.PutUint16(h[56:], 1)  // e_phnum
+	ph := make([]byte, 56)
+	binary.LittleEndian.PutUint32(ph[0:], uint32(elf.PT_INTERP))
+	binary.LittleEndian.PutUint64(ph[8:], 64+56)                  // p_offset
+	binary.LittleEndian.PutUint64(ph[32:], uint64(len(interp)+1)) // p_filesz
+	binary.LittleEndian.PutUint64(ph[40:], uint64(len(interp)+1)) // p_memsz
+	return string(h) + string(ph) + interp + "\x00"
+}
+
 func hostMachine() elf.Machine {
 	if runtime.GOARCH == "arm64" {
 		return elf.EM_AARCH64
@@ -532,6 +547,60 @@ func TestFindDockerd(t *testing.T) {
 		}
 		if slices.Contains(d.Missing, "runc") || slices.Contains(d.Missing, "containerd") {
 			t.Errorf("missing %q", d.Missing)
+		}
+	})
+	// Distribution packages split the daemon: Debian's docker.io has
+	// /usr/sbin/dockerd, /usr/bin/containerd, /usr/sbin/runc.
+	t.Run("companions in other binary directories", func(t *testing.T) {
+		r := mk([]ent{
+			{name: "usr/sbin/dockerd", body: fakeELF(hostMachine()), mode: 0o755},
+			{name: "usr/sbin/runc", body: fakeELF(hostMachine()), mode: 0o755},
+			{name: "usr/sbin/docker-proxy", body: fakeELF(hostMachine()), mode: 0o755},
+			{name: "usr/bin/containerd", body: fakeELF(hostMachine()), mode: 0o755},
+			{name: "usr/bin/containerd-shim-runc-v2", body: fakeELF(hostMachine()), mode: 0o755},
+			{name: "usr/bin/docker-init", body: fakeELF(hostMachine()), mode: 0o755},
+		})
+		d, err := FindDockerd(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Missing) > 0 || len(d.Outside) > 0 {
+			t.Errorf("missing %q, outside %q", d.Missing, d.Outside)
+		}
+		if !slices.Equal(d.Path, []string{filepath.Join(r, "usr/sbin"), filepath.Join(r, "usr/bin")}) {
+			t.Errorf("path %q", d.Path)
+		}
+	})
+	// The kernel opens a dynamic binary's loader in the host's root:
+	// without it execve says only "no such file or directory".
+	t.Run("loader", func(t *testing.T) {
+		host := t.TempDir()
+		present := writeFile(t, filepath.Join(host, "ld-present.so"), []byte("x"))
+		absent := filepath.Join(host, "ld-linux-armhf.so.3")
+		for _, tc := range []struct {
+			name string
+			ents []ent
+			want string // "" = no error
+		}{
+			{"static", []ent{{name: "usr/local/bin/dockerd", body: fakeELF(hostMachine()), mode: 0o755}}, ""},
+			{"loader on the host", []ent{{name: "usr/local/bin/dockerd", body: fakeDynELF(hostMachine(), present), mode: 0o755}}, ""},
+			{"dockerd's loader missing", []ent{{name: "usr/local/bin/dockerd", body: fakeDynELF(hostMachine(), absent), mode: 0o755}},
+				"dockerd needs the loader " + absent + ", which is not on this host: /usr/local/bin/dockerd is dynamically linked"},
+			{"only in the input", []ent{
+				{name: "usr/local/bin/dockerd", body: fakeDynELF(hostMachine(), absent), mode: 0o755},
+				{name: strings.TrimPrefix(absent, "/"), body: "ld", mode: 0o755},
+			}, "which is not on this host (the input's own copy does not count)"},
+			{"containerd's loader missing", []ent{
+				{name: "usr/sbin/dockerd", body: fakeDynELF(hostMachine(), present), mode: 0o755},
+				{name: "usr/bin/containerd", body: fakeDynELF(hostMachine(), absent), mode: 0o755},
+			}, "containerd needs the loader " + absent},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := FindDockerd(mk(tc.ents))
+				if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+					t.Fatalf("error %v, want %q", err, tc.want)
+				}
+			})
 		}
 	})
 }
