@@ -19,7 +19,8 @@
 //	DIR/data          --data-root
 //	DIR/run           --exec-root (containerd's state too)
 //	DIR/docker.sock   the API socket; DIR/docker.pid the pidfile; DIR/dockerd.log its log
-//	DIR/state.json    what start recorded (input, dockerd, mount namespace)
+//	DIR/netns         its network namespace, pinned (see NetworkPrivate)
+//	DIR/state.json    what start recorded (input, dockerd, mount namespace, network)
 //
 // dockerd is started through the armhf-shim binary's own exec command
 // (LINUX32 personality, private mount namespace, cpuinfo bind-mounted over
@@ -59,6 +60,7 @@ func (l Layout) Pidfile() string     { return filepath.Join(l.Dir, "docker.pid")
 func (l Layout) Log() string         { return filepath.Join(l.Dir, "dockerd.log") }
 func (l Layout) State() string       { return filepath.Join(l.Dir, "state.json") }
 func (l Layout) Lock() string        { return filepath.Join(l.Dir, ".lock") }
+func (l Layout) NetNS() string       { return filepath.Join(l.Dir, "netns") }
 func (l Layout) Host() string        { return "unix://" + l.Socket() }
 func (l Layout) RuntimeLink() string { return filepath.Join(l.BinDir(), RuntimeName+"-runc") }
 

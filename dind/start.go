@@ -35,6 +35,10 @@ type Options struct {
 	// Runtime makes the armhf-shim runtime wrapper dockerd's default
 	// runtime and the "runc" on its PATH.
 	Runtime bool
+	// Network is NetworkPrivate (default: a network namespace of its own)
+	// or NetworkHost (the host's, with dockerd kept off its bridge and
+	// iptables chains).
+	Network string
 	// DockerdArgs are appended to dockerd's command line.
 	DockerdArgs []string
 	// Timeout bounds the wait for /_ping (default 60s).
@@ -57,6 +61,8 @@ type State struct {
 	MountNS    string    `json:"mountNS,omitempty"`
 	Started    time.Time `json:"started,omitempty"`
 	Args       []string  `json:"args,omitempty"`
+	Network    string    `json:"network,omitempty"`
+	Net        *Net      `json:"net,omitempty"` // the private network
 }
 
 func readState(l Layout) State {
@@ -150,6 +156,18 @@ func Start(l Layout, o Options) (*Status, error) {
 	if err := checkArgs(o.DockerdArgs); err != nil {
 		return nil, err
 	}
+	switch o.Network {
+	case "":
+		o.Network = NetworkPrivate
+	case NetworkPrivate:
+	case NetworkHost:
+		cfg, _ := os.ReadFile(l.DaemonJSON())
+		if err := checkHostNetwork(o.DockerdArgs, cfg); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("--network %q: want %s or %s", o.Network, NetworkPrivate, NetworkHost)
+	}
 	if o.Self == "" {
 		self, err := os.Executable()
 		if err != nil {
@@ -206,6 +224,12 @@ func Start(l Layout, o Options) (*Status, error) {
 	if err := prepareFiles(l, o); err != nil {
 		return nil, err
 	}
+	var network *Net
+	if o.Network == NetworkPrivate {
+		if network, err = setupNetwork(l, out); err != nil {
+			return nil, err
+		}
+	}
 
 	args := []string{
 		"--data-root", l.DataRoot(),
@@ -240,7 +264,13 @@ func Start(l Layout, o Options) (*Status, error) {
 	cmd.Dir = l.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	if network != nil {
+		err = inNetNS(l.NetNS(), cmd.Start)
+	} else {
+		err = cmd.Start()
+	}
+	if err != nil {
+		teardownNetwork(l)
 		return nil, fmt.Errorf("starting %s exec: %v", o.Self, err)
 	}
 	pid := cmd.Process.Pid
@@ -273,6 +303,7 @@ func Start(l Layout, o Options) (*Status, error) {
 	}
 	state.Dockerd, state.Path, state.Pid, state.Args = d.Dockerd, path, pid, args
 	state.MountNS, state.Started = mntNS(pid), time.Now().UTC()
+	state.Network, state.Net = o.Network, network
 	if err := writeState(l, state); err != nil {
 		fmt.Fprintf(out, "armhf-shim: warning: %v\n", err)
 	}

@@ -30,6 +30,10 @@ type Status struct {
 	Architecture string `json:"architecture,omitempty"` // as Docker reports it (/info)
 	OSType       string `json:"osType,omitempty"`
 	Runtime      string `json:"defaultRuntime,omitempty"`
+	// Network is "private" (its own namespace) or "host"; Address is its
+	// address on the private link, where its published ports are.
+	Network string `json:"network,omitempty"`
+	Address string `json:"address,omitempty"`
 	// APIError is set when the process runs but its API does not answer.
 	APIError string `json:"apiError,omitempty"`
 }
@@ -79,6 +83,12 @@ func GetStatus(l Layout) Status {
 		return s
 	}
 	s.Running = true
+	if st := readState(l); st.Pid == s.Pid {
+		s.Network = st.Network
+		if st.Net != nil {
+			s.Address = st.Net.Addr
+		}
+	}
 	if p, ok := personality(s.Pid); ok {
 		if p&0xff == uname.PerLinux32 {
 			s.Personality = "linux32"
@@ -190,6 +200,12 @@ func (s Status) Format() string {
 	fmt.Fprintf(&b, "dir: %s\n", s.Dir)
 	if s.Personality != "" {
 		fmt.Fprintf(&b, "personality: %s\n", s.Personality)
+	}
+	switch {
+	case s.Address != "":
+		fmt.Fprintf(&b, "network: %s, address %s (its published ports are there)\n", s.Network, s.Address)
+	case s.Network != "":
+		fmt.Fprintf(&b, "network: %s\n", s.Network)
 	}
 	if s.Version != "" {
 		fmt.Fprintf(&b, "version: %s (API %s)\n", s.Version, s.APIVersion)

@@ -37,7 +37,8 @@ func Stop(l Layout, timeout time.Duration, out io.Writer) (bool, error) {
 }
 
 // cleanup stops the daemon pid (0: none known) and removes everything a
-// daemon of l may have left: helper processes, mounts, pidfile, socket.
+// daemon of l may have left: helper processes, mounts, its network,
+// pidfile, socket.
 func cleanup(l Layout, pid int, timeout time.Duration, out io.Writer) error {
 	procs := daemonProcs(l, pid)
 	b := births{}.add(procs)
@@ -64,6 +65,9 @@ func cleanup(l Layout, pid int, timeout time.Duration, out io.Writer) error {
 		}
 	}
 	if err := unmountDaemon(l); err != nil {
+		return err
+	}
+	if err := teardownNetwork(l); err != nil {
 		return err
 	}
 	for _, p := range []string{l.Pidfile(), l.Socket()} {

@@ -43,6 +43,8 @@ func dindCommand() *cli.Command {
 					&cli.StringFlag{Name: "input", Aliases: []string{"i"}, EnvVars: []string{"ARMHF_SHIM_DIND_INPUT"},
 						Usage: "docker:dind armhf rootfs (directory or tarball), OCI layout or docker save archive, or static binaries tgz (default: what an earlier start unpacked)"},
 					&cli.StringFlag{Name: "platform", Value: "linux/arm/v7", Usage: "image to take from a multi-platform OCI index"},
+					&cli.StringFlag{Name: "network", Value: dind.NetworkPrivate,
+						Usage: "private: a network namespace of its own (its bridge, iptables chains and published ports stay there; NAT to the host); host: the host's, only with -- --iptables=false --bridge=none"},
 					&cli.BoolFlag{Name: "runtime", Value: true, Usage: "make the armhf-shim runtime wrapper dockerd's default runtime and its runc (--runtime=false: Docker's own runc)"},
 					&cli.DurationFlag{Name: "timeout", Value: dindStartTimeout, Usage: "how long to wait for the daemon to answer"},
 				},
@@ -56,7 +58,7 @@ func dindCommand() *cli.Command {
 						args = args[1:]
 					}
 					st, err := dind.Start(l, dind.Options{
-						Input: c.String("input"), Platform: c.String("platform"), Runtime: c.Bool("runtime"),
+						Input: c.String("input"), Platform: c.String("platform"), Runtime: c.Bool("runtime"), Network: c.String("network"),
 						DockerdArgs: args, Timeout: c.Duration("timeout"), Out: os.Stderr,
 					})
 					if errors.Is(err, dind.ErrAlreadyRunning) {
@@ -72,7 +74,7 @@ func dindCommand() *cli.Command {
 			},
 			{
 				Name:  "stop",
-				Usage: "stop the daemon (SIGTERM, then SIGKILL after --timeout) and clean up its processes, mounts, pidfile and socket",
+				Usage: "stop the daemon (SIGTERM, then SIGKILL after --timeout) and clean up its processes, mounts, network, pidfile and socket",
 				Flags: []cli.Flag{
 					dirFlag,
 					&cli.DurationFlag{Name: "timeout", Value: dindStopTimeout, Usage: "how long dockerd gets to stop its containers before SIGKILL"},
