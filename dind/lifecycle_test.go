@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"os"
@@ -454,12 +455,28 @@ func TestDindBadInputs(t *testing.T) {
 	os.MkdirAll(filepath.Join(noDockerd, "bin"), 0o755)
 	os.WriteFile(filepath.Join(noDockerd, "bin/sh"), []byte("x"), 0o755)
 
+	// Debian's dockerd as it is, but needing armhf's loader, which this
+	// host lacks: a dynamic dockerd from the wrong distribution package.
+	loader := "/lib/ld-linux-armhf.so.3"
+	if _, err := os.Stat(loader); err == nil {
+		loader = "/no/such/ld-linux-armhf.so.3"
+	}
+	noLoader := filepath.Join(work, "noloader")
+	os.MkdirAll(noLoader, 0o755)
+	b, err := os.ReadFile(testenv.RequireCommand(t, "dockerd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = withInterp(t, b, loader)
+	os.WriteFile(filepath.Join(noLoader, "dockerd"), b, 0o755)
+
 	for _, tc := range []struct {
 		name  string
 		args  []string
 		want  string
 		state bool // the state dir gets an unpacked rootfs
 	}{
+		{"loader missing", []string{"--input", noLoader}, "dockerd needs the loader " + loader + ", which is not on this host: /dockerd is dynamically linked", false},
 		{"missing input", []string{"--input", filepath.Join(work, "nope.tgz")}, "no such file", false},
 		{"corrupt input", []string{"--input", junk}, "reading tar", false},
 		{"no dockerd", []string{"--input", noDockerd}, "no dockerd found", false},
@@ -516,6 +533,22 @@ func TestDindBadInputs(t *testing.T) {
 		}
 		if left := leftovers(t, c.dir, st.Pid); len(left) > 0 {
 			t.Fatalf("left:\n%s", strings.Join(left, "\n"))
+		}
+	})
+	// A 32-bit dockerd (a static i386 stand-in here) gets the SIGSYS note.
+	t.Run("32-bit dockerd", func(t *testing.T) {
+		d := filepath.Join(t.TempDir(), "in386")
+		os.MkdirAll(d, 0o755)
+		b, _ := os.ReadFile(testenv.BuildBinary(t, "./dind/internal/fakedocker", "GOARCH=386"))
+		os.WriteFile(filepath.Join(d, "dockerd"), b, 0o755)
+		c.env = []string{"FAKEDOCKER_SERVE=1"}
+		defer func() { c.env = nil }()
+		r := c.dind("start", "--input", d, "--runtime=false")
+		if r.code != 0 || !strings.Contains(r.stderr, "this dockerd is 32-bit (EM_386)") || !strings.Contains(r.stderr, "dies at its first system call with SIGSYS") {
+			t.Fatalf("start: %+v", r)
+		}
+		if r := c.dind("stop"); r.code != 0 {
+			t.Fatalf("stop: %+v", r)
 		}
 	})
 	t.Run("dockerd never answers", func(t *testing.T) {
@@ -592,4 +625,111 @@ func TestSystemdUnitCommands(t *testing.T) {
 	if out, code := run(cmds["ExecStop"]); code != 0 || !strings.Contains(out, "dind in "+dir+" is not running") {
 		t.Errorf("ExecStop: exit %d: %s", code, out)
 	}
+}
+
+// withInterp returns the ELF binary b with its loader (PT_INTERP) renamed
+// to interp, which must not be longer than the one it has.
+func withInterp(t *testing.T, b []byte, interp string) []byte {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			if uint64(len(interp)) >= p.Filesz {
+				t.Fatalf("loader name %q longer than the binary's", interp)
+			}
+			out := bytes.Clone(b)
+			field := out[p.Off : p.Off+p.Filesz]
+			clear(field)
+			copy(field, interp)
+			return out
+		}
+	}
+	t.Fatal("not a dynamic binary")
+	return nil
+}
+
+// TestDindFromImage (issue 17, item 19): `dind start --from-image` takes an
+// image the host's Docker has — here an i386 root filesystem with Debian's
+// daemon laid out as docker.io installs it (/usr/sbin/dockerd,
+// /usr/bin/containerd, ...) — with docker save; the daemon runs with the
+// image's own containerd (not reported missing); the same image is not
+// saved twice; a missing image is named with the pull to run.
+func TestDindFromImage(t *testing.T) {
+	files := daemonFiles(t)
+	host := testenv.StartDockerd(t, testenv.DockerdOptions{})
+	root := testenv.BusyboxRootfs(t, "i386")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, p), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host.Import(t, root, "dind-test:i386")
+
+	c := newCLI(t)
+	// The host's docker CLI first on PATH, pointed at the host daemon.
+	bin := t.TempDir()
+	os.Symlink(testenv.DockerCLI, filepath.Join(bin, "docker"))
+	c.env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "DOCKER_HOST=" + host.Host}
+
+	r := c.dind("start", "--from-image", "dind-test:i386")
+	if r.code != 0 || !strings.Contains(r.stderr, "docker save dind-test:i386 (linux/amd64)") {
+		t.Fatalf("start --from-image: %+v", r)
+	}
+	if strings.Contains(r.stderr, "the input has no") {
+		t.Errorf("companions reported missing: %s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "image dind-test:i386 is linux/amd64, not a 32-bit platform") {
+		t.Errorf("no note on the image's platform: %s", r.stderr)
+	}
+	if exe := containerdExe(t, c.dir); exe != filepath.Join(c.dir, "rootfs/usr/bin/containerd") {
+		t.Errorf("containerd runs from %q, want the image's", exe)
+	}
+	if m, _ := filepath.Glob(filepath.Join(c.dir, ".from-image-*")); len(m) > 0 {
+		t.Errorf("the saved archive is left: %q", m)
+	}
+	if r := c.dind("stop"); r.code != 0 {
+		t.Fatalf("stop: %+v", r)
+	}
+	// The same image again: not saved and unpacked again.
+	r = c.dind("start", "--from-image", "dind-test:i386")
+	if r.code != 0 || strings.Contains(r.stderr, "docker save") {
+		t.Errorf("second start: %+v", r)
+	}
+	if r := c.dind("stop"); r.code != 0 {
+		t.Fatalf("stop: %+v", r)
+	}
+	r = c.dind("start", "--from-image", "nope:1")
+	if r.code != 1 || !strings.Contains(r.stderr, "image nope:1 is not in the host's Docker; pull it first, for armhf: docker pull --platform linux/arm/v7 nope:1") {
+		t.Errorf("missing image: %+v", r)
+	}
+	if r := c.dind("start", "--from-image", "dind-test:i386", "--input", "/x.tar"); r.code != 2 || !strings.Contains(r.stderr, "not both") {
+		t.Errorf("--from-image with --input: %+v", r)
+	}
+}
+
+// containerdExe is the executable of the containerd that the daemon in
+// dir runs ("" when none).
+func containerdExe(t *testing.T, dir string) string {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if filepath.Base(args[0]) == "containerd" && strings.Contains(string(b), dir+"/") {
+			exe, _ := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+			return exe
+		}
+	}
+	return ""
 }

@@ -237,17 +237,23 @@ func setupNetwork(l Layout, out io.Writer) (*Net, error) {
 		return ip.String()
 	}
 	n := &Net{HostIf: hostIf, Chain: chain, Subnet: sub.String(), HostAddr: addr(1), Addr: addr(2)}
+	// This thread stays in the host's namespace while the namespace is set
+	// up from another: the host end of the link is created in its
+	// namespace, named by its thread ID (the process's main thread may be
+	// the one that entered the new namespace).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	hostTid := strconv.Itoa(unix.Gettid())
 	err = func() error {
 		if err := newNetNS(l.NetNS()); err != nil {
 			return err
 		}
-		// Inside: lo, eth0 (its peer created straight in our namespace,
-		// the one of our main thread), the default route via the host end.
-		pid := strconv.Itoa(os.Getpid())
+		// Inside: lo, eth0 (its peer created straight in the host's
+		// namespace), the default route via the host end.
 		if err := inNetNS(l.NetNS(), func() error {
 			for _, args := range [][]string{
 				{"link", "set", "lo", "up"},
-				{"link", "add", "eth0", "type", "veth", "peer", "name", hostIf, "netns", pid},
+				{"link", "add", "eth0", "type", "veth", "peer", "name", hostIf, "netns", hostTid},
 				{"addr", "add", n.Addr + "/30", "dev", "eth0"},
 				{"link", "set", "eth0", "up"},
 				{"route", "add", "default", "via", n.HostAddr},

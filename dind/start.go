@@ -1,6 +1,7 @@
 package dind
 
 import (
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,9 @@ type Options struct {
 	// Input is the daemon to run (see package rootfs). Empty: the one
 	// unpacked by an earlier start.
 	Input string
+	// FromImage is an image of the host's Docker to run instead of Input:
+	// it is taken with `docker save` (see prepareFromImage).
+	FromImage string
 	// Platform picks the image of a multi-platform OCI index.
 	Platform string
 	// Self is the armhf-shim binary (its exec command starts dockerd; it
@@ -55,6 +59,8 @@ type State struct {
 	Platform   string    `json:"platform,omitempty"` // --platform it was unpacked for ("" = the default)
 	Kind       string    `json:"kind,omitempty"`
 	Image      string    `json:"image,omitempty"`
+	FromImage  string    `json:"fromImage,omitempty"` // --from-image
+	ImageID    string    `json:"imageID,omitempty"`   // its ID in the host's Docker
 	Dockerd    string    `json:"dockerd,omitempty"`
 	Path       []string  `json:"path,omitempty"`
 	Pid        int       `json:"pid,omitempty"`
@@ -183,9 +189,9 @@ func Start(l Layout, o Options) (*Status, error) {
 
 	st := GetStatus(l)
 	if st.Running {
-		if in, _ := filepath.Abs(o.Input); o.Input != "" && in != readState(l).Input {
-			return &st, fmt.Errorf("dind is running (pid %d, %s) from %q, not from %s; `armhf-shim dind stop --dir %s` first to switch",
-				st.Pid, l.Host(), readState(l).Input, in, l.Dir)
+		if want, ok := o.source(); ok && want != readState(l).source() {
+			return &st, fmt.Errorf("dind is running (pid %d, %s) from %s, not from %s; `armhf-shim dind stop --dir %s` first to switch",
+				st.Pid, l.Host(), readState(l).source(), want, l.Dir)
 		}
 		return &st, fmt.Errorf("dind is %w (pid %d, %s)", ErrAlreadyRunning, st.Pid, l.Host())
 	}
@@ -216,6 +222,9 @@ func Start(l Layout, o Options) (*Status, error) {
 	}
 	if len(d.Missing) > 0 {
 		fmt.Fprintf(out, "armhf-shim: note: the input has no %s; dockerd will take them from the host's PATH\n", strings.Join(d.Missing, ", "))
+	}
+	if d.Class == elf.ELFCLASS32 {
+		fmt.Fprintln(out, seccomp32Note(d.Machine))
 	}
 	if len(d.Outside) > 0 {
 		fmt.Fprintf(out, "armhf-shim: note: the input's %s are absolute symlinks, which lead to the host's files when dockerd runs them; "+
@@ -311,6 +320,16 @@ func Start(l Layout, o Options) (*Status, error) {
 	return &s, nil
 }
 
+// seccomp32Note says what a 32-bit dockerd means for 64-bit containers:
+// the default seccomp profile is resolved for the daemon's own
+// architecture, and its 32-bit runc builds a filter for the 32-bit system
+// call ABI alone, which kills a 64-bit process at its first system call.
+func seccomp32Note(machine string) string {
+	return "armhf-shim: note: this dockerd is 32-bit (" + machine + "): its containers get a seccomp filter for the 32-bit system call ABI only, " +
+		"so a 64-bit container (a linux/arm64 or linux/amd64 image) dies at its first system call with SIGSYS (exit status 159, \"bad system call\"); " +
+		"run 64-bit images on the host's Docker, or here with --security-opt seccomp=unconfined"
+}
+
 // daemonEnv is dockerd's environment: ours with PATH replaced by path
 // first, and without variables meant for us or for systemd.
 func daemonEnv(env []string, path string) []string {
@@ -340,9 +359,12 @@ func daemonEnv(env []string, path string) []string {
 // prepareRootfs unpacks o.Input into l.Rootfs() unless that was already
 // done for the same input.
 func prepareRootfs(l Layout, o Options, state *State, out io.Writer) error {
+	if o.FromImage != "" {
+		return prepareFromImage(l, o, state, out)
+	}
 	if o.Input == "" {
 		if !exists(l.Rootfs()) {
-			return fmt.Errorf("nothing to run: %s has no unpacked daemon; give --input (a docker:dind armhf root filesystem, image archive or OCI layout, or Docker's static binaries tgz)", l.Dir)
+			return fmt.Errorf("nothing to run: %s has no unpacked daemon; give --input (a docker:dind armhf root filesystem, image archive or OCI layout, or Docker's static binaries tgz) or --from-image", l.Dir)
 		}
 		return nil
 	}
@@ -358,22 +380,33 @@ func prepareRootfs(l Layout, o Options, state *State, out io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(out, "armhf-shim: unpacking %s into %s\n", in, l.Rootfs())
-	tmp := l.Rootfs() + ".new"
-	os.RemoveAll(tmp)
-	res, err := rootfs.Unpack(in, tmp, rootfs.Options{Platform: o.Platform})
+	res, err := unpackRootfs(l, in, in, o.Platform)
 	if err != nil {
-		return fmt.Errorf("unpacking %s: %w (nothing changed in %s)", in, err, l.Dir)
-	}
-	if _, err := rootfs.FindDockerd(tmp); err != nil {
-		os.RemoveAll(tmp)
-		return fmt.Errorf("input %s: %w (nothing changed in %s)", in, err, l.Dir)
-	}
-	if err := replaceDir(l.Rootfs(), tmp); err != nil {
-		os.RemoveAll(tmp)
-		return fmt.Errorf("installing the unpacked %s: %w", in, err)
+		return err
 	}
 	*state = State{Input: in, InputSize: fi.Size(), InputMtime: fi.ModTime().UTC(), Platform: o.Platform, Kind: string(res.Kind), Image: res.Image}
 	return writeState(l, *state)
+}
+
+// unpackRootfs unpacks the file or directory in (named what in messages)
+// and puts it in place of l.Rootfs() once it holds a dockerd this host can
+// start; on failure the previous rootfs is untouched.
+func unpackRootfs(l Layout, in, what, platform string) (*rootfs.Result, error) {
+	tmp := l.Rootfs() + ".new"
+	os.RemoveAll(tmp)
+	res, err := rootfs.Unpack(in, tmp, rootfs.Options{Platform: platform})
+	if err != nil {
+		return nil, fmt.Errorf("unpacking %s: %w (nothing changed in %s)", what, err, l.Dir)
+	}
+	if _, err := rootfs.FindDockerd(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("input %s: %w (nothing changed in %s)", what, err, l.Dir)
+	}
+	if err := replaceDir(l.Rootfs(), tmp); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("installing the unpacked %s: %w", what, err)
+	}
+	return res, nil
 }
 
 // unpackedFrom reports whether the state's rootfs was unpacked from this

@@ -42,6 +42,7 @@ func dindCommand() *cli.Command {
 					dirFlag,
 					&cli.StringFlag{Name: "input", Aliases: []string{"i"}, EnvVars: []string{"ARMHF_SHIM_DIND_INPUT"},
 						Usage: "docker:dind armhf rootfs (directory or tarball), OCI layout or docker save archive, or static binaries tgz (default: what an earlier start unpacked)"},
+					&cli.StringFlag{Name: "from-image", Usage: "take the input from the host's Docker (docker save of IMAGE, e.g. docker:dind pulled with --platform linux/arm/v7) instead of --input"},
 					&cli.StringFlag{Name: "platform", Value: "linux/arm/v7", Usage: "image to take from a multi-platform OCI index"},
 					&cli.StringFlag{Name: "network", Value: dind.NetworkPrivate,
 						Usage: "private: a network namespace of its own (its bridge, iptables chains and published ports stay there; NAT to the host); host: the host's, only with -- --iptables=false --bridge=none"},
@@ -57,8 +58,12 @@ func dindCommand() *cli.Command {
 					if len(args) > 0 && args[0] == "--" {
 						args = args[1:]
 					}
+					if c.String("input") != "" && c.String("from-image") != "" {
+						return cli.Exit("dind start: give --input or --from-image, not both", 2)
+					}
 					st, err := dind.Start(l, dind.Options{
-						Input: c.String("input"), Platform: c.String("platform"), Runtime: c.Bool("runtime"), Network: c.String("network"),
+						Input: c.String("input"), FromImage: c.String("from-image"),
+						Platform: c.String("platform"), Runtime: c.Bool("runtime"), Network: c.String("network"),
 						DockerdArgs: args, Timeout: c.Duration("timeout"), Out: os.Stderr,
 					})
 					if errors.Is(err, dind.ErrAlreadyRunning) {
