@@ -233,12 +233,6 @@ func Start(l Layout, o Options) (*Status, error) {
 	if err := prepareFiles(l, o); err != nil {
 		return nil, err
 	}
-	var network *Net
-	if o.Network == NetworkPrivate {
-		if network, err = setupNetwork(l, out); err != nil {
-			return nil, err
-		}
-	}
 
 	args := []string{
 		"--data-root", l.DataRoot(),
@@ -273,6 +267,12 @@ func Start(l Layout, o Options) (*Status, error) {
 	cmd.Dir = l.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var network *Net
+	if o.Network == NetworkPrivate {
+		if network, err = setupNetwork(l, out); err != nil {
+			return nil, err
+		}
+	}
 	if network != nil {
 		err = inNetNS(l.NetNS(), cmd.Start)
 	} else {
