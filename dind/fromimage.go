@@ -2,6 +2,7 @@ package dind
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -78,9 +79,11 @@ func prepareFromImage(l Layout, o Options, state *State, out io.Writer) error {
 }
 
 // inspectImage asks the host's Docker for the image's ID and platform.
+// The JSON is read here rather than through --format: Docker 20.10 fails a
+// template on a key the image lacks (Variant).
 func inspectImage(docker, ref string) (id, platform string, err error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(docker, "image", "inspect", "--format", "{{.Id}} {{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}", ref)
+	cmd := exec.Command(docker, "image", "inspect", ref)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
@@ -89,11 +92,21 @@ func inspectImage(docker, ref string) (id, platform string, err error) {
 		}
 		return "", "", fmt.Errorf("docker image inspect %s: %v: %s", ref, err, msg)
 	}
-	id, platform, ok := strings.Cut(strings.TrimSpace(stdout.String()), " ")
-	if !ok || id == "" {
-		return "", "", fmt.Errorf("docker image inspect %s: unexpected answer %q", ref, stdout.String())
+	var images []struct {
+		ID           string `json:"Id"`
+		Os           string
+		Architecture string
+		Variant      string
 	}
-	return id, platform, nil
+	if err := json.Unmarshal(stdout.Bytes(), &images); err != nil || len(images) != 1 || images[0].ID == "" {
+		return "", "", fmt.Errorf("docker image inspect %s: unexpected answer (%v): %.200q", ref, err, stdout.String())
+	}
+	im := images[0]
+	platform = im.Os + "/" + im.Architecture
+	if im.Variant != "" {
+		platform += "/" + im.Variant
+	}
+	return im.ID, platform, nil
 }
 
 func isPlatform32(p string) bool {

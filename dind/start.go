@@ -321,9 +321,9 @@ func Start(l Layout, o Options) (*Status, error) {
 }
 
 // seccomp32Note says what a 32-bit dockerd means for 64-bit containers:
-// the default seccomp profile is resolved for the daemon's own
-// architecture, and its 32-bit runc builds a filter for the 32-bit system
-// call ABI alone, which kills a 64-bit process at its first system call.
+// Docker's default seccomp profile lists no architectures for a 32-bit
+// daemon, so the filter covers the ABI of its 32-bit runc alone, and a
+// 64-bit process dies at its first system call.
 func seccomp32Note(machine string) string {
 	return "armhf-shim: note: this dockerd is 32-bit (" + machine + "): its containers get a seccomp filter for the 32-bit system call ABI only, " +
 		"so a 64-bit container (a linux/arm64 or linux/amd64 image) dies at its first system call with SIGSYS (exit status 159, \"bad system call\"); " +
