@@ -1,0 +1,170 @@
+package testenv
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Containerd is a throw-away containerd (the one scripts/engines.sh builds,
+// newer than Debian's) with its own root, state, sockets and config, and
+// the CRI plugin's runc handler on the pinned runc.
+type Containerd struct {
+	Root    string // everything of this daemon lives below
+	Address string // its gRPC socket
+	Config  string // its config.toml
+	Log     string // its log file
+	Pid     int
+
+	crictl string
+	cmd    *exec.Cmd
+	done   chan error
+}
+
+// ContainerdOptions configure StartContainerd.
+type ContainerdOptions struct {
+	// Runc is the runc handler's binary; empty: the pinned runc (Engine).
+	Runc string
+	// ExtraConfig is TOML appended to the config: tables it does not define.
+	ExtraConfig string
+}
+
+// containerdConfig is a config version 3 that keeps every path of the
+// daemon below root (the opt plugin and NRI would otherwise create
+// /opt/containerd and /var/run/nri). restrict_oom_score_adj: the CRI
+// plugin gives sandboxes an oom_score_adj of -998, which needs
+// CAP_SYS_RESOURCE, and root in this project's sandboxes may lack it.
+func containerdConfig(root, runc string) string {
+	return fmt.Sprintf(`version = 3
+root = %[1]q
+state = %[2]q
+
+[grpc]
+  address = %[3]q
+
+[ttrpc]
+  address = "%[3]s.ttrpc"
+
+[plugins]
+  [plugins.'io.containerd.internal.v1.opt']
+    path = %[4]q
+  [plugins.'io.containerd.nri.v1.nri']
+    disable = true
+  [plugins.'io.containerd.cri.v1.runtime']
+    restrict_oom_score_adj = true
+    [plugins.'io.containerd.cri.v1.runtime'.cni]
+      bin_dirs = [%[5]q]
+      conf_dir = %[6]q
+    [plugins.'io.containerd.cri.v1.runtime'.containerd]
+      default_runtime_name = 'runc'
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+        runtime_type = 'io.containerd.runc.v2'
+        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+          BinaryName = %[7]q
+`, filepath.Join(root, "root"), filepath.Join(root, "state"), filepath.Join(root, "containerd.sock"),
+		filepath.Join(root, "opt"), filepath.Join(root, "cni", "bin"), filepath.Join(root, "cni", "net.d"), runc)
+}
+
+// StartContainerd starts a daemon and waits until its socket accepts
+// connections. It is stopped and everything below Root removed in
+// t.Cleanup.
+func StartContainerd(t testing.TB, opts ContainerdOptions) *Containerd {
+	t.Helper()
+	SkipShort(t, "containerd")
+	RequireRoot(t)
+	bin := Engine(t, "containerd")
+	Engine(t, "containerd-shim-runc-v2")
+	crictl := Engine(t, "crictl")
+	if opts.Runc == "" {
+		opts.Runc = Engine(t, "runc")
+	}
+	// Unix socket paths are limited to 108 bytes: keep the root short.
+	root, err := os.MkdirTemp("/tmp", "ashc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Containerd{
+		Root: root, Address: filepath.Join(root, "containerd.sock"),
+		Config: filepath.Join(root, "config.toml"), Log: filepath.Join(root, "containerd.log"), crictl: crictl,
+	}
+	cfg := containerdConfig(root, opts.Runc) + opts.ExtraConfig
+	if err := os.WriteFile(c.Config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	crictlYAML := fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%[1]s\ntimeout: 30\n", c.Address)
+	if err := os.WriteFile(filepath.Join(root, "crictl.yaml"), []byte(crictlYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(c.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config", c.Config, "--log-level", "info")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// The shim is looked up on PATH first: ours, not Debian's.
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("starting containerd: %v", err)
+	}
+	logf.Close()
+	c.cmd, c.Pid, c.done = cmd, cmd.Process.Pid, make(chan error, 1)
+	go func() { c.done <- cmd.Wait() }()
+	t.Cleanup(func() { c.stop(t) })
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if conn, err := net.Dial("unix", c.Address); err == nil {
+			conn.Close()
+			return c
+		}
+		select {
+		case err := <-c.done:
+			c.done <- err
+			t.Fatalf("containerd exited during start (%v); log tail:\n%s", err, c.LogTail(30))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("containerd did not listen on %s within 60s; log tail:\n%s", c.Address, c.LogTail(30))
+		}
+	}
+}
+
+// Crictl runs the pinned crictl against this daemon's CRI.
+func (c *Containerd) Crictl(args ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command(c.crictl, append([]string{"--config", filepath.Join(c.Root, "crictl.yaml")}, args...)...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// LogTail returns the last n lines of the daemon's log.
+func (c *Containerd) LogTail(n int) string {
+	b, _ := os.ReadFile(c.Log)
+	return tail(string(b), n)
+}
+
+func (c *Containerd) stop(t testing.TB) {
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		t.Logf("containerd %d ignored SIGTERM for 20s; killing", c.Pid)
+		syscall.Kill(-c.Pid, syscall.SIGKILL)
+		<-c.done
+	}
+	// Whatever is left in its process group (shims start their own).
+	syscall.Kill(-c.Pid, syscall.SIGKILL)
+	UnmountBelow(c.Root)
+	if err := os.RemoveAll(c.Root); err != nil {
+		t.Logf("removing %s: %v", c.Root, err)
+	}
+}
