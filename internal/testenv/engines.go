@@ -60,10 +60,19 @@ func buildEngine(name string) engineResult {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		r.missing = "scripts/engines.sh " + name + ": " + err.Error() + "\n" + tail(stderr.String(), 20)
-	} else if paths := strings.Fields(stdout.String()); len(paths) != 1 {
-		r.broken = "scripts/engines.sh " + name + " printed " + strconv.Quote(stdout.String()) + ", want one path"
 	} else {
-		r.path = paths[0]
+		// An engine's name prints all its binaries ("containerd": ctr and the shim too).
+		var paths []string
+		for _, p := range strings.Fields(stdout.String()) {
+			if filepath.Base(p) == name {
+				paths = append(paths, p)
+			}
+		}
+		if len(paths) == 1 {
+			r.path = paths[0]
+		} else {
+			r.broken = "scripts/engines.sh " + name + " printed " + strconv.Quote(stdout.String()) + ", want one binary " + name
+		}
 	}
 	engineOut[name] = r
 	return r
