@@ -109,7 +109,7 @@ for want in "$@"; do
     mapfile -t bins < <(binaries "${pkgs[@]}")
     if [ "$want" = "$name" ]; then
       build "$name" "$ver" "$mod" "${pkgs[@]}"
-      printf "$dir/%s\n" "${bins[@]}"
+      printf '%s\n' "${bins[@]/#/$dir/}"
     elif printf '%s\n' "${bins[@]}" | grep -qxF -- "$want"; then
       build "$name" "$ver" "$mod" "${pkgs[@]}"
       echo "$dir/$want"
