@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"strconv"
 
@@ -16,28 +15,15 @@ import (
 	"github.com/armhf-shim/armhf-shim/shim/nsmount"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
-	"github.com/armhf-shim/armhf-shim/shim/spec"
 	"github.com/armhf-shim/armhf-shim/shim/statedir"
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// HookState is the OCI state a runtime passes to a hook on stdin.
-type HookState struct {
-	OCIVersion  string            `json:"ociVersion"`
-	ID          string            `json:"id"`
-	Status      string            `json:"status"`
-	Pid         int               `json:"pid"`
-	Bundle      string            `json:"bundle"`
-	Annotations map[string]string `json:"annotations"`
-}
-
-// hookStateMembers are HookState's members, in the order ParseHookState
-// decodes them.
-var hookStateMembers = []string{"ociVersion", "id", "status", "pid", "bundle", "annotations"}
-
-// ParseHookState decodes the OCI state (the members HookState names;
-// others are ignored, as a newer runtime-spec may add some).
-func ParseHookState(data []byte) (HookState, error) {
-	var st HookState
+// ParseHookState decodes the OCI state a runtime passes to a hook on
+// stdin; members specs.State does not name are ignored, as a newer
+// runtime-spec may add some.
+func ParseHookState(data []byte) (specs.State, error) {
+	var st specs.State
 	var m [6][]byte
 	err := rawjson.CheckMembers(data, hookStateMembers, m[:])
 	if err == rawjson.ErrNotObject && rawjson.IsNull(data) {
@@ -46,7 +32,8 @@ func ParseHookState(data []byte) (HookState, error) {
 	if err != nil {
 		return st, err
 	}
-	for i, dst := range []*string{&st.OCIVersion, &st.ID, &st.Status, nil, &st.Bundle} {
+	status := string(st.Status)
+	for i, dst := range []*string{&st.Version, &st.ID, &status, nil, &st.Bundle} {
 		if dst == nil {
 			continue
 		}
@@ -54,6 +41,7 @@ func ParseHookState(data []byte) (HookState, error) {
 			return st, fmt.Errorf("%s: %w", hookStateMembers[i], err)
 		}
 	}
+	st.Status = specs.ContainerState(status)
 	if m[3] != nil && !rawjson.IsNull(m[3]) {
 		if st.Pid, err = strconv.Atoi(string(m[3])); err != nil {
 			return st, fmt.Errorf("pid %s is not an integer", m[3])
@@ -66,6 +54,10 @@ func ParseHookState(data []byte) (HookState, error) {
 	}
 	return st, nil
 }
+
+// hookStateMembers are the members of specs.State, in the order
+// ParseHookState decodes them.
+var hookStateMembers = []string{"ociVersion", "id", "status", "pid", "bundle", "annotations"}
 
 // HookMain is the OCI hook for podman and CRI-O (registered for the
 // createRuntime stage — or prestart, or createContainer for containers
@@ -121,7 +113,7 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 		return err
 	}
 	dir := statedir.Dir{Root: cfg.StateRoot}
-	if st.Status == "stopped" {
+	if st.Status == specs.StateStopped {
 		// poststop: the cleanup.
 		debugf("container %s stopped: removing its cpuinfo", st.ID)
 		return dir.Remove(st.ID)
@@ -129,21 +121,7 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	if st.Bundle == "" {
 		return fmt.Errorf("container %s: OCI state has no bundle", st.ID)
 	}
-	cfgPath := filepath.Join(st.Bundle, "config.json")
-	raw, err := os.ReadFile(cfgPath)
-	if err != nil {
-		return fmt.Errorf("container %s: reading the bundle config: %w", st.ID, err)
-	}
-	view, err := spec.ScanView(raw)
-	if err != nil {
-		return fmt.Errorf("container %s: %s: %w", st.ID, cfgPath, err)
-	}
-	rootfs := view.Rootfs(st.Bundle)
-	ann := view.Annotations
-	if len(st.Annotations) > 0 {
-		ann = st.Annotations
-	}
-	dec, err := detect.Decide(ann, view.Env(), detect.Auto(rootfs, view.Args(), view.Env(), view.Cwd(), goruntime.GOARCH))
+	dec, b, err := detect.ForBundle(st.Bundle, st.Annotations, goruntime.GOARCH)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", st.ID, err)
 	}
@@ -155,17 +133,17 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	// in its namespaces, and sends pid 0: nsmount then joins nothing, and
 	// the root.path above (relative to the bundle, crun's working
 	// directory) is the container's root in that mount namespace.
-	if st.Pid == 0 && st.Status != "created" && st.Status != "creating" {
+	if st.Pid == 0 && st.Status != specs.StateCreated && st.Status != specs.StateCreating {
 		return fmt.Errorf("container %s: OCI state has pid 0 at status %q: register the hook at createRuntime (armhf-shim install podman)", st.ID, st.Status)
 	}
-	src, err := dir.WriteCPUInfo(st.ID, view.Cpus())
+	src, err := dir.WriteCPUInfo(st.ID, b.View.Cpus())
 	if err != nil {
 		if runtimecfg.InUserNamespace() {
 			return fmt.Errorf("container %s: %w (the hook runs inside a user namespace: if it is registered at createContainer, register it at createRuntime instead, as armhf-shim install podman does; a rootless runtime needs a state root it can write, such as $XDG_RUNTIME_DIR/armhf-shim)", st.ID, err)
 		}
 		return fmt.Errorf("container %s: %w", st.ID, err)
 	}
-	err = nsmount.BindReadOnly(nsmount.Request{Pid: st.Pid, Rootfs: rootfs, Source: src, Target: modify.CPUInfoTarget})
+	err = nsmount.BindReadOnly(nsmount.Request{Pid: st.Pid, Rootfs: b.Rootfs, Source: src, Target: modify.CPUInfoTarget})
 	if err != nil {
 		dir.Remove(st.ID)
 		return fmt.Errorf("container %s: mounting the armv7 cpuinfo: %w", st.ID, err)

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // ParseHookState decodes the OCI state as encoding/json does into
-// HookState, for the states runtimes write and for damaged ones.
+// specs.State, for the states runtimes write and for damaged ones.
 func TestParseHookStateMatchesJSON(t *testing.T) {
 	for _, c := range []string{
 		`{"ociVersion":"1.0.2","id":"c1","status":"created","pid":4242,"bundle":"/run/b","annotations":{"a":"b"}}`,
@@ -16,7 +18,7 @@ func TestParseHookStateMatchesJSON(t *testing.T) {
 		`{"id":1}`, `{"id":"c1","pid":"12"}`, `{"id":"c1","pid":1.5}`, `{"id":"c1","annotations":{"a":1}}`,
 		`{"id":"c1"`, `[]`, `{"id":"c1"} x`,
 	} {
-		var want HookState
+		var want specs.State
 		werr := json.Unmarshal([]byte(c), &want)
 		got, gerr := ParseHookState([]byte(c))
 		if (werr == nil) != (gerr == nil) || werr == nil && !reflect.DeepEqual(got, want) {

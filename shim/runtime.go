@@ -79,58 +79,26 @@ func (e Env) canLinux32() error {
 // RuntimeMain is the OCI runtime wrapper: args are argv[1:] as runc would
 // receive them. It returns only on failure (the exit code); on success the
 // process has become the real runtime.
-func RuntimeMain(args []string) int { return runtimeMain(args, false) }
-
-// RuntimeMainOnThread is [RuntimeMain] for a caller whose goroutine cannot
-// change OS threads: package initialisation, which Go runs on the startup
-// thread, wired to it (cmd/armhf-runc runs the wrapper from its init). The
-// LINUX32 personality is then set on that thread without
-// runtime.LockOSThread, whose first call in a process starts Go's
-// template thread — a thread creation (~40 µs here, of a ~2 ms process)
-// that a process about to exec has no use for.
-func RuntimeMainOnThread(args []string) int { return runtimeMain(args, true) }
-
-func runtimeMain(args []string, onThread bool) int {
-	// Go builds its environment map on the first lookup, a deep call chain
-	// of its own: made first, at the bottom of the stack (see stackNote).
-	os.Getenv(runtimecfg.EnvSeen)
+func RuntimeMain(args []string) int {
 	inv, err := runcargs.Parse(args)
 	if err != nil {
 		return failUnparsed(args, err)
 	}
 	log := runclog.New(inv.Global.Log, inv.Global.LogFormat, inv.Global.Debug)
-	env := ProcessEnv()
-	if onThread {
-		env.CanLinux32 = uname.CanLinux32OnThread
-	}
-	var plan Plan
-	if err := prepare(inv, &env, log, &plan); err != nil {
-		return fail(log, err)
+	plan, err := Prepare(inv, ProcessEnv(), log)
+	if err != nil {
+		log.Errorf("%v", err)
+		return 1
 	}
 	log.Close()
-	return execPlan(&plan, onThread, log)
+	log.Errorf("%v", execPlan(plan))
+	return 1
 }
-
-// stackNote: Go starts the goroutine that runs the wrapper with a 2 kB
-// stack, which its own start-up grows to 4 kB, and copies the stack to
-// one twice the size whenever a call would overflow it: a new stack to
-// fault in and every frame's metadata to read, in a process that has
-// none of it cached. Measured alternately, that one copy was about 2% of
-// the floor's cost (~30 µs) on every call. So the functions on the
-// per-call paths keep their frames small and pass plans and
-// configurations by pointer; what only some calls need (error texts,
-// debug lines, the 32-bit edit) lives in functions that are not inlined
-// into them; and the environment map, which Go builds on the first
-// lookup through a deep call chain of its own, is built first, at the
-// bottom of the stack. TestHotPathsFitTheInitialStack checks every
-// per-call path with a build that dies on a stack growth.
 
 // failUnparsed reports a malformed flag of armhf-shim's own. Docker puts
 // those (daemon.json runtimeArgs) before --root, --log and --log-format,
 // so the logging flags are looked for in the rest of args: the error
 // belongs in the --log file, where containerd reads it for Docker.
-//
-//go:noinline
 func failUnparsed(args []string, err error) int {
 	path, format := runcargs.LogFlags(args)
 	log := runclog.New(path, format, false)
@@ -139,49 +107,25 @@ func failUnparsed(args []string, err error) int {
 	return 1
 }
 
-//go:noinline
-func fail(log *runclog.Logger, err error) int {
-	log.Errorf("%v", err)
-	return 1
-}
-
 // execPlan execs the real runtime; it returns only on failure.
-//
-//go:noinline
-func execPlan(plan *Plan, onThread bool, log *runclog.Logger) int {
-	var err error
-	switch {
-	case plan.Linux32 && onThread:
-		err = uname.ExecLinux32OnThread(plan.Path, plan.Argv, plan.Env)
-	case plan.Linux32:
-		err = uname.ExecLinux32(plan.Path, plan.Argv, plan.Env)
-	default:
-		err = syscall.Exec(plan.Path, plan.Argv, plan.Env)
-		err = fmt.Errorf("exec %s: %w", plan.Path, err)
+func execPlan(plan Plan) error {
+	if plan.Linux32 {
+		return uname.ExecLinux32(plan.Path, plan.Argv, plan.Env)
 	}
-	return fail(log, err)
+	err := syscall.Exec(plan.Path, plan.Argv, plan.Env)
+	return fmt.Errorf("exec %s: %w", plan.Path, err)
 }
 
 // Prepare does everything but the exec: finds the real runtime and, for
 // create/run/exec/delete, decides and applies the changes.
 func Prepare(inv *runcargs.Invocation, env Env, log *runclog.Logger) (Plan, error) {
-	var plan Plan
-	if err := prepare(inv, &env, log, &plan); err != nil {
-		return Plan{}, err
-	}
-	return plan, nil
-}
-
-// prepare is Prepare filling in plan, without copies of the plan and the
-// environment on the way (see stackNote).
-func prepare(inv *runcargs.Invocation, env *Env, log *runclog.Logger, plan *Plan) error {
 	cfg, err := runtimecfg.Load(inv.Shim, env.Getenv)
 	if err != nil {
-		return err
+		return Plan{}, err
 	}
-	forward, err := basePlan(inv, env, log, &cfg, plan)
+	plan, forward, err := basePlan(inv, env, log, cfg)
 	if err != nil || forward {
-		return err
+		return plan, err
 	}
 	dir := statedir.Dir{Root: cfg.StateRoot}
 	switch inv.Command {
@@ -191,46 +135,36 @@ func prepare(inv *runcargs.Invocation, env *Env, log *runclog.Logger, plan *Plan
 		plan.Linux32 = execMarked(inv, log)
 	case "delete":
 		removeState(inv, dir, log)
-	}
-	if err != nil {
-		return err
-	}
-	if log.DebugEnabled() {
-		debugPlan(inv, plan, log)
-	}
-	return nil
-}
-
-//go:noinline
-func debugPlan(inv *runcargs.Invocation, plan *Plan, log *runclog.Logger) {
-	switch {
-	case plan.Linux32:
-		log.Debugf("%s %s: exec %s in the LINUX32 personality", inv.Command, inv.ContainerID, plan.Path)
-	case inv.Command != "create" && inv.Command != "run" && inv.Command != "exec" && inv.Command != "delete":
+	default:
 		log.Debugf("%q: passing through to %s", inv.Command, plan.Path)
 	}
+	if err != nil {
+		return Plan{}, err
+	}
+	if plan.Linux32 {
+		log.Debugf("%s %s: exec %s in the LINUX32 personality", inv.Command, inv.ContainerID, plan.Path)
+	}
+	return plan, nil
 }
 
 // basePlan finds the real runtime, and says whether to only forward
 // (another armhf-shim called this one as its runtime).
-//
-//go:noinline
-func basePlan(inv *runcargs.Invocation, env *Env, log *runclog.Logger, cfg *runtimecfg.Config, plan *Plan) (forward bool, err error) {
+func basePlan(inv *runcargs.Invocation, env Env, log *runclog.Logger, cfg runtimecfg.Config) (plan Plan, forward bool, err error) {
 	self, err := env.SelfID()
 	if err != nil {
-		return false, fmt.Errorf("identifying armhf-shim's own binary: %w", err)
+		return Plan{}, false, fmt.Errorf("identifying armhf-shim's own binary: %w", err)
 	}
 	seenVal := env.Getenv(runtimecfg.EnvSeen)
 	seen := runtimecfg.SplitSeen(seenVal)
 	rt, err := runtimecfg.Find(cfg.Runtime, cfg.RuntimeSource, env.Getenv("PATH"), self, seen)
 	if err != nil {
-		return false, err
+		return Plan{}, false, err
 	}
 	newSeen := self.String()
 	if seenVal != "" {
 		newSeen = seenVal + ":" + newSeen
 	}
-	*plan = Plan{
+	plan = Plan{
 		Path: rt,
 		Argv: append([]string{rt}, inv.Args...),
 		Env:  setEnv(env.Environ(), runtimecfg.EnvSeen, newSeen),
@@ -238,14 +172,12 @@ func basePlan(inv *runcargs.Invocation, env *Env, log *runclog.Logger, cfg *runt
 	if seenVal != "" {
 		// Another armhf-shim called us as its runtime: it has done the work.
 		log.Debugf("called by armhf-shim %s as its runtime: forwarding %s to %s", seenVal, inv.Command, rt)
-		return true, nil
+		return plan, true, nil
 	}
-	return false, nil
+	return plan, false, nil
 }
 
 // removeState removes a deleted container's cpuinfo.
-//
-//go:noinline
 func removeState(inv *runcargs.Invocation, dir statedir.Dir, log *runclog.Logger) {
 	if len(inv.Unknown) > 0 {
 		// The id may be an unknown flag's value: another container's.
@@ -281,123 +213,63 @@ func bundleDir(b string) (string, error) {
 
 // prepareCreate decides for a create/run and applies the modifiers to a
 // 32-bit container. It reports whether to exec in LINUX32.
-func prepareCreate(inv *runcargs.Invocation, env *Env, dir statedir.Dir, log *runclog.Logger) (bool, error) {
-	if len(inv.Unknown) > 0 || !runcargs.ValidID(inv.ContainerID) {
-		createArgsUnusable(inv, log)
+func prepareCreate(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *runclog.Logger) (bool, error) {
+	if len(inv.Unknown) > 0 {
+		log.Warnf("%s: armhf-shim cannot read the flag(s) %s, so the container id and bundle are unknown: "+
+			"container not modified (passed to the real runtime untouched); if the runtime accepts these flags, update armhf-shim",
+			inv.Command, strings.Join(inv.Unknown, " "))
+		return false, nil
+	}
+	if !runcargs.ValidID(inv.ContainerID) {
+		// runc rejects it with its own message.
+		log.Debugf("%s: no valid container id (%q): passing through", inv.Command, inv.ContainerID)
 		return false, nil
 	}
 	if len(inv.UnknownGlobal) > 0 {
 		log.Debugf("%s: global flags armhf-shim does not know, passed on as they are: %s", inv.Command, strings.Join(inv.UnknownGlobal, " "))
 	}
-	c, err := loadConfig(inv)
+	bundle, err := bundleDir(inv.Bundle)
 	if err != nil {
 		return false, err
 	}
-	dec, err := decide(c, env)
+	dec, b, err := detect.ForBundle(bundle, nil, env.GOARCH)
 	if err != nil {
 		return false, containerError(inv, err)
 	}
-	if log.DebugEnabled() {
-		log.Debugf("container %s: %s: %s", inv.ContainerID, decisionWord(dec.Enable), dec.Why)
-	}
+	log.Debugf("container %s: %s: %s", inv.ContainerID, decisionWord(dec.Enable), dec.Why)
 	if !dec.Enable {
 		return false, nil
 	}
-	return make32(inv, env, dir, log, dec, c)
-}
-
-// createArgsUnusable logs why a create/run is passed through untouched:
-// a flag armhf-shim cannot read, after which the container id and the
-// bundle are guesses (a warning: the container runs unmodified), or no
-// valid container id, which runc rejects with its own message.
-//
-//go:noinline
-func createArgsUnusable(inv *runcargs.Invocation, log *runclog.Logger) {
-	if len(inv.Unknown) > 0 {
-		log.Warnf("%s: armhf-shim cannot read the flag(s) %s, so the container id and bundle are unknown: "+
-			"container not modified (passed to the real runtime untouched); if the runtime accepts these flags, update armhf-shim",
-			inv.Command, strings.Join(inv.Unknown, " "))
-		return
-	}
-	log.Debugf("%s: no valid container id (%q): passing through", inv.Command, inv.ContainerID)
-}
-
-// bundleConfig is a create's config.json as read, and its decision facts.
-type bundleConfig struct {
-	path, rootfs string
-	data         []byte
-	perm         fs.FileMode
-	view         *spec.View
-}
-
-// loadConfig reads the bundle's config.json and decodes the decision
-// facts. The decision reads a few members; the whole document is
-// validated only for a container that is going to be edited.
-//
-//go:noinline
-func loadConfig(inv *runcargs.Invocation) (*bundleConfig, error) {
-	bundle, err := bundleDir(inv.Bundle)
-	if err != nil {
-		return nil, err
-	}
-	c := &bundleConfig{path: filepath.Join(bundle, "config.json")}
-	if c.data, c.perm, err = fsutil.ReadFilePerm(c.path); err != nil {
-		return nil, fmt.Errorf("container %s: reading the bundle config: %w", inv.ContainerID, err)
-	}
-	if c.view, err = spec.ScanView(c.data); err != nil {
-		return nil, fmt.Errorf("container %s: %s: %w", inv.ContainerID, c.path, err)
-	}
-	c.rootfs = c.view.Rootfs(bundle)
-	return c, nil
-}
-
-// decide applies the rules of package detect to the container.
-//
-//go:noinline
-func decide(c *bundleConfig, env *Env) (detect.Decision, error) {
-	v := c.view
-	return detect.Decide(v.Annotations, v.Env(), detect.Auto(c.rootfs, v.Args(), v.Env(), v.Cwd(), env.GOARCH))
+	return make32(inv, env, dir, log, dec, b)
 }
 
 // make32 makes a container 32-bit: its cpuinfo file and the rewritten
 // config.json.
-//
-//go:noinline
-func make32(inv *runcargs.Invocation, env *Env, dir statedir.Dir, log *runclog.Logger, dec detect.Decision, c *bundleConfig) (bool, error) {
+func make32(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *runclog.Logger, dec detect.Decision, b *detect.Bundle) (bool, error) {
 	if err := env.canLinux32(); err != nil {
-		return noCompat(inv, dec, log, err)
+		// An auto-detected armhf image on an arm64 host without AArch32
+		// runs under QEMU binfmt, if at all, and is left alone; one asked
+		// for explicitly is an error.
+		var nc *uname.NoCompatError
+		if errors.As(err, &nc) && dec.Rule == detect.RuleAuto {
+			log.Debugf("container %s: not changed: %v", inv.ContainerID, err)
+			return false, nil
+		}
+		return false, containerError(inv, err)
 	}
-	src, err := cpuinfoFile(inv, dir, c)
+	src, err := cpuinfoFile(inv, dir, b.View.Cpus())
 	if err != nil {
 		return false, containerError(inv, err)
 	}
-	if err := rewrite(c.path, c.data, c.perm, modify.For32Bit(src)); err != nil {
+	if err := rewrite(b.ConfigPath, b.Config, b.Perm, modify.For32Bit(src)); err != nil {
 		dir.Remove(inv.ContainerID)
 		return false, containerError(inv, err)
 	}
-	if log.DebugEnabled() {
-		log.Debugf("container %s: %s over %s, linux.personality LINUX32, annotation %s=%s written to %s",
-			inv.ContainerID, src, modify.CPUInfoTarget, modify.AnnotationMark, modify.MarkValue, c.path)
-	}
+	log.Debugf("container %s: %s over %s, linux.personality LINUX32, annotation %s=%s written to %s",
+		inv.ContainerID, src, modify.CPUInfoTarget, modify.AnnotationMark, modify.MarkValue, b.ConfigPath)
 	return true, nil
 }
 
-// noCompat decides on a 32-bit container on a host that runs no 32-bit
-// code: an auto-detected armhf image on an arm64 host without AArch32
-// runs under QEMU binfmt, if at all, and is left alone; one asked for
-// explicitly is an error.
-//
-//go:noinline
-func noCompat(inv *runcargs.Invocation, dec detect.Decision, log *runclog.Logger, err error) (bool, error) {
-	var nc *uname.NoCompatError
-	if errors.As(err, &nc) && dec.Rule == detect.RuleAuto {
-		log.Debugf("container %s: not changed: %v", inv.ContainerID, err)
-		return false, nil
-	}
-	return false, containerError(inv, err)
-}
-
-//go:noinline
 func containerError(inv *runcargs.Invocation, err error) error {
 	return fmt.Errorf("container %s: %w", inv.ContainerID, err)
 }
@@ -405,13 +277,11 @@ func containerError(inv *runcargs.Invocation, err error) error {
 // cpuinfoFile is the cpuinfo file to mount: shared for an attached run
 // (runc deletes the container itself; no delete will come), the
 // container's own otherwise.
-//
-//go:noinline
-func cpuinfoFile(inv *runcargs.Invocation, dir statedir.Dir, c *bundleConfig) (string, error) {
+func cpuinfoFile(inv *runcargs.Invocation, dir statedir.Dir, cpus string) (string, error) {
 	if inv.Command == "run" && !inv.Detach {
-		return dir.SharedCPUInfo(c.view.Cpus())
+		return dir.SharedCPUInfo(cpus)
 	}
-	return dir.WriteCPUInfo(inv.ContainerID, c.view.Cpus())
+	return dir.WriteCPUInfo(inv.ContainerID, cpus)
 }
 
 func decisionWord(enable bool) string {

@@ -113,34 +113,6 @@ func ExecLinux32(path string, argv, env []string) error {
 	return fmt.Errorf("exec %s: %w", path, err)
 }
 
-// ExecLinux32OnThread is [ExecLinux32] for a goroutine that cannot change
-// threads: one holding runtime.LockOSThread, or package initialisation,
-// which Go runs on the startup thread, wired to it ("All init functions are
-// run on the startup thread", runtime.LockOSThread). It does not lock: the
-// first runtime.LockOSThread of a process starts Go's template thread, a
-// thread creation that a process about to exec does not need. On failure
-// the thread's personality is restored.
-func ExecLinux32OnThread(path string, argv, env []string) error {
-	cur, err := setDomainOnThread(PerLinux32)
-	if err != nil {
-		return err
-	}
-	err = syscall.Exec(path, argv, env)
-	setPersonality(cur)
-	return fmt.Errorf("exec %s: %w", path, err)
-}
-
-// CanLinux32OnThread reports whether the kernel accepts PER_LINUX32 (a
-// *NoCompatError when it does not) by setting and restoring it on the
-// calling thread, under the same condition as [ExecLinux32OnThread].
-func CanLinux32OnThread() error {
-	cur, err := setDomainOnThread(PerLinux32)
-	if err != nil {
-		return err
-	}
-	return setPersonality(cur)
-}
-
 // NoCompatError reports a kernel that refuses the 32-bit personality: an
 // arm64 host without AArch32 at EL0 (Graviton4/Neoverse-V2, A64FX, Apple
 // M-series, ...).

@@ -32,13 +32,6 @@ func TestMain(m *testing.M) {
 		err := ExecLinux32(os.Args[0], os.Args[:1], os.Environ())
 		os.Stderr.WriteString(err.Error())
 		os.Exit(3)
-	case "exec32thread":
-		// As the caller of ExecLinux32OnThread must be: wired to its thread.
-		runtime.LockOSThread()
-		os.Setenv("UNAME_TEST_HELPER", "machine")
-		err := ExecLinux32OnThread(os.Args[0], os.Args[:1], os.Environ())
-		os.Stderr.WriteString(err.Error())
-		os.Exit(3)
 	}
 	os.Exit(m.Run())
 }
@@ -180,7 +173,7 @@ func TestPersonalityRoundTrip(t *testing.T) {
 
 func TestExecLinux32(t *testing.T) {
 	goarch := kernelGoarch(t)
-	for _, helper := range []string{"exec32", "exec32thread"} {
+	for _, helper := range []string{"exec32"} {
 		t.Run(helper, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0])
 			cmd.Env = append(os.Environ(), "UNAME_TEST_HELPER="+helper)
@@ -201,33 +194,6 @@ func TestExecLinux32(t *testing.T) {
 				t.Errorf("exec'd program sees %q, want %q", got, CompatMachine(goarch))
 			}
 		})
-	}
-}
-
-func TestOnThreadLeavesPersonality(t *testing.T) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	before, err := Personality()
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = CanLinux32OnThread()
-	want, known := expectNative(t)
-	switch {
-	case known && want && err != nil:
-		t.Fatalf("CanLinux32OnThread: %v", err)
-	case known && !want:
-		var nc *NoCompatError
-		if !errors.As(err, &nc) {
-			t.Fatalf("CanLinux32OnThread on a host without compat: %v", err)
-		}
-	}
-	// A failing exec restores the thread's personality too.
-	if err := ExecLinux32OnThread("/nonexistent/armhf-shim-test", []string{"x"}, nil); err == nil {
-		t.Fatal("exec of a missing file succeeded")
-	}
-	if after, _ := Personality(); after != before {
-		t.Fatalf("personality %#x after, %#x before", after, before)
 	}
 }
 

@@ -19,18 +19,9 @@ import (
 	"github.com/armhf-shim/armhf-shim/shim"
 )
 
-// The runtime wrapper runs from init, not main: Go runs every init on the
-// startup thread, wired to it, so the personality the wrapper sets there is
-// the one its execve passes on, without runtime.LockOSThread and the
-// thread that call starts (see shim.RuntimeMainOnThread). On success the
-// process has become the real runtime before main would run.
-func init() {
-	if len(os.Args) > 1 && os.Args[1] == "hook" {
-		return // main
-	}
-	os.Exit(shim.RuntimeMainOnThread(os.Args[1:]))
-}
-
 func main() {
-	os.Exit(shim.HookMain(os.Args[2:]))
+	if len(os.Args) > 1 && os.Args[1] == "hook" {
+		os.Exit(shim.HookMain(os.Args[2:]))
+	}
+	os.Exit(shim.RuntimeMain(os.Args[1:]))
 }

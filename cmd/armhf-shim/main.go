@@ -112,9 +112,3 @@ func runApp(argv []string) int {
 	fmt.Fprintln(os.Stderr, "armhf-shim: "+err.Error())
 	return 2
 }
-
-// notYet is the entry point of a route whose implementation has not landed.
-func notYet(name string) int {
-	fmt.Fprintf(os.Stderr, "armhf-shim: %s is not available in this build\n", name)
-	return 2
-}

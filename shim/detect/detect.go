@@ -105,10 +105,7 @@ func Decide(annotations map[string]string, env []string, auto AutoFunc) (Decisio
 }
 
 // explicit applies the annotation and the environment rules; ok: one of
-// them decided. Not inlined into Decide, so that the stack under the
-// auto-detection stays small (see shim's stackNote).
-//
-//go:noinline
+// them decided.
 func explicit(annotations map[string]string, env []string) (d Decision, ok bool, err error) {
 	if v, ok := annotations[AnnotationEnable]; ok {
 		b, err := strconv.ParseBool(v)
@@ -197,21 +194,8 @@ var ErrNotELF = errors.New("not an ELF executable")
 // Inspect finds the process executable of a container in rootfs (a host
 // directory) and reads its ELF header.
 func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
-	var e ELF
-	t := target{rootfs: rootfs, args: args, env: env, cwd: cwd}
-	if err := t.inspect(&e); err != nil {
-		return ELF{}, err
-	}
-	return e, nil
-}
-
-// inspect is Inspect filling in e.
-//
-//go:noinline
-func (t *target) inspect(e *ELF) error {
-	rootfs, args, env, cwd := t.rootfs, t.args, t.env, t.cwd
 	if len(args) == 0 || args[0] == "" {
-		return fmt.Errorf("process.args is empty: %w", ErrNotFound)
+		return ELF{}, fmt.Errorf("process.args is empty: %w", ErrNotFound)
 	}
 	if cwd == "" {
 		cwd = "/"
@@ -222,38 +206,23 @@ func (t *target) inspect(e *ELF) error {
 	}
 	r, err := inroot.Open(rootfs)
 	if err != nil {
-		return rootfsError(rootfs, err)
+		return ELF{}, fmt.Errorf("rootfs %s: %v: %w", rootfs, err, ErrNotFound)
 	}
-	e.Name = args[0]
-	err = inspectIn(r, pathEnv, cwd, e)
-	r.Close()
-	return err
-}
-
-//go:noinline
-func rootfsError(rootfs string, err error) error {
-	return fmt.Errorf("rootfs %s: %v: %w", rootfs, err, ErrNotFound)
-}
-
-// inspectIn follows e.Name (through #! interpreters) in r and fills in e.
-// Its own function, with the error texts in others, so that the frames
-// under the openat2 calls stay small (see shim's stackNote).
-//
-//go:noinline
-func inspectIn(r *inroot.Root, pathEnv, cwd string, e *ELF) error {
+	defer r.Close()
+	e := ELF{Name: args[0]}
 	name := e.Name
 	for depth := 0; ; depth++ {
 		hdr, inRoot, err := find(r, name, pathEnv, cwd)
 		if err != nil {
-			return err
+			return ELF{}, err
 		}
 		if bytes.HasPrefix(hdr, []byte("#!")) {
 			interp, err := shebang(hdr)
 			if err != nil {
-				return pathError(inRoot, err)
+				return ELF{}, fmt.Errorf("%s: %w", inRoot, err)
 			}
 			if depth >= 4 {
-				return pathError(inRoot, errors.New("more than 4 levels of #! interpreters"))
+				return ELF{}, fmt.Errorf("%s: more than 4 levels of #! interpreters", inRoot)
 			}
 			e.Chain = append(e.Chain, inRoot)
 			name = interp
@@ -261,16 +230,11 @@ func inspectIn(r *inroot.Root, pathEnv, cwd string, e *ELF) error {
 		}
 		parsed, err := parseELF(hdr)
 		if err != nil {
-			return pathError(inRoot, err)
+			return ELF{}, fmt.Errorf("%s: %w", inRoot, err)
 		}
 		e.Path, e.Class, e.Machine = inRoot, parsed.Class, parsed.Machine
-		return nil
+		return e, nil
 	}
-}
-
-//go:noinline
-func pathError(p string, err error) error {
-	return fmt.Errorf("%s: %w", p, err)
 }
 
 // find returns the first bytes and the in-root path of the first PATH
@@ -308,30 +272,20 @@ func find(r *inroot.Root, name, pathEnv, cwd string) (hdr []byte, inRoot string,
 			}
 		}
 	}
-	return nil, "", notFound(name, pathEnv)
-}
-
-//go:noinline
-func notFound(name, pathEnv string) error {
-	return fmt.Errorf("%q (PATH=%s): %w", name, pathEnv, ErrNotFound)
+	return nil, "", fmt.Errorf("%q (PATH=%s): %w", name, pathEnv, ErrNotFound)
 }
 
 // readHeader reads the first bytes of fd if it is an executable regular
 // file (never a FIFO, device or directory).
 func readHeader(fd int) ([]byte, error) {
-	// One allocation for the stat and the bytes, off the stack (see
-	// shim's stackNote).
-	h := new(struct {
-		st  unix.Stat_t
-		buf [256]byte
-	})
-	if err := unix.Fstat(fd, &h.st); err != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
 	}
-	if h.st.Mode&unix.S_IFMT != unix.S_IFREG || h.st.Mode&0o111 == 0 {
-		return nil, notExecutable()
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
+		return nil, fmt.Errorf("not an executable regular file: %w", ErrNotFound)
 	}
-	buf := h.buf[:]
+	buf := make([]byte, 256)
 	n := 0
 	for n < len(buf) {
 		m, err := unix.Read(fd, buf[n:])
@@ -347,11 +301,6 @@ func readHeader(fd int) ([]byte, error) {
 		n += m
 	}
 	return buf[:n], nil
-}
-
-//go:noinline
-func notExecutable() error {
-	return fmt.Errorf("not an executable regular file: %w", ErrNotFound)
 }
 
 // shebang returns the interpreter of a "#!" line.
@@ -389,42 +338,15 @@ func parseELF(hdr []byte) (ELF, error) {
 // cannot be found or read means "not 32-bit" (the runtime then reports
 // its own error, if any), never a failure of the wrapper.
 func Auto(rootfs string, args, env []string, cwd, goarch string) AutoFunc {
-	t := &target{rootfs: rootfs, args: args, env: env, cwd: cwd}
-	return func() (bool, string, error) { return t.auto(goarch) }
-}
-
-// target is the process an auto-detection looks at. The detection's
-// functions pass it by pointer and build their texts in functions of
-// their own, so that the frames under every openat2 of the PATH search
-// stay small (see shim's stackNote).
-type target struct {
-	rootfs    string
-	args, env []string
-	cwd       string
-}
-
-//go:noinline
-func (t *target) auto(goarch string) (bool, string, error) {
-	want, ok := CompatMachine(goarch)
-	if !ok {
-		return false, noCompatWhy(goarch), nil
+	return func() (bool, string, error) {
+		want, ok := CompatMachine(goarch)
+		if !ok {
+			return false, "a " + goarch + " host runs no 32-bit compat code", nil
+		}
+		e, err := Inspect(rootfs, args, env, cwd)
+		if err != nil {
+			return false, "cannot inspect the process executable (" + err.Error() + ")", nil
+		}
+		return e.Class == 1 && e.Machine == want, e.String(), nil
 	}
-	e := &ELF{}
-	if err := t.inspect(e); err != nil {
-		return false, inspectWhy(err), nil
-	}
-	return e.Class == 1 && e.Machine == want, describe(e), nil
-}
-
-//go:noinline
-func describe(e *ELF) string { return e.String() }
-
-//go:noinline
-func noCompatWhy(goarch string) string {
-	return "a " + goarch + " host runs no 32-bit compat code"
-}
-
-//go:noinline
-func inspectWhy(err error) string {
-	return "cannot inspect the process executable (" + err.Error() + ")"
 }

@@ -26,6 +26,7 @@ import (
 	"fmt"
 
 	"github.com/armhf-shim/armhf-shim/shim/spec"
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // AnnotationMark marks a container armhf-shim made 32-bit.
@@ -46,12 +47,11 @@ type Modifier struct {
 // CPUInfo bind-mounts the host file source read-only over /proc/cpuinfo.
 func CPUInfo(source string) Modifier {
 	return Modifier{Name: "cpuinfo mount", Apply: func(d *spec.Doc) error {
-		return d.SetMount(spec.Mount{Destination: CPUInfoTarget, Type: "bind", Source: source, Options: cpuinfoOptions})
+		return d.SetMount(specs.Mount{Destination: CPUInfoTarget, Type: "bind", Source: source, Options: cpuinfoOptions})
 	}}
 }
 
-// cpuinfoOptions are the cpuinfo mount's options (data, not built on the
-// stack of every 32-bit create).
+// cpuinfoOptions are the cpuinfo mount's options.
 var cpuinfoOptions = []string{"bind", "ro", "nosuid", "nodev", "noexec"}
 
 // Personality sets linux.personality.domain to LINUX32.

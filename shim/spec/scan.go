@@ -12,8 +12,6 @@ import (
 // (package rawjson), with encoding/json's results for them. It is what the
 // runtime wrapper and the hook do on every create.
 func ScanView(data []byte) (*View, error) {
-	// Each step is its own function, so the wrapper's stack holds one
-	// step's frame at a time (see shim's stackNote).
 	var top topMembers
 	if err := top.scan(data); err != nil {
 		return nil, malformed("", err)
@@ -53,8 +51,6 @@ type topMembers struct {
 // The last member of a name counts. (encoding/json, and so runc, decodes
 // a repeated object member into the same struct, merging the two; no
 // runtime writes a config.json that repeats a name.)
-//
-//go:noinline
 func (t *topMembers) scan(data []byte) error {
 	return rawjson.EachMemberInner(data, func(name, val []byte) {
 		switch {
@@ -75,7 +71,6 @@ func (t *topMembers) scan(data []byte) error {
 	})
 }
 
-//go:noinline
 func (v *View) decodeRoot(r []byte) error {
 	if rawjson.IsNull(r) {
 		return nil
@@ -92,8 +87,6 @@ func (v *View) decodeRoot(r []byte) error {
 
 // decodeProcess decodes process.args, env and cwd, not the capability
 // lists around them.
-//
-//go:noinline
 func (v *View) decodeProcess(p []byte) error {
 	if rawjson.IsNull(p) {
 		return nil
@@ -121,8 +114,6 @@ func (v *View) decodeProcess(p []byte) error {
 }
 
 // decodeCPU decodes linux.resources.cpu.cpus from the raw linux.resources.
-//
-//go:noinline
 func (v *View) decodeCPU(linux, res []byte) error {
 	if !rawjson.IsNull(linux) && linux[0] != '{' {
 		return malformed("linux: ", &rawjson.TypeError{Want: "an object", Got: rawjson.Kind(linux)})

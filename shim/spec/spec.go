@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // View is the part of a config.json that armhf-shim decides on.
@@ -196,8 +197,6 @@ func Load(path string) (*Doc, error) {
 }
 
 // set gives member name the value pieces (appending a new member).
-//
-//go:noinline
 func (d *Doc) set(name string, pieces ...[]byte) {
 	if strings.EqualFold(name, "linux") {
 		d.linux = linuxFacts{}
@@ -334,22 +333,14 @@ func (d *Doc) SetAnnotation(key, value string) error {
 	return nil
 }
 
-// Mount is one entry of mounts, as the runtime-spec defines it.
-type Mount struct {
-	Destination string   `json:"destination"`
-	Type        string   `json:"type,omitempty"`
-	Source      string   `json:"source,omitempty"`
-	Options     []string `json:"options,omitempty"`
-}
-
 // Mounts returns the destination, type, source and options of every
 // mount, in order.
-func (d *Doc) Mounts() ([]Mount, error) {
+func (d *Doc) Mounts() ([]specs.Mount, error) {
 	raws, err := d.rawMounts()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Mount, len(raws))
+	out := make([]specs.Mount, len(raws))
 	for i, r := range raws {
 		if err := decodeMount(r, &out[i]); err != nil {
 			return nil, fmt.Errorf("malformed OCI config: mounts[%d]: %w", i, err)
@@ -359,7 +350,7 @@ func (d *Doc) Mounts() ([]Mount, error) {
 }
 
 // decodeMount decodes a mount's destination, type, source and options.
-func decodeMount(raw []byte, m *Mount) error {
+func decodeMount(raw []byte, m *specs.Mount) error {
 	var f [4][]byte
 	if err := rawjson.Members(raw, []string{"destination", "type", "source", "options"}, f[:]); err != nil {
 		return err
@@ -389,8 +380,9 @@ func (d *Doc) rawMounts() ([][]byte, error) {
 	return out, nil
 }
 
-// appendMount appends m as JSON, as encoding/json would encode Mount.
-func appendMount(dst []byte, m Mount) []byte {
+// appendMount appends m as JSON, as encoding/json would encode it; the
+// wrapper's mounts have no ID mappings.
+func appendMount(dst []byte, m specs.Mount) []byte {
 	dst = append(dst, `{"destination":`...)
 	dst = rawjson.AppendString(dst, m.Destination)
 	if m.Type != "" {
@@ -412,7 +404,7 @@ func appendMount(dst []byte, m Mount) []byte {
 // destination (keeping its position, so it still follows the mounts it
 // depends on) or, when there is none, appends it — after /proc, for a mount
 // over a file in /proc.
-func (d *Doc) SetMount(m Mount) error {
+func (d *Doc) SetMount(m specs.Mount) error {
 	raws, err := d.rawMounts()
 	if err != nil {
 		return err
@@ -427,8 +419,6 @@ func (d *Doc) SetMount(m Mount) error {
 
 // lastMount returns the index of the last of the raw mounts whose
 // destination is dest, or -1.
-//
-//go:noinline
 func lastMount(raws [][]byte, dest string) (int, error) {
 	for i := len(raws) - 1; i >= 0; i-- {
 		raw, err := rawjson.Member(raws[i], "destination")
@@ -450,8 +440,6 @@ func lastMount(raws [][]byte, dest string) (int, error) {
 
 // mountPieces is mounts with the mount b in place of raws[i] (slices of
 // mounts) or, for i < 0, after the last one.
-//
-//go:noinline
 func mountPieces(mounts []byte, raws [][]byte, i int, b []byte) [][]byte {
 	switch {
 	case i >= 0:

@@ -68,7 +68,7 @@ func TestEditsKeepEverythingElse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/run/armhf-shim/c1/cpuinfo", Options: []string{"rbind", "ro"}}
+	m := specs.Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/run/armhf-shim/c1/cpuinfo", Options: []string{"rbind", "ro"}}
 	if err := d.SetMount(m); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestSetMountReplacesSameDestination(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ { // idempotent
-		if err := d.SetMount(Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/run/a/cpuinfo", Options: []string{"ro"}}); err != nil {
+		if err := d.SetMount(specs.Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/run/a/cpuinfo", Options: []string{"ro"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -162,7 +162,7 @@ func TestEmptyDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.SetMount(Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/s"}); err != nil {
+	if err := d.SetMount(specs.Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/s"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.SetPersonalityDomain("LINUX32"); err != nil {
@@ -197,8 +197,8 @@ func TestMalformed(t *testing.T) {
 		in   string
 		edit func(*Doc) error
 	}{
-		"mounts object":      {`{"mounts":{}}`, func(d *Doc) error { return d.SetMount(Mount{Destination: "/x"}) }},
-		"mount not object":   {`{"mounts":[1]}`, func(d *Doc) error { return d.SetMount(Mount{Destination: "/x"}) }},
+		"mounts object":      {`{"mounts":{}}`, func(d *Doc) error { return d.SetMount(specs.Mount{Destination: "/x"}) }},
+		"mount not object":   {`{"mounts":[1]}`, func(d *Doc) error { return d.SetMount(specs.Mount{Destination: "/x"}) }},
 		"linux array":        {`{"linux":[]}`, func(d *Doc) error { return d.SetPersonalityDomain("LINUX32") }},
 		"personality string": {`{"linux":{"personality":"x"}}`, func(d *Doc) error { return d.SetPersonalityDomain("LINUX32") }},
 		"annotations array":  {`{"annotations":[]}`, func(d *Doc) error { return d.SetAnnotation("a", "b") }},
@@ -249,7 +249,7 @@ func TestSetMountSplices(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.SetMount(Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/s"}); err != nil {
+		if err := d.SetMount(specs.Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/s"}); err != nil {
 			t.Fatal(err)
 		}
 		out, _ := d.Marshal()

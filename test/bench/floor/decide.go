@@ -3,12 +3,10 @@
 // Built with -tags armhf_decisionfloor, the floor becomes the decision
 // floor: the least a runtime wrapper that decides per container can cost.
 // Before it execs, it does exactly the work the decision takes — runc's
-// arguments parsed for the bundle, the bundle's config.json read and
-// scanned for the decision facts (spec.ScanView), the process executable
-// found on the container's PATH inside the rootfs and its ELF header read
-// (detect) — and nothing else: no configuration file, no search for the
-// real runtime, no log, no state, no edit. It runs from init, where
-// armhf-runc runs the wrapper.
+// arguments parsed for the bundle, then detect.ForBundle, the decision the
+// runtime wrapper and the hook make — and nothing else: no configuration
+// file, no search for the real runtime, no log, no state, no edit. It runs from init, before
+// main execs.
 //
 // The bench (test/bench/runtimebench) times it beside armhf-runc on the create of a
 // 64-bit container, which armhf-runc passes through after deciding: the
@@ -24,10 +22,8 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/shim/detect"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
-	"github.com/armhf-shim/armhf-shim/shim/spec"
 )
 
 func init() {
@@ -50,16 +46,7 @@ func decide(args []string) string {
 	if err != nil {
 		return err.Error()
 	}
-	data, _, err := fsutil.ReadFilePerm(filepath.Join(bundle, "config.json"))
-	if err != nil {
-		return err.Error()
-	}
-	v, err := spec.ScanView(data)
-	if err != nil {
-		return err.Error()
-	}
-	rootfs := v.Rootfs(bundle)
-	d, err := detect.Decide(v.Annotations, v.Env(), detect.Auto(rootfs, v.Args(), v.Env(), v.Cwd(), runtime.GOARCH))
+	d, _, err := detect.ForBundle(bundle, nil, runtime.GOARCH)
 	switch {
 	case err != nil:
 		return err.Error()
