@@ -1,63 +1,126 @@
 package shim
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	goruntime "runtime"
 	"strconv"
+	"strings"
 
 	"github.com/armhf-shim/armhf-shim/internal/config"
-	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 	"github.com/armhf-shim/armhf-shim/shim/detect"
 	"github.com/armhf-shim/armhf-shim/shim/modify"
 	"github.com/armhf-shim/armhf-shim/shim/nsmount"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 	"github.com/armhf-shim/armhf-shim/shim/statedir"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // ParseHookState decodes the OCI state a runtime passes to a hook on
-// stdin; members specs.State does not name are ignored, as a newer
-// runtime-spec may add some.
+// stdin as encoding/json decodes it into specs.State; members it does not
+// name are skipped, as a newer runtime-spec may add some.
 func ParseHookState(data []byte) (specs.State, error) {
 	var st specs.State
-	var m [6][]byte
-	err := rawjson.CheckMembers(data, hookStateMembers, m[:])
-	if err == rawjson.ErrNotObject && rawjson.IsNull(data) {
-		return st, nil
+	d := jsontext.NewDecoder(bytes.NewBuffer(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	tok, err := d.ReadToken()
+	switch {
+	case err != nil:
+		return st, err
+	case tok.Kind() == 'n':
+		return st, stateEnd(d)
+	case tok.Kind() != '{':
+		return st, fmt.Errorf("not a JSON object")
 	}
-	if err != nil {
+	for d.PeekKind() != '}' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return st, err
+		}
+		n := name.String()
+		switch {
+		case strings.EqualFold(n, "ociVersion"):
+			st.Version, err = stateString(d)
+		case strings.EqualFold(n, "id"):
+			st.ID, err = stateString(d)
+		case strings.EqualFold(n, "status"):
+			var s string
+			s, err = stateString(d)
+			st.Status = specs.ContainerState(s)
+		case strings.EqualFold(n, "bundle"):
+			st.Bundle, err = stateString(d)
+		case strings.EqualFold(n, "pid"):
+			var raw jsontext.Value
+			if raw, err = d.ReadValue(); err == nil && raw.Kind() != 'n' {
+				if st.Pid, err = strconv.Atoi(string(raw)); err != nil {
+					err = fmt.Errorf("%s is not an integer", raw)
+				}
+			}
+		case strings.EqualFold(n, "annotations"):
+			st.Annotations, err = stateAnnotations(d)
+		default:
+			err = d.SkipValue()
+		}
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", n, err)
+		}
+	}
+	if _, err := d.ReadToken(); err != nil {
 		return st, err
 	}
-	status := string(st.Status)
-	for i, dst := range []*string{&st.Version, &st.ID, &status, nil, &st.Bundle} {
-		if dst == nil {
-			continue
-		}
-		if *dst, err = rawjson.MemberString(m[i]); err != nil {
-			return st, fmt.Errorf("%s: %w", hookStateMembers[i], err)
-		}
-	}
-	st.Status = specs.ContainerState(status)
-	if m[3] != nil && !rawjson.IsNull(m[3]) {
-		if st.Pid, err = strconv.Atoi(string(m[3])); err != nil {
-			return st, fmt.Errorf("pid %s is not an integer", m[3])
-		}
-	}
-	if m[5] != nil {
-		if st.Annotations, err = rawjson.StringMap(m[5]); err != nil {
-			return st, fmt.Errorf("annotations: %w", err)
-		}
-	}
-	return st, nil
+	return st, stateEnd(d)
 }
 
-// hookStateMembers are the members of specs.State, in the order
-// ParseHookState decodes them.
-var hookStateMembers = []string{"ociVersion", "id", "status", "pid", "bundle", "annotations"}
+// stateString reads a string member of the state (null is "").
+func stateString(d *jsontext.Decoder) (string, error) {
+	tok, err := d.ReadToken()
+	if err != nil {
+		return "", err
+	}
+	switch tok.Kind() {
+	case '"':
+		return tok.String(), nil
+	case 'n':
+		return "", nil
+	}
+	return "", fmt.Errorf("not a string")
+}
+
+// stateAnnotations reads the annotations of the state: an object of
+// strings, or null.
+func stateAnnotations(d *jsontext.Decoder) (map[string]string, error) {
+	tok, err := d.ReadToken()
+	if err != nil || tok.Kind() == 'n' {
+		return nil, err
+	}
+	if tok.Kind() != '{' {
+		return nil, fmt.Errorf("not an object")
+	}
+	m := map[string]string{}
+	for d.PeekKind() != '}' {
+		k, err := d.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		if m[k.String()], err = stateString(d); err != nil {
+			return nil, err
+		}
+	}
+	_, err = d.ReadToken()
+	return m, err
+}
+
+// stateEnd checks that nothing but whitespace follows the state.
+func stateEnd(d *jsontext.Decoder) error {
+	if _, err := d.ReadToken(); err != io.EOF {
+		return fmt.Errorf("data after the OCI state")
+	}
+	return nil
+}
 
 // HookMain is the OCI hook for podman and CRI-O (registered for the
 // createRuntime stage — or prestart, or createContainer for containers

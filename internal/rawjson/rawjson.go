@@ -1,26 +1,21 @@
 // Package rawjson reads and writes JSON as raw bytes, without reflection:
 // a validator with encoding/json's rules, a structural scanner that finds
-// an object's members or an array's elements as slices of the input, and
-// codecs for the only value types armhf-shim's runtime path decodes or
-// writes — strings, arrays of strings, objects of strings.
+// an object's members as slices of the input, and codecs for strings and
+// arrays of strings.
 //
-// The model: a document is never decoded whole. The runtime wrapper reads
-// a few members of a 10–17 kB config.json (the bulk of which, Docker's
-// seccomp profile, it never needs), steps over the rest, and writes back
-// every member it did not touch byte for byte. Results are
-// encoding/json's: the same documents are valid, the same strings decode
-// to the same Go strings (escapes, surrogate pairs, invalid UTF-8 as
-// U+FFFD), a member name matches a key as encoding/json matches it to a
-// struct field (in any case; NameIs) or to a map key (exactly; KeyIs),
-// and AppendString writes what encoding/json's encoder writes with HTML
+// The model: a document is never decoded whole; the few members a caller
+// needs are found and decoded, everything else is stepped over. Results
+// are encoding/json's: the same documents are valid, the same strings
+// decode to the same Go strings (escapes, surrogate pairs, invalid UTF-8
+// as U+FFFD), a member name matches a key as encoding/json matches it to a
+// struct field (in any case; NameIs) or to a map key (exactly; KeyIs), and
+// AppendString writes what encoding/json's encoder writes with HTML
 // escaping off; the package's fuzz tests compare the two.
 //
-// Why not encoding/json: armhf-runc is a process that lives about 2 ms,
-// once per runtime call. Linking encoding/json into it — even without
-// calling it — costs about 3% of a Go process start on its own (its
-// package initialisation and the code and data it brings), measured
-// against a program that only execs (docs/PERFORMANCE.md). This package
-// links only strconv and unicode/utf8/utf16.
+// Its users are armhf-shim's configuration file (shim/runtimecfg), the
+// docker CLI wrapper (dind/dockercli), runc's state.json (shim/runcstate)
+// and runc-style log lines (shim/runclog). The OCI config.json and the
+// hook's state are read with jsontext instead (shim/spec, shim).
 package rawjson
 
 import (
@@ -133,15 +128,7 @@ func SkipValue(b []byte, i int) (int, error) {
 // EachMember calls fn with the quoted name and the raw value of every
 // member of the JSON object obj, in order, in one structural pass.
 func EachMember(obj []byte, fn func(name, val []byte)) error {
-	return EachMemberInner(obj, fn, "", nil)
-}
-
-// EachMemberInner is EachMember that also walks the value of the member
-// named inner, when it is an object, calling innerFn with its members — in
-// the same pass, where a separate EachMember of that value would walk it
-// a second time.
-func EachMemberInner(obj []byte, fn func(name, val []byte), inner string, innerFn func(name, val []byte)) error {
-	end, err := eachMember(obj, SkipSpace(obj, 0), fn, inner, innerFn)
+	end, err := eachMember(obj, SkipSpace(obj, 0), fn)
 	if err == nil && SkipSpace(obj, end) != len(obj) {
 		err = syntaxErr("data after the object", end)
 	}
@@ -150,7 +137,7 @@ func EachMemberInner(obj []byte, fn func(name, val []byte), inner string, innerF
 
 // eachMember walks the object starting at obj[i] and returns the index
 // after it.
-func eachMember(obj []byte, i int, fn func(name, val []byte), inner string, innerFn func(name, val []byte)) (int, error) {
+func eachMember(obj []byte, i int, fn func(name, val []byte)) (int, error) {
 	if i >= len(obj) || obj[i] != '{' {
 		return 0, syntaxErr("expected an object", i)
 	}
@@ -172,12 +159,7 @@ func eachMember(obj []byte, i int, fn func(name, val []byte), inner string, inne
 			return 0, syntaxErr("expected ':'", i)
 		}
 		vStart := SkipSpace(obj, i+1)
-		var vEnd int
-		if innerFn != nil && vStart < len(obj) && obj[vStart] == '{' && NameIs(name, inner) {
-			vEnd, err = eachMember(obj, vStart, innerFn, "", nil)
-		} else {
-			vEnd, err = SkipValue(obj, vStart)
-		}
+		vEnd, err := SkipValue(obj, vStart)
 		if err != nil {
 			return 0, err
 		}
@@ -206,10 +188,10 @@ func afterValue(b []byte, i int, closing byte) (next int, done bool, err error) 
 	return 0, false, syntaxErr("expected ',' or '"+string(closing)+"'", i)
 }
 
-// EachElement calls fn with the raw value of every element of the JSON
+// eachElement calls fn with the raw value of every element of the JSON
 // array arr, in order, in one structural pass; it stops at fn's first
 // error.
-func EachElement(arr []byte, fn func(el []byte) error) error {
+func eachElement(arr []byte, fn func(el []byte) error) error {
 	i := SkipSpace(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
 		return syntaxErr("expected an array", i)
@@ -243,16 +225,11 @@ func EachElement(arr []byte, fn func(el []byte) error) error {
 	return syntaxErr("unexpected end", len(arr))
 }
 
-// Members scans the JSON object obj once and sets out[k] to the raw value
-// of keys[k] (nil when absent; the last one wins for a repeated name, as
-// in encoding/json). Names are matched as NameIs matches them.
-func Members(obj []byte, keys []string, out [][]byte) error {
-	return EachMember(obj, pick(keys, out))
-}
-
-// CheckMembers is Members for a whole document: it also validates data as
-// Check does, in the same pass (CheckObject). A valid document that is
-// not an object gives ErrNotObject.
+// CheckMembers scans the JSON object data once and sets out[k] to the raw
+// value of keys[k] (nil when absent; the last one wins for a repeated
+// name, as in encoding/json), names matched as NameIs matches them. It
+// validates data as Check does, in the same pass (CheckObject). A valid
+// document that is not an object gives ErrNotObject.
 func CheckMembers(data []byte, keys []string, out [][]byte) error {
 	return CheckObject(data, pick(keys, out))
 }
@@ -269,20 +246,15 @@ func pick(keys []string, out [][]byte) func(name, val []byte) {
 }
 
 // Member returns the raw value of key in the JSON object obj (nil when
-// absent).
+// absent), key matched as NameIs matches it.
 func Member(obj []byte, key string) ([]byte, error) {
-	raw, _, err := MemberAt(obj, key)
+	raw, _, err := valueAt(obj, key, NameIs)
 	return raw, err
 }
 
-// MemberAt is Member that also returns the offset of the value in obj.
-func MemberAt(obj []byte, key string) (raw []byte, at int, err error) {
-	return valueAt(obj, key, NameIs)
-}
-
-// EntryAt is MemberAt for an object decoded as a map (annotations): key
-// is matched as encoding/json keys a map, exactly (KeyIs), the last of a
-// repeated key winning.
+// EntryAt returns the raw value of key in an object decoded as a map, and
+// its offset in obj: key is matched as encoding/json keys a map, exactly
+// (KeyIs), the last of a repeated key winning.
 func EntryAt(obj []byte, key string) (raw []byte, at int, err error) {
 	return valueAt(obj, key, KeyIs)
 }

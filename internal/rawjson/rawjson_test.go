@@ -7,12 +7,12 @@ import (
 	"testing"
 )
 
-// Members finds each key's last value, exactly named, and skips
+// CheckMembers finds each key's last value, exactly named, and skips
 // everything else however it is nested.
 func TestMembers(t *testing.T) {
 	obj := []byte(` { "a" : [1,{"b":"}"}] , "b":"x\"y", "\u0063":{"d":[]}, "a":null } `)
 	out := make([][]byte, 4)
-	if err := Members(obj, []string{"a", "b", "c", "d"}, out); err != nil {
+	if err := CheckMembers(obj, []string{"a", "b", "c", "d"}, out); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"null", `"x\"y"`, `{"d":[]}`, ""}
@@ -21,9 +21,9 @@ func TestMembers(t *testing.T) {
 			t.Errorf("member %d = %q, want %q", i, out[i], w)
 		}
 	}
-	raw, at, err := MemberAt(obj, "b")
+	raw, at, err := EntryAt(obj, "b")
 	if err != nil || string(obj[at:at+len(raw)]) != `"x\"y"` {
-		t.Errorf("MemberAt = %q at %d, %v", raw, at, err)
+		t.Errorf("EntryAt = %q at %d, %v", raw, at, err)
 	}
 }
 
@@ -34,13 +34,13 @@ func TestScanErrors(t *testing.T) {
 		}
 	}
 	var got []string
-	err := EachElement([]byte(`[1, "a", {"x":[2]} ,null]`), func(el []byte) error { got = append(got, string(el)); return nil })
+	err := eachElement([]byte(`[1, "a", {"x":[2]} ,null]`), func(el []byte) error { got = append(got, string(el)); return nil })
 	if err != nil || !reflect.DeepEqual(got, []string{"1", `"a"`, `{"x":[2]}`, "null"}) {
-		t.Errorf("EachElement = %q, %v", got, err)
+		t.Errorf("eachElement = %q, %v", got, err)
 	}
 	for _, c := range []string{`[1,]`, `[1 2]`, `[`, `{}`, `[1]x`} {
-		if err := EachElement([]byte(c), func([]byte) error { return nil }); !errors.Is(err, ErrSyntax) {
-			t.Errorf("EachElement(%q): %v", c, err)
+		if err := eachElement([]byte(c), func([]byte) error { return nil }); !errors.Is(err, ErrSyntax) {
+			t.Errorf("eachElement(%q): %v", c, err)
 		}
 	}
 }
@@ -119,7 +119,7 @@ func FuzzNameIs(f *testing.F) {
 	})
 }
 
-// CheckMembers finds what Members finds, and refuses what Check refuses.
+// CheckMembers finds what EachMember finds, and refuses what Check refuses.
 func TestCheckMembers(t *testing.T) {
 	obj := []byte(` { "a" : [1,{"b":"}"}] , "b":"x\"y", "\u0063":{"d":[]}, "a":null } `)
 	keys := []string{"a", "b", "c", "d"}
@@ -127,9 +127,9 @@ func TestCheckMembers(t *testing.T) {
 	if err := CheckMembers(obj, keys, got); err != nil {
 		t.Fatal(err)
 	}
-	Members(obj, keys, want)
+	EachMember(obj, pick(keys, want))
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("CheckMembers %q, Members %q", got, want)
+		t.Errorf("CheckMembers %q, EachMember %q", got, want)
 	}
 	for doc, wantErr := range map[string]error{`[1]`: ErrNotObject, `null`: ErrNotObject, `{"a":[1,,2]}`: ErrSyntax, `{"a":1}x`: ErrSyntax} {
 		if err := CheckMembers([]byte(doc), keys, make([][]byte, 4)); !errors.Is(err, wantErr) {

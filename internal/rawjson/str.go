@@ -38,8 +38,8 @@ func Kind(raw []byte) string {
 
 var errBadString = errors.New("not valid JSON: bad string")
 
-// MemberString is String for the raw value of a member as Members and
-// Member give it: "" when the member is absent (nil), as encoding/json
+// MemberString is String for the raw value of a member as CheckMembers
+// and Member give it: "" when the member is absent (nil), as encoding/json
 // leaves a string field that is not in the document.
 func MemberString(raw []byte) (string, error) {
 	if raw == nil {
@@ -179,43 +179,11 @@ func Strings(raw []byte) ([]string, error) {
 		return nil, &TypeError{Want: "an array", Got: Kind(raw)}
 	}
 	out := []string{}
-	err := EachElement(raw, func(el []byte) error {
+	err := eachElement(raw, func(el []byte) error {
 		s, err := String(el)
 		out = append(out, s)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// StringMap decodes raw as an object of strings (null: nil; the last of a
-// repeated name wins).
-func StringMap(raw []byte) (map[string]string, error) {
-	raw = trim(raw)
-	if string(raw) == "null" {
-		return nil, nil
-	}
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, &TypeError{Want: "an object", Got: Kind(raw)}
-	}
-	out := map[string]string{}
-	var verr error
-	err := EachMember(raw, func(name, val []byte) {
-		s, err := String(val)
-		if err != nil && verr == nil {
-			verr = err
-		}
-		n, err := String(name)
-		if err != nil && verr == nil {
-			verr = err
-		}
-		out[n] = s
-	})
-	if err == nil {
-		err = verr
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -276,16 +244,4 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
-}
-
-// AppendStrings appends ss as a JSON array of strings.
-func AppendStrings(dst []byte, ss []string) []byte {
-	dst = append(dst, '[')
-	for i, s := range ss {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = AppendString(dst, s)
-	}
-	return append(dst, ']')
 }

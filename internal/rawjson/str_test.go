@@ -62,8 +62,7 @@ func FuzzAppendString(f *testing.F) {
 	})
 }
 
-// Strings and StringMap decode like encoding/json into []string and
-// map[string]string, nulls included.
+// Strings decodes like encoding/json into []string, nulls included.
 func TestStringsAndMap(t *testing.T) {
 	for _, c := range []string{`null`, `[]`, `["a","b"]`, `["a",null,"c"]`, ` [ "\u0041" , "x" ] `, `[1]`, `["a",]`, `{}`, `"s"`} {
 		var want []string
@@ -71,14 +70,6 @@ func TestStringsAndMap(t *testing.T) {
 		got, gerr := Strings([]byte(c))
 		if (werr == nil) != (gerr == nil) || werr == nil && !reflect.DeepEqual(got, want) {
 			t.Errorf("Strings(%q) = %#v, %v; encoding/json %#v, %v", c, got, gerr, want, werr)
-		}
-	}
-	for _, c := range []string{`null`, `{}`, `{"a":"b"}`, `{"a":null}`, `{"a":"1","a":"2"}`, `{"\u0061":"esc"}`, `{"a":1}`, `[]`, `{"a":"b",}`} {
-		var want map[string]string
-		werr := json.Unmarshal([]byte(c), &want)
-		got, gerr := StringMap([]byte(c))
-		if (werr == nil) != (gerr == nil) || werr == nil && !reflect.DeepEqual(got, want) {
-			t.Errorf("StringMap(%q) = %#v, %v; encoding/json %#v, %v", c, got, gerr, want, werr)
 		}
 	}
 	var te *TypeError

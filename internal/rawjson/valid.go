@@ -10,11 +10,8 @@ import (
 // including its limit of 10000 nested arrays and objects and its tolerance
 // of invalid UTF-8 inside strings (FuzzValid checks the two agree).
 //
-// It is the check made on every config.json about to be edited:
-// encoding/json's scanner calls a state function per byte, which on a
-// Docker config (10–17 kB, most of it the seccomp profile) is most of
-// the work; this loop skips the runs of plain string bytes that make up
-// most of such a document.
+// The loop skips runs of plain string bytes, where encoding/json's scanner
+// calls a state function per byte.
 func Valid(data []byte) bool { return (&walker{}).invalidAt(data) < 0 }
 
 // Check is Valid with a reason: nil, or a *SyntaxError saying where the
@@ -34,21 +31,13 @@ var ErrNotObject = errors.New("not a JSON object")
 // members, in order (as EachMember would, without a second walk). fn may
 // have been called when an error is returned later in the document.
 func CheckObject(data []byte, fn func(name, val []byte)) error {
-	return CheckObjectInner(data, fn, "", nil)
-}
-
-// CheckObjectInner is CheckObject that also calls innerFn with the members
-// of the value of each member named inner that is an object, in the same
-// pass (before fn is called with that member), where a separate EachMember
-// of the value would walk it a second time.
-func CheckObjectInner(data []byte, fn func(name, val []byte), inner string, innerFn func(name, val []byte)) error {
 	if i := SkipSpace(data, 0); i >= len(data) || data[i] != '{' {
 		if err := Check(data); err != nil {
 			return err
 		}
 		return ErrNotObject
 	}
-	w := walker{members: fn, inner: inner, innerFn: innerFn}
+	w := walker{members: fn}
 	if at := w.invalidAt(data); at >= 0 {
 		return &SyntaxError{Offset: at, data: data}
 	}
@@ -71,12 +60,9 @@ func (e *SyntaxError) Error() string {
 func (e *SyntaxError) Unwrap() error { return ErrSyntax }
 
 // walker is what a validation reports to: with members set, each member
-// of a top-level object; with innerFn set as well, each member of the
-// object value of a top-level member named inner.
+// of a top-level object.
 type walker struct {
 	members func(name, val []byte)
-	inner   string
-	innerFn func(name, val []byte)
 }
 
 // invalidAt returns -1 for a valid document, else the offset where it
@@ -89,9 +75,6 @@ func (w *walker) invalidAt(data []byte) int {
 	stack := buf[:0]
 	var name []byte // the top-level member whose value is being checked
 	var valStart int
-	inInner := false // in the object value of a top-level member inner
-	var name2 []byte // ... and the member of it being checked
-	var valStart2 int
 	i := SkipSpace(data, 0)
 	for {
 		// A value starts at data[i].
@@ -103,7 +86,6 @@ func (w *walker) invalidAt(data []byte) int {
 			if len(stack) == maxDepth {
 				return i
 			}
-			open := i
 			stack = append(stack, c)
 			i = SkipSpace(data, i+1)
 			if i < len(data) && data[i] == c+2 { // '}' or ']': empty
@@ -112,11 +94,8 @@ func (w *walker) invalidAt(data []byte) int {
 				break
 			}
 			if c == '{' {
-				if len(stack) == 2 && w.innerFn != nil && name != nil && open == valStart && NameIs(name, w.inner) {
-					inInner = true
-				}
 				at := i
-				if i = w.key(data, i, len(stack), inInner, &name, &valStart, &name2, &valStart2); i < 0 {
+				if i = w.key(data, i, len(stack), &name, &valStart); i < 0 {
 					return at
 				}
 			}
@@ -151,10 +130,6 @@ func (w *walker) invalidAt(data []byte) int {
 		}
 		// After a value: close containers, or go on to the next element.
 		for {
-			if inInner && len(stack) == 2 && name2 != nil {
-				w.innerFn(name2, data[valStart2:i])
-				name2 = nil
-			}
 			if w.members != nil && len(stack) == 1 && name != nil {
 				w.members(name, data[valStart:i])
 				name = nil
@@ -172,9 +147,6 @@ func (w *walker) invalidAt(data []byte) int {
 			top := stack[len(stack)-1]
 			if data[i] == top+2 {
 				stack = stack[:len(stack)-1]
-				if len(stack) == 1 {
-					inInner = false
-				}
 				i++
 				continue
 			}
@@ -184,7 +156,7 @@ func (w *walker) invalidAt(data []byte) int {
 			i = SkipSpace(data, i+1)
 			if top == '{' {
 				at := i
-				if i = w.key(data, i, len(stack), inInner, &name, &valStart, &name2, &valStart2); i < 0 {
+				if i = w.key(data, i, len(stack), &name, &valStart); i < 0 {
 					return at
 				}
 			}
@@ -194,14 +166,11 @@ func (w *walker) invalidAt(data []byte) int {
 }
 
 // key checks the member name at data[i] of an object at depth (the
-// length of the stack) and notes it when w reports it: at depth 1 to
-// members, at depth 2 inside inner to innerFn.
-func (w *walker) key(data []byte, i, depth int, inInner bool, name *[]byte, valStart *int, name2 *[]byte, valStart2 *int) int {
-	switch {
-	case depth == 1 && w.members != nil:
+// length of the stack) and notes it when w reports it: at depth 1, to
+// members.
+func (w *walker) key(data []byte, i, depth int, name *[]byte, valStart *int) int {
+	if depth == 1 && w.members != nil {
 		return memberKey(data, i, name, valStart)
-	case depth == 2 && inInner:
-		return memberKey(data, i, name2, valStart2)
 	}
 	return objectKey(data, i)
 }

@@ -63,8 +63,7 @@ func FuzzValid(f *testing.F) {
 		if got, want := Valid(data), json.Valid(data); got != want {
 			t.Fatalf("Valid(%q) = %v, json.Valid says %v", data, got, want)
 		}
-		// CheckObject's members are EachMember's, and CheckObjectInner's
-		// are EachMemberInner's, inner ones included.
+		// CheckObject's members are EachMember's.
 		var got, want []string
 		if CheckObject(data, func(n, v []byte) { got = append(got, string(n)+"="+string(v)) }) == nil {
 			if err := EachMember(data, func(n, v []byte) { want = append(want, string(n)+"="+string(v)) }); err != nil {
@@ -74,50 +73,7 @@ func FuzzValid(f *testing.F) {
 				t.Fatalf("%q: CheckObject members %q, EachMember %q", data, got, want)
 			}
 		}
-		for _, inner := range []string{"a", "linux", ""} {
-			if got, want, ok := innerMembers(data, inner); ok && got != want {
-				t.Fatalf("%q, inner %q: CheckObjectInner reports\n%s\nEachMemberInner\n%s", data, inner, got, want)
-			}
-		}
 	})
-}
-
-// innerMembers is what CheckObjectInner and EachMemberInner report on
-// data, as text, when CheckObjectInner accepts it (ok).
-func innerMembers(data []byte, inner string) (got, want string, ok bool) {
-	var g, w []string
-	rec := func(to *[]string, prefix string) func(n, v []byte) {
-		return func(n, v []byte) { *to = append(*to, prefix+string(n)+"="+string(v)) }
-	}
-	if CheckObjectInner(data, rec(&g, ""), inner, rec(&g, "  ")) != nil {
-		return "", "", false
-	}
-	if err := EachMemberInner(data, rec(&w, ""), inner, rec(&w, "  ")); err != nil {
-		return "", "EachMemberInner: " + err.Error(), true
-	}
-	return strings.Join(g, "\n"), strings.Join(w, "\n"), true
-}
-
-// CheckObjectInner reports the members of the named member's object
-// value as EachMemberInner does, in the same order, and only those.
-func TestCheckObjectInner(t *testing.T) {
-	docs := append([]string{
-		string(fixture(t)),
-		`{"linux":{"a":1,"resources":{"cpu":{"cpus":"0"}},"b":[{"c":{}}]},"x":{"y":2}}`,
-		`{"linux":{},"linux":{"p":1},"z":[{"linux":{"q":2}}]}`,
-		`{"linux":[{"a":1}],"linux":null,"linux":"s","linux":{"deep":{"linux":{"r":3}}}}`,
-		`{"l\u0069nux":{"esc":true}," linux":{"no":1}}`,
-		` { "linux" : { "a" : 1 , "b" : { "c" : [ ] } } } `,
-	}, validCases...)
-	for _, doc := range docs {
-		if got, want, ok := innerMembers([]byte(doc), "linux"); ok && got != want {
-			t.Errorf("%.80q: CheckObjectInner reports\n%s\nEachMemberInner\n%s", doc, got, want)
-		}
-	}
-	// Every document above that is an object is accepted.
-	if _, _, ok := innerMembers([]byte(docs[1]), "linux"); !ok {
-		t.Errorf("CheckObjectInner refuses %q", docs[1])
-	}
 }
 
 func BenchmarkValid(b *testing.B) {

@@ -24,7 +24,11 @@ func BenchmarkSpecLoadModifyFlush(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		d, err := spec.Load(path)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := spec.Parse(data)
 		if err != nil {
 			b.Fatal(err)
 		}

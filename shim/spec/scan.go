@@ -2,25 +2,24 @@ package spec
 
 import (
 	"fmt"
-
-	"github.com/armhf-shim/armhf-shim/internal/rawjson"
+	"strings"
 )
 
-// ScanView decodes the decision facts of a config.json: it decodes only
-// the members it needs (process, root, annotations and
-// linux.resources.cpu), stepping over the rest in one structural pass
-// (package rawjson), with encoding/json's results for them. It is what the
-// runtime wrapper and the hook do on every create.
+// ScanView decodes the decision facts of a config.json: the members
+// process, root, annotations and linux.resources.cpu, found in one
+// validating walk of data that steps over everything else, with
+// encoding/json's results for them. It is what the runtime wrapper and
+// the hook do on every create.
 func ScanView(data []byte) (*View, error) {
 	var top topMembers
-	if err := top.scan(data); err != nil {
+	if err := (walker{data: data, fn: top.member, inner: "linux", innerFn: top.inLinux}).walk(); err != nil {
 		return nil, malformed("", err)
 	}
 	v := &View{}
 	if top.annotations != nil {
-		ann, err := rawjson.StringMap(top.annotations)
+		ann, err := decodeStringMap(top.annotations)
 		if err != nil {
-			return nil, malformed("", err)
+			return nil, malformed("annotations: ", err)
 		}
 		v.Annotations = ann
 	}
@@ -46,33 +45,33 @@ type topMembers struct {
 	resources, pendingResources       []byte // linux.resources
 }
 
-// scan finds them in one walk of data; linux.resources is found while
-// linux is walked (it is mostly the seccomp profile: one walk, not two).
-// The last member of a name counts. (encoding/json, and so runc, decodes
-// a repeated object member into the same struct, merging the two; no
-// runtime writes a config.json that repeats a name.)
-func (t *topMembers) scan(data []byte) error {
-	return rawjson.EachMemberInner(data, func(name, val []byte) {
-		switch {
-		case rawjson.NameIs(name, "annotations"):
-			t.annotations = val
-		case rawjson.NameIs(name, "process"):
-			t.process = val
-		case rawjson.NameIs(name, "root"):
-			t.root = val
-		case rawjson.NameIs(name, "linux"):
-			t.linux = val
-			t.resources, t.pendingResources = t.pendingResources, nil
-		}
-	}, "linux", func(name, val []byte) {
-		if rawjson.NameIs(name, "resources") {
-			t.pendingResources = val
-		}
-	})
+// member and inLinux receive the walk's members; linux.resources is found
+// while linux is walked (it is mostly the seccomp profile: one walk, not
+// two). The last member of a name counts. (encoding/json, and so runc,
+// decodes a repeated object member into the same struct, merging the two;
+// no runtime writes a config.json that repeats a name.)
+func (t *topMembers) member(_ []byte, name string, val []byte) {
+	switch {
+	case strings.EqualFold(name, "annotations"):
+		t.annotations = val
+	case strings.EqualFold(name, "process"):
+		t.process = val
+	case strings.EqualFold(name, "root"):
+		t.root = val
+	case strings.EqualFold(name, "linux"):
+		t.linux = val
+		t.resources, t.pendingResources = t.pendingResources, nil
+	}
+}
+
+func (t *topMembers) inLinux(_ []byte, name string, val []byte) {
+	if strings.EqualFold(name, "resources") {
+		t.pendingResources = val
+	}
 }
 
 func (v *View) decodeRoot(r []byte) error {
-	if rawjson.IsNull(r) {
+	if isNull(r) {
 		return nil
 	}
 	path, err := stringMember(r, "path")
@@ -88,44 +87,49 @@ func (v *View) decodeRoot(r []byte) error {
 // decodeProcess decodes process.args, env and cwd, not the capability
 // lists around them.
 func (v *View) decodeProcess(p []byte) error {
-	if rawjson.IsNull(p) {
+	if isNull(p) {
 		return nil
 	}
-	var pm [3][]byte
-	if err := rawjson.Members(p, []string{"args", "env", "cwd"}, pm[:]); err != nil {
+	var args, env, cwd []byte
+	err := eachMember(p, func(name string, val []byte) {
+		switch {
+		case strings.EqualFold(name, "args"):
+			args = val
+		case strings.EqualFold(name, "env"):
+			env = val
+		case strings.EqualFold(name, "cwd"):
+			cwd = val
+		}
+	})
+	if err != nil {
 		return malformed("process: ", err)
 	}
 	v.Process = &ViewProcess{}
-	var err error
-	if pm[0] != nil {
-		if v.Process.Args, err = rawjson.Strings(pm[0]); err != nil {
-			return malformed("process: ", err)
-		}
+	if v.Process.Args, err = decodeStrings(args); err != nil {
+		return malformed("process.args: ", err)
 	}
-	if pm[1] != nil {
-		if v.Process.Env, err = rawjson.Strings(pm[1]); err != nil {
-			return malformed("process: ", err)
-		}
+	if v.Process.Env, err = decodeStrings(env); err != nil {
+		return malformed("process.env: ", err)
 	}
-	if v.Process.Cwd, err = rawjson.MemberString(pm[2]); err != nil {
-		return malformed("process: ", err)
+	if v.Process.Cwd, err = decodeString(cwd); err != nil {
+		return malformed("process.cwd: ", err)
 	}
 	return nil
 }
 
 // decodeCPU decodes linux.resources.cpu.cpus from the raw linux.resources.
 func (v *View) decodeCPU(linux, res []byte) error {
-	if !rawjson.IsNull(linux) && linux[0] != '{' {
-		return malformed("linux: ", &rawjson.TypeError{Want: "an object", Got: rawjson.Kind(linux)})
+	if !isNull(linux) && linux[0] != '{' {
+		return malformed("linux: ", &TypeError{Want: "an object", Got: kindName(kindOf(linux))})
 	}
-	if rawjson.IsNull(res) {
+	if isNull(res) {
 		return nil
 	}
-	cpu, err := object1(res, "cpu")
+	cpu, err := memberValue(res, "cpu")
 	if err != nil {
 		return malformed("linux.resources: ", err)
 	}
-	if cpu == nil {
+	if isNull(cpu) {
 		return nil
 	}
 	cpus, err := stringMember(cpu, "cpus")
@@ -142,22 +146,9 @@ func (v *View) decodeCPU(linux, res []byte) error {
 // stringMember decodes member key of the raw object obj as a string ("" when
 // absent or null).
 func stringMember(obj []byte, key string) (string, error) {
-	raw, err := rawjson.Member(obj, key)
+	raw, err := memberValue(obj, key)
 	if err != nil {
 		return "", err
 	}
-	return rawjson.MemberString(raw)
-}
-
-// object1 returns member key of the raw object obj; nil for an absent or
-// null obj or member.
-func object1(obj []byte, key string) ([]byte, error) {
-	if rawjson.IsNull(obj) {
-		return nil, nil
-	}
-	raw, err := rawjson.Member(obj, key)
-	if err != nil || rawjson.IsNull(raw) {
-		return nil, err
-	}
-	return raw, nil
+	return decodeString(raw)
 }

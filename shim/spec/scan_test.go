@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/armhf-shim/armhf-shim/internal/rawjson"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 type facts struct {
@@ -76,7 +76,8 @@ func TestScanViewMalformed(t *testing.T) {
 			t.Errorf("ScanView(%q): error %q does not say malformed OCI config", data, err)
 		}
 	}
-	if _, err := ScanView([]byte(`{"a":[}`)); !errors.Is(err, rawjson.ErrSyntax) {
+	var syntax *jsontext.SyntacticError
+	if _, err := ScanView([]byte(`{"a":[}`)); !errors.As(err, &syntax) {
 		t.Errorf("ScanView of an unterminated array: %v", err)
 	}
 }

@@ -14,19 +14,17 @@
 // small struct and is what the runtime wrapper does on every create, so a
 // container that needs no edit costs one partial decode and no write.
 //
-// The JSON work is package rawjson's, not encoding/json's: the wrapper is
-// a process started per runtime call, and linking encoding/json alone
-// makes that start measurably slower.
+// jsontext (github.com/go-json-experiment/json) tokenizes, validates and
+// unescapes, with encoding/json's rules; json.go hands out members and
+// elements as slices of the input, which is what the splice needs.
 package spec
 
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -143,11 +141,10 @@ type linuxFacts struct {
 
 // Parse reads a config.json. It must be a JSON object.
 //
-// The document is validated whole (encoding/json.Valid's rules, several
-// times faster) and split into its members in the same pass
-// (rawjson.CheckObjectInner), which also notes where linux.personality
-// is on its way through linux; the members are kept as slices of data,
-// which must not change afterwards.
+// The document is validated whole (encoding/json.Valid's rules) and split
+// into its members in the same pass, which also notes where
+// linux.personality is on its way through linux; the members are kept as
+// slices of data, which must not change afterwards.
 //
 // Names are matched as runc's encoding/json matches them to the spec's
 // fields: exactly or differing in case ("Mounts" is mounts). Every member
@@ -156,7 +153,7 @@ type linuxFacts struct {
 // member of a name, the one runc applies last.
 func Parse(data []byte) (*Doc, error) {
 	p := &parser{d: &Doc{members: make([]member, 0, 16)}}
-	if err := rawjson.CheckObjectInner(data, p.member, "linux", p.inLinux); err != nil {
+	if err := (walker{data: data, fn: p.member, inner: "linux", innerFn: p.inLinux}).walk(); err != nil {
 		return nil, fmt.Errorf("malformed OCI config: %w", err)
 	}
 	return p.d, nil
@@ -168,8 +165,7 @@ type parser struct {
 	pers []byte // linux.personality of the linux object being walked
 }
 
-func (p *parser) member(quoted, val []byte) {
-	name := rawjson.Name(quoted)
+func (p *parser) member(quoted []byte, name string, val []byte) {
 	p.d.members = append(p.d.members, member{name: name, quoted: quoted, val: val[:len(val):len(val)]})
 	if strings.EqualFold(name, "linux") {
 		p.d.linux = linuxFacts{ok: true, raw: val, pers: p.pers}
@@ -177,23 +173,10 @@ func (p *parser) member(quoted, val []byte) {
 	}
 }
 
-func (p *parser) inLinux(quoted, val []byte) {
-	if rawjson.NameIs(quoted, "personality") {
+func (p *parser) inLinux(_ []byte, name string, val []byte) {
+	if strings.EqualFold(name, "personality") {
 		p.pers = val
 	}
-}
-
-// Load reads path.
-func Load(path string) (*Doc, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	d, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return d, nil
 }
 
 // set gives member name the value pieces (appending a new member).
@@ -252,7 +235,7 @@ func (d *Doc) Marshal() ([]byte, error) {
 		if m.quoted != nil {
 			out = append(out, m.quoted...)
 		} else {
-			out = rawjson.AppendString(out, m.name)
+			out = appendString(out, m.name)
 		}
 		out = append(out, ':')
 		out = append(out, m.val...)
@@ -266,18 +249,14 @@ func (d *Doc) Marshal() ([]byte, error) {
 // spliceMember returns the raw object obj with member key's value replaced
 // by val, or with "key":val added as its first member, as pieces: slices
 // of obj around val. An absent or null obj gives {"key":val}. obj is a
-// struct to runc (key matched in any case, rawjson.MemberAt) or, with
-// entry set, a map (key matched exactly, rawjson.EntryAt).
+// struct to runc (key matched in any case) or, with entry set, a map (key
+// matched exactly).
 func spliceMember(obj []byte, key string, val []byte, entry bool) ([][]byte, error) {
 	var raw []byte
 	off := 0
-	if !rawjson.IsNull(obj) {
-		at := rawjson.MemberAt
-		if entry {
-			at = rawjson.EntryAt
-		}
+	if !isNull(obj) {
 		var err error
-		if raw, off, err = at(obj, key); err != nil {
+		if raw, off, err = valueAt(obj, key, entry); err != nil {
 			return nil, err
 		}
 	}
@@ -287,45 +266,25 @@ func spliceMember(obj []byte, key string, val []byte, entry bool) ([][]byte, err
 // spliceAt is spliceMember for an object obj whose member key is known:
 // raw at obj[at:], or raw == nil when obj has none (or is absent or null).
 func spliceAt(obj []byte, key string, raw []byte, at int, val []byte) [][]byte {
-	if rawjson.IsNull(obj) {
-		return [][]byte{rawjson.AppendString([]byte{'{'}, key), {':'}, val, {'}'}}
+	if isNull(obj) {
+		return [][]byte{appendString([]byte{'{'}, key), {':'}, val, {'}'}}
 	}
 	if raw != nil {
 		return [][]byte{obj[:at], val, obj[at+len(raw):]}
 	}
-	open := rawjson.SkipSpace(obj, 0) // obj is an object: '{'
-	name := rawjson.AppendString(nil, key)
+	open := skipSpace(obj, 0) // obj is an object: '{'
+	name := appendString(nil, key)
 	name = append(name, ':')
 	name = append(name, val...)
-	if rest := rawjson.SkipSpace(obj, open+1); rest < len(obj) && obj[rest] != '}' {
+	if rest := skipSpace(obj, open+1); rest < len(obj) && obj[rest] != '}' {
 		name = append(name, ',')
 	}
 	return [][]byte{obj[:open+1], name, obj[open+1:]}
 }
 
-// Annotation returns annotations[key].
-func (d *Doc) Annotation(key string) (string, bool, error) {
-	ann := d.get("annotations")
-	if rawjson.IsNull(ann) {
-		return "", false, nil
-	}
-	raw, _, err := rawjson.EntryAt(ann, key)
-	if err != nil {
-		return "", false, fmt.Errorf("malformed OCI config: annotations is not an object")
-	}
-	if raw == nil {
-		return "", false, nil
-	}
-	s, err := rawjson.String(raw)
-	if err != nil {
-		return "", false, fmt.Errorf("malformed OCI config: annotation %q is not a string", key)
-	}
-	return s, true, nil
-}
-
 // SetAnnotation sets annotations[key] = value.
 func (d *Doc) SetAnnotation(key, value string) error {
-	pieces, err := spliceMember(d.get("annotations"), key, rawjson.AppendString(nil, value), true)
+	pieces, err := spliceMember(d.get("annotations"), key, appendString(nil, value), true)
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: annotations is not an object")
 	}
@@ -333,48 +292,14 @@ func (d *Doc) SetAnnotation(key, value string) error {
 	return nil
 }
 
-// Mounts returns the destination, type, source and options of every
-// mount, in order.
-func (d *Doc) Mounts() ([]specs.Mount, error) {
-	raws, err := d.rawMounts()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]specs.Mount, len(raws))
-	for i, r := range raws {
-		if err := decodeMount(r, &out[i]); err != nil {
-			return nil, fmt.Errorf("malformed OCI config: mounts[%d]: %w", i, err)
-		}
-	}
-	return out, nil
-}
-
-// decodeMount decodes a mount's destination, type, source and options.
-func decodeMount(raw []byte, m *specs.Mount) error {
-	var f [4][]byte
-	if err := rawjson.Members(raw, []string{"destination", "type", "source", "options"}, f[:]); err != nil {
-		return err
-	}
-	var err error
-	for i, p := range []*string{&m.Destination, &m.Type, &m.Source} {
-		if *p, err = rawjson.MemberString(f[i]); err != nil {
-			return err
-		}
-	}
-	if f[3] != nil {
-		m.Options, err = rawjson.Strings(f[3])
-	}
-	return err
-}
-
 // rawMounts returns the elements of mounts as slices of its value.
 func (d *Doc) rawMounts() ([][]byte, error) {
 	raw := d.get("mounts")
-	if rawjson.IsNull(raw) {
+	if isNull(raw) {
 		return nil, nil
 	}
 	out := make([][]byte, 0, 16)
-	if err := rawjson.EachElement(raw, func(el []byte) error { out = append(out, el); return nil }); err != nil {
+	if err := eachElement(raw, func(el []byte) error { out = append(out, el); return nil }); err != nil {
 		return nil, fmt.Errorf("malformed OCI config: mounts is not an array")
 	}
 	return out, nil
@@ -384,18 +309,24 @@ func (d *Doc) rawMounts() ([][]byte, error) {
 // wrapper's mounts have no ID mappings.
 func appendMount(dst []byte, m specs.Mount) []byte {
 	dst = append(dst, `{"destination":`...)
-	dst = rawjson.AppendString(dst, m.Destination)
+	dst = appendString(dst, m.Destination)
 	if m.Type != "" {
 		dst = append(dst, `,"type":`...)
-		dst = rawjson.AppendString(dst, m.Type)
+		dst = appendString(dst, m.Type)
 	}
 	if m.Source != "" {
 		dst = append(dst, `,"source":`...)
-		dst = rawjson.AppendString(dst, m.Source)
+		dst = appendString(dst, m.Source)
 	}
 	if len(m.Options) > 0 {
-		dst = append(dst, `,"options":`...)
-		dst = rawjson.AppendStrings(dst, m.Options)
+		dst = append(dst, `,"options":[`...)
+		for i, o := range m.Options {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, o)
+		}
+		dst = append(dst, ']')
 	}
 	return append(dst, '}')
 }
@@ -421,15 +352,13 @@ func (d *Doc) SetMount(m specs.Mount) error {
 // destination is dest, or -1.
 func lastMount(raws [][]byte, dest string) (int, error) {
 	for i := len(raws) - 1; i >= 0; i-- {
-		raw, err := rawjson.Member(raws[i], "destination")
+		raw, err := memberValue(raws[i], "destination")
 		if err != nil {
 			return 0, fmt.Errorf("malformed OCI config: mounts[%d] is not an object", i)
 		}
-		cur := ""
-		if raw != nil {
-			if cur, err = rawjson.String(raw); err != nil {
-				return 0, fmt.Errorf("malformed OCI config: mounts[%d].destination: %w", i, err)
-			}
+		cur, err := decodeString(raw)
+		if err != nil {
+			return 0, fmt.Errorf("malformed OCI config: mounts[%d].destination: %w", i, err)
 		}
 		if cur == dest {
 			return i, nil
@@ -458,8 +387,7 @@ func mountPieces(mounts []byte, raws [][]byte, i int, b []byte) [][]byte {
 // keeping linux.personality.flags and every other member of linux.
 func (d *Doc) SetPersonalityDomain(domain string) error {
 	// linux is mostly the seccomp profile: splice the personality member
-	// into it rather than decoding or copying it, where the parse saw it
-	// rather than walking linux again.
+	// into it, where the parse saw it, rather than decoding or copying it.
 	facts := d.linux
 	linux := d.get("linux")
 	var pers []byte
@@ -467,47 +395,20 @@ func (d *Doc) SetPersonalityDomain(domain string) error {
 	switch {
 	case facts.ok && facts.pers != nil:
 		pers, persAt = facts.pers, cap(facts.raw)-cap(facts.pers)
-	case facts.ok || rawjson.IsNull(linux):
+	case facts.ok || isNull(linux):
 	default:
 		var err error
-		if pers, persAt, err = rawjson.MemberAt(linux, "personality"); err != nil {
+		if pers, persAt, err = valueAt(linux, "personality", false); err != nil {
 			return fmt.Errorf("malformed OCI config: linux is not an object")
 		}
 	}
-	np, err := spliceMember(pers, "domain", rawjson.AppendString(nil, domain), false)
+	np, err := spliceMember(pers, "domain", appendString(nil, domain), false)
 	if err != nil {
 		return fmt.Errorf("malformed OCI config: linux.personality is not an object")
 	}
-	if !rawjson.IsNull(linux) && linux[rawjson.SkipSpace(linux, 0)] != '{' {
+	if !isNull(linux) && linux[skipSpace(linux, 0)] != '{' {
 		return fmt.Errorf("malformed OCI config: linux is not an object")
 	}
 	d.set("linux", spliceAt(linux, "personality", pers, persAt, bytes.Join(np, nil))...)
 	return nil
-}
-
-// PersonalityDomain returns linux.personality.domain ("" when unset).
-func (d *Doc) PersonalityDomain() (string, error) {
-	linux := d.get("linux")
-	if rawjson.IsNull(linux) {
-		return "", nil
-	}
-	pers, err := rawjson.Member(linux, "personality")
-	if err != nil {
-		return "", fmt.Errorf("malformed OCI config: linux is not an object")
-	}
-	if rawjson.IsNull(pers) {
-		return "", nil
-	}
-	raw, err := rawjson.Member(pers, "domain")
-	if err != nil {
-		return "", fmt.Errorf("malformed OCI config: linux.personality is not an object")
-	}
-	if raw == nil {
-		return "", nil
-	}
-	s, err := rawjson.String(raw)
-	if err != nil {
-		return "", fmt.Errorf("malformed OCI config: linux.personality.domain is not a string")
-	}
-	return s, nil
 }
