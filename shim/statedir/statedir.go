@@ -16,7 +16,7 @@
 // which makes a cache on a persistent root harmless after a reboot (or a
 // CPU swap in a VM). The boot's start is the real-time clock minus
 // CLOCK_BOOTTIME — two clock reads, where the kernel's boot id would be a
-// procfs read (~20 µs in a fresh process, 1–2% of a wrapper call). A clock
+// procfs read, the costlier in a process that has just started. A clock
 // stepped forward during the boot only makes an older file look stale
 // (one more rendering).
 package statedir
