@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // writeBundle is a bundle dir whose config.json is config and whose
@@ -54,5 +57,42 @@ func TestForBundle(t *testing.T) {
 	}
 	if _, _, err := ForBundle(t.TempDir(), nil, "amd64"); err == nil || !strings.Contains(err.Error(), "reading the bundle config") {
 		t.Errorf("no config.json: %v", err)
+	}
+}
+
+// A config.json that is not a regular file of sane size is refused at
+// once, with what it is (issue 17 item 8): a FIFO must not hang the
+// wrapper, /dev/zero must not grow it, a huge file is not read.
+func TestForBundleRefusesNonRegularConfig(t *testing.T) {
+	for name, mk := range map[string]func(p string) error{
+		"fifo":             func(p string) error { return unix.Mkfifo(p, 0o644) },
+		"character device": func(p string) error { return os.Symlink("/dev/null", p) },
+		"directory":        func(p string) error { return os.Mkdir(p, 0o755) },
+		"too large": func(p string) error {
+			if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+				return err
+			}
+			return os.Truncate(p, MaxConfigSize+1)
+		},
+	} {
+		dir := t.TempDir()
+		if err := mk(filepath.Join(dir, "config.json")); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { _, _, err := ForBundle(dir, nil, "amd64"); done <- err }()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: ForBundle still reading after 5 s", name)
+		}
+		want := "not a regular file"
+		if name == "too large" {
+			want = "file too large"
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
 	}
 }
