@@ -24,7 +24,6 @@ package shim
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -261,7 +260,7 @@ func make32(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *runclog.Lo
 	if err != nil {
 		return false, containerError(inv, err)
 	}
-	if err := rewrite(b.ConfigPath, b.Config, b.Perm, modify.For32Bit(src)); err != nil {
+	if err := rewrite(b, modify.For32Bit(src)); err != nil {
 		dir.Remove(inv.ContainerID)
 		return false, containerError(inv, err)
 	}
@@ -291,15 +290,15 @@ func decisionWord(enable bool) string {
 	return "passing through"
 }
 
-// rewrite applies mods to the config data and replaces path atomically
-// with mode perm (the file's own, read with the data).
-func rewrite(path string, data []byte, perm fs.FileMode, mods []modify.Modifier) error {
-	doc, err := spec.Parse(data)
+// rewrite applies mods to the bundle's config and replaces the file
+// atomically, keeping its mode and owner.
+func rewrite(b *detect.Bundle, mods []modify.Modifier) error {
+	doc, err := spec.Parse(b.Config)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", b.ConfigPath, err)
 	}
 	if err := modify.Apply(doc, mods...); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", b.ConfigPath, err)
 	}
 	out, err := doc.Marshal()
 	if err != nil {
@@ -307,7 +306,7 @@ func rewrite(path string, data []byte, perm fs.FileMode, mods []modify.Modifier)
 	}
 	// No fsync: the bundle lives as long as the container, and runc reads
 	// it right away.
-	return fsutil.ReplaceFile(path, out, perm)
+	return fsutil.ReplaceOwnedFile(b.ConfigPath, out, b.Perm, b.UID, b.GID)
 }
 
 // execMarked reports whether the container of a `runc exec` was made
