@@ -188,3 +188,16 @@ func TestHasRepeatedName(t *testing.T) {
 		}
 	}
 }
+
+// A document nested deeper than the reader's limit (encoding/json's
+// 10000) is refused with that reason, not as a syntax error at some byte
+// (issue 17 item 12).
+func TestTooDeepSaysSo(t *testing.T) {
+	deep := []byte(`{"x-vendor":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`)
+	if _, err := ScanView(deep); err == nil || !strings.Contains(err.Error(), "depth") {
+		t.Errorf("ScanView: %v", err)
+	}
+	if _, err := Parse(deep); err == nil || !strings.Contains(err.Error(), "depth") {
+		t.Errorf("Parse: %v", err)
+	}
+}
