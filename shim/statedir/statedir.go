@@ -19,6 +19,12 @@
 // procfs read, the costlier in a process that has just started. A clock
 // stepped forward during the boot only makes an older file look stale
 // (one more rendering).
+//
+// Nothing under the root is resolved through a symlink: every step is an
+// openat, mkdirat, linkat, renameat or unlinkat relative to the directory
+// above it, without following a final symlink, so a link planted at
+// containers/<id> (a leftover slot, replaced) or at containers or cache
+// (refused) cannot make the wrapper write or remove a file elsewhere.
 package statedir
 
 import (
@@ -27,6 +33,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,9 +110,15 @@ func (d Dir) SharedCPUInfo(cpus string) (string, error) {
 			return "", err
 		}
 	}
-	cache := filepath.Join(d.Root, "cache", "cpuinfo-"+cacheKey(set))
+	name := "cpuinfo-" + cacheKey(set)
+	cache := filepath.Join(d.Root, "cache", name)
+	dir, err := d.subdir("cache", true)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(dir)
 	var st unix.Stat_t
-	if unix.Stat(cache, &st) == nil && fresh(st.Mtim, bootTime()) {
+	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && fresh(st.Mtim, bootTime()) {
 		return cache, nil
 	}
 	render := d.Render
@@ -116,13 +129,92 @@ func (d Dir) SharedCPUInfo(cpus string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("rendering the armv7 cpuinfo for cpuset %s: %w", set, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
-		return "", fmt.Errorf("armhf-shim state root: %w", err)
-	}
-	if err := fsutil.ReplaceFile(cache, text, 0o444); err != nil {
-		return "", err
+	if err := writeAt(dir, name, text); err != nil {
+		return "", fmt.Errorf("armhf-shim state root: writing %s: %w", cache, err)
 	}
 	return cache, nil
+}
+
+// subdir opens the directory name directly under the root (made when
+// missing and create is set), refusing a symlink.
+func (d Dir) subdir(name string, create bool) (int, error) {
+	root, err := fsutil.Open(d.Root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT && create {
+		if err = os.MkdirAll(d.Root, 0o755); err == nil {
+			root, err = fsutil.Open(d.Root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		}
+	}
+	if err != nil {
+		return -1, stateRootError("open "+d.Root, err)
+	}
+	defer unix.Close(root)
+	fd, err := openDirAt(root, name, create)
+	if err != nil {
+		return -1, stateRootError(filepath.Join(d.Root, name), err)
+	}
+	return fd, nil
+}
+
+// openDirAt opens the directory name in dir without following a symlink,
+// making it first when create is set.
+func openDirAt(dir int, name string, create bool) (int, error) {
+	if create {
+		if err := unix.Mkdirat(dir, name, 0o755); err != nil && err != unix.EEXIST {
+			return -1, err
+		}
+	}
+	for {
+		fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		var st unix.Stat_t
+		if err == unix.ELOOP || err == unix.ENOTDIR && unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			err = errSymlink
+		}
+		return fd, err
+	}
+}
+
+var errSymlink = errors.New("is a symbolic link, which armhf-shim does not follow under its state root")
+
+func stateRootError(what string, err error) error {
+	if err == errSymlink {
+		return fmt.Errorf("armhf-shim state root: %s %w", what, err)
+	}
+	return fmt.Errorf("armhf-shim state root: %s: %w", what, err)
+}
+
+// writeAt replaces the file name in dir with text (mode 0444), through a
+// temporary file in dir, never following a symlink.
+func writeAt(dir int, name string, text []byte) error {
+	tmp := "." + name + ".tmp-" + strconv.Itoa(os.Getpid())
+	unix.Unlinkat(dir, tmp, 0)
+	fd, err := unix.Openat(dir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o444)
+	if err != nil {
+		return err
+	}
+	for b := text; len(b) > 0; {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			unix.Close(fd)
+			unix.Unlinkat(dir, tmp, 0)
+			return err
+		}
+		b = b[n:]
+	}
+	err = unix.Fchmod(fd, 0o444)
+	unix.Close(fd)
+	if err == nil {
+		err = unix.Renameat(dir, tmp, dir, name)
+	}
+	if err != nil {
+		unix.Unlinkat(dir, tmp, 0)
+	}
+	return err
 }
 
 // WriteCPUInfo puts the armv7 cpuinfo for cpus at container id's own path
@@ -137,48 +229,104 @@ func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Usually a mkdir(2) and a link(2): a new container's directory, in an
-	// existing containers/ (made with its parents when missing); a
-	// leftover of an earlier container with the same id is replaced.
-	// Any other failure (EACCES, EROFS, ENOSPC, ENOTDIR) is the state
-	// root's: reported as such, not as a later link or write failing.
-	dir := filepath.Dir(dst)
-	switch err := unix.Mkdir(dir, 0o755); err {
-	case nil, unix.EEXIST:
-	case unix.ENOENT:
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", fmt.Errorf("armhf-shim state root: %w", err)
-		}
-	default:
-		return "", fmt.Errorf("armhf-shim state root: mkdir %s: %w", dir, err)
+	cacheDir, err := d.subdir("cache", false)
+	if err != nil {
+		return "", err
 	}
-	err = unix.Link(cache, dst)
-	if err == unix.EEXIST {
-		if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", err
+	defer unix.Close(cacheDir)
+	containers, err := d.subdir("containers", true)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(containers)
+	// Usually a mkdir(2) and a link(2): a new container's directory; a
+	// leftover of an earlier container with the same id (a symlink
+	// included) is replaced.
+	cd, err := openDirAt(containers, id, true)
+	if err == errSymlink || err == unix.ENOTDIR {
+		if err := removeAt(containers, id); err != nil {
+			return "", stateRootError("removing "+filepath.Dir(dst), err)
 		}
-		err = unix.Link(cache, dst)
+		cd, err = openDirAt(containers, id, true)
 	}
 	if err != nil {
+		return "", stateRootError(filepath.Dir(dst), err)
+	}
+	defer unix.Close(cd)
+	cacheName := filepath.Base(cache)
+	err = unix.Linkat(cacheDir, cacheName, cd, CPUInfoName, 0)
+	if err == unix.EEXIST {
+		if err := unix.Unlinkat(cd, CPUInfoName, 0); err != nil && err != unix.ENOENT {
+			return "", stateRootError("removing "+dst, err)
+		}
+		err = unix.Linkat(cacheDir, cacheName, cd, CPUInfoName, 0)
+	}
+	if err != nil {
+		// Another file system under containers/: a copy.
 		text, rerr := os.ReadFile(cache)
 		if rerr != nil {
 			return "", rerr
 		}
-		if err := fsutil.ReplaceFile(dst, text, 0o444); err != nil {
-			return "", err
+		if err := writeAt(cd, CPUInfoName, text); err != nil {
+			return "", stateRootError("writing "+dst, err)
 		}
 	}
 	return dst, nil
 }
 
 // Remove deletes container id's state. For a container that has none (it
-// was not modified) this is an unlink and an rmdir failing with ENOENT.
+// was not modified) this is an unlink failing with ENOENT.
 func (d Dir) Remove(id string) error {
-	cd, err := d.ContainerDir(id)
+	if _, err := d.ContainerDir(id); err != nil {
+		return err
+	}
+	containers, err := d.subdir("containers", false)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	return os.RemoveAll(cd)
+	defer unix.Close(containers)
+	if err := removeAt(containers, id); err != nil && err != unix.ENOENT {
+		return stateRootError("removing "+filepath.Join(d.Root, "containers", id), err)
+	}
+	return nil
+}
+
+// removeAt removes name from dir and, when it is a directory, everything
+// in it, relative to the directories themselves: a symlink is removed,
+// never followed.
+func removeAt(dir int, name string) error {
+	err := unix.Unlinkat(dir, name, 0)
+	if err != unix.EISDIR {
+		return err
+	}
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 4096)
+	var names []string
+	for {
+		n, err := unix.ReadDirent(fd, buf)
+		if err != nil {
+			unix.Close(fd)
+			return err
+		}
+		if n <= 0 {
+			break
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+	for _, n := range names {
+		if err := removeAt(fd, n); err != nil && err != unix.ENOENT {
+			unix.Close(fd)
+			return err
+		}
+	}
+	unix.Close(fd)
+	return unix.Unlinkat(dir, name, unix.AT_REMOVEDIR)
 }
 
 // Containers lists the ids that have state (for doctor).

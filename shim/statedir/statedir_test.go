@@ -168,3 +168,71 @@ func TestWriteCPUInfoUnwritableStateRoot(t *testing.T) {
 		})
 	}
 }
+
+// Nothing under the state root is resolved through a symlink (issue 17
+// item 9): a link planted at containers/<id> is replaced, not written
+// through or removed through; a link at containers or cache is refused.
+func TestSymlinksUnderTheStateRoot(t *testing.T) {
+	render := func(s cpuinfo.CPUSet) ([]byte, error) { return []byte("processor\t: 0\n"), nil }
+	outside := t.TempDir()
+	precious := filepath.Join(outside, CPUInfoName)
+	mkPrecious := func() {
+		if err := os.WriteFile(precious, []byte("precious"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(outside, "c1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	intact := func(what string) {
+		t.Helper()
+		if b, err := os.ReadFile(precious); err != nil || string(b) != "precious" {
+			t.Errorf("%s: the file outside the state root is now %q, %v", what, b, err)
+		}
+		if _, err := os.Stat(filepath.Join(outside, "c1")); err != nil {
+			t.Errorf("%s: the directory outside the state root is gone: %v", what, err)
+		}
+	}
+
+	mkPrecious()
+	d := Dir{Root: t.TempDir(), Render: render}
+	os.MkdirAll(filepath.Join(d.Root, "containers"), 0o755)
+	if err := os.Symlink(outside, filepath.Join(d.Root, "containers", "c1")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.WriteCPUInfo("c1", "0")
+	if err != nil {
+		t.Fatalf("WriteCPUInfo over a planted link: %v", err)
+	}
+	intact("WriteCPUInfo over containers/c1 -> outside")
+	if fi, err := os.Lstat(filepath.Dir(p)); err != nil || !fi.IsDir() {
+		t.Errorf("containers/c1 is not a directory of its own: %v", err)
+	}
+	if err := os.RemoveAll(filepath.Join(d.Root, "containers", "c1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(d.Root, "containers", "c1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Remove("c1"); err != nil {
+		t.Errorf("Remove of a planted link: %v", err)
+	}
+	intact("Remove of containers/c1 -> outside")
+
+	for _, sub := range []string{"containers", "cache"} {
+		d := Dir{Root: t.TempDir(), Render: render}
+		if err := os.Symlink(outside, filepath.Join(d.Root, sub)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := d.WriteCPUInfo("c1", "0")
+		if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+			t.Errorf("%s -> outside: WriteCPUInfo = %v, want a refusal naming the link", sub, err)
+		}
+		if sub == "containers" {
+			if err := d.Remove("c1"); err == nil {
+				t.Errorf("containers -> outside: Remove accepted it")
+			}
+		}
+		intact(sub + " -> outside")
+	}
+}
