@@ -12,9 +12,9 @@
 // AppendString writes what encoding/json's encoder writes with HTML
 // escaping off; the package's fuzz tests compare the two.
 //
-// Its users are armhf-shim's configuration file (shim/runtimecfg), the
-// docker CLI wrapper (dind/dockercli), runc's state.json (shim/runcstate)
-// and runc-style log lines (shim/runclog). The OCI config.json and the
+// Its users are armhf-shim's configuration file (internal/config), the
+// docker CLI wrapper (dockercli), runc's state.json (shim/runcstate) and
+// runc-style log lines (shim/runclog). The OCI config.json and the
 // hook's state are read with jsontext instead (shim/spec, shim).
 package rawjson
 
