@@ -22,10 +22,20 @@ func procRootfs(t *testing.T) string {
 	testenv.RequireRoot(t)
 	root := filepath.Join(t.TempDir(), "rootfs")
 	os.MkdirAll(filepath.Join(root, "proc"), 0o755)
+	// A private mount of its own: what is mounted below it does not
+	// propagate into the mount namespaces other tests make meanwhile
+	// (there, a copy could outlive the cleanup and keep procfs under the
+	// temporary directory).
+	if err := unix.Mount(root, root, "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind %s: %v", root, err)
+	}
+	t.Cleanup(func() { testenv.UnmountBelow(root) })
+	if err := unix.Mount("", root, "", unix.MS_PRIVATE, ""); err != nil {
+		t.Fatalf("make %s private: %v", root, err)
+	}
 	if err := unix.Mount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		t.Fatalf("mount proc: %v", err)
 	}
-	t.Cleanup(func() { testenv.UnmountBelow(root) })
 	return root
 }
 
