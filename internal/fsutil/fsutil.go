@@ -142,15 +142,8 @@ func replace(path string, data []byte, perm os.FileMode, durable bool) error {
 			unix.Unlink(tmp)
 		}
 	}()
-	for b := data; len(b) > 0; {
-		n, err := unix.Write(fd, b)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fail("write", err)
-		}
-		b = b[n:]
+	if err := writeAll(fd, data); err != nil {
+		return fail("write", err)
 	}
 	if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
 		return fail("chmod", err)
@@ -192,4 +185,19 @@ func Identify(p string) (id FileID, executable bool, err error) {
 	}
 	executable = st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0
 	return FileID{Dev: uint64(st.Dev), Ino: st.Ino}, executable, nil
+}
+
+// writeAll writes all of b to fd, retrying a write interrupted by a signal.
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
 }

@@ -45,15 +45,8 @@ func ReplaceOwnedFile(path string, data []byte, perm fs.FileMode, uid, gid int) 
 			}
 		}
 	}()
-	for b := data; len(b) > 0; {
-		n, err := unix.Write(fd, b)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fail("write", err)
-		}
-		b = b[n:]
+	if err := writeAll(fd, data); err != nil {
+		return fail("write", err)
 	}
 	if uid != os.Geteuid() || gid != os.Getegid() {
 		// An owner this process may not give (not root, or one unmapped
