@@ -18,7 +18,8 @@ func installFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "config", Usage: "the file to edit (default: daemon.json, config.toml, hooks.d/armhf-shim.json or the docker.service drop-in)"},
 		&cli.StringFlag{Name: "runtime-name", Value: install.DefaultRuntimeName, Usage: "docker/containerd runtime name"},
-		&cli.BoolFlag{Name: "set-as-default", Usage: "make it the default runtime (docker, containerd)"},
+		&cli.BoolFlag{Name: "set-as-default", Usage: "make it the default runtime (docker, containerd); uninstall puts the previous default back"},
+		&cli.BoolFlag{Name: "replace", Usage: "docker: replace a runtime entry of that name that does not run armhf-shim (uninstall puts it back)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the diff, change nothing"},
 		&cli.StringFlag{Name: "binary", Usage: "the armhf-shim binary to register (default: this one)"},
 		&cli.StringFlag{Name: "link-dir", Usage: "buildkit: directory of the runc link (default " + install.DefaultBuildkitLinkDir + ")"},
@@ -26,7 +27,7 @@ func installFlags() []cli.Flag {
 }
 
 var targetUsage = map[string]string{
-	"docker":     "runtimes.<name> (+ default-runtime) in daemon.json, every other key kept (apply: SIGHUP dockerd)",
+	"docker":     "runtimes.<name> (+ default-runtime) in daemon.json, every other byte kept (the output says how to apply it)",
 	"containerd": "a conf.d drop-in (config version 2/3) with the runtime handler, imported by config.toml",
 	"podman":     "an OCI hooks.d file running `armhf-shim hook` (podman and CRI-O)",
 	"buildkit":   "a runc link to armhf-shim first in dockerd's PATH (systemd drop-in), for dockerd's embedded BuildKit",
@@ -66,6 +67,7 @@ func installCmd(uninstall bool) *cli.Command {
 				Config:       str("config"),
 				RuntimeName:  str("runtime-name"),
 				SetAsDefault: boolean("set-as-default"),
+				Replace:      boolean("replace"),
 				DryRun:       boolean("dry-run"),
 				Uninstall:    uninstall,
 				Binary:       str("binary"),
@@ -85,9 +87,12 @@ func installCmd(uninstall bool) *cli.Command {
 	return &cli.Command{
 		Name:      name,
 		Usage:     usage,
-		ArgsUsage: strings.Join(install.Targets, "|") + " [--config PATH] [--runtime-name armhf] [--set-as-default] [--dry-run]",
-		Description: "Idempotent; atomic writes with a timestamped backup of the previous file; --dry-run prints a diff;\n" +
-			"a malformed existing file is an error and stays unchanged. The output says how to apply the change.",
+		ArgsUsage: strings.Join(install.Targets, "|") + " [--config PATH] [--runtime-name armhf] [--set-as-default] [--replace] [--dry-run]",
+		Description: "Idempotent; edits only what it changes (uninstall gives back the bytes install found); atomic writes\n" +
+			"under a lock on the file's directory, with a backup of the previous file that is never overwritten;\n" +
+			"--dry-run prints a diff; a malformed existing file is an error and stays unchanged. What install replaced\n" +
+			"(a default runtime, a --replace'd entry) is noted in <file>.armhf-shim-state and put back by uninstall.\n" +
+			"The output says how to apply the change.",
 		Flags:       installFlags(),
 		Subcommands: subs,
 		Action: func(c *cli.Context) error {

@@ -35,6 +35,10 @@ func planBuildkit(o Options) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	rec, oldRec, err := loadRecord(path)
+	if err != nil {
+		return Plan{}, err
+	}
 	if old != nil && !strings.Contains(string(old), "[Service]") {
 		return Plan{}, fmt.Errorf("%s: not a systemd drop-in (no [Service] section): left unchanged", path)
 	}
@@ -44,8 +48,11 @@ func planBuildkit(o Options) (Plan, error) {
 	if o.Uninstall {
 		p.Files = change(path, old, nil, 0o644)
 		p.Links = []linkChange{{Path: link}}
+		rec.finish(&p, path, oldRec, true)
 		return p, nil
 	}
+	rec.willCreate(filepath.Dir(path))
+	rec.willCreate(linkDir)
 	p.Files = change(path, old, BuildkitDropIn(linkDir), 0o644)
 	rt, rtLink := o.runtimeLink()
 	target := o.Binary
@@ -53,6 +60,7 @@ func planBuildkit(o Options) (Plan, error) {
 		target = rt // the lean armhf-runc binary itself
 	}
 	p.Links = []linkChange{{Path: link, Target: target}}
+	rec.finish(&p, path, oldRec, false)
 	p.Notes = append(p.Notes,
 		"for buildx builders of the docker-container driver (their own buildkitd), make armhf-shim available in the builder image "+
 			"and create it with: docker buildx create --driver docker-container "+

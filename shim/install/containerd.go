@@ -98,6 +98,10 @@ func planContainerd(o Options) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	rec, oldRec, err := loadRecord(mainPath)
+	if err != nil {
+		return Plan{}, err
+	}
 	var c mainConfig
 	hasKeys := false
 	if old != nil {
@@ -116,7 +120,11 @@ func planContainerd(o Options) (Plan, error) {
 		if err != nil {
 			return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
 		}
+		if contains(rec.CreatedFiles, mainPath) && rec.ours(mainPath, old) {
+			nw = nil // install made it, and it is as install wrote it
+		}
 		p.Files = append(change(mainPath, old, nw, mode), change(dropIn, oldDrop, nil, dropMode)...)
+		rec.finish(&p, mainPath, oldRec, true)
 		return p, nil
 	}
 	version := c.Version
@@ -159,7 +167,9 @@ func planContainerd(o Options) (Plan, error) {
 	} else if nw, err = AddImport(old, c.Imports, mainPath, dropIn); err != nil {
 		return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
 	}
+	rec.willCreate(filepath.Dir(dropIn))
 	p.Files = append(change(mainPath, old, nw, mode), change(dropIn, oldDrop, drop, 0o644)...)
+	rec.finish(&p, mainPath, oldRec, false)
 	p.Notes = append(p.Notes, fmt.Sprintf("use it with ctr run --runtime io.containerd.runc.v2 --runc-binary %s ..., "+
 		"or a Kubernetes RuntimeClass with handler: %s", rt, o.RuntimeName))
 	return p, nil

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
 
 func planDocker(o Options) (Plan, error) {
@@ -13,7 +16,15 @@ func planDocker(o Options) (Plan, error) {
 	if path == "" {
 		path = DefaultDockerConfig
 	}
+	path, err := resolve(path)
+	if err != nil {
+		return Plan{}, err
+	}
 	old, mode, err := readExisting(path)
+	if err != nil {
+		return Plan{}, err
+	}
+	rec, oldRec, err := loadRecord(path)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -21,9 +32,10 @@ func planDocker(o Options) (Plan, error) {
 	var p Plan
 	var nw []byte
 	if o.Uninstall {
-		nw, err = DockerUninstall(old, o.RuntimeName)
+		nw, err = DockerUninstall(old, rec, o.RuntimeName, o.runsThisShim)
 	} else {
-		nw, err = DockerInstall(old, o.RuntimeName, rt, o.SetAsDefault)
+		rec.willCreate(filepath.Dir(path))
+		nw, err = DockerInstall(old, rec, DockerEdit{Name: o.RuntimeName, Path: rt, SetDefault: o.SetAsDefault, Replace: o.Replace, Ours: o.runsThisShim})
 		if link != nil {
 			p.Links = append(p.Links, *link)
 		}
@@ -32,26 +44,56 @@ func planDocker(o Options) (Plan, error) {
 		return Plan{}, fmt.Errorf("%s: %w", path, err)
 	}
 	p.Files = change(path, old, nw, mode)
-	p.Apply = []string{"kill -HUP $(pidof dockerd)   # or: systemctl reload docker (dockerd re-reads runtimes and default-runtime on SIGHUP)"}
-	if !o.Uninstall {
-		p.Notes = append(p.Notes, fmt.Sprintf("run 32-bit containers with docker run --runtime %s ... (auto-detected; force with --annotation io.armhf-shim.enable=true)", o.RuntimeName))
+	last := o.Uninstall && (rec.Docker == nil || len(rec.Docker.Runtimes) == 0)
+	rec.finish(&p, path, oldRec, last)
+	if d := docsChanged(old, nw); d.any {
+		p.Apply, p.Notes = dockerAdvice(o, path, d)
 	}
 	return p, nil
 }
 
-// parseObject parses a JSON object keeping raw members ({} for empty input).
-func parseObject(data []byte, what string) (map[string]json.RawMessage, error) {
-	m := map[string]json.RawMessage{}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return m, nil
-	}
-	if err := json.Unmarshal(data, &m); err != nil || m == nil {
-		if err == nil {
-			err = fmt.Errorf("not a JSON object")
+// dockerChange is what an edit of daemon.json changed, for the advice.
+type dockerChange struct{ any, defaultRuntime bool }
+
+func docsChanged(old, nw []byte) dockerChange {
+	get := func(b []byte) []byte {
+		d, err := parseJSONDoc(b)
+		if err != nil {
+			return nil
 		}
-		return nil, fmt.Errorf("malformed %s (%v): left unchanged; fix or move it and run again", what, err)
+		v, _ := d.get("default-runtime")
+		return v
 	}
-	return m, nil
+	return dockerChange{any: !bytes.Equal(old, nw), defaultRuntime: !bytes.Equal(get(old), get(nw))}
+}
+
+// runsThisShim reports whether a runtime path registered in daemon.json
+// runs this armhf-shim: it is the runtime install registers, or the same
+// file as it or as the armhf-shim binary.
+func (o *Options) runsThisShim(p string) bool {
+	rt, _ := o.runtimeLink()
+	if p == rt || p == o.Binary {
+		return true
+	}
+	id, _, err := fsutil.Identify(p)
+	if err != nil {
+		return false
+	}
+	for _, q := range []string{rt, o.Binary} {
+		if qid, _, err := fsutil.Identify(q); err == nil && qid == id {
+			return true
+		}
+	}
+	return false
+}
+
+// sameJSON reports whether two documents are equal as JSON values.
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 func marshalIndent(v any) ([]byte, error) {
@@ -65,120 +107,193 @@ func marshalIndent(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// sameJSON reports whether two documents are equal as JSON values.
-func sameJSON(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return reflect.DeepEqual(x, y)
+// DockerEdit is one runtime to register in daemon.json.
+type DockerEdit struct {
+	Name, Path string // runtime name and the runtime binary
+	SetDefault bool   // make it default-runtime
+	Replace    bool   // replace an entry of that name that is not ours
+	// Ours reports whether a registered path runs this armhf-shim.
+	Ours func(path string) bool
 }
 
-func raw(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
+func malformedDaemonJSON(err error) error {
+	return fmt.Errorf("malformed daemon.json (%v): left unchanged; fix or move it and run again", err)
 }
 
-// DockerInstall returns daemon.json with runtimes.<name>.path = runtimePath
-// (other members of that runtime, and every other key, kept) and, if
-// setDefault, default-runtime = name. Unchanged input is returned as is.
-func DockerInstall(old []byte, name, runtimePath string, setDefault bool) ([]byte, error) {
-	top, err := parseObject(old, "daemon.json")
+// DockerInstall returns daemon.json with runtimes.<name>.path = e.Path
+// (other members of that entry, and every other byte, kept) and, with
+// e.SetDefault, default-runtime = name; rec notes what it replaced.
+// Unchanged input is returned as is.
+func DockerInstall(old []byte, rec *record, e DockerEdit) ([]byte, error) {
+	doc, err := parseJSONDoc(old)
 	if err != nil {
-		return nil, err
+		return nil, malformedDaemonJSON(err)
 	}
-	runtimes, err := dockerRuntimes(top)
+	if rec.Docker == nil {
+		rec.Docker = &dockerRecord{}
+	}
+	dr := rec.Docker
+	rts, err := doc.get("runtimes")
 	if err != nil {
-		return nil, err
+		return nil, malformedDaemonJSON(err)
 	}
-	entry := map[string]json.RawMessage{}
-	if r, ok := runtimes[name]; ok {
-		if err := json.Unmarshal(r, &entry); err != nil || entry == nil {
-			return nil, fmt.Errorf("malformed daemon.json: runtimes.%s is not an object: left unchanged", name)
+	if rts != nil && rawjson.Kind(rts) != "an object" {
+		return nil, fmt.Errorf("malformed daemon.json: \"runtimes\" is %s, not an object: left unchanged", rawjson.Kind(rts))
+	}
+	entry, err := doc.get("runtimes", e.Name)
+	if err != nil {
+		return nil, malformedDaemonJSON(err)
+	}
+	rr := dr.Runtimes[e.Name]
+	if rr == nil {
+		rr = &runtimeRecord{}
+	}
+	quoted := rawjson.AppendString(nil, e.Path)
+	switch {
+	case entry == nil:
+		if old == nil && len(dr.Runtimes) == 0 {
+			dr.CreatedFile = true
+		}
+		if rts == nil {
+			dr.CreatedRuntimes = true
+		}
+		err = doc.set(quoted, "runtimes", e.Name, "path")
+	case rawjson.Kind(entry) != "an object":
+		return nil, fmt.Errorf("malformed daemon.json: runtimes.%s is %s, not an object: left unchanged", e.Name, rawjson.Kind(entry))
+	default:
+		cur, _ := doc.get("runtimes", e.Name, "path")
+		p, _ := rawjson.MemberString(cur)
+		mine := dr.Runtimes[e.Name] != nil && p == rr.Path || e.Ours(p)
+		if !mine && !e.Replace {
+			return nil, fmt.Errorf("runtimes.%s runs %q, which is not this armhf-shim: left unchanged; "+
+				"register armhf-shim under another name with --runtime-name NAME, or replace that entry with --replace "+
+				"(uninstall puts it back)", e.Name, p)
+		}
+		if mine {
+			err = doc.set(quoted, "runtimes", e.Name, "path")
+		} else {
+			rr.Replaced = append(json.RawMessage(nil), entry...)
+			err = doc.set(doc.styleValue(quoted, "runtimes"), "runtimes", e.Name)
 		}
 	}
-	entry["path"] = raw(runtimePath)
-	runtimes[name] = raw(entry)
-	top["runtimes"] = raw(runtimes)
-	if setDefault {
-		top["default-runtime"] = raw(name)
-	}
-	nw, err := marshalIndent(top)
 	if err != nil {
-		return nil, err
+		return nil, malformedDaemonJSON(err)
 	}
-	if old != nil && sameJSON(old, nw) {
+	rr.Path = e.Path
+	if e.SetDefault {
+		cur, err := doc.get("default-runtime")
+		if err != nil {
+			return nil, malformedDaemonJSON(err)
+		}
+		if name, _ := rawjson.MemberString(cur); cur == nil || name != e.Name {
+			rr.Default = true
+			rr.PreviousDefault = append(json.RawMessage(nil), cur...)
+			if cur == nil {
+				rr.PreviousDefault = nil
+			}
+			if err := doc.set(rawjson.AppendString(nil, e.Name), "default-runtime"); err != nil {
+				return nil, malformedDaemonJSON(err)
+			}
+		}
+	}
+	if dr.Runtimes == nil {
+		dr.Runtimes = map[string]*runtimeRecord{}
+	}
+	dr.Runtimes[e.Name] = rr
+	if bytes.Equal(doc.b, old) {
 		return old, nil
 	}
-	return nw, nil
+	return doc.b, nil
 }
 
-// DockerUninstall removes runtimes.<name> (only if it is armhf-shim's) and
-// a default-runtime naming it.
-func DockerUninstall(old []byte, name string) ([]byte, error) {
+// styleValue renders {"path": <quoted>} laid out like a member of the
+// object at path.
+func (d *jsonDoc) styleValue(quoted []byte, path ...string) []byte {
+	objs, i, err := d.lookup(path)
+	if err != nil || i < 0 {
+		return append(append([]byte(`{"path": `), quoted...), '}')
+	}
+	m := objs[len(objs)-1].members[i]
+	o, err := d.object(m.val)
+	if err != nil {
+		return append(append([]byte(`{"path": `), quoted...), '}')
+	}
+	return d.style(o).object("path", quoted, 1)
+}
+
+// DockerUninstall removes runtimes.<name> if it runs this armhf-shim
+// (putting back an entry --replace displaced), and a default-runtime
+// install set (putting back the one it replaced), as rec says.
+func DockerUninstall(old []byte, rec *record, name string, ours func(string) bool) ([]byte, error) {
 	if old == nil {
 		return nil, nil
 	}
-	top, err := parseObject(old, "daemon.json")
+	doc, err := parseJSONDoc(old)
 	if err != nil {
-		return nil, err
+		return nil, malformedDaemonJSON(err)
 	}
-	runtimes, err := dockerRuntimes(top)
+	dr := rec.Docker
+	if dr == nil {
+		dr = &dockerRecord{}
+	}
+	rr := dr.Runtimes[name]
+	entry, err := doc.get("runtimes", name)
 	if err != nil {
-		return nil, err
+		return nil, malformedDaemonJSON(err)
 	}
-	if r, ok := runtimes[name]; ok {
-		var entry struct {
-			Path string `json:"path"`
+	removed := false
+	if entry != nil {
+		cur, _ := doc.get("runtimes", name, "path")
+		p, _ := rawjson.MemberString(cur)
+		if !(rr != nil && p == rr.Path || ours(p)) {
+			return nil, fmt.Errorf("runtimes.%s runs %q, not this armhf-shim: left unchanged", name, p)
 		}
-		json.Unmarshal(r, &entry)
-		if !isShimPath(entry.Path) {
-			return nil, fmt.Errorf("runtimes.%s runs %q, not armhf-shim: left unchanged", name, entry.Path)
-		}
-		delete(runtimes, name)
-		if len(runtimes) == 0 {
-			delete(top, "runtimes")
+		if rr != nil && rr.Replaced != nil {
+			err = doc.set(rr.Replaced, "runtimes", name)
 		} else {
-			top["runtimes"] = raw(runtimes)
+			err = doc.remove("runtimes", name)
+			removed = true
+		}
+		if err != nil {
+			return nil, malformedDaemonJSON(err)
+		}
+		rts, _ := doc.get("runtimes")
+		if d, err := parseJSONDoc(rts); err == nil && d.empty() && (dr.CreatedRuntimes || len(dr.Runtimes) == 0) {
+			doc.remove("runtimes")
 		}
 	}
-	var def string
-	if r, ok := top["default-runtime"]; ok && json.Unmarshal(r, &def) == nil && def == name {
-		delete(top, "default-runtime")
+	if cur, _ := doc.get("default-runtime"); cur != nil {
+		if def, _ := rawjson.MemberString(cur); def == name {
+			switch {
+			case rr != nil && rr.Default && rr.PreviousDefault != nil:
+				doc.set(rr.PreviousDefault, "default-runtime")
+			case rr != nil && rr.Default, removed:
+				// dockerd does not start with a default that names no runtime.
+				doc.remove("default-runtime")
+			}
+		}
 	}
-	nw, err := marshalIndent(top)
-	if err != nil {
-		return nil, err
+	if rr != nil {
+		// A default set later over this one now falls back to what this
+		// one replaced.
+		for _, other := range dr.Runtimes {
+			if prev, _ := rawjson.MemberString(other.PreviousDefault); other.PreviousDefault == nil || prev != name {
+				continue
+			}
+			switch {
+			case rr.Default:
+				other.PreviousDefault = rr.PreviousDefault
+			case removed:
+				other.PreviousDefault = nil
+			}
+		}
+		delete(dr.Runtimes, name)
 	}
-	if sameJSON(old, nw) {
+	if len(dr.Runtimes) == 0 && dr.CreatedFile && doc.empty() {
+		return nil, nil
+	}
+	if bytes.Equal(doc.b, old) {
 		return old, nil
 	}
-	return nw, nil
-}
-
-// isShimPath reports whether a runtime path is armhf-shim's.
-func isShimPath(p string) bool {
-	switch filepath.Base(p) {
-	case RuntimeLinkName, "armhf-shim":
-		return true
-	}
-	if real, err := filepath.EvalSymlinks(p); err == nil {
-		switch filepath.Base(real) {
-		case RuntimeLinkName, "armhf-shim":
-			return true
-		}
-	}
-	return false
-}
-
-// dockerRuntimes decodes daemon.json's "runtimes" object (empty when absent
-// or null).
-func dockerRuntimes(top map[string]json.RawMessage) (map[string]json.RawMessage, error) {
-	runtimes := map[string]json.RawMessage{}
-	if r, ok := top["runtimes"]; ok && string(r) != "null" {
-		if err := json.Unmarshal(r, &runtimes); err != nil || runtimes == nil {
-			return nil, fmt.Errorf("malformed daemon.json: \"runtimes\" is not an object: left unchanged")
-		}
-	}
-	return runtimes, nil
+	return doc.b, nil
 }

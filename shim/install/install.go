@@ -41,8 +41,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 )
 
 // Targets are the engines install knows.
@@ -67,8 +65,11 @@ type Options struct {
 	Config       string // the target's file ("" = its default)
 	RuntimeName  string // docker/containerd runtime name ("" = armhf)
 	SetAsDefault bool
-	DryRun       bool
-	Uninstall    bool
+	// Replace lets docker install replace a runtime entry of that name
+	// that does not run armhf-shim (uninstall puts it back).
+	Replace   bool
+	DryRun    bool
+	Uninstall bool
 	// Binary is the armhf-shim binary ("" = this executable).
 	Binary string
 	// LinkDir is where buildkit's runc link goes ("" = default).
@@ -85,6 +86,10 @@ type fileChange struct {
 	Old  []byte // nil: absent
 	New  []byte
 	Mode fs.FileMode
+	// NoBackup: Old is armhf-shim's own (its record, or content as
+	// install wrote it), which install can make again.
+	NoBackup bool
+	Record   bool // the record of what install changed (not shown as a diff)
 }
 
 // linkChange creates (Target != "") or removes a symlink.
@@ -99,6 +104,8 @@ type Plan struct {
 	// Apply says how to make the running engine pick it up.
 	Apply []string
 	Notes []string
+	// RemoveDirs are directories install created, removed once empty.
+	RemoveDirs []string
 }
 
 func (o *Options) defaults() error {
@@ -181,13 +188,47 @@ func BuildPlan(o Options) (Plan, error) {
 	return Plan{}, fmt.Errorf("unknown target %q: want one of %s", o.Target, strings.Join(Targets, ", "))
 }
 
-// Run shows (--dry-run) or applies the plan of o.
+// primaryPath is the file of o's target that install edits first: its
+// directory is locked while a plan is made and applied.
+func (o *Options) primaryPath() string {
+	if o.Config != "" {
+		return o.Config
+	}
+	switch o.Target {
+	case "docker":
+		return DefaultDockerConfig
+	case "containerd":
+		return DefaultContainerd
+	case "podman":
+		return DefaultHookFile
+	}
+	return DefaultBuildkitDropIn
+}
+
+// Run shows (--dry-run) or applies the plan of o. The plan is made and
+// applied under a lock on the edited file's directory, so concurrent runs
+// take turns and each sees what the one before it wrote.
 func Run(o Options) error {
+	if err := o.defaults(); err != nil {
+		return err
+	}
+	primary, err := resolve(o.primaryPath())
+	if err != nil {
+		return err
+	}
+	unlock, err := lockDir(filepath.Dir(primary))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if !o.DryRun {
+		removeStaleTemps(primary)
+		removeStaleTemps(statePath(primary))
+	}
 	p, err := BuildPlan(o)
 	if err != nil {
 		return err
 	}
-	o.defaults()
 	verb := "install"
 	if o.Uninstall {
 		verb = "uninstall"
@@ -200,6 +241,10 @@ func Run(o Options) error {
 	if o.DryRun {
 		fmt.Fprintf(o.Out, "armhf-shim %s %s --dry-run: would change:\n", verb, o.Target)
 		for _, f := range p.Files {
+			if f.Record {
+				fmt.Fprintf(o.Out, "would note what it changed in %s\n", f.Path)
+				continue
+			}
 			fmt.Fprint(o.Out, unifiedDiff(f.Path, f.Old, f.New))
 		}
 		for _, l := range links {
@@ -211,59 +256,83 @@ func Run(o Options) error {
 		}
 		return nil
 	}
-	// All or nothing: each change made is undone if a later one fails, and
-	// what was done is reported only once everything is.
+	done, err := apply(p, links, o.Now().UTC().Format("20060102-150405"))
+	if err != nil {
+		return err
+	}
+	removeCreatedDirs(p.RemoveDirs)
+	for _, d := range done {
+		fmt.Fprintln(o.Out, d)
+	}
+	for _, a := range p.Apply {
+		fmt.Fprintln(o.Out, "to apply: "+a)
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintln(o.Out, "note: "+n)
+	}
+	return nil
+}
+
+// apply makes the changes of a plan, all or nothing: each change made is
+// undone if a later one fails, and what was done is reported only once
+// everything is.
+func apply(p Plan, links []linkChange, stamp string) (done []string, err error) {
 	var undo []func()
-	var done, backups []string
-	fail := func(err error) error {
+	var backups []string
+	fail := func(err error) ([]string, error) {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
 		for _, b := range backups {
 			os.Remove(b)
 		}
-		return fmt.Errorf("%w; nothing was changed (what was already done is undone)", err)
+		return nil, fmt.Errorf("%w; nothing was changed (what was already done is undone)", err)
 	}
-	stamp := o.Now().UTC().Format("20060102-150405")
 	for _, f := range p.Files {
 		// A file that is a symlink (a config managed elsewhere) is written
 		// where it points, and stays a symlink.
-		target := f.Path
-		if r, err := filepath.EvalSymlinks(f.Path); err == nil {
-			target = r
+		target, err := resolve(f.Path)
+		if err != nil {
+			return fail(err)
 		}
-		backup := ""
-		if f.Old != nil {
-			backup = f.Path + ".armhf-shim-" + stamp + ".bak"
-			if err := fsutil.WriteFileAtomic(backup, f.Old, f.Mode); err != nil {
+		saved := ""
+		if f.Old != nil && !f.NoBackup {
+			name, made, err := backup(target, f.Old, stamp)
+			if err != nil {
 				return fail(fmt.Errorf("backing up %s: %w", f.Path, err))
 			}
-			backups = append(backups, backup)
+			if made {
+				backups = append(backups, name)
+			}
+			saved = name
 		}
-		restore := func() { fsutil.WriteFileAtomic(target, f.Old, f.Mode) }
+		restore := func() { replaceFile(target, f.New, f.Old, f.Mode) }
 		if f.Old == nil {
-			restore = func() { os.Remove(target) }
+			restore = func() { removeFile(target, f.New) }
 		}
 		if f.New == nil {
 			// Removing a symlink removes the link; undo puts the link back.
 			if link, err := os.Readlink(f.Path); err == nil {
 				restore = func() { os.Symlink(link, f.Path) }
+				err = os.Remove(f.Path)
+			} else {
+				err = removeFile(f.Path, f.Old)
 			}
-			if err := os.Remove(f.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err != nil {
 				return fail(fmt.Errorf("removing %s: %w", f.Path, err))
 			}
 			undo = append(undo, restore)
-			done = append(done, "removed "+f.Path+backupNote(backup))
+			done = append(done, "removed "+f.Path+backupNote(saved))
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 			return fail(err)
 		}
-		if err := fsutil.WriteFileAtomic(target, f.New, f.Mode); err != nil {
+		if err := replaceFile(target, f.Old, f.New, f.Mode); err != nil {
 			return fail(fmt.Errorf("writing %s: %w", target, err))
 		}
 		undo = append(undo, restore)
-		done = append(done, "wrote "+f.Path+backupNote(backup))
+		done = append(done, "wrote "+f.Path+backupNote(saved))
 	}
 	for _, l := range links {
 		prev, perr := os.Readlink(l.Path)
@@ -282,16 +351,7 @@ func Run(o Options) error {
 			done = append(done, "created symlink "+l.Path+" -> "+l.Target)
 		}
 	}
-	for _, d := range done {
-		fmt.Fprintln(o.Out, d)
-	}
-	for _, a := range p.Apply {
-		fmt.Fprintln(o.Out, "to apply: "+a)
-	}
-	for _, n := range p.Notes {
-		fmt.Fprintln(o.Out, "note: "+n)
-	}
-	return nil
+	return done, nil
 }
 
 func backupNote(b string) string {

@@ -34,8 +34,13 @@ func decodeJSON(t *testing.T, b []byte) map[string]any {
 	return m
 }
 
+// edit is a docker install of name at path.
+func edit(name, path string, setDefault bool) DockerEdit {
+	return DockerEdit{Name: name, Path: path, SetDefault: setDefault, Ours: func(p string) bool { return p == path }}
+}
+
 func TestDockerInstall(t *testing.T) {
-	out, err := DockerInstall([]byte(daemonJSON), "armhf", "/usr/local/bin/armhf-runc", true)
+	out, err := DockerInstall([]byte(daemonJSON), &record{}, edit("armhf", "/usr/local/bin/armhf-runc", true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,17 +55,20 @@ func TestDockerInstall(t *testing.T) {
 		t.Errorf("other keys changed:\n%s", out)
 	}
 	// Idempotent: the second run returns its input byte for byte.
-	again, err := DockerInstall(out, "armhf", "/usr/local/bin/armhf-runc", true)
+	again, err := DockerInstall(out, &record{}, edit("armhf", "/usr/local/bin/armhf-runc", true))
 	if err != nil || !bytes.Equal(again, out) {
 		t.Errorf("second install changed the file:\n%s", again)
 	}
 	// From nothing.
-	out, err = DockerInstall(nil, "armhf", "/x/armhf-runc", false)
+	out, err = DockerInstall(nil, &record{}, edit("armhf", "/x/armhf-runc", false))
 	if err != nil || !reflect.DeepEqual(decodeJSON(t, out), map[string]any{"runtimes": map[string]any{"armhf": map[string]any{"path": "/x/armhf-runc"}}}) {
 		t.Errorf("fresh daemon.json: %s %v", out, err)
 	}
 	// An existing entry keeps its other members (runtimeArgs).
-	out, _ = DockerInstall([]byte(`{"runtimes":{"armhf":{"path":"/old","runtimeArgs":["--debug"]}}}`), "armhf", "/new", false)
+	// An existing entry of ours (install recorded it) keeps its other
+	// members (runtimeArgs).
+	rec := &record{Docker: &dockerRecord{Runtimes: map[string]*runtimeRecord{"armhf": {Path: "/old"}}}}
+	out, _ = DockerInstall([]byte(`{"runtimes":{"armhf":{"path":"/old","runtimeArgs":["--debug"]}}}`), rec, edit("armhf", "/new", false))
 	if e := decodeJSON(t, out)["runtimes"].(map[string]any)["armhf"].(map[string]any); e["path"] != "/new" || e["runtimeArgs"] == nil {
 		t.Errorf("entry: %v", e)
 	}
@@ -73,25 +81,27 @@ func TestDockerMalformed(t *testing.T) {
 		"runtimes array":   `{"runtimes": []}`,
 		"runtime a string": `{"runtimes": {"armhf": "x"}}`,
 	} {
-		if _, err := DockerInstall([]byte(in), "armhf", "/p", false); err == nil || !strings.Contains(err.Error(), "left unchanged") {
+		if _, err := DockerInstall([]byte(in), &record{}, edit("armhf", "/p", false)); err == nil || !strings.Contains(err.Error(), "left unchanged") {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
 }
 
 func TestDockerUninstall(t *testing.T) {
-	in, _ := DockerInstall([]byte(daemonJSON), "armhf", "/usr/local/bin/armhf-runc", true)
-	out, err := DockerUninstall(in, "armhf")
+	rec := &record{}
+	in, _ := DockerInstall([]byte(daemonJSON), rec, edit("armhf", "/usr/local/bin/armhf-runc", true))
+	ours := edit("armhf", "/usr/local/bin/armhf-runc", true).Ours
+	out, err := DockerUninstall(in, rec, "armhf", ours)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(decodeJSON(t, out), decodeJSON(t, []byte(daemonJSON))) {
 		t.Errorf("uninstall did not restore the original:\n%s", out)
 	}
-	if _, err := DockerUninstall([]byte(`{"runtimes":{"armhf":{"path":"/usr/bin/crun"}}}`), "armhf"); err == nil || !strings.Contains(err.Error(), "not armhf-shim") {
+	if _, err := DockerUninstall([]byte(`{"runtimes":{"armhf":{"path":"/usr/bin/crun"}}}`), &record{}, "armhf", ours); err == nil || !strings.Contains(err.Error(), "not this armhf-shim") {
 		t.Errorf("foreign runtime: %v", err)
 	}
-	if out, _ := DockerUninstall([]byte(daemonJSON), "armhf"); string(out) != daemonJSON {
+	if out, _ := DockerUninstall([]byte(daemonJSON), &record{}, "armhf", ours); string(out) != daemonJSON {
 		t.Error("uninstall of an absent runtime changed the file")
 	}
 }
@@ -123,7 +133,7 @@ func TestRunDockerIdempotentBackupDryRun(t *testing.T) {
 	if b, _ := os.ReadFile(cfg); string(b) != daemonJSON {
 		t.Fatal("--dry-run changed the file")
 	}
-	if !strings.Contains(out.String(), `+  "default-runtime": "armhf",`) || !strings.Contains(out.String(), "would create symlink") {
+	if !strings.Contains(out.String(), `+  "default-runtime": "armhf"`) || !strings.Contains(out.String(), "would create symlink") {
 		t.Errorf("dry-run output:\n%s", out.String())
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "bin", "armhf-runc")); !os.IsNotExist(err) {
@@ -145,8 +155,8 @@ func TestRunDockerIdempotentBackupDryRun(t *testing.T) {
 	if st, _ := os.Stat(cfg); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want the original 0600", st.Mode())
 	}
-	if !strings.Contains(out.String(), "kill -HUP") {
-		t.Errorf("no apply hint:\n%s", out.String())
+	if !strings.Contains(out.String(), "to apply: ") || strings.Contains(out.String(), "pidof") {
+		t.Errorf("no apply hint, or one that signals every dockerd:\n%s", out.String())
 	}
 	written, _ := os.ReadFile(cfg)
 

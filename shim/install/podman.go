@@ -3,6 +3,7 @@ package install
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 )
 
 // hooksFile is an OCI hooks.d entry (podman's and CRI-O's format 1.0.0).
@@ -51,6 +52,10 @@ func planPodman(o Options) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	rec, oldRec, err := loadRecord(path)
+	if err != nil {
+		return Plan{}, err
+	}
 	if old != nil {
 		var h hooksFile
 		if err := json.Unmarshal(old, &h); err != nil {
@@ -60,13 +65,16 @@ func planPodman(o Options) (Plan, error) {
 	var p Plan
 	if o.Uninstall {
 		p.Files = change(path, old, nil, 0o644)
+		rec.finish(&p, path, oldRec, true)
 		return p, nil
 	}
+	rec.willCreate(filepath.Dir(path))
 	nw := PodmanHook(o.Binary)
 	if old != nil && sameJSON(old, nw) {
 		nw = old
 	}
 	p.Files = change(path, old, nw, 0o644)
+	rec.finish(&p, path, oldRec, false)
 	p.Apply = []string{"nothing: podman and CRI-O read hooks.d for every new container"}
 	p.Notes = append(p.Notes, "a hook cannot set the personality: run armhf containers with podman run --personality=LINUX32 "+
 		"(honoured by crun and runc >= 1.2) for uname -m to report armv8l")

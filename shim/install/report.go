@@ -136,3 +136,19 @@ func shortErr(err error) string {
 	}
 	return err.Error()
 }
+
+// isShimPath reports whether a runtime path looks like armhf-shim's (by
+// name: doctor has no binary to compare with).
+func isShimPath(p string) bool {
+	switch filepath.Base(p) {
+	case RuntimeLinkName, "armhf-shim":
+		return true
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		switch filepath.Base(real) {
+		case RuntimeLinkName, "armhf-shim":
+			return true
+		}
+	}
+	return false
+}

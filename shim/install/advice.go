@@ -1,0 +1,175 @@
+package install
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+)
+
+// The apply advice after a daemon.json edit names the dockerd that reads
+// the file and what that daemon needs: dockerd re-reads runtimes on SIGHUP
+// but applies default-runtime only when it starts (a reload keeps the old
+// default when the key is removed), and `docker run --annotation` exists
+// from Docker 24 (API 1.43) on.
+
+// dockerDaemon is a running dockerd.
+type dockerDaemon struct {
+	Pid        int
+	ConfigFile string // its daemon.json, absolute
+	Unit       string // its systemd service ("docker.service"), "" if none
+	Major      int    // its version's major number, 0 when unknown
+}
+
+// dockerAdvice is the apply hints and notes after a change c of path.
+func dockerAdvice(o Options, path string, c dockerChange) (apply, notes []string) {
+	var readers []dockerDaemon
+	for _, d := range runningDockerds("/proc") {
+		if sameFile(d.ConfigFile, path) {
+			readers = append(readers, d)
+		}
+	}
+	apply = applyHints(path, readers, c)
+	if !o.Uninstall {
+		major := 0
+		if len(readers) > 0 {
+			major = readers[0].Major
+		} else {
+			major = dockerdMajor("dockerd")
+		}
+		notes = append(notes, runNote(o.RuntimeName, major))
+	}
+	return apply, notes
+}
+
+// applyHints says, for each dockerd reading path, what applies change c.
+func applyHints(path string, readers []dockerDaemon, c dockerChange) []string {
+	if len(readers) == 0 {
+		return []string{fmt.Sprintf("nothing now: no running dockerd reads %s; one started with it applies the change", path)}
+	}
+	var out []string
+	for _, d := range readers {
+		unit := strings.TrimSuffix(d.Unit, ".service")
+		switch {
+		case c.defaultRuntime && d.Unit != "":
+			out = append(out, fmt.Sprintf("systemctl restart %s   # dockerd applies a default-runtime change only when it starts (SIGHUP does not)", unit))
+		case c.defaultRuntime:
+			out = append(out, fmt.Sprintf("restart the dockerd with pid %d (stop it, start it with the same arguments): it applies a default-runtime change only when it starts (SIGHUP does not)", d.Pid))
+		case d.Unit != "":
+			out = append(out, fmt.Sprintf("systemctl reload %s   # dockerd re-reads runtimes on SIGHUP", unit))
+		default:
+			out = append(out, fmt.Sprintf("kill -HUP %d   # the dockerd that reads %s; it re-reads runtimes on SIGHUP", d.Pid, path))
+		}
+	}
+	return out
+}
+
+// runNote says how to run containers through the runtime; the annotation
+// that forces armhf-shim on needs `docker run --annotation` (Docker 24).
+func runNote(name string, major int) string {
+	s := fmt.Sprintf("run 32-bit containers with docker run --runtime %s ... (auto-detected", name)
+	if major >= 24 {
+		s += "; force with --annotation io.armhf-shim.enable=true"
+	}
+	return s + ")"
+}
+
+// runningDockerds lists the dockerd processes under procRoot.
+func runningDockerds(procRoot string) []dockerDaemon {
+	ents, _ := os.ReadDir(procRoot)
+	systemd := false
+	if b, err := os.ReadFile(filepath.Join(procRoot, "1", "comm")); err == nil && strings.TrimSpace(string(b)) == "systemd" {
+		systemd = true
+	}
+	var out []dockerDaemon
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		dir := filepath.Join(procRoot, e.Name())
+		comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
+		if strings.TrimSpace(string(comm)) != "dockerd" {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+		if err != nil {
+			continue
+		}
+		d := dockerDaemon{Pid: pid, ConfigFile: configFileArg(strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00"))}
+		if !filepath.IsAbs(d.ConfigFile) {
+			if cwd, err := os.Readlink(filepath.Join(dir, "cwd")); err == nil {
+				d.ConfigFile = filepath.Join(cwd, d.ConfigFile)
+			}
+		}
+		if systemd {
+			cg, _ := os.ReadFile(filepath.Join(dir, "cgroup"))
+			d.Unit = serviceUnit(cg)
+		}
+		d.Major = dockerdMajor(filepath.Join(dir, "exe"))
+		out = append(out, d)
+	}
+	return out
+}
+
+// configFileArg is dockerd's --config-file (default /etc/docker/daemon.json).
+func configFileArg(args []string) string {
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--config-file" && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "--config-file="); ok {
+			return v
+		}
+	}
+	return DefaultDockerConfig
+}
+
+// serviceUnit is the systemd service of a /proc/<pid>/cgroup ("" if none).
+func serviceUnit(cgroup []byte) string {
+	for _, line := range strings.Split(string(cgroup), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 || !(f[0] == "0" && f[1] == "" || f[1] == "name=systemd") {
+			continue
+		}
+		if base := filepath.Base(f[2]); strings.HasSuffix(base, ".service") {
+			return base
+		}
+	}
+	return ""
+}
+
+var dockerVersion = regexp.MustCompile(`version v?(\d+)\.`)
+
+// dockerdMajor asks a dockerd binary its version's major number (0 when
+// unknown).
+func dockerdMajor(bin string) int {
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		return 0
+	}
+	m := dockerVersion.FindSubmatch(bytes.TrimSpace(out))
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// sameFile reports whether two paths name one file (or one path, when
+// absent).
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	x, _, err1 := fsutil.Identify(a)
+	y, _, err2 := fsutil.Identify(b)
+	return err1 == nil && err2 == nil && x == y
+}
