@@ -14,10 +14,12 @@ import (
 )
 
 // The apply advice after a daemon.json edit names the dockerd that reads
-// the file and what that daemon needs: dockerd re-reads runtimes on SIGHUP
-// but applies default-runtime only when it starts (a reload keeps the old
-// default when the key is removed), and `docker run --annotation` exists
-// from Docker 24 (API 1.43) on.
+// the file — its systemd service, else its one pid, never every dockerd —
+// and what that daemon needs: dockerd re-reads runtimes on SIGHUP, but a
+// reload keeps the old default-runtime and runtimes when their key is
+// removed, so a default-runtime change or a removed runtimes key asks for
+// a restart; and `docker run --annotation` exists from Docker 24 (API
+// 1.43) on.
 
 // dockerDaemon is a running dockerd.
 type dockerDaemon struct {
@@ -29,8 +31,12 @@ type dockerDaemon struct {
 
 // dockerAdvice is the apply hints and notes after a change c of path.
 func dockerAdvice(o Options, path string, c dockerChange) (apply, notes []string) {
+	proc := o.procRoot
+	if proc == "" {
+		proc = "/proc"
+	}
 	var readers []dockerDaemon
-	for _, d := range runningDockerds("/proc") {
+	for _, d := range runningDockerds(proc) {
 		if sameFile(d.ConfigFile, path) {
 			readers = append(readers, d)
 		}
@@ -54,13 +60,14 @@ func applyHints(path string, readers []dockerDaemon, c dockerChange) []string {
 		return []string{fmt.Sprintf("nothing now: no running dockerd reads %s; one started with it applies the change", path)}
 	}
 	var out []string
+	const why = "dockerd is sure to apply a default-runtime change, or a removed runtimes key, only when it starts (a SIGHUP keeps the old value of a removed key)"
 	for _, d := range readers {
 		unit := strings.TrimSuffix(d.Unit, ".service")
 		switch {
-		case c.defaultRuntime && d.Unit != "":
-			out = append(out, fmt.Sprintf("systemctl restart %s   # dockerd applies a default-runtime change only when it starts (SIGHUP does not)", unit))
-		case c.defaultRuntime:
-			out = append(out, fmt.Sprintf("restart the dockerd with pid %d (stop it, start it with the same arguments): it applies a default-runtime change only when it starts (SIGHUP does not)", d.Pid))
+		case c.restart && d.Unit != "":
+			out = append(out, fmt.Sprintf("systemctl restart %s   # %s", unit, why))
+		case c.restart:
+			out = append(out, fmt.Sprintf("restart the dockerd with pid %d (stop it, start it with the same arguments): %s", d.Pid, why))
 		case d.Unit != "":
 			out = append(out, fmt.Sprintf("systemctl reload %s   # dockerd re-reads runtimes on SIGHUP", unit))
 		default:

@@ -52,19 +52,24 @@ func planDocker(o Options) (Plan, error) {
 	return p, nil
 }
 
-// dockerChange is what an edit of daemon.json changed, for the advice.
-type dockerChange struct{ any, defaultRuntime bool }
+// dockerChange is what an edit of daemon.json changed, for the advice:
+// whether dockerd must restart to apply it (a SIGHUP applies runtimes, but
+// keeps the old runtimes and default-runtime when a key is removed, and a
+// default-runtime change is applied for sure only at start).
+type dockerChange struct{ any, restart bool }
 
 func docsChanged(old, nw []byte) dockerChange {
-	get := func(b []byte) []byte {
+	get := func(b []byte, key string) []byte {
 		d, err := parseJSONDoc(b)
 		if err != nil {
 			return nil
 		}
-		v, _ := d.get("default-runtime")
+		v, _ := d.get(key)
 		return v
 	}
-	return dockerChange{any: !bytes.Equal(old, nw), defaultRuntime: !bytes.Equal(get(old), get(nw))}
+	defaultChanged := !bytes.Equal(get(old, "default-runtime"), get(nw, "default-runtime"))
+	runtimesRemoved := get(old, "runtimes") != nil && get(nw, "runtimes") == nil
+	return dockerChange{any: !bytes.Equal(old, nw), restart: defaultChanged || runtimesRemoved}
 }
 
 // runsThisShim reports whether a runtime path registered in daemon.json

@@ -7,8 +7,9 @@
 // applies that plan:
 //
 //   - docker: /etc/docker/daemon.json gets runtimes.<name>.path (and
-//     default-runtime with --set-as-default); every other key is kept;
-//     dockerd re-reads runtimes on SIGHUP;
+//     default-runtime with --set-as-default), spliced in place so every
+//     other byte is kept (jsonedit.go); the advice names the dockerd that
+//     reads the file (advice.go);
 //   - containerd: a drop-in (conf.d/armhf-shim.toml next to config.toml)
 //     for config version 2 or 3 declaring the runtime handler
 //     (runtime_type io.containerd.runc.v2, options.BinaryName), usable as a
@@ -25,10 +26,14 @@
 // multi-call binary (which acts as the runtime when called by that name).
 //
 // Every change is idempotent (installing twice changes nothing the second
-// time), written atomically (temp file + rename) after a timestamped
-// backup of the previous file, shown as a unified diff with --dry-run, and
-// refused with a clear error — leaving the file untouched — when the
-// existing file is malformed.
+// time), shown as a unified diff with --dry-run, and refused with a clear
+// error — leaving the file untouched — when the existing file is
+// malformed. Nothing of the user's is lost (files.go, state.go): a plan is
+// made and applied under a lock on the file's directory, a file is
+// replaced atomically and only if it still holds what was read, the
+// previous file is backed up under a name never reused, and what install
+// replaced or created is recorded beside the file so uninstall puts back
+// exactly what was there.
 package install
 
 import (
@@ -78,6 +83,7 @@ type Options struct {
 	ContainerdVersion string
 	Out               io.Writer
 	Now               func() time.Time
+	procRoot          string // where the running dockerds are looked for ("" = /proc)
 }
 
 // fileChange replaces (New != nil) or removes (New == nil) a file.
