@@ -118,9 +118,7 @@ func TestApplyHints(t *testing.T) {
 // default-runtime and runtimes keys, the SIGHUP install used to advise
 // leaves dockerd on the old default, and the hint says restart.
 func TestApplyHintsRealDockerd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts dockerd")
-	}
+	testenv.SkipShort(t, "dockerd")
 	d := testenv.StartDockerd(t, testenv.DockerdOptions{})
 	cfg := filepath.Join(d.Root, "daemon.json")
 	_, bin := setup(t)
