@@ -120,6 +120,9 @@ func planContainerd(o Options) (Plan, error) {
 		if err != nil {
 			return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
 		}
+		if back, ok := rec.Imports.undo(old); ok {
+			nw = back // the imports expression as it was written
+		}
 		if contains(rec.CreatedFiles, mainPath) && rec.ours(mainPath, old) {
 			nw = nil // install made it, and it is as install wrote it
 		}
@@ -166,6 +169,9 @@ func planContainerd(o Options) (Plan, error) {
 		nw = []byte(fmt.Sprintf("# Written by armhf-shim install containerd; containerd's defaults apply to everything else.\nversion = %d\nimports = [%q]\n", version, dropIn))
 	} else if nw, err = AddImport(old, c.Imports, mainPath, dropIn); err != nil {
 		return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
+	}
+	if e := importsEdited(old, nw); e != nil {
+		rec.Imports = e
 	}
 	rec.willCreate(filepath.Dir(dropIn))
 	p.Files = append(change(mainPath, old, nw, mode), change(dropIn, oldDrop, drop, 0o644)...)
@@ -350,4 +356,36 @@ func handlerNames(c mainConfig) string {
 		return "(none)"
 	}
 	return strings.Join(names, ", ")
+}
+
+// importsEdit is an imports expression install rewrote: as it was and as
+// install wrote it, so uninstall can give back the bytes (quotes, layout)
+// rather than a re-rendered list.
+type importsEdit struct {
+	Was string `json:"was"`
+	Now string `json:"now"`
+}
+
+// importsEdited is the edit of an existing imports expression from old to
+// nw (nil when there was none or it is unchanged).
+func importsEdited(old, nw []byte) *importsEdit {
+	s0, e0, ok0, _ := importsSpan(old)
+	s1, e1, ok1, _ := importsSpan(nw)
+	if !ok0 || !ok1 || bytes.Equal(old, nw) {
+		return nil
+	}
+	return &importsEdit{Was: string(old[s0:e0]), Now: string(nw[s1:e1])}
+}
+
+// undo gives back data with the imports expression as it was, if it is
+// still as install wrote it.
+func (e *importsEdit) undo(data []byte) ([]byte, bool) {
+	if e == nil {
+		return nil, false
+	}
+	s, end, ok, _ := importsSpan(data)
+	if !ok || string(data[s:end]) != e.Now {
+		return nil, false
+	}
+	return append(append(append([]byte(nil), data[:s]...), e.Was...), data[end:]...), true
 }

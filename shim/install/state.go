@@ -24,6 +24,7 @@ type record struct {
 	CreatedDirs  []string      `json:"createdDirs,omitempty"`
 	CreatedFiles []string      `json:"createdFiles,omitempty"`
 	Docker       *dockerRecord `json:"docker,omitempty"`
+	Imports      *importsEdit  `json:"imports,omitempty"` // containerd's config.toml
 }
 
 // dockerRecord is what install changed in daemon.json.
@@ -64,7 +65,8 @@ func loadRecord(path string) (*record, []byte, error) {
 }
 
 func (r *record) empty() bool {
-	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && (r.Docker == nil || len(r.Docker.Runtimes) == 0)
+	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && r.Imports == nil &&
+		(r.Docker == nil || len(r.Docker.Runtimes) == 0)
 }
 
 // ours reports whether content is what install last wrote to path.
