@@ -177,7 +177,7 @@ func DockerInstall(old []byte, rec *record, e DockerEdit) ([]byte, error) {
 		if mine {
 			err = doc.set(quoted, "runtimes", e.Name, "path")
 		} else {
-			rr.Replaced = append(json.RawMessage(nil), entry...)
+			rr.Replaced = string(entry)
 			err = doc.set(doc.styleValue(quoted, "runtimes"), "runtimes", e.Name)
 		}
 	}
@@ -192,10 +192,7 @@ func DockerInstall(old []byte, rec *record, e DockerEdit) ([]byte, error) {
 		}
 		if name, _ := rawjson.MemberString(cur); cur == nil || name != e.Name {
 			rr.Default = true
-			rr.PreviousDefault = append(json.RawMessage(nil), cur...)
-			if cur == nil {
-				rr.PreviousDefault = nil
-			}
+			rr.PreviousDefault = string(cur)
 			if err := doc.set(rawjson.AppendString(nil, e.Name), "default-runtime"); err != nil {
 				return nil, malformedDaemonJSON(err)
 			}
@@ -253,8 +250,8 @@ func DockerUninstall(old []byte, rec *record, name string, ours func(string) boo
 		if !(rr != nil && p == rr.Path || ours(p)) {
 			return nil, fmt.Errorf("runtimes.%s runs %q, not this armhf-shim: left unchanged", name, p)
 		}
-		if rr != nil && rr.Replaced != nil {
-			err = doc.set(rr.Replaced, "runtimes", name)
+		if rr != nil && rr.Replaced != "" {
+			err = doc.set([]byte(rr.Replaced), "runtimes", name)
 		} else {
 			err = doc.remove("runtimes", name)
 			removed = true
@@ -270,8 +267,8 @@ func DockerUninstall(old []byte, rec *record, name string, ours func(string) boo
 	if cur, _ := doc.get("default-runtime"); cur != nil {
 		if def, _ := rawjson.MemberString(cur); def == name {
 			switch {
-			case rr != nil && rr.Default && rr.PreviousDefault != nil:
-				doc.set(rr.PreviousDefault, "default-runtime")
+			case rr != nil && rr.Default && rr.PreviousDefault != "":
+				doc.set([]byte(rr.PreviousDefault), "default-runtime")
 			case rr != nil && rr.Default, removed:
 				// dockerd does not start with a default that names no runtime.
 				doc.remove("default-runtime")
@@ -282,14 +279,14 @@ func DockerUninstall(old []byte, rec *record, name string, ours func(string) boo
 		// A default set later over this one now falls back to what this
 		// one replaced.
 		for _, other := range dr.Runtimes {
-			if prev, _ := rawjson.MemberString(other.PreviousDefault); other.PreviousDefault == nil || prev != name {
+			if prev, _ := rawjson.MemberString([]byte(other.PreviousDefault)); other.PreviousDefault == "" || prev != name {
 				continue
 			}
 			switch {
 			case rr.Default:
 				other.PreviousDefault = rr.PreviousDefault
 			case removed:
-				other.PreviousDefault = nil
+				other.PreviousDefault = ""
 			}
 		}
 		delete(dr.Runtimes, name)

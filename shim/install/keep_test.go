@@ -352,3 +352,21 @@ func TestHelperInstallLoop(t *testing.T) {
 		Run(Options{Target: "docker", Config: cfg, Binary: bin, Out: &out, Uninstall: i%2 == 1, Now: time.Now})
 	}
 }
+
+// Issue 17.2: --replace replaces a foreign entry, and uninstall puts it
+// back as it was.
+func TestReplaceForeignEntryPutBack(t *testing.T) {
+	dir, bin := setup(t)
+	cfg := filepath.Join(dir, "daemon.json")
+	orig := "{\n  \"runtimes\": {\n    \"armhf\": {\"path\": \"/opt/other/armhf-runc\", \"runtimeArgs\": [\"--x\"]}\n  },\n  \"default-runtime\": \"armhf\"\n}\n"
+	os.WriteFile(cfg, []byte(orig), 0o644)
+	run(t, Options{Target: "docker", Config: cfg, Binary: bin, Replace: true})
+	e := decodeJSON(t, []byte(readFile(t, cfg)))["runtimes"].(map[string]any)["armhf"].(map[string]any)
+	if e["path"] != filepath.Join(filepath.Dir(bin), "armhf-runc") || e["runtimeArgs"] != nil {
+		t.Errorf("--replace: entry %v", e)
+	}
+	run(t, Options{Target: "docker", Config: cfg, Binary: bin, Uninstall: true})
+	if got := readFile(t, cfg); got != orig {
+		t.Errorf("uninstall after --replace:\n%s\nwant\n%s", got, orig)
+	}
+}

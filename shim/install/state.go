@@ -37,12 +37,13 @@ type dockerRecord struct {
 // runtimeRecord is one runtime install registered.
 type runtimeRecord struct {
 	Path string `json:"path"`
-	// Replaced is the entry of that name that --replace displaced.
-	Replaced json.RawMessage `json:"replaced,omitempty"`
+	// Replaced is the entry of that name that --replace displaced, as
+	// written (raw JSON kept as a string: its bytes go back as they were).
+	Replaced string `json:"replaced,omitempty"`
 	// Default: install made it default-runtime, replacing PreviousDefault
-	// (the raw value; absent when there was no default-runtime).
-	Default         bool            `json:"default,omitempty"`
-	PreviousDefault json.RawMessage `json:"previousDefault,omitempty"`
+	// (its raw value; "" when there was no default-runtime).
+	Default         bool   `json:"default,omitempty"`
+	PreviousDefault string `json:"previousDefault,omitempty"`
 }
 
 // statePath is the record of file path.
