@@ -3,6 +3,7 @@ package install
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
@@ -60,24 +61,19 @@ func (d *jsonDoc) object(at int) (obj, error) {
 	return o, err
 }
 
-// find returns the index of the last member of o named key (matched as
-// encoding/json matches a struct field, or exactly for a map key), -1
-// when there is none.
-func (d *jsonDoc) find(o obj, key string, mapKey bool) int {
-	is := rawjson.NameIs
-	if mapKey {
-		is = rawjson.KeyIs
-	}
+// find returns the index of the last member of o named key, matched
+// exactly after unescaping (dockerd accepts only its directives' exact
+// names), -1 when there is none.
+func (d *jsonDoc) find(o obj, key string) int {
 	for i := len(o.members) - 1; i >= 0; i-- {
-		if is(o.members[i].name, key) {
+		if rawjson.KeyIs(o.members[i].name, key) {
 			return i
 		}
 	}
 	return -1
 }
 
-// lookup follows path (object member names; the first is a struct field
-// of daemon.json, the rest map keys) and returns the objects on the way
+// lookup follows path (object member names) and returns the objects on the way
 // and the member found in the last one (-1: absent). An intermediate
 // value that is not an object is an error.
 func (d *jsonDoc) lookup(path []string) (objs []obj, idx int, err error) {
@@ -91,7 +87,7 @@ func (d *jsonDoc) lookup(path []string) (objs []obj, idx int, err error) {
 			return nil, -1, err
 		}
 		objs = append(objs, o)
-		i := d.find(o, key, depth > 0)
+		i := d.find(o, key)
 		if i < 0 || depth == len(path)-1 {
 			return objs, i, nil
 		}
@@ -229,10 +225,13 @@ func (d *jsonDoc) style(o obj) layout {
 			l.sep = " " // {"a": 1} -> {"a": 1, "b": 2}
 		}
 	default:
-		if l.multiline {
+		// An empty object: laid out as the document, unless it has spaces
+		// on one line ({ }), which stay around the new member.
+		inner := string(d.b[o.open+1 : o.close])
+		if l.multiline && (inner == "" || strings.Contains(inner, "\n")) {
 			l.sep = l.nl + d.lineIndent(o.open) + l.unit
 		} else {
-			l.sep = string(d.b[o.open+1 : o.close])
+			l.sep = inner
 		}
 	}
 	if nl := bytes.LastIndexByte([]byte(l.sep), '\n'); nl >= 0 {
