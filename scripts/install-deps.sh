@@ -22,7 +22,7 @@ for a in arm64 armhf i386; do
 done
 
 pkgs=(
-  runc docker.io lxc lxc-dev libcap2-bin
+  runc docker.io lxc lxc-dev libcap2-bin podman
   qemu-system-arm qemu-user-static
   cpio busybox-static
   hyperfine debootstrap iproute2 util-linux time

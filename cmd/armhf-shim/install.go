@@ -29,7 +29,7 @@ func installFlags() []cli.Flag {
 var targetUsage = map[string]string{
 	"docker":     "runtimes.<name> (+ default-runtime) in daemon.json, every other byte kept (the output says how to apply it)",
 	"containerd": "a conf.d drop-in (config version 2/3) with the runtime handler, imported by config.toml",
-	"podman":     "an OCI hooks.d file running `armhf-shim hook` (podman and CRI-O)",
+	"podman":     "an OCI hooks.d file running `armhf-shim hook`, in the hooks_dir podman and CRI-O read",
 	"buildkit":   "a runc link to armhf-shim first in dockerd's PATH (systemd drop-in), for dockerd's embedded BuildKit",
 }
 

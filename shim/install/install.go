@@ -53,11 +53,14 @@ var Targets = []string{"docker", "containerd", "podman", "buildkit"}
 
 // Default paths.
 const (
-	DefaultRuntimeName     = "armhf"
-	DefaultDockerConfig    = "/etc/docker/daemon.json"
-	DefaultContainerd      = "/etc/containerd/config.toml"
-	DefaultHooksDir        = "/etc/containers/oci/hooks.d"
-	DefaultHookFile        = DefaultHooksDir + "/armhf-shim.json"
+	DefaultRuntimeName  = "armhf"
+	DefaultDockerConfig = "/etc/docker/daemon.json"
+	DefaultContainerd   = "/etc/containerd/config.toml"
+	// DefaultHookFile is the hooks file without containers.conf's hooks_dir.
+	DefaultHookFile = PackagedHooksDir + "/armhf-shim.json"
+	// LegacyHookFile is where earlier versions put it, where podman 4.3
+	// does not look.
+	LegacyHookFile         = "/etc/containers/oci/hooks.d/armhf-shim.json"
 	DefaultBuildkitDropIn  = "/etc/systemd/system/docker.service.d/armhf-shim-buildkit.conf"
 	DefaultBuildkitLinkDir = "/usr/local/lib/armhf-shim/buildkit"
 	// RuntimeLinkName is the multi-call name that runs the runtime wrapper.
@@ -84,6 +87,14 @@ type Options struct {
 	Out               io.Writer
 	Now               func() time.Time
 	procRoot          string // where the running dockerds are looked for ("" = /proc)
+	confRoot          string // where containers.conf is looked for ("" = /)
+}
+
+func (o *Options) root() string {
+	if o.confRoot == "" {
+		return "/"
+	}
+	return o.confRoot
 }
 
 // fileChange replaces (New != nil) or removes (New == nil) a file.
@@ -206,7 +217,7 @@ func (o *Options) primaryPath() string {
 	case "containerd":
 		return DefaultContainerd
 	case "podman":
-		return DefaultHookFile
+		return defaultHookFile(o.root())
 	}
 	return DefaultBuildkitDropIn
 }

@@ -46,7 +46,7 @@ func PodmanHook(binary string) []byte {
 func planPodman(o Options) (Plan, error) {
 	path := o.Config
 	if path == "" {
-		path = DefaultHookFile
+		path = defaultHookFile(o.root())
 	}
 	old, _, err := readExisting(path)
 	if err != nil {
@@ -63,9 +63,18 @@ func planPodman(o Options) (Plan, error) {
 		}
 	}
 	var p Plan
+	// A hooks file of ours where earlier versions put it goes: an engine
+	// that reads both directories would run the hook twice.
+	var legacy []fileChange
+	if lf := filepath.Join(o.root(), LegacyHookFile); o.Config == "" && lf != path {
+		if b, mode, err := readExisting(lf); err == nil && b != nil && isOurHook(b) {
+			legacy = change(lf, b, nil, mode)
+		}
+	}
 	if o.Uninstall {
 		p.Files = change(path, old, nil, 0o644)
 		rec.finish(&p, path, oldRec, true)
+		p.Files = append(p.Files, legacy...)
 		return p, nil
 	}
 	rec.willCreate(filepath.Dir(path))
@@ -75,8 +84,15 @@ func planPodman(o Options) (Plan, error) {
 	}
 	p.Files = change(path, old, nw, 0o644)
 	rec.finish(&p, path, oldRec, false)
+	p.Files = append(p.Files, legacy...)
 	p.Apply = []string{"nothing: podman and CRI-O read hooks.d for every new container"}
 	p.Notes = append(p.Notes, "a hook cannot set the personality: run armhf containers with podman run --personality=LINUX32 "+
 		"(honoured by crun and runc >= 1.2) for uname -m to report armv8l")
 	return p, nil
+}
+
+// isOurHook reports whether a hooks file runs `armhf-shim hook`.
+func isOurHook(b []byte) bool {
+	var h hooksFile
+	return json.Unmarshal(b, &h) == nil && len(h.Hook.Args) == 2 && h.Hook.Args[0] == "armhf-shim" && h.Hook.Args[1] == "hook"
 }

@@ -22,7 +22,7 @@ func DefaultPaths() Paths {
 	return Paths{
 		DockerConfig:     DefaultDockerConfig,
 		ContainerdConfig: DefaultContainerd,
-		HookFiles:        []string{DefaultHookFile, "/usr/share/containers/oci/hooks.d/armhf-shim.json"},
+		HookFiles:        []string{defaultHookFile("/"), DefaultHookFile, LegacyHookFile},
 		BuildkitDropIn:   DefaultBuildkitDropIn,
 		BuildkitLinkDir:  DefaultBuildkitLinkDir,
 	}

@@ -1,0 +1,100 @@
+package install
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
+)
+
+// Issue 17.16: the hooks file goes where the engine reads: containers.conf's
+// hooks_dir when set (one under /etc when it lists several), else the
+// packaged directory that Debian 12's podman 4.3 and CRI-O read; a hooks
+// file of ours in the old /etc place goes.
+func TestHookFileWhereTheEngineReads(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		confs map[string]string
+		want  string
+	}{
+		{"no containers.conf", nil, PackagedHooksDir},
+		{"containers.conf", map[string]string{"etc/containers/containers.conf": "[engine]\nhooks_dir = [\"/opt/hooks\"]\n"}, "/opt/hooks"},
+		{"drop-in wins, /etc preferred", map[string]string{
+			"usr/share/containers/containers.conf":       "[engine]\nhooks_dir = [\"/opt/hooks\"]\n",
+			"etc/containers/containers.conf.d/10-x.conf": "[engine]\nhooks_dir = [\"/usr/share/containers/oci/hooks.d\", \"/etc/containers/oci/hooks.d\"]\n",
+		}, "/etc/containers/oci/hooks.d"},
+		{"other keys only", map[string]string{"etc/containers/containers.conf": "[engine]\nruntime = \"runc\"\n"}, PackagedHooksDir},
+	} {
+		root, bin := setup(t)
+		for f, content := range c.confs {
+			os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755)
+			os.WriteFile(filepath.Join(root, f), []byte(content), 0o644)
+		}
+		if got := defaultHookFile(root); got != filepath.Join(root, c.want, "armhf-shim.json") {
+			t.Errorf("%s: hook file %s, want it in %s", c.name, got, c.want)
+		}
+		legacy := filepath.Join(root, LegacyHookFile)
+		os.MkdirAll(filepath.Dir(legacy), 0o755)
+		os.WriteFile(legacy, PodmanHook("/old/armhf-shim"), 0o644)
+		o := Options{Target: "podman", Binary: bin, confRoot: root}
+		run(t, o)
+		want := filepath.Join(root, c.want, "armhf-shim.json")
+		if b, err := os.ReadFile(want); err != nil || !isOurHook(b) {
+			t.Errorf("%s: %s: %v", c.name, want, err)
+		}
+		if _, err := os.Stat(legacy); want != legacy && err == nil {
+			t.Errorf("%s: the old hooks file %s stays beside the new one", c.name, legacy)
+		}
+		o.Uninstall = true
+		run(t, o)
+		if _, err := os.Stat(want); err == nil {
+			t.Errorf("%s: uninstall left %s", c.name, want)
+		}
+	}
+}
+
+// Issue 17.16 with Debian's podman (and runc): install podman, then a
+// plain podman run of a 32-bit container sees the armv7 cpuinfo.
+func TestPodmanRunsTheHook(t *testing.T) {
+	testenv.SkipShort(t, "podman")
+	testenv.RequireRoot(t)
+	podman := testenv.RequireCommand(t, "podman")
+	testenv.RequireCommand(t, "runc")
+	bin := testenv.BuildBinary(t, "./cmd/armhf-shim")
+	var out strings.Builder
+	if err := Run(Options{Target: "podman", Binary: bin, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Run(Options{Target: "podman", Binary: bin, Uninstall: true, Out: &out}) })
+	t.Logf("install podman:\n%s", out.String())
+
+	store := t.TempDir()
+	base := []string{"--root", filepath.Join(store, "root"), "--runroot", filepath.Join(store, "run"),
+		"--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file"}
+	podmanRun := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(podman, append(append([]string(nil), base...), args...)...)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		return string(b)
+	}
+	t.Cleanup(func() {
+		exec.Command(podman, append(append([]string(nil), base...), "system", "reset", "--force")...).Run()
+		testenv.UnmountBelow(store)
+	})
+	rootfs := testenv.BusyboxRootfs(t, "i386")
+	tar := filepath.Join(t.TempDir(), "bb386.tar")
+	if b, err := exec.Command("tar", "-C", rootfs, "-cf", tar, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, b)
+	}
+	podmanRun("import", tar, "localhost/armhf-shim-bb386")
+	got := podmanRun("run", "--rm", "--network", "none", "localhost/armhf-shim-bb386", "grep", "-m1", "CPU architecture", "/proc/cpuinfo")
+	if strings.TrimSpace(got) != "CPU architecture: 7" {
+		t.Errorf("podman run of an i386 container after install podman: cpuinfo says %q, want the armv7 one", got)
+	}
+}
