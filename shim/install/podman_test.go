@@ -1,6 +1,7 @@
 package install
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,7 +9,23 @@ import (
 	"testing"
 
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"golang.org/x/sys/unix"
 )
+
+// limit is a podman --ulimit of this process's own limit: podman's
+// defaults for a rootful container (RLIMIT_NOFILE 1048576) can be above
+// the hard limit of the machine's sandbox, which runc may not raise.
+func limit(name string, resource int) string {
+	var l unix.Rlimit
+	unix.Getrlimit(resource, &l)
+	n := func(v uint64) string {
+		if v == unix.RLIM_INFINITY {
+			return "-1"
+		}
+		return fmt.Sprint(v)
+	}
+	return name + "=" + n(l.Cur) + ":" + n(l.Max)
+}
 
 // Issue 17.16: the hooks file goes where the engine reads: containers.conf's
 // hooks_dir when set (one under /etc when it lists several), else the
@@ -93,7 +110,7 @@ func TestPodmanRunsTheHook(t *testing.T) {
 		t.Fatalf("tar: %v\n%s", err, b)
 	}
 	podmanRun("import", tar, "localhost/armhf-shim-bb386")
-	got := podmanRun("run", "--rm", "--network", "none", "localhost/armhf-shim-bb386", "grep", "-m1", "CPU architecture", "/proc/cpuinfo")
+	got := podmanRun("run", "--rm", "--network", "none", "--ulimit", limit("nofile", unix.RLIMIT_NOFILE), "--ulimit", limit("nproc", unix.RLIMIT_NPROC), "localhost/armhf-shim-bb386", "grep", "-m1", "CPU architecture", "/proc/cpuinfo")
 	if strings.TrimSpace(got) != "CPU architecture: 7" {
 		t.Errorf("podman run of an i386 container after install podman: cpuinfo says %q, want the armv7 one", got)
 	}
