@@ -1,0 +1,172 @@
+package notify
+
+import (
+	"fmt"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// seccompData is struct seccomp_data.
+type seccompData struct {
+	Nr                 int32
+	Arch               uint32
+	InstructionPointer uint64
+	Args               [6]uint64
+}
+
+// notif is struct seccomp_notif (SECCOMP_IOCTL_NOTIF_RECV).
+type notif struct {
+	ID    uint64
+	Pid   uint32
+	Flags uint32
+	Data  seccompData
+}
+
+// notifResp is struct seccomp_notif_resp (SECCOMP_IOCTL_NOTIF_SEND).
+type notifResp struct {
+	ID    uint64
+	Val   int64
+	Error int32
+	Flags uint32
+}
+
+// Server answers the uname calls of one listener.
+type Server struct {
+	ABI     ABI
+	Machine string
+	// Logf, if set, reports a call that could not be answered as asked
+	// (other than for a bad pointer, which is the caller's error).
+	Logf func(format string, args ...any)
+}
+
+// Serve answers the notifications arriving on listener until no process
+// uses its filter any more (the kernel reports POLLHUP on it, Linux ≥ 5.8;
+// before that it runs until the listener fails), and returns nil then. It
+// does not close listener. Every request gets a reply unless its caller is
+// gone, so a caller never waits on a request Serve has read.
+func (s *Server) Serve(listener *os.File) error {
+	sc, err := listener.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	// Poll and ioctl block in the kernel: run them on the descriptor
+	// directly rather than through Go's poller, which knows nothing of
+	// seccomp listeners.
+	if err := sc.Control(func(fd uintptr) { serr = s.loop(int(fd)) }); err != nil {
+		return err
+	}
+	return serr
+}
+
+func (s *Server) loop(fd int) error {
+	for {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return fmt.Errorf("poll on the seccomp listener: %w", err)
+		}
+		switch ev := pfd[0].Revents; {
+		case ev&unix.POLLIN != 0:
+		case ev&unix.POLLHUP != 0:
+			return nil
+		default:
+			return fmt.Errorf("seccomp listener: poll events %#x", ev)
+		}
+		var req notif // must be zero: the kernel refuses a dirty buffer
+		if err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
+			if err == unix.EINTR || err == unix.ENOENT {
+				// ENOENT: the caller died after the notification was queued.
+				continue
+			}
+			return fmt.Errorf("SECCOMP_IOCTL_NOTIF_RECV: %w", err)
+		}
+		resp, ok := s.answer(fd, &req)
+		if !ok {
+			continue
+		}
+		if err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp)); err != nil && err != unix.ENOENT {
+			return fmt.Errorf("SECCOMP_IOCTL_NOTIF_SEND: %w", err)
+		}
+	}
+}
+
+// answer performs req and returns the reply; ok is false if the caller is
+// gone and there is nobody to reply to.
+func (s *Server) answer(fd int, req *notif) (resp notifResp, ok bool) {
+	resp.ID = req.ID
+	layout, known := s.ABI.Calls[uint32(req.Data.Nr)]
+	if !known || req.Data.Arch != s.ABI.Arch {
+		// Not a call our filter sends: refuse rather than guess.
+		resp.Error = -int32(unix.ENOSYS)
+		return resp, true
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		s.logf("uname: %v", err)
+		resp.Error = -int32(unix.ENOSYS)
+		return resp, true
+	}
+	buf := Reply(layout, &u, s.Machine)
+	// The pid names the caller only while the request is live: check
+	// before writing, and again after, so that the write is known to have
+	// reached the caller (a pid cannot be reused while its task lives).
+	if !idValid(fd, req.ID) {
+		return resp, false
+	}
+	werr := writeRemote(int(req.Pid), uintptr(req.Data.Args[0]), buf)
+	if !idValid(fd, req.ID) {
+		return resp, false
+	}
+	switch werr {
+	case nil:
+	case unix.EFAULT:
+		resp.Error = -int32(unix.EFAULT)
+	default:
+		s.logf("answering uname of pid %d: writing its struct utsname: %v", req.Pid, werr)
+		resp.Error = -int32(werr.(unix.Errno))
+	}
+	return resp, true
+}
+
+// writeRemote writes buf at addr in process pid with the kernel's own
+// access checks: an unmapped or read-only destination is EFAULT, as for the
+// copy the system call would have made. A partial write is EFAULT too.
+func writeRemote(pid int, addr uintptr, buf []byte) error {
+	local := []unix.Iovec{{Base: &buf[0]}}
+	local[0].SetLen(len(buf))
+	remote := []unix.RemoteIovec{{Base: addr, Len: len(buf)}}
+	n, err := unix.ProcessVMWritev(pid, local, remote, 0)
+	switch {
+	case err == unix.EFAULT || err == nil && n < len(buf):
+		return unix.EFAULT
+	case err != nil:
+		if errno, ok := err.(unix.Errno); ok {
+			return errno
+		}
+		return unix.EIO
+	}
+	return nil
+}
+
+func idValid(fd int, id uint64) bool {
+	return ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&id)) == nil
+}
+
+func ioctl(fd int, req uint, arg unsafe.Pointer) error {
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(arg))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.Logf != nil {
+		s.Logf(format, args...)
+	}
+}
