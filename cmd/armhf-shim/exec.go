@@ -10,6 +10,7 @@ import (
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/internal/run32"
 	"github.com/armhf-shim/armhf-shim/uname"
+	"github.com/armhf-shim/armhf-shim/uname/notify"
 )
 
 func execCommand() *cli.Command {
@@ -28,6 +29,9 @@ func execCommand() *cli.Command {
 			"With --chroot DIR, CMD runs in the root filesystem DIR (looked up in it, from --cwd or /),\n" +
 			"with /proc (the armv7 cpuinfo over its cpuinfo), /sys and /dev mounted in DIR in the private\n" +
 			"namespace only, as sbuild and pbuilder do; nothing is left mounted afterwards.\n" +
+			"With --machine NAME, uname(2) of 32-bit programs reports NAME (e.g. armv7l) as the machine:\n" +
+			"armhf-shim stays as CMD's parent and answers those calls through seccomp user notification\n" +
+			"(Linux 5.0 or later); 64-bit programs and every other system call are untouched.\n" +
 			"A CMD that is not found exits 127, like a shell.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "cpus", Usage: "CPUs to show and run on, as a list like 0-3,6 (default: the current affinity)"},
@@ -35,6 +39,7 @@ func execCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-cpuinfo", Usage: "set the personality only; leave /proc/cpuinfo alone"},
 			&cli.StringFlag{Name: "chroot", Usage: "run CMD in this root filesystem, with /proc, /sys and /dev mounted in it for CMD only"},
 			&cli.StringFlag{Name: "cwd", Usage: "with --chroot: the working directory inside it (default: /)"},
+			&cli.StringFlag{Name: "machine", Usage: "what uname -m says to 32-bit programs, e.g. armv7l (default: the kernel's, armv8l)"},
 		},
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
@@ -42,7 +47,7 @@ func execCommand() *cli.Command {
 				args = args[1:]
 			}
 			if len(args) == 0 {
-				return cli.Exit("exec: no command given; usage: armhf-shim exec [--cpus LIST] [--cpuinfo FILE] [--chroot DIR [--cwd DIR]] -- CMD [ARG...]", 2)
+				return cli.Exit("exec: no command given; usage: armhf-shim exec [--cpus LIST] [--cpuinfo FILE] [--chroot DIR [--cwd DIR]] [--machine NAME] -- CMD [ARG...]", 2)
 			}
 			return execMain(c, args)
 		},
@@ -66,6 +71,12 @@ func execMain(c *cli.Context, args []string) error {
 		opts.Chroot, opts.Dir = dir, c.String("cwd")
 	} else if c.IsSet("cwd") {
 		return cli.Exit("exec: --cwd is for --chroot; without it, change directory before exec", 2)
+	}
+	if c.IsSet("machine") {
+		opts.Machine = c.String("machine")
+		if err := notify.CheckMachine(opts.Machine); err != nil {
+			return cli.Exit("exec: --machine: "+err.Error(), 2)
+		}
 	}
 	var set cpuinfo.CPUSet
 	if c.IsSet("cpus") {

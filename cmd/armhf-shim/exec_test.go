@@ -553,18 +553,31 @@ func TestExecUnprivilegedDiesOfSignal(t *testing.T) {
 	}
 }
 
-// Under an interactive shell with job control, the unprivileged path must
-// behave like the command: one Ctrl-C reaches it once, Ctrl-Z stops the
-// whole job (the shell gets the terminal back) and fg resumes it.
+// Under an interactive shell with job control, the paths that keep a
+// parent (unprivileged, and --machine's supervisor) must behave like the
+// command: one Ctrl-C reaches it once, Ctrl-Z stops the whole job (the
+// shell gets the terminal back) and fg resumes it.
 func TestExecUnprivilegedTerminal(t *testing.T) {
 	testenv.SkipShort(t, "terminal sessions")
 	testenv.RequireRoot(t)
 	compatMachine(t)
 	setpriv := testenv.RequireCommand(t, "setpriv")
+	nb := nobodyShim(t)
+	t.Run("unprivileged", func(t *testing.T) {
+		testTerminal(t, setpriv+" --reuid=65534 --regid=65534 --clear-groups -- "+nb+" exec --", filepath.Dir(nb))
+	})
+	t.Run("machine", func(t *testing.T) {
+		testTerminal(t, nb+" exec --machine armv7l --", filepath.Dir(nb))
+	})
+}
+
+// testTerminal runs a Perl script (written to dir) through the command
+// line prefix under an interactive bash on a new terminal, and checks
+// Ctrl-C, Ctrl-Z and fg.
+func testTerminal(t *testing.T, prefix, dir string) {
 	bash := testenv.RequireCommand(t, "bash")
 	perl := testenv.RequireCommand(t, "perl")
-	nb := nobodyShim(t)
-	script := filepath.Join(filepath.Dir(nb), "t.pl")
+	script := filepath.Join(dir, "t.pl")
 	os.WriteFile(script, []byte(`$| = 1;
 my $n = 0;
 $SIG{INT} = sub { $n++; print "INT$n\n" };
@@ -633,7 +646,7 @@ print "END n=$n\n";
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	fmt.Fprintf(master, "%s --reuid=65534 --regid=65534 --clear-groups -- %s exec -- %s %s\n", setpriv, nb, perl, script)
+	fmt.Fprintf(master, "%s %s %s\n", prefix, perl, script)
 	waitFor(`READY`)
 	master.Write([]byte{0x03}) // Ctrl-C
 	waitFor(`INT1`)

@@ -26,6 +26,13 @@
 // the exit status and signals. Where user namespaces are not allowed, the
 // command runs with the personality only and a warning; a chroot is an
 // error then, as it is for root without CAP_SYS_ADMIN.
+//
+// With a machine name (Options.Machine), uname(2) of 32-bit programs says
+// that name instead of armv8l: the program re-executes itself as a child
+// that installs a seccomp filter just before its exec and passes the
+// listener back; the parent answers the filter's notifications (package
+// uname/notify) and relays the child's exit status and signals as the
+// unprivileged path does.
 package run32
 
 import (
@@ -54,8 +61,16 @@ type Options struct {
 	Chroot string
 	// Dir is the working directory inside Chroot ("/" when empty).
 	Dir string
+	// Machine, if set, is what uname(2) of 32-bit programs reports as
+	// the machine: this process stays as their supervisor, answering
+	// through seccomp user notification (see superviseMachine).
+	Machine string
 	// Warn reports a degraded mode (no cpuinfo without privileges).
 	Warn func(msg string)
+
+	// sock is the socket to the supervisor in a process started by
+	// superviseMachine.
+	sock *os.File
 }
 
 // NotFoundError is a command that does not exist (a shell exits 127) or
@@ -105,6 +120,20 @@ func Exec(name string, argv, env []string, o Options) error {
 	if err := uname.SetLinux32(); err != nil {
 		return err
 	}
+	if o.Machine != "" {
+		o.sock = notifySocket()
+		switch {
+		case o.sock == nil && inChild:
+			return errors.New("--machine: the socket to the supervisor was not inherited")
+		case o.sock == nil:
+			code, err := superviseMachine(o)
+			if err != nil {
+				return err
+			}
+			os.Exit(code)
+		}
+		env = withoutEnv(env, envNotify)
+	}
 	var err error
 	switch {
 	case o.Chroot != "":
@@ -125,6 +154,11 @@ func Exec(name string, argv, env []string, o Options) error {
 	path, err := LookPath(name)
 	if err != nil {
 		return err
+	}
+	if o.sock != nil {
+		if err := installMachine(o, o.sock); err != nil {
+			return err
+		}
 	}
 	if inChild {
 		// The capabilities that let us mount must not reach the command.
@@ -171,7 +205,7 @@ func (o Options) withoutNamespace(err error, inChild bool) error {
 	default:
 		// Not root: a user namespace gives the capability back inside it
 		// (the command keeps its uid).
-		code, uerr := runInUserns(chroot)
+		code, uerr := runInUserns(chroot, o.sock)
 		if uerr == nil {
 			os.Exit(code)
 		}
@@ -373,10 +407,10 @@ func procScratch() (string, error) {
 // runInUserns runs this same command line again in a new user and mount
 // namespace (uid and gid mapped to themselves, CAP_SYS_ADMIN, and for a
 // chroot CAP_SYS_CHROOT, kept across the re-exec as ambient capabilities
-// so the child can mount and chroot), waits for
-// it and returns its exit code. The error says the namespace could not be
-// made.
-func runInUserns(chroot bool) (int, error) {
+// so the child can mount and chroot; sock, the socket to a --machine
+// supervisor if not nil, passed on), waits for it and returns its exit
+// code. The error says the namespace could not be made.
+func runInUserns(chroot bool, sock *os.File) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, err
@@ -394,6 +428,11 @@ func runInUserns(chroot bool) (int, error) {
 	}
 	if chroot {
 		cmd.SysProcAttr.AmbientCaps = append(cmd.SysProcAttr.AmbientCaps, unix.CAP_SYS_CHROOT)
+	}
+	if sock != nil {
+		// The child installs the filter (it has CAP_SYS_ADMIN there) and
+		// sends the listener to the supervisor above us.
+		cmd.ExtraFiles = []*os.File{sock}
 	}
 	if err := cmd.Start(); err != nil {
 		return 0, err
