@@ -20,6 +20,7 @@ import (
 	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 	"github.com/armhf-shim/armhf-shim/shim/statedir"
 	"github.com/armhf-shim/armhf-shim/uname"
+	"github.com/armhf-shim/armhf-shim/uname/notify"
 )
 
 // doctorReport answers "can this host build armhf natively, and what is set up?".
@@ -40,6 +41,12 @@ type doctorReport struct {
 		Emulator      string `json:"emulator,omitempty"`
 		EmulatorOn    bool   `json:"emulator_enabled"`
 	} `json:"compat"`
+	// Machine says whether --machine (uname answered through seccomp
+	// user notification) can work on this kernel.
+	Machine struct {
+		Available bool   `json:"available"`
+		Note      string `json:"note,omitempty"`
+	} `json:"machine_option"`
 	Runtimes  []runtimeInfo `json:"runtimes"`
 	Installed []string      `json:"installed,omitempty"`
 	Verdict   string        `json:"verdict"`
@@ -105,6 +112,11 @@ func diagnose() (*doctorReport, error) {
 	if !p.Personality {
 		r.Compat.CompatMachine = "" // there is no 32-bit mode to name
 	}
+	if err := notify.Available(); err != nil {
+		r.Machine.Note = err.Error()
+	} else {
+		r.Machine.Available = true
+	}
 	r.Runtimes = findRuntimes()
 	if doctorInstalled != nil {
 		r.Installed = doctorInstalled()
@@ -166,6 +178,11 @@ func (r *doctorReport) print(w io.Writer) {
 		fmt.Fprintf(w, "emulation:         no binfmt_misc handler for 32-bit ELFs\n")
 	default:
 		fmt.Fprintf(w, "emulation:         binfmt_misc %s, enabled: %s\n", r.Compat.Emulator, yn(r.Compat.EmulatorOn))
+	}
+	if r.Machine.Available {
+		fmt.Fprintf(w, "uname --machine:   yes — seccomp user notification (exec --machine armv7l; see docs/uname.md)\n")
+	} else {
+		fmt.Fprintf(w, "uname --machine:   no — %s\n", r.Machine.Note)
 	}
 	if len(r.Runtimes) == 0 {
 		fmt.Fprintf(w, "runtimes:          none found (runc, crun)\n")

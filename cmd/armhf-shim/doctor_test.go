@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"github.com/armhf-shim/armhf-shim/uname"
 )
 
 func TestRuntimeVersion(t *testing.T) {
@@ -45,6 +47,10 @@ func TestDoctor(t *testing.T) {
 			CompatMachine string `json:"compat_machine"`
 			Method        string
 		}
+		Machine struct {
+			Available bool
+			Note      string
+		} `json:"machine_option"`
 		Runtimes []struct {
 			Name, Version      string
 			HonoursPersonality bool `json:"honours_personality"`
@@ -61,6 +67,10 @@ func TestDoctor(t *testing.T) {
 		if !rep.Compat.Native || rep.Compat.CompatMachine != "i686" || !strings.HasPrefix(rep.Verdict, "YES") {
 			t.Errorf("x86_64 host should run i386 natively: %+v", rep)
 		}
+	}
+	// Seccomp user notification is in every kernel since 5.0.
+	if rel, _ := uname.Release(); kernelAtLeast(rel, 5, 0) != rep.Machine.Available {
+		t.Errorf("kernel %s: --machine available %v (%s)", rel, rep.Machine.Available, rep.Machine.Note)
 	}
 	if testenv.RequireCommand(t, "runc") != "" {
 		found := false
@@ -107,4 +117,12 @@ func TestDoctorSkipsItself(t *testing.T) {
 	if strings.Contains(r.stdout, dir) {
 		t.Errorf("doctor lists itself as a runtime:\n%s", r.stdout)
 	}
+}
+
+// kernelAtLeast reports whether a release such as "6.1.0-27-arm64" is at
+// least major.minor.
+func kernelAtLeast(release string, major, minor int) bool {
+	var ma, mi int
+	fmt.Sscanf(release, "%d.%d", &ma, &mi)
+	return ma > major || ma == major && mi >= minor
 }

@@ -149,6 +149,18 @@ func TestExecMachine(t *testing.T) {
 			t.Errorf("signal %v stdout %q stderr %q; want errno %d", r.signal, r.stdout, r.stderr, int(syscall.ENOSYS))
 		}
 	})
+	t.Run("nested", func(t *testing.T) {
+		// The kernel allows one listener per process: the outer
+		// supervisor keeps answering, and the inner exec says so.
+		shim := shimBinary(t)
+		r := runShim(t, "", nil, "exec", "--machine", "armv7l", "--", shim, "exec", "--machine", "armv6l", "--", bb, "uname", "-m")
+		if r.code != 0 || r.stdout != "armv7l\n" || !strings.Contains(r.stderr, "--machine armv6l ignored") {
+			t.Errorf("code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+		}
+		if r := runShim(t, "", nil, "exec", "--machine", "armv7l", "--", shim, "exec", "--", bb, "uname", "-m"); r.code != 0 || r.stdout != "armv7l\n" {
+			t.Errorf("exec inside exec --machine: code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
 	t.Run("bad-name", func(t *testing.T) {
 		if r := runShim(t, "", nil, "exec", "--machine", "armv7l with spaces", "--", "true"); r.code != 2 || !strings.Contains(r.stderr, "--machine") {
 			t.Errorf("code %d stderr %q", r.code, r.stderr)

@@ -1,6 +1,7 @@
 package run32
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -94,6 +95,11 @@ func installMachine(o Options, sock *os.File) error {
 		return fmt.Errorf("--machine: no 32-bit compat ABI to intercept on %s", runtime.GOARCH)
 	}
 	l, nnp, err := notify.Install(notify.Filter(abi))
+	if errors.Is(err, notify.ErrListenerExists) {
+		// Nested under another --machine: the outer supervisor answers.
+		o.warn("--machine " + o.Machine + " ignored: " + err.Error() + ", which goes on answering uname")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("--machine: %w", err)
 	}

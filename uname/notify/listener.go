@@ -9,6 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ErrListenerExists is Install's error when the calling thread already has
+// a filter with a listener (an outer supervisor, a container's agent): the
+// kernel allows one per process.
+var ErrListenerExists = errors.New("this process already has a seccomp filter with a listener (an outer supervisor); the kernel allows one")
+
 // Install loads filter on the calling thread with
 // SECCOMP_FILTER_FLAG_NEW_LISTENER and returns the listener. The caller
 // holds runtime.LockOSThread and execs on this thread: the filter is the
@@ -33,6 +38,9 @@ func Install(filter []unix.SockFilter) (listener *os.File, nnp bool, err error) 
 		fd, errno = seccompFilter(&prog)
 	}
 	if errno != 0 {
+		if errno == unix.EBUSY {
+			return nil, nnp, ErrListenerExists
+		}
 		if errno == unix.EINVAL {
 			return nil, nnp, fmt.Errorf("seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER): %w (the kernel needs "+
 				"seccomp user notification: Linux 5.0 or later)", errno)
@@ -91,5 +99,21 @@ func RecvFD(sock *os.File) (*os.File, error) {
 			return nil, fmt.Errorf("receiving the seccomp listener: got %d descriptors, want 1", len(fds))
 		}
 		return os.NewFile(uintptr(fds[0]), "seccomp-listener"), nil
+	}
+}
+
+// Available reports whether the kernel supports seccomp user notification
+// (Linux 5.0 or later), by asking it about the action
+// (SECCOMP_GET_ACTION_AVAIL); nil means it does.
+func Available() error {
+	action := uint32(unix.SECCOMP_RET_USER_NOTIF)
+	_, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_GET_ACTION_AVAIL, 0, uintptr(unsafe.Pointer(&action)))
+	switch errno {
+	case 0:
+		return nil
+	case unix.EOPNOTSUPP:
+		return errors.New("the kernel has no seccomp user notification (Linux 5.0 or later needed)")
+	default:
+		return fmt.Errorf("seccomp(SECCOMP_GET_ACTION_AVAIL): %w (a kernel with seccomp filters, Linux 5.0 or later, needed)", errno)
 	}
 }

@@ -343,3 +343,13 @@ func TestAnswerAfterExit(t *testing.T) {
 		t.Errorf("SEND to a dead caller: %v, want ENOENT", err)
 	}
 }
+
+func TestAvailable(t *testing.T) {
+	var u unix.Utsname
+	unix.Uname(&u)
+	var major, minor int
+	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor)
+	if err := Available(); (err == nil) != (major >= 5) {
+		t.Errorf("kernel %d.%d: Available() = %v", major, minor, err)
+	}
+}

@@ -5,6 +5,7 @@
 //	uname32 new|old|oldold      print the struct the call filled, fields joined by "|"
 //	uname32 bad                 print the errno of uname on bad pointers
 //	uname32 hammer THREADS N    N uname calls on each of THREADS threads; print wrong answers
+//	uname32 bench N             time N uname calls one by one; print the median in ns
 package main
 
 import (
@@ -12,10 +13,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -113,6 +116,17 @@ func main() {
 		}
 		wg.Wait()
 		fmt.Println("wrong", wrong)
+	case "bench":
+		n, _ := strconv.Atoi(os.Args[2])
+		ns := make([]int64, n)
+		var u syscall.Utsname
+		for i := range ns {
+			t0 := time.Now()
+			call(sysUname, unsafe.Pointer(&u))
+			ns[i] = int64(time.Since(t0))
+		}
+		slices.Sort(ns)
+		fmt.Println(ns[n/2])
 	default:
 		os.Exit(2)
 	}
