@@ -101,8 +101,9 @@ func (s *Server) answer(fd int, req *notif) (resp notifResp, ok bool) {
 	resp.ID = req.ID
 	layout, known := s.ABI.Calls[uint32(req.Data.Nr)]
 	if !known || req.Data.Arch != s.ABI.Arch {
-		// Not a call our filter sends: refuse rather than guess.
-		resp.Error = -int32(unix.ENOSYS)
+		// Not a 32-bit uname (a container profile may route the 64-bit
+		// one here too): the kernel performs it as if not intercepted.
+		resp.Flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
 		return resp, true
 	}
 	var u unix.Utsname

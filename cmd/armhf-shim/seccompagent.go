@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/armhf-shim/armhf-shim/uname/notify"
+	"github.com/armhf-shim/armhf-shim/uname/notify/agent"
+)
+
+// defaultAgentSocket is where the runtime wrapper points
+// linux.seccomp.listenerPath unless configured otherwise.
+const defaultAgentSocket = "/run/armhf-shim/seccomp-agent.sock"
+
+func seccompAgentCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "seccomp-agent",
+		Usage: "answer containers' 32-bit uname with a chosen machine (runc's linux.seccomp.listenerPath agent)",
+		Description: "Listens on --socket for OCI runtimes (runc >= 1.1, crun) handing over a container's seccomp\n" +
+			"listener (linux.seccomp.listenerPath), and answers the 32-bit uname calls its profile sends\n" +
+			"there (SCMP_ACT_NOTIFY) with the machine named by linux.seccomp.listenerMetadata, the annotation\n" +
+			"io.armhf-shim.machine, or --machine. Each container is served until its last process exits.\n" +
+			"If the agent is not running, runc cannot create such a container; if it stops, the containers'\n" +
+			"uname fails with ENOSYS. Logs go to stderr.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "socket", Value: defaultAgentSocket, Usage: "the Unix socket to listen on (mode 0600)"},
+			&cli.StringFlag{Name: "machine", Value: "armv7l", Usage: "the machine when the container names none"},
+			&cli.IntFlag{Name: "max", Value: 1024, Usage: "most containers served at once"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := notify.CheckMachine(c.String("machine")); err != nil {
+				return cli.Exit("seccomp-agent: --machine: "+err.Error(), 2)
+			}
+			abi, ok := notify.CompatABI(runtime.GOARCH)
+			if !ok {
+				return cli.Exit(fmt.Sprintf("seccomp-agent: no 32-bit compat ABI on %s", runtime.GOARCH), 1)
+			}
+			if err := notify.Available(); err != nil {
+				return cli.Exit("seccomp-agent: "+err.Error(), 1)
+			}
+			ln, err := listenAgent(c.String("socket"))
+			if err != nil {
+				return cli.Exit("seccomp-agent: "+err.Error(), 1)
+			}
+			sigs := make(chan os.Signal, 1)
+			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+			go func() { <-sigs; ln.Close() }()
+			a := &agent.Agent{ABI: abi, Machine: c.String("machine"), Max: c.Int("max"), Logf: func(format string, args ...any) {
+				fmt.Fprintf(os.Stderr, "armhf-shim seccomp-agent: "+format+"\n", args...)
+			}}
+			if err := a.Serve(ln); err != nil {
+				return cli.Exit("seccomp-agent: "+err.Error(), 1)
+			}
+			return nil
+		},
+	}
+}
+
+// listenAgent listens on the Unix socket path, replacing a stale socket
+// but never another kind of file, readable and writable by root only: a
+// client could otherwise take the agent's slots.
+func listenAgent(path string) (*net.UnixListener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	if st, err := os.Lstat(path); err == nil {
+		if st.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("%s exists and is not a socket", path)
+		}
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: another agent is listening on it", path)
+		}
+		os.Remove(path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	old := syscall.Umask(0o177)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	syscall.Umask(old)
+	if err != nil {
+		return nil, err
+	}
+	ln.SetUnlinkOnClose(true)
+	return ln, nil
+}

@@ -1,0 +1,217 @@
+// Package agent is the seccomp agent of OCI runtimes' listenerPath
+// protocol for uname: it receives each container's seccomp listener from
+// the runtime and answers the container's 32-bit uname through package
+// notify.
+//
+// The model: runc ≥ 1.1 (and crun) connect to linux.seccomp.listenerPath
+// when a container's profile has an SCMP_ACT_NOTIFY rule, send the
+// container process state as JSON (specs.ContainerProcessState, its fds
+// naming "seccompFd") with the listener attached (SCM_RIGHTS) in one
+// message, and keep the connection open until they exit. The agent serves
+// each listener on a goroutine of its own, in the container's UTS
+// namespace (so the host name is the container's), until the container's
+// last process exits; a bounded number at once. If the agent is down when
+// a container starts, runc cannot create it; if it stops later, the
+// container's uname fails with ENOSYS.
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/armhf-shim/armhf-shim/uname/notify"
+)
+
+// AnnotationMachine is the container annotation naming the machine its
+// uname reports, when the listener's metadata names none.
+const AnnotationMachine = "io.armhf-shim.machine"
+
+// Agent serves the seccomp listeners runtimes hand over on a Unix socket.
+type Agent struct {
+	ABI notify.ABI
+	// Machine is the answer when neither the listener metadata
+	// (linux.seccomp.listenerMetadata) nor the annotation
+	// AnnotationMachine names one.
+	Machine string
+	// Max bounds the listeners served at once, and the connections
+	// still sending their state; a listener beyond it is closed at once
+	// (its container's uname fails with ENOSYS) and logged.
+	Max  int
+	Logf func(format string, args ...any)
+}
+
+// maxState bounds the container state a runtime may send.
+const maxState = 1 << 20
+
+// handshakeTimeout bounds how long a connection may take to send its state.
+const handshakeTimeout = 10 * time.Second
+
+// Serve accepts connections on ln until it is closed, and returns nil then.
+func (a *Agent) Serve(ln *net.UnixListener) error {
+	n := max(a.Max, 1)
+	// Handshakes have slots of their own, so that slow or silent clients
+	// cannot keep a container's listener from being served, nor make the
+	// agent start goroutines without bound.
+	shakes, serving := make(chan struct{}, n), make(chan struct{}, n)
+	for {
+		conn, err := ln.AcceptUnix()
+		if errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		select {
+		case shakes <- struct{}{}:
+			go a.handle(conn, shakes, serving)
+		default:
+			conn.Close()
+			a.logf("%d connections are sending their state already: connection refused", n)
+		}
+	}
+}
+
+// handle receives one listener and serves it, if a serving slot is free;
+// otherwise the listener is closed, and the container's uname fails with
+// ENOSYS.
+func (a *Agent) handle(conn *net.UnixConn, shakes, serving chan struct{}) {
+	st, l, err := ReceiveState(conn)
+	conn.Close()
+	<-shakes
+	if err != nil {
+		a.logf("%v", err)
+		return
+	}
+	defer l.Close()
+	who := fmt.Sprintf("container %s (pid %d)", st.State.ID, st.Pid)
+	select {
+	case serving <- struct{}{}:
+		defer func() { <-serving }()
+	default:
+		a.logf("%s: %d containers served already (the maximum): its uname fails with ENOSYS", who, cap(serving))
+		return
+	}
+	machine := a.Machine
+	switch {
+	case st.Metadata != "":
+		machine = st.Metadata
+	case st.State.Annotations[AnnotationMachine] != "":
+		machine = st.State.Annotations[AnnotationMachine]
+	}
+	if err := notify.CheckMachine(machine); err != nil {
+		a.logf("%s: %v; its uname fails with ENOSYS", who, err)
+		return
+	}
+	// The thread joins the container's UTS namespace and is never
+	// returned to the Go scheduler: it ends with this goroutine.
+	runtime.LockOSThread()
+	if err := joinUTS(st.Pid); err != nil {
+		a.logf("%s: %v; its uname fails with ENOSYS", who, err)
+		return
+	}
+	s := &notify.Server{ABI: a.ABI, Machine: machine, Logf: func(format string, args ...any) {
+		a.logf(who+": "+format, args...)
+	}}
+	if err := s.Serve(l); err != nil {
+		a.logf("%s: %v; its uname fails with ENOSYS from now on", who, err)
+	}
+}
+
+// joinUTS moves the calling (locked) thread into the UTS namespace of pid.
+func joinUTS(pid int) error {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/uts", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening its UTS namespace: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, unix.CLONE_NEWUTS); err != nil {
+		return fmt.Errorf("joining its UTS namespace: %w", err)
+	}
+	return nil
+}
+
+// ReceiveState reads what a runtime sends on listenerPath: the container
+// process state and the listener it names "seccompFd". Descriptors other
+// than the listener are closed.
+func ReceiveState(conn *net.UnixConn) (*specs.ContainerProcessState, *os.File, error) {
+	conn.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	var data []byte
+	var fds []int
+	buf := make([]byte, 64<<10)
+	oob := make([]byte, unix.CmsgSpace(4*16))
+	closeAll := func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	for {
+		n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+		n, oobn = max(n, 0), max(oobn, 0)
+		if oobn > 0 {
+			msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
+			for _, m := range msgs {
+				if rights, rerr := unix.ParseUnixRights(&m); rerr == nil {
+					fds = append(fds, rights...)
+				}
+			}
+			if perr != nil && err == nil {
+				err = perr
+			}
+		}
+		data = append(data, buf[:n]...)
+		if err != nil && !errors.Is(err, io.EOF) {
+			closeAll()
+			return nil, nil, fmt.Errorf("receiving a container's seccomp listener: %w", err)
+		}
+		// A complete JSON value is the end of the message.
+		if err != nil || n == 0 && oobn == 0 || json.Valid(data) {
+			break
+		}
+		if len(data) > maxState {
+			closeAll()
+			return nil, nil, fmt.Errorf("receiving a container's seccomp listener: state larger than %d bytes", maxState)
+		}
+	}
+	var st specs.ContainerProcessState
+	if err := json.Unmarshal(data, &st); err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("receiving a container's seccomp listener: the state: %w", err)
+	}
+	idx := -1
+	for i, name := range st.Fds {
+		if name == "seccompFd" {
+			idx = i
+		}
+	}
+	if idx < 0 || idx >= len(fds) {
+		closeAll()
+		return nil, nil, fmt.Errorf("container %s: the runtime sent %d descriptor(s) named %q, no seccompFd", st.State.ID, len(fds), st.Fds)
+	}
+	for i, fd := range fds {
+		if i != idx {
+			unix.Close(fd)
+		}
+	}
+	unix.CloseOnExec(fds[idx])
+	return &st, os.NewFile(uintptr(fds[idx]), "seccomp-listener"), nil
+}
+
+func (a *Agent) logf(format string, args ...any) {
+	if a.Logf != nil {
+		a.Logf(format, args...)
+	}
+}
