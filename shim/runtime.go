@@ -60,6 +60,8 @@ type Env struct {
 	// CanLinux32 reports whether this host accepts the LINUX32
 	// personality (nil: try it on a locked thread).
 	CanLinux32 func() error
+	// Uname is the configuration's (runtimecfg), read by machineMods.
+	Uname *runtimecfg.Uname
 }
 
 // ProcessEnv is the real process environment.
@@ -122,6 +124,7 @@ func Prepare(inv *runcargs.Invocation, env Env, log *runclog.Logger) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
+	env.Uname = cfg.Uname
 	plan, forward, err := basePlan(inv, env, log, cfg)
 	if err != nil || forward {
 		return plan, err
@@ -260,7 +263,11 @@ func make32(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *runclog.Lo
 	if err != nil {
 		return false, containerError(inv, err)
 	}
-	if err := rewrite(b, modify.For32Bit(src)); err != nil {
+	mods, err := machineMods(b, env)
+	if err == nil {
+		err = rewrite(b, append(modify.For32Bit(src), mods...))
+	}
+	if err != nil {
 		dir.Remove(inv.ContainerID)
 		return false, containerError(inv, err)
 	}

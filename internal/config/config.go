@@ -14,6 +14,8 @@
 //	dockerCPUInfo   the docker CLI wrapper    the cpuinfo file to mount
 //	dockerPlatform  the docker CLI wrapper    true, false, or a platform for --platform
 //	dockerCPUInfoAll the docker CLI wrapper   true: the cpuinfo for 64-bit containers too
+//	machine         the runtime wrapper       what uname -m says in 32-bit containers (docs/uname.md)
+//	seccompAgent    the runtime wrapper       the socket of armhf-shim seccomp-agent
 //
 // Each part reads only its own keys, but the whole file is checked: a key
 // not in this table is an error naming the file (a typo must not be
@@ -58,10 +60,13 @@ const (
 	KeyDockerCPUInfo    = "dockerCPUInfo"
 	KeyDockerPlatform   = "dockerPlatform"
 	KeyDockerCPUInfoAll = "dockerCPUInfoAll"
+	KeyMachine          = "machine"
+	KeySeccompAgent     = "seccompAgent"
 )
 
 // Keys lists every key of the config file, for error messages.
-const Keys = KeyRuntime + ", " + KeyStateRoot + ", " + KeyDocker + ", " + KeyDockerCPUInfo + ", " + KeyDockerPlatform + ", " + KeyDockerCPUInfoAll
+const Keys = KeyRuntime + ", " + KeyStateRoot + ", " + KeyDocker + ", " + KeyDockerCPUInfo + ", " + KeyDockerPlatform + ", " + KeyDockerCPUInfoAll +
+	", " + KeyMachine + ", " + KeySeccompAgent
 
 // File is the config file's content ("" = not set).
 type File struct {
@@ -76,6 +81,10 @@ type File struct {
 	// DockerCPUInfoAll: the docker CLI wrapper mounts the cpuinfo for
 	// every container, not only 32-bit ones.
 	DockerCPUInfoAll bool
+	// Machine is what uname -m says in 32-bit containers, answered by
+	// the seccomp agent on SeccompAgent (the runtime wrapper).
+	Machine      string
+	SeccompAgent string
 }
 
 // Parse decodes a config file's content.
@@ -135,6 +144,10 @@ func (f *File) set(name, val []byte) error {
 		dst = &f.Docker
 	case rawjson.NameIs(name, KeyDockerCPUInfo):
 		dst = &f.DockerCPUInfo
+	case rawjson.NameIs(name, KeyMachine):
+		dst = &f.Machine
+	case rawjson.NameIs(name, KeySeccompAgent):
+		dst = &f.SeccompAgent
 	default:
 		return fmt.Errorf("unknown key %q (the keys: %s)", n, Keys)
 	}

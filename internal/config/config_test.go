@@ -17,6 +17,8 @@ type jsonFile struct {
 	DockerCPUInfo    string `json:"dockerCPUInfo"`
 	DockerPlatform   any    `json:"dockerPlatform"`
 	DockerCPUInfoAll bool   `json:"dockerCPUInfoAll"`
+	Machine          string `json:"machine"`
+	SeccompAgent     string `json:"seccompAgent"`
 }
 
 // Parse accepts and decodes what encoding/json does for one object (with
@@ -33,12 +35,14 @@ func TestParseMatchesJSON(t *testing.T) {
 		`{"dockerPlatform":3}`, `{"dockerPlatform":{}}`, `{"dockerPlatform":["linux/arm"]}`, `{"dockerplatform":"x"}`,
 		`{"docker":"/x"} {`, `{"dockerCPUInfoAll":true}`, `{"dockerCPUInfoAll":false}`, `{"dockerCPUInfoAll":null}`,
 		`{"dockerCPUInfoAll":true,"dockerCPUInfoAll":null}`, `{"dockerCPUInfoAll":"true"}`, `{"dockerCPUInfoAll":1}`,
+		`{"machine":"armv7l","seccompAgent":"/run/a.sock"}`, `{"Machine":"armv7l"}`, `{"machine":7}`, `{"machine":null}`,
 	} {
 		var ref jsonFile
 		dec := json.NewDecoder(strings.NewReader(c))
 		dec.DisallowUnknownFields()
 		werr := dec.Decode(&ref)
-		want := File{Runtime: ref.Runtime, StateRoot: ref.StateRoot, Docker: ref.Docker, DockerCPUInfo: ref.DockerCPUInfo, DockerCPUInfoAll: ref.DockerCPUInfoAll}
+		want := File{Runtime: ref.Runtime, StateRoot: ref.StateRoot, Docker: ref.Docker, DockerCPUInfo: ref.DockerCPUInfo, DockerCPUInfoAll: ref.DockerCPUInfoAll,
+			Machine: ref.Machine, SeccompAgent: ref.SeccompAgent}
 		switch p := ref.DockerPlatform.(type) {
 		case nil:
 		case bool:
@@ -69,7 +73,7 @@ func TestParseEmpty(t *testing.T) {
 
 func TestParseErrorsNameTheKey(t *testing.T) {
 	for c, want := range map[string]string{
-		`{"runtme":"x"}`:       `unknown key "runtme" (the keys: runtime, stateRoot, docker, dockerCPUInfo, dockerPlatform, dockerCPUInfoAll)`,
+		`{"runtme":"x"}`:       `unknown key "runtme" (the keys: runtime, stateRoot, docker, dockerCPUInfo, dockerPlatform, dockerCPUInfoAll, machine, seccompAgent)`,
 		`{"docker":3}`:         "docker: expected a string",
 		`{"dockerPlatform":3}`: "dockerPlatform must be true, false or a platform",
 	} {

@@ -44,6 +44,11 @@ const (
 
 	EnvRuntime   = "ARMHF_SHIM_RUNTIME"
 	EnvStateRoot = "ARMHF_SHIM_STATE_ROOT"
+	// EnvMachine names the machine 32-bit containers' uname reports
+	// (through the seccomp agent); unset: the kernel's.
+	EnvMachine = "ARMHF_SHIM_MACHINE"
+
+	DefaultSeccompAgent = "/run/armhf-shim/seccomp-agent.sock"
 	// EnvSeen lists (":"-separated) the identities ("dev.ino") of the
 	// armhf-shim binaries already in this exec chain.
 	EnvSeen = "ARMHF_SHIM_SEEN"
@@ -55,6 +60,16 @@ type Config struct {
 	RuntimeSource string // where Runtime came from, for error messages
 	StateRoot     string
 	ConfigPath    string // the config file read ("" if none)
+	// Uname is set when the configuration names a machine for 32-bit
+	// containers' uname or the agent's socket (a pointer: Config lives on
+	// the wrapper's first stack, see shim's stackNote).
+	Uname *Uname
+}
+
+// Uname configures uname in 32-bit containers (docs/uname.md).
+type Uname struct {
+	Machine      string // what uname -m says ("" = the kernel's, unless a container asks)
+	SeccompAgent string // the seccomp agent's socket, linux.seccomp.listenerPath
 }
 
 // Load resolves the configuration from flags, the environment (getenv)
@@ -62,6 +77,8 @@ type Config struct {
 // default one may be absent. A malformed file is an error naming it.
 func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 	c := Config{Runtime: DefaultRuntime, RuntimeSource: "default"}
+	agent := DefaultSeccompAgent
+	var machine string
 	path, explicit := config.Locate(flags.Config, getenv)
 	f, found, err := config.Load(path, explicit)
 	switch {
@@ -75,12 +92,22 @@ func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 			c.Runtime, c.RuntimeSource = f.Runtime, "config file "+path
 		}
 		c.StateRoot = f.StateRoot
+		machine = f.Machine
+		if f.SeccompAgent != "" {
+			agent = f.SeccompAgent
+		}
 	}
 	if v := getenv(EnvRuntime); v != "" {
 		c.Runtime, c.RuntimeSource = v, "$"+EnvRuntime
 	}
 	if v := getenv(EnvStateRoot); v != "" {
 		c.StateRoot = v
+	}
+	if v := getenv(EnvMachine); v != "" {
+		machine = v
+	}
+	if machine != "" || agent != DefaultSeccompAgent {
+		c.Uname = &Uname{Machine: machine, SeccompAgent: agent}
 	}
 	if flags.Runtime != "" {
 		c.Runtime, c.RuntimeSource = flags.Runtime, "--armhf-shim-runtime"

@@ -210,3 +210,34 @@ func TestLoadSharedFile(t *testing.T) {
 		t.Errorf("got %+v, %v", got, err)
 	}
 }
+
+// The machine for 32-bit containers' uname: the environment beats the
+// config file; unset, the kernel's. The agent's socket has a default, and
+// is kept without a machine (a container may ask for one).
+func TestLoadMachine(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.json")
+	os.WriteFile(cfg, []byte(`{"machine": "armv7l", "seccompAgent": "/run/x/agent.sock"}`), 0o644)
+	agentOnly := filepath.Join(t.TempDir(), "agent.json")
+	os.WriteFile(agentOnly, []byte(`{"seccompAgent": "/run/y.sock"}`), 0o644)
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	os.WriteFile(empty, []byte(`{}`), 0o644)
+	for _, c := range []struct {
+		env            map[string]string
+		machine, agent string
+	}{
+		{map[string]string{config.EnvPath: cfg}, "armv7l", "/run/x/agent.sock"},
+		{map[string]string{config.EnvPath: cfg, EnvMachine: "armv6l"}, "armv6l", "/run/x/agent.sock"},
+		{map[string]string{config.EnvPath: empty}, "", ""},
+		{map[string]string{config.EnvPath: agentOnly}, "", "/run/y.sock"},
+		{map[string]string{config.EnvPath: empty, EnvMachine: "armv7l"}, "armv7l", DefaultSeccompAgent},
+	} {
+		got, err := Load(runcargs.Shim{}, func(k string) string { return c.env[k] })
+		var want *Uname
+		if c.machine != "" || c.agent != "" {
+			want = &Uname{Machine: c.machine, SeccompAgent: c.agent}
+		}
+		if err != nil || (got.Uname == nil) != (want == nil) || want != nil && *got.Uname != *want {
+			t.Errorf("%v: %+v, %v; want %+v", c.env, got.Uname, err, want)
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package shim
+
+import (
+	"github.com/armhf-shim/armhf-shim/shim/detect"
+	"github.com/armhf-shim/armhf-shim/shim/modify"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
+	"github.com/armhf-shim/armhf-shim/uname/notify"
+)
+
+// machineMods are the modifiers that make a 32-bit container's uname
+// report the configured machine (docs/uname.md): none when no machine is
+// asked for. The container's own setting — the annotation
+// io.armhf-shim.machine, else ARMHF_SHIM_MACHINE in its environment —
+// beats the wrapper's (runtimecfg: its environment, then the config file).
+func machineMods(b *detect.Bundle, env Env) ([]modify.Modifier, error) {
+	machine := b.View.Annotations[modify.AnnotationMachine]
+	if machine == "" {
+		machine = envValue(b.View.Env(), runtimecfg.EnvMachine)
+	}
+	agent := runtimecfg.DefaultSeccompAgent
+	if env.Uname != nil {
+		agent = env.Uname.SeccompAgent
+		if machine == "" {
+			machine = env.Uname.Machine
+		}
+	}
+	if machine == "" {
+		return nil, nil
+	}
+	if err := notify.CheckMachine(machine); err != nil {
+		return nil, err
+	}
+	return []modify.Modifier{modify.UnameNotify(env.GOARCH, agent, machine)}, nil
+}
+
+// envValue is the value of key in the environment list env ("" if unset;
+// the last entry wins, as the container sees it).
+func envValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if kv := env[i]; len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
+			return kv[len(key)+1:]
+		}
+	}
+	return ""
+}
