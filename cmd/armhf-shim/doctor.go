@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -46,6 +48,9 @@ type doctorReport struct {
 	Machine struct {
 		Available bool   `json:"available"`
 		Note      string `json:"note,omitempty"`
+		// Agent says whether the seccomp agent of the runtime route
+		// listens on its socket.
+		Agent string `json:"agent"`
 	} `json:"machine_option"`
 	Runtimes  []runtimeInfo `json:"runtimes"`
 	Installed []string      `json:"installed,omitempty"`
@@ -117,6 +122,7 @@ func diagnose() (*doctorReport, error) {
 	} else {
 		r.Machine.Available = true
 	}
+	r.Machine.Agent = agentStatus()
 	r.Runtimes = findRuntimes()
 	if doctorInstalled != nil {
 		r.Installed = doctorInstalled()
@@ -181,6 +187,7 @@ func (r *doctorReport) print(w io.Writer) {
 	}
 	if r.Machine.Available {
 		fmt.Fprintf(w, "uname --machine:   yes — seccomp user notification (exec --machine armv7l; see docs/uname.md)\n")
+		fmt.Fprintf(w, "seccomp agent:     %s (containers: runc >= 1.1)\n", r.Machine.Agent)
 	} else {
 		fmt.Fprintf(w, "uname --machine:   no — %s\n", r.Machine.Note)
 	}
@@ -297,4 +304,19 @@ func setupReport() []string {
 		return append(lines, fmt.Sprintf("runtime wrapper: state root %s: %v", cfg.StateRoot, err))
 	}
 	return append(lines, fmt.Sprintf("runtime wrapper: %d container(s) with an armv7 cpuinfo under %s", len(ids), cfg.StateRoot))
+}
+
+// agentStatus says whether the runtime wrapper's seccomp agent (the
+// configured socket) accepts connections.
+func agentStatus() string {
+	sock := runtimecfg.DefaultSeccompAgent
+	if cfg, err := runtimecfg.Load(runcargs.Shim{}, os.Getenv); err == nil && cfg.Uname != nil {
+		sock = cfg.Uname.SeccompAgent
+	}
+	c, err := net.DialTimeout("unix", sock, time.Second)
+	if err != nil {
+		return "not running on " + sock + " (start: armhf-shim seccomp-agent --socket " + sock + "); containers asking for a machine fail to start"
+	}
+	c.Close()
+	return "listening on " + sock
 }

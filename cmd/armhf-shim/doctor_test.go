@@ -50,6 +50,7 @@ func TestDoctor(t *testing.T) {
 		Machine struct {
 			Available bool
 			Note      string
+			Agent     string
 		} `json:"machine_option"`
 		Runtimes []struct {
 			Name, Version      string
@@ -71,6 +72,9 @@ func TestDoctor(t *testing.T) {
 	// Seccomp user notification is in every kernel since 5.0.
 	if rel, _ := uname.Release(); kernelAtLeast(rel, 5, 0) != rep.Machine.Available {
 		t.Errorf("kernel %s: --machine available %v (%s)", rel, rep.Machine.Available, rep.Machine.Note)
+	}
+	if !strings.Contains(rep.Machine.Agent, " on /") {
+		t.Errorf("the seccomp agent's status does not name its socket: %q", rep.Machine.Agent)
 	}
 	if testenv.RequireCommand(t, "runc") != "" {
 		found := false

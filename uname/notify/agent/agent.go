@@ -93,7 +93,9 @@ func (a *Agent) handle(conn *net.UnixConn, shakes, serving chan struct{}) {
 	conn.Close()
 	<-shakes
 	if err != nil {
-		a.logf("%v", err)
+		if err != ErrNothingSent {
+			a.logf("%v", err)
+		}
 		return
 	}
 	defer l.Close()
@@ -144,6 +146,10 @@ func joinUTS(pid int) error {
 	return nil
 }
 
+// ErrNothingSent is ReceiveState's error for a connection closed without a
+// byte: a probe (armhf-shim doctor), not a runtime.
+var ErrNothingSent = errors.New("the connection closed without sending a container state")
+
 // ReceiveState reads what a runtime sends on listenerPath: the container
 // process state and the listener it names "seccompFd". Descriptors other
 // than the listener are closed.
@@ -185,6 +191,9 @@ func ReceiveState(conn *net.UnixConn) (*specs.ContainerProcessState, *os.File, e
 			closeAll()
 			return nil, nil, fmt.Errorf("receiving a container's seccomp listener: state larger than %d bytes", maxState)
 		}
+	}
+	if len(data) == 0 && len(fds) == 0 {
+		return nil, nil, ErrNothingSent
 	}
 	var st specs.ContainerProcessState
 	if err := json.Unmarshal(data, &st); err != nil {

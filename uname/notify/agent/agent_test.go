@@ -61,6 +61,7 @@ func TestReceiveState(t *testing.T) {
 		{"no-seccompFd", `{"fds":["other"],"pid":1,"state":{"id":"c3"}}`, 1, "no seccompFd", nil},
 		{"no-descriptor", ok, 0, "no seccompFd", nil},
 		{"not-json", `{"fds":`, 1, "the state", nil},
+		{"probe", ``, 0, "without sending", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := countFDs(t)
