@@ -23,7 +23,10 @@
 //     ([Reply]: the supervisor's own uname with machine replaced), writes it
 //     to the pointer the caller passed with process_vm_writev — which
 //     fails with EFAULT where the kernel's copy would — and replies 0 or
-//     the error. It returns when no process uses the filter any more.
+//     the error. A notification that is not a 32-bit uname (a container
+//     profile may route the 64-bit one too) is performed by the kernel as
+//     if not intercepted. It returns when no process uses the filter any
+//     more.
 //
 // When the supervisor is gone (its listener closed), the kernel answers the
 // intercepted calls with ENOSYS: uname fails loudly, it never hangs.

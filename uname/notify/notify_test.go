@@ -353,3 +353,19 @@ func TestAvailable(t *testing.T) {
 		t.Errorf("kernel %d.%d: Available() = %v", major, minor, err)
 	}
 }
+
+// A notification that is not the ABI's uname is left to the kernel.
+func TestAnswerOthers(t *testing.T) {
+	abi, _ := CompatABI("amd64")
+	s := &Server{ABI: abi, Machine: "armv7l"}
+	for _, d := range []seccompData{
+		{Nr: 63, Arch: unix.AUDIT_ARCH_X86_64},  // the 64-bit uname
+		{Nr: 122, Arch: unix.AUDIT_ARCH_X86_64}, // 122 of another ABI
+		{Nr: 20, Arch: unix.AUDIT_ARCH_I386},    // getpid
+	} {
+		resp, ok := s.answer(-1, &notif{ID: 7, Data: d})
+		if !ok || resp.ID != 7 || resp.Flags != unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE || resp.Error != 0 {
+			t.Errorf("%+v: reply %+v, %v; want CONTINUE", d, resp, ok)
+		}
+	}
+}

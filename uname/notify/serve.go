@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"unsafe"
@@ -123,35 +124,31 @@ func (s *Server) answer(fd int, req *notif) (resp notifResp, ok bool) {
 	if !idValid(fd, req.ID) {
 		return resp, false
 	}
-	switch werr {
-	case nil:
-	case unix.EFAULT:
-		resp.Error = -int32(unix.EFAULT)
-	default:
+	if werr != 0 && werr != unix.EFAULT {
 		s.logf("answering uname of pid %d: writing its struct utsname: %v", req.Pid, werr)
-		resp.Error = -int32(werr.(unix.Errno))
 	}
+	resp.Error = -int32(werr)
 	return resp, true
 }
 
 // writeRemote writes buf at addr in process pid with the kernel's own
 // access checks: an unmapped or read-only destination is EFAULT, as for the
 // copy the system call would have made. A partial write is EFAULT too.
-func writeRemote(pid int, addr uintptr, buf []byte) error {
+func writeRemote(pid int, addr uintptr, buf []byte) unix.Errno {
 	local := []unix.Iovec{{Base: &buf[0]}}
 	local[0].SetLen(len(buf))
 	remote := []unix.RemoteIovec{{Base: addr, Len: len(buf)}}
 	n, err := unix.ProcessVMWritev(pid, local, remote, 0)
+	var errno unix.Errno
 	switch {
-	case err == unix.EFAULT || err == nil && n < len(buf):
+	case err == nil && n < len(buf):
 		return unix.EFAULT
-	case err != nil:
-		if errno, ok := err.(unix.Errno); ok {
-			return errno
-		}
-		return unix.EIO
+	case err == nil:
+		return 0
+	case errors.As(err, &errno):
+		return errno
 	}
-	return nil
+	return unix.EIO
 }
 
 func idValid(fd int, id uint64) bool {
