@@ -104,7 +104,7 @@ func TestParseSettings(t *testing.T) {
 		// The file is checked whole, as the runtime wrapper checks it: a typo in a key is an error.
 		{"unknown key", []string{"ps"}, nil, `{"dockr":"/usr/bin/docker"}`, Settings{}, nil, `unknown key "dockr"`},
 		{"disabled: unknown key set aside", []string{"ps"}, map[string]string{config.EnvSwitch: "0"}, `{"dockr":"/x"}`,
-			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: `config file /etc/x.json: unknown key "dockr" (the keys: runtime, stateRoot, docker, dockerCPUInfo, dockerPlatform, dockerCPUInfoAll); fix it, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged`},
+			Settings{CPUInfo: DefaultCPUInfo, Disabled: true, Ignored: `config file /etc/x.json: unknown key "dockr" (the keys: runtime, stateRoot, docker, dockerCPUInfo, dockerPlatform, dockerCPUInfoAll, machine, seccompAgent); fix it, point ARMHF_SHIM_CONFIG elsewhere, or set ARMHF_SHIM=0 to pass docker commands through unchanged`},
 			[]string{"ps"}, ""},
 		{"disabled: wrapper options still parsed", []string{"--armhf-shim-bogus", "ps"}, map[string]string{config.EnvSwitch: "0"}, "", Settings{}, nil, "unknown wrapper option"},
 	}

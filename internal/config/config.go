@@ -81,8 +81,15 @@ type File struct {
 	// DockerCPUInfoAll: the docker CLI wrapper mounts the cpuinfo for
 	// every container, not only 32-bit ones.
 	DockerCPUInfoAll bool
-	// Machine is what uname -m says in 32-bit containers, answered by
-	// the seccomp agent on SeccompAgent (the runtime wrapper).
+	// Uname holds the keys machine and seccompAgent when the file sets
+	// either (a pointer: the runtime wrapper's first stack holds a File,
+	// see shim's stackNote).
+	Uname *Uname
+}
+
+// Uname is what uname -m says in 32-bit containers ("" = the kernel's),
+// answered by the seccomp agent on SeccompAgent (the runtime wrapper).
+type Uname struct {
 	Machine      string
 	SeccompAgent string
 }
@@ -106,6 +113,14 @@ func Parse(data []byte) (File, error) {
 		err = bad
 	}
 	return f, err
+}
+
+// uname returns f.Uname, made on first use.
+func (f *File) uname() *Uname {
+	if f.Uname == nil {
+		f.Uname = &Uname{}
+	}
+	return f.Uname
 }
 
 // set takes one member of the file.
@@ -145,9 +160,9 @@ func (f *File) set(name, val []byte) error {
 	case rawjson.NameIs(name, KeyDockerCPUInfo):
 		dst = &f.DockerCPUInfo
 	case rawjson.NameIs(name, KeyMachine):
-		dst = &f.Machine
+		dst = &f.uname().Machine
 	case rawjson.NameIs(name, KeySeccompAgent):
-		dst = &f.SeccompAgent
+		dst = &f.uname().SeccompAgent
 	default:
 		return fmt.Errorf("unknown key %q (the keys: %s)", n, Keys)
 	}

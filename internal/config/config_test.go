@@ -41,8 +41,7 @@ func TestParseMatchesJSON(t *testing.T) {
 		dec := json.NewDecoder(strings.NewReader(c))
 		dec.DisallowUnknownFields()
 		werr := dec.Decode(&ref)
-		want := File{Runtime: ref.Runtime, StateRoot: ref.StateRoot, Docker: ref.Docker, DockerCPUInfo: ref.DockerCPUInfo, DockerCPUInfoAll: ref.DockerCPUInfoAll,
-			Machine: ref.Machine, SeccompAgent: ref.SeccompAgent}
+		want := File{Runtime: ref.Runtime, StateRoot: ref.StateRoot, Docker: ref.Docker, DockerCPUInfo: ref.DockerCPUInfo, DockerCPUInfoAll: ref.DockerCPUInfoAll}
 		switch p := ref.DockerPlatform.(type) {
 		case nil:
 		case bool:
@@ -56,6 +55,13 @@ func TestParseMatchesJSON(t *testing.T) {
 			werr = &json.SyntaxError{} // unlike a json.Decoder, nothing may follow the object
 		}
 		got, gerr := Parse([]byte(c))
+		var gotUname Uname
+		if got.Uname != nil {
+			gotUname, got.Uname = *got.Uname, nil
+		}
+		if werr == nil && gotUname != (Uname{Machine: ref.Machine, SeccompAgent: ref.SeccompAgent}) {
+			t.Errorf("Parse(%q): uname keys %+v, encoding/json %q %q", c, gotUname, ref.Machine, ref.SeccompAgent)
+		}
 		if (werr == nil) != (gerr == nil) || werr == nil && got != want {
 			t.Errorf("Parse(%q) = %+v, %v; encoding/json %+v, %v", c, got, gerr, want, werr)
 		}

@@ -66,10 +66,30 @@ type Config struct {
 	Uname *Uname
 }
 
-// Uname configures uname in 32-bit containers (docs/uname.md).
-type Uname struct {
-	Machine      string // what uname -m says ("" = the kernel's, unless a container asks)
-	SeccompAgent string // the seccomp agent's socket, linux.seccomp.listenerPath
+// Uname configures uname in 32-bit containers (docs/uname.md): Machine is
+// what uname -m says ("" = the kernel's, unless a container asks), and
+// SeccompAgent the agent's socket, linux.seccomp.listenerPath.
+type Uname = config.Uname
+
+// unameConfig completes the config file's uname keys (nil if none) with
+// the environment and the default socket; nil when nothing is set.
+//
+//go:noinline
+func unameConfig(file *Uname, getenv func(string) string) *Uname {
+	u := Uname{SeccompAgent: DefaultSeccompAgent}
+	if file != nil {
+		u.Machine = file.Machine
+		if file.SeccompAgent != "" {
+			u.SeccompAgent = file.SeccompAgent
+		}
+	}
+	if v := getenv(EnvMachine); v != "" {
+		u.Machine = v
+	}
+	if u.Machine == "" && u.SeccompAgent == DefaultSeccompAgent {
+		return nil
+	}
+	return &u
 }
 
 // Load resolves the configuration from flags, the environment (getenv)
@@ -77,8 +97,6 @@ type Uname struct {
 // default one may be absent. A malformed file is an error naming it.
 func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 	c := Config{Runtime: DefaultRuntime, RuntimeSource: "default"}
-	agent := DefaultSeccompAgent
-	var machine string
 	path, explicit := config.Locate(flags.Config, getenv)
 	f, found, err := config.Load(path, explicit)
 	switch {
@@ -92,10 +110,7 @@ func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 			c.Runtime, c.RuntimeSource = f.Runtime, "config file "+path
 		}
 		c.StateRoot = f.StateRoot
-		machine = f.Machine
-		if f.SeccompAgent != "" {
-			agent = f.SeccompAgent
-		}
+		c.Uname = f.Uname
 	}
 	if v := getenv(EnvRuntime); v != "" {
 		c.Runtime, c.RuntimeSource = v, "$"+EnvRuntime
@@ -103,12 +118,7 @@ func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
 	if v := getenv(EnvStateRoot); v != "" {
 		c.StateRoot = v
 	}
-	if v := getenv(EnvMachine); v != "" {
-		machine = v
-	}
-	if machine != "" || agent != DefaultSeccompAgent {
-		c.Uname = &Uname{Machine: machine, SeccompAgent: agent}
-	}
+	c.Uname = unameConfig(c.Uname, getenv)
 	if flags.Runtime != "" {
 		c.Runtime, c.RuntimeSource = flags.Runtime, "--armhf-shim-runtime"
 	}
