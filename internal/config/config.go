@@ -82,8 +82,7 @@ type File struct {
 	// every container, not only 32-bit ones.
 	DockerCPUInfoAll bool
 	// Uname holds the keys machine and seccompAgent when the file sets
-	// either (a pointer: the runtime wrapper's first stack holds a File,
-	// see shim's stackNote).
+	// either (nil otherwise).
 	Uname *Uname
 }
 

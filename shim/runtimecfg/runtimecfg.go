@@ -61,8 +61,7 @@ type Config struct {
 	StateRoot     string
 	ConfigPath    string // the config file read ("" if none)
 	// Uname is set when the configuration names a machine for 32-bit
-	// containers' uname or the agent's socket (a pointer: Config lives on
-	// the wrapper's first stack, see shim's stackNote).
+	// containers' uname or the agent's socket (nil otherwise).
 	Uname *Uname
 }
 
@@ -73,8 +72,6 @@ type Uname = config.Uname
 
 // unameConfig completes the config file's uname keys (nil if none) with
 // the environment and the default socket; nil when nothing is set.
-//
-//go:noinline
 func unameConfig(file *Uname, getenv func(string) string) *Uname {
 	u := Uname{SeccompAgent: DefaultSeccompAgent}
 	if file != nil {
