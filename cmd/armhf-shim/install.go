@@ -22,7 +22,8 @@ func installFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "replace", Usage: "docker: replace a runtime entry of that name that does not run armhf-shim (uninstall puts it back)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the diff, change nothing"},
 		&cli.StringFlag{Name: "binary", Usage: "the armhf-shim binary to register (default: this one)"},
-		&cli.StringFlag{Name: "link-dir", Usage: "buildkit: directory of the runc link (default " + install.DefaultBuildkitLinkDir + ")"},
+		&cli.StringFlag{Name: "link-dir", Usage: "buildkit: directory of the runc link (default " + install.DefaultBuildkitLinkDir + "); docker-cli: directory of the docker link (default: the standard PATH directory before the real docker's)"},
+		&cli.StringFlag{Name: "docker", Usage: "docker-cli: the real docker CLI to front (default: the configured one, else the first docker on PATH)"},
 	}
 }
 
@@ -31,6 +32,7 @@ var targetUsage = map[string]string{
 	"containerd": "a conf.d drop-in (config version 2/3) with the runtime handler, imported by config.toml",
 	"podman":     "an OCI hooks.d file running `armhf-shim hook`, in the hooks_dir podman and CRI-O read",
 	"buildkit":   "a runc link to armhf-shim first in dockerd's PATH (systemd drop-in), for dockerd's embedded BuildKit",
+	"docker-cli": "a docker link to the CLI wrapper in the PATH directory before the real docker's, which is left untouched and named in /etc/armhf-shim/config.json",
 }
 
 func installCmd(uninstall bool) *cli.Command {
@@ -72,6 +74,7 @@ func installCmd(uninstall bool) *cli.Command {
 				Uninstall:    uninstall,
 				Binary:       str("binary"),
 				LinkDir:      str("link-dir"),
+				Docker:       str("docker"),
 				Out:          c.App.Writer,
 			})
 			if err != nil {

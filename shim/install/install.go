@@ -19,7 +19,10 @@
 //     at createRuntime and poststop (CRI-O reads the same directory);
 //   - buildkit: dockerd's embedded BuildKit runs `runc` from dockerd's PATH
 //     and ignores the configured runtime, so a `runc` link to armhf-shim
-//     goes in a directory put first in dockerd's PATH by a systemd drop-in.
+//     goes in a directory put first in dockerd's PATH by a systemd drop-in;
+//   - docker-cli: a `docker` link to the CLI wrapper in the standard PATH
+//     directory before the real docker's, which is written into the
+//     wrapper's config file as the docker it execs (dockercli.go).
 //
 // The runtime is registered as armhf-runc next to the armhf-shim binary:
 // the lean runtime-only binary when it is there, else a link to the
@@ -49,7 +52,7 @@ import (
 )
 
 // Targets are the engines install knows.
-var Targets = []string{"docker", "containerd", "podman", "buildkit"}
+var Targets = []string{"docker", "containerd", "podman", "buildkit", "docker-cli"}
 
 // Default paths.
 const (
@@ -80,14 +83,19 @@ type Options struct {
 	Uninstall bool
 	// Binary is the armhf-shim binary ("" = this executable).
 	Binary string
-	// LinkDir is where buildkit's runc link goes ("" = default).
+	// LinkDir is where buildkit's runc link goes, or docker-cli's docker
+	// link ("" = default).
 	LinkDir string
+	// Docker is the docker CLI docker-cli fronts ("" = the configured one,
+	// else the first on PATH).
+	Docker string
 	// ContainerdVersion is `containerd --version`'s "1.6.20" ("" = ask it).
 	ContainerdVersion string
 	Out               io.Writer
 	Now               func() time.Time
 	procRoot          string // where the running dockerds are looked for ("" = /proc)
 	confRoot          string // where containers.conf is looked for ("" = /)
+	pathEnv           string // the PATH docker-cli searches ("" = systemd's)
 }
 
 func (o *Options) root() string {
@@ -201,6 +209,8 @@ func BuildPlan(o Options) (Plan, error) {
 		return planPodman(o)
 	case "buildkit":
 		return planBuildkit(o)
+	case "docker-cli":
+		return planDockerCLI(o)
 	}
 	return Plan{}, fmt.Errorf("unknown target %q: want one of %s", o.Target, strings.Join(Targets, ", "))
 }
@@ -218,6 +228,8 @@ func (o *Options) primaryPath() string {
 		return DefaultContainerd
 	case "podman":
 		return defaultHookFile(o.root())
+	case "docker-cli":
+		return DefaultCLIConfig
 	}
 	return DefaultBuildkitDropIn
 }

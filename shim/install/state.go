@@ -25,6 +25,7 @@ type record struct {
 	CreatedFiles []string      `json:"createdFiles,omitempty"`
 	Docker       *dockerRecord `json:"docker,omitempty"`
 	Imports      *importsEdit  `json:"imports,omitempty"` // containerd's config.toml
+	CLI          *cliRecord    `json:"dockerCLI,omitempty"`
 }
 
 // dockerRecord is what install changed in daemon.json.
@@ -66,7 +67,7 @@ func loadRecord(path string) (*record, []byte, error) {
 }
 
 func (r *record) empty() bool {
-	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && r.Imports == nil &&
+	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && r.Imports == nil && r.CLI == nil &&
 		(r.Docker == nil || len(r.Docker.Runtimes) == 0)
 }
 
