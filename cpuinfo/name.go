@@ -97,3 +97,12 @@ func blockName(p Processor) string {
 	}
 	return "unknown CPU"
 }
+
+// NameOf names an ARM core by its MIDR implementer and part numbers, as
+// CPUName does a cpuinfo block (from sysfs's midr_el1, for one).
+func NameOf(implementer, part uint32) string {
+	if n, ok := cpuNames[cpuID{implementer, part}]; ok {
+		return n
+	}
+	return fmt.Sprintf("implementer 0x%02x part 0x%03x", implementer, part)
+}

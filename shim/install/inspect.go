@@ -1,0 +1,126 @@
+package install
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// What install knows about where the engines read their configuration,
+// for armhf-shim doctor (internal/doctor), so that the two never disagree.
+
+// RunningDockerd is a running dockerd and the daemon.json it reads.
+type RunningDockerd struct {
+	Pid        int
+	ConfigFile string // absolute
+	Unit       string // its systemd service, "" if none
+}
+
+// RunningDockerds lists the dockerd processes under procRoot ("" = /proc).
+func RunningDockerds(procRoot string) []RunningDockerd {
+	if procRoot == "" {
+		procRoot = "/proc"
+	}
+	var out []RunningDockerd
+	for _, d := range runningDockerds(procRoot) {
+		out = append(out, RunningDockerd{Pid: d.Pid, ConfigFile: d.ConfigFile, Unit: d.Unit})
+	}
+	return out
+}
+
+// ConfigFileArg is dockerd's --config-file among its arguments (argv[0]
+// first), /etc/docker/daemon.json by default.
+func ConfigFileArg(argv []string) string { return configFileArg(argv) }
+
+// PodmanHooksDirs are the hooks directories podman and CRI-O read on the
+// host below root ("" = /): containers.conf's hooks_dir, else the packaged
+// directory (the one Debian 12's podman 4.3 reads; later podman reads
+// /etc/containers/oci/hooks.d as well).
+func PodmanHooksDirs(root string) []string {
+	if root == "" {
+		root = "/"
+	}
+	if dirs := hooksDirs(containersConfFiles(root)); dirs != nil {
+		return dirs
+	}
+	return []string{PackagedHooksDir}
+}
+
+// IsOurHook reports whether hooks file content runs `armhf-shim hook`.
+func IsOurHook(b []byte) bool { return isOurHook(b) }
+
+// HookPath is the program a hooks file runs ("" if it is malformed).
+func HookPath(b []byte) string {
+	var h hooksFile
+	if err := json.Unmarshal(b, &h); err != nil {
+		return ""
+	}
+	return h.Hook.Path
+}
+
+// ContainerdSetup is what install's containerd drop-in looks like on disk.
+type ContainerdSetup struct {
+	DropIn   string
+	Present  bool   // the drop-in exists
+	Imported bool   // config.toml imports it
+	Handlers string // the runtime handlers it declares
+	Err      error  // config.toml or the drop-in is unreadable or malformed
+}
+
+// InspectContainerd reads the drop-in of containerd config mainPath.
+func InspectContainerd(mainPath string) ContainerdSetup {
+	s := ContainerdSetup{DropIn: DropInPath(mainPath)}
+	b, err := os.ReadFile(s.DropIn)
+	if err != nil {
+		return s
+	}
+	s.Present = true
+	var d mainConfig
+	if err := tomlUnmarshal(b, &d); err != nil {
+		s.Err = fmt.Errorf("%s is malformed: %v", s.DropIn, err)
+		return s
+	}
+	s.Handlers = handlerNames(d)
+	main, err := os.ReadFile(mainPath)
+	if err != nil {
+		s.Err = fmt.Errorf("%s: %s", mainPath, shortErr(err))
+		return s
+	}
+	c, _, err := parseMain(main)
+	if err != nil {
+		s.Err = fmt.Errorf("%s: %v", mainPath, err)
+		return s
+	}
+	s.Imported = imported(c.Imports, mainPath, s.DropIn)
+	return s
+}
+
+// IsShimPath reports whether a registered runtime path is armhf-shim's
+// (by its name or its link's target's name).
+func IsShimPath(p string) bool { return isShimPath(p) }
+
+// CLISetup is what install docker-cli recorded beside the wrapper's config
+// file (nil when it is not installed).
+type CLISetup struct{ Link, Target, Fronts string }
+
+// InspectDockerCLI reads install docker-cli's record of config file path
+// ("" = /etc/armhf-shim/config.json).
+func InspectDockerCLI(path string) (*CLISetup, error) {
+	if path == "" {
+		path = DefaultCLIConfig
+	}
+	rec, _, err := loadRecord(path)
+	if err != nil || rec.CLI == nil {
+		return nil, err
+	}
+	return &CLISetup{Link: rec.CLI.Link, Target: rec.CLI.Target, Fronts: rec.CLI.Fronts}, nil
+}
+
+// BuildkitLink is the runc link install buildkit makes in linkDir.
+func BuildkitLink(linkDir string) string {
+	if linkDir == "" {
+		linkDir = DefaultBuildkitLinkDir
+	}
+	return filepath.Join(linkDir, "runc")
+}
