@@ -108,3 +108,44 @@ func kernelAtLeast(release string, major, minor int) bool {
 	fmt.Sscanf(release, "%d.%d", &ma, &mi)
 	return ma > major || ma == major && mi >= minor
 }
+
+// The --json schema (docs/doctor.md): routes [{name, installed, active,
+// detail}] for the seven routes in order, problems always a list; and
+// --daemon-json points the docker route at another file.
+func TestDoctorJSONSchema(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "daemon.json")
+	rt := filepath.Join(dir, "armhf-runc")
+	os.WriteFile(rt, []byte("#!/bin/true\n"), 0o755)
+	os.WriteFile(cfg, []byte(`{"runtimes": {"armhf": {"path": "`+rt+`"}}}`), 0o644)
+	r := runShim(t, "", nil, "doctor", "--json", "--daemon-json", cfg)
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("doctor --json exit %d: %s", r.code, r.stderr)
+	}
+	var rep struct {
+		Routes   []map[string]json.RawMessage
+		Problems json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, rt := range rep.Routes {
+		var name string
+		json.Unmarshal(rt["name"], &name)
+		names = append(names, name)
+		if len(rt) != 4 || rt["installed"] == nil || rt["active"] == nil || rt["detail"] == nil {
+			t.Errorf("route %s has members %v, want name, installed, active, detail", name, rt)
+		}
+	}
+	if strings.Join(names, " ") != "docker buildkit containerd podman docker-cli dind lxc" {
+		t.Errorf("routes %q", names)
+	}
+	var problems []string
+	if err := json.Unmarshal(rep.Problems, &problems); err != nil || problems == nil {
+		t.Errorf("problems is %s, want a list", rep.Problems)
+	}
+	if !strings.Contains(string(rep.Routes[0]["detail"]), rt+" in "+cfg) || string(rep.Routes[0]["installed"]) != "true" {
+		t.Errorf("--daemon-json %s not judged: %s", cfg, rep.Routes[0]["detail"])
+	}
+}

@@ -55,7 +55,7 @@ func JudgeCPU(f CPUInfoFacts) CPUVerdict {
 	case f.MountFS != "":
 		why = fmt.Sprintf("a %s mount (%s) covers /proc/cpuinfo", f.MountFS, f.MountSource)
 	case err == nil && fakeContent(f.Machine, info):
-		why = fmt.Sprintf("it describes a CPU a %s kernel never shows", f.Machine)
+		why = fmt.Sprintf("it describes a CPU that the %s kernel never shows", f.Machine)
 	default:
 		return v
 	}

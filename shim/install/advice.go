@@ -87,8 +87,19 @@ func runNote(name string, major int) string {
 	return s + ")"
 }
 
-// runningDockerds lists the dockerd processes under procRoot.
+// runningDockerds lists the dockerd processes under procRoot, with their
+// versions.
 func runningDockerds(procRoot string) []dockerDaemon {
+	ds := scanDockerds(procRoot)
+	for i := range ds {
+		ds[i].Major = dockerdMajor(filepath.Join(procRoot, strconv.Itoa(ds[i].Pid), "exe"))
+	}
+	return ds
+}
+
+// scanDockerds lists the dockerd processes under procRoot from their /proc
+// files alone (it runs nothing).
+func scanDockerds(procRoot string) []dockerDaemon {
 	ents, _ := os.ReadDir(procRoot)
 	systemd := false
 	if b, err := os.ReadFile(filepath.Join(procRoot, "1", "comm")); err == nil && strings.TrimSpace(string(b)) == "systemd" {
@@ -119,7 +130,6 @@ func runningDockerds(procRoot string) []dockerDaemon {
 			cg, _ := os.ReadFile(filepath.Join(dir, "cgroup"))
 			d.Unit = serviceUnit(cg)
 		}
-		d.Major = dockerdMajor(filepath.Join(dir, "exe"))
 		out = append(out, d)
 	}
 	return out

@@ -17,13 +17,14 @@ type RunningDockerd struct {
 	Unit       string // its systemd service, "" if none
 }
 
-// RunningDockerds lists the dockerd processes under procRoot ("" = /proc).
+// RunningDockerds lists the dockerd processes under procRoot ("" = /proc),
+// from their /proc files alone: it runs none of their binaries.
 func RunningDockerds(procRoot string) []RunningDockerd {
 	if procRoot == "" {
 		procRoot = "/proc"
 	}
 	var out []RunningDockerd
-	for _, d := range runningDockerds(procRoot) {
+	for _, d := range scanDockerds(procRoot) {
 		out = append(out, RunningDockerd{Pid: d.Pid, ConfigFile: d.ConfigFile, Unit: d.Unit})
 	}
 	return out

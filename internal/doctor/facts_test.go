@@ -1,0 +1,79 @@
+package doctor
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDockerdSocket(t *testing.T) {
+	for _, tc := range []struct {
+		args, cfg []string
+		want      string
+	}{
+		{[]string{"dockerd"}, nil, "/var/run/docker.sock"},
+		{[]string{"dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"}, nil, "/var/run/docker.sock"},
+		{[]string{"dockerd", "--config-file", "/x.json", "-H", "unix:///tmp/a/docker.sock"}, nil, "/tmp/a/docker.sock"},
+		{[]string{"dockerd", "--host=tcp://0.0.0.0:2375", "-Hunix:///run/b.sock"}, nil, "/run/b.sock"},
+		{[]string{"dockerd"}, []string{"unix:///run/c.sock"}, "/run/c.sock"},
+		{[]string{"dockerd", "-H", "tcp://127.0.0.1:2375"}, nil, ""},
+	} {
+		if got := unixSocket(hostArgs(tc.args), tc.cfg); got != tc.want {
+			t.Errorf("%q %q: %q, want %q", tc.args, tc.cfg, got, tc.want)
+		}
+	}
+}
+
+// The hooks files are judged where podman reads them (install's answer):
+// a hooks file in /etc/containers/oci/hooks.d is found but not read on a
+// Debian 12 host, a backup beside it is no hook, and containers.conf's
+// hooks_dir moves what is read.
+func TestPodmanFacts(t *testing.T) {
+	root := t.TempDir()
+	hook := `{"version":"1.0.0","hook":{"path":"/usr/local/bin/armhf-shim","args":["armhf-shim","hook"]},"when":{"always":true},"stages":["createRuntime","poststop"]}`
+	etc := filepath.Join(root, "etc/containers/oci/hooks.d")
+	os.MkdirAll(etc, 0o755)
+	os.WriteFile(filepath.Join(etc, "armhf-shim.json"), []byte(hook), 0o644)
+	os.WriteFile(filepath.Join(etc, "armhf-shim.json.armhf-shim-20261207-024926.bak"), []byte(hook), 0o644)
+	os.WriteFile(filepath.Join(etc, "other.json"), []byte(`{"version":"1.0.0","hook":{"path":"/bin/true"}}`), 0o644)
+	h := newHost(Options{Root: root})
+	f := h.podmanFacts()
+	if len(f.Hooks) != 1 || f.Hooks[0].Read || f.Hooks[0].Path != filepath.Join(etc, "armhf-shim.json") {
+		t.Fatalf("hooks %+v (read dirs %q)", f.Hooks, f.ReadDirs)
+	}
+	os.MkdirAll(filepath.Join(root, "etc/containers"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/containers/containers.conf"), []byte("[engine]\nhooks_dir = [\"/etc/containers/oci/hooks.d\"]\n"), 0o644)
+	f = h.podmanFacts()
+	if len(f.Hooks) != 1 || !f.Hooks[0].Read {
+		t.Errorf("with hooks_dir: hooks %+v (read dirs %q)", f.Hooks, f.ReadDirs)
+	}
+	if r := JudgePodman(f); !r.Installed || !strings.Contains(r.Detail, "armhf-shim.json") {
+		t.Errorf("%+v", r)
+	}
+}
+
+func TestLXCFacts(t *testing.T) {
+	lxcpath := t.TempDir()
+	for name, state := range map[string]string{
+		"builder": `{"version":1,"name":"builder","rootfs":"/r","docker":true,"nesting":true}`,
+		"broken":  `{"version":`,
+	} {
+		os.MkdirAll(filepath.Join(lxcpath, name), 0o755)
+		os.WriteFile(filepath.Join(lxcpath, name, lxcStateFile), []byte(state), 0o644)
+	}
+	os.MkdirAll(filepath.Join(lxcpath, "plain-lxc"), 0o755) // not armhf-lxc's
+	f := newHost(Options{LXCPath: lxcpath}).lxcFacts()
+	if len(f.Containers) != 2 || f.Containers[0].Name != "broken" || f.Containers[0].Err == "" ||
+		f.Containers[1].Name != "builder" || !f.Containers[1].Docker || f.Containers[1].State == "RUNNING" {
+		t.Errorf("%+v", f.Containers)
+	}
+	if got := lxcPath(filepath.Join(t.TempDir(), "none")); got != "/var/lib/lxc" {
+		t.Errorf("default lxcpath %q", got)
+	}
+	conf := filepath.Join(lxcpath, "lxc.conf")
+	os.WriteFile(conf, []byte("# x\nlxc.lxcpath = /srv/lxc\n"), 0o644)
+	if got := lxcPath(conf); got != "/srv/lxc" {
+		t.Errorf("lxc.conf lxcpath %q", got)
+	}
+}

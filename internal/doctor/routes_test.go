@@ -1,0 +1,205 @@
+package doctor
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// verdict is what a table row expects of a route.
+type verdict struct {
+	installed, active bool
+	detail            []string // substrings of Detail
+	problems          []string // substrings, one per problem, in order
+}
+
+func check(t *testing.T, name string, r Route, want verdict) {
+	t.Helper()
+	if r.Installed != want.installed || r.Active != want.active {
+		t.Errorf("%s: installed %v active %v, want %v %v (%s)", name, r.Installed, r.Active, want.installed, want.active, r.Detail)
+	}
+	for _, s := range want.detail {
+		if !strings.Contains(r.Detail, s) {
+			t.Errorf("%s: detail %q lacks %q", name, r.Detail, s)
+		}
+	}
+	if len(r.Problems) != len(want.problems) {
+		t.Errorf("%s: problems %q, want %d like %q", name, r.Problems, len(want.problems), want.problems)
+		return
+	}
+	for i, s := range want.problems {
+		if !strings.Contains(r.Problems[i], s) {
+			t.Errorf("%s: problem %q lacks %q", name, r.Problems[i], s)
+		}
+	}
+}
+
+var (
+	shimRT   = Runtime{Name: "armhf", Path: "/usr/local/bin/armhf-runc", Shim: true}
+	runcRT   = Runtime{Name: "runc", Path: "runc"}
+	nvidiaRT = Runtime{Name: "nvidia", Path: "nvidia-container-runtime"}
+)
+
+func TestJudgeDocker(t *testing.T) {
+	const cfg = "/etc/docker/daemon.json"
+	svc := Dockerd{Pid: 42, Unit: "docker.service", Socket: "/run/docker.sock", Default: "runc"}
+	with := func(d Dockerd, def string, rts ...Runtime) Dockerd { d.Runtimes, d.Default = rts, def; return d }
+	for _, tc := range []struct {
+		name string
+		f    DockerFacts
+		want verdict
+	}{
+		{"nothing", DockerFacts{ConfigFile: cfg}, verdict{detail: []string{"no armhf-shim runtime", "no running dockerd"}}},
+		{"installed, no daemon", DockerFacts{ConfigFile: cfg, Runtimes: []Runtime{shimRT}},
+			verdict{installed: true, detail: []string{`runtime "armhf" -> /usr/local/bin/armhf-runc`, "no running dockerd reads"}}},
+		{"installed and active", DockerFacts{ConfigFile: cfg, Runtimes: []Runtime{shimRT}, Daemons: []Dockerd{with(svc, "runc", runcRT, shimRT)}},
+			verdict{installed: true, active: true, detail: []string{"dockerd pid 42 runs with runtime(s) armhf"}}},
+		// daemon.json edited, dockerd not reloaded.
+		{"installed, not active", DockerFacts{ConfigFile: cfg, Runtimes: []Runtime{shimRT}, Daemons: []Dockerd{with(svc, "runc", runcRT)}},
+			verdict{installed: true, detail: []string{"installed, not active"}, problems: []string{"systemctl reload docker"}}},
+		// uninstalled, dockerd still has it; a dockerd without a unit is named by pid.
+		{"active, not installed", DockerFacts{ConfigFile: cfg, Runtimes: []Runtime{nvidiaRT}, Daemons: []Dockerd{with(Dockerd{Pid: 7}, "runc", runcRT, shimRT)}},
+			verdict{active: true, detail: []string{"active, not installed"}, problems: []string{"restart the dockerd with pid 7"}}},
+		{"default not applied", DockerFacts{ConfigFile: cfg, Runtimes: []Runtime{shimRT}, Default: "armhf", Daemons: []Dockerd{with(svc, "runc", runcRT, shimRT)}},
+			verdict{installed: true, active: true, problems: []string{"systemctl restart docker"}}},
+		{"missing binary", DockerFacts{ConfigFile: cfg, Runtimes: []Runtime{{Name: "armhf", Path: "/gone/armhf-runc", Shim: true, Missing: true}}},
+			verdict{installed: true, problems: []string{"/gone/armhf-runc does not exist"}}},
+		{"api down", DockerFacts{ConfigFile: cfg, Runtimes: []Runtime{shimRT}, Daemons: []Dockerd{{Pid: 9, Socket: "/s", InfoErr: errors.New("connection refused")}}},
+			verdict{installed: true, detail: []string{"does not answer"}, problems: []string{"cannot tell whether dockerd pid 9"}}},
+		{"malformed", DockerFacts{ConfigFile: cfg, ConfigErr: errors.New("malformed: x")}, verdict{problems: []string{"malformed"}}},
+	} {
+		check(t, tc.name, JudgeDocker(tc.f), tc.want)
+	}
+}
+
+func TestJudgeBuildkit(t *testing.T) {
+	drop := "/etc/systemd/system/docker.service.d/armhf-shim-buildkit.conf"
+	link := "/usr/local/lib/armhf-shim/buildkit/runc"
+	shimPATH := Dockerd{Pid: 5, Unit: "docker.service", PATH: "/usr/local/lib/armhf-shim/buildkit:/usr/bin", Runc: link, RuncShim: true}
+	plain := Dockerd{Pid: 5, Unit: "docker.service", PATH: "/usr/sbin:/usr/bin", Runc: "/usr/sbin/runc"}
+	for _, tc := range []struct {
+		name string
+		f    BuildkitFacts
+		want verdict
+	}{
+		{"nothing", BuildkitFacts{DropIn: drop, Link: link}, verdict{detail: []string{"no " + drop, "no running dockerd"}}},
+		{"active", BuildkitFacts{DropIn: drop, DropInPresent: true, Link: link, LinkTarget: "/usr/local/bin/armhf-runc", Daemons: []Dockerd{shimPATH}},
+			verdict{installed: true, active: true, detail: []string{"finds runc at " + link + " (armhf-shim)"}}},
+		// The drop-in is there, dockerd was not restarted: judged by dockerd's PATH, not the file.
+		{"drop-in, dockerd not restarted", BuildkitFacts{DropIn: drop, DropInPresent: true, Link: link, LinkTarget: "/x", Daemons: []Dockerd{plain}},
+			verdict{installed: true, detail: []string{"not armhf-shim"}, problems: []string{"installed, not active: dockerd pid 5 started without the drop-in's PATH"}}},
+		// armhf-lxc's dockerd gets the route without any drop-in.
+		{"no drop-in, dockerd has it", BuildkitFacts{DropIn: drop, Link: link, Daemons: []Dockerd{shimPATH}}, verdict{active: true}},
+		{"link missing", BuildkitFacts{DropIn: drop, DropInPresent: true, Link: link}, verdict{installed: true, problems: []string{link + " is missing"}}},
+		{"environ unreadable", BuildkitFacts{DropIn: drop, Link: link, Daemons: []Dockerd{{Pid: 3, EnvErr: errors.New("permission denied")}}},
+			verdict{detail: []string{"cannot read its environment"}}},
+	} {
+		check(t, tc.name, JudgeBuildkit(tc.f), tc.want)
+	}
+}
+
+func TestJudgeContainerd(t *testing.T) {
+	written := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	base := ContainerdFacts{Config: "/etc/containerd/config.toml", DropIn: "/etc/containerd/conf.d/armhf-shim.toml", Present: true, Imported: true, Handlers: `"armhf"`, DropInMod: written}
+	with := func(f ContainerdFacts, started time.Time) ContainerdFacts {
+		f.Daemons = []Containerd{{Pid: 11, Started: started}}
+		return f
+	}
+	notImported := base
+	notImported.Imported = false
+	for _, tc := range []struct {
+		name string
+		f    ContainerdFacts
+		want verdict
+	}{
+		{"installed, none running", base, verdict{installed: true, detail: []string{"no running containerd"}}},
+		{"restarted after", with(base, written.Add(time.Minute)), verdict{installed: true, active: true}},
+		{"started before", with(base, written.Add(-time.Hour)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
+		{"not imported", with(notImported, written.Add(time.Minute)), verdict{problems: []string{"not in the imports"}}},
+		{"absent", ContainerdFacts{Config: base.Config, DropIn: base.DropIn}, verdict{detail: []string{"no " + base.DropIn}}},
+	} {
+		check(t, tc.name, JudgeContainerd(tc.f), tc.want)
+	}
+}
+
+func TestJudgePodman(t *testing.T) {
+	usr := "/usr/share/containers/oci/hooks.d"
+	read := []string{usr}
+	for _, tc := range []struct {
+		name string
+		f    PodmanFacts
+		want verdict
+	}{
+		// Debian 12's podman 4.3 reads only /usr/share: a hook in /etc is installed, never run.
+		{"hook where podman does not read", PodmanFacts{Podman: "/usr/bin/podman", ReadDirs: read,
+			Hooks: []Hook{{Path: "/etc/containers/oci/hooks.d/armhf-shim.json", Binary: "/usr/local/bin/armhf-shim"}}},
+			verdict{installed: true, problems: []string{"do not read (they read " + usr + ")"}}},
+		{"hook where podman reads", PodmanFacts{Podman: "/usr/bin/podman", ReadDirs: read,
+			Hooks: []Hook{{Path: usr + "/armhf-shim.json", Binary: "/usr/local/bin/armhf-shim", Read: true}}},
+			verdict{installed: true, active: true}},
+		{"no podman", PodmanFacts{ReadDirs: read, Hooks: []Hook{{Path: usr + "/armhf-shim.json", Binary: "/b", Read: true}}},
+			verdict{installed: true, detail: []string{"podman is not installed"}}},
+		{"hook binary gone", PodmanFacts{Podman: "/usr/bin/podman", ReadDirs: read, Hooks: []Hook{{Path: usr + "/armhf-shim.json", Binary: "/gone", Read: true, Missing: true}}},
+			verdict{installed: true, problems: []string{"/gone"}}},
+		{"none", PodmanFacts{Podman: "/usr/bin/podman", ReadDirs: read}, verdict{detail: []string{"no armhf-shim.json in " + usr}}},
+	} {
+		check(t, tc.name, JudgePodman(tc.f), tc.want)
+	}
+}
+
+func TestJudgeDockerCLI(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    CLIFacts
+		want verdict
+	}{
+		{"real docker only", CLIFacts{First: "/usr/local/bin/docker"}, verdict{detail: []string{"not the wrapper"}}},
+		{"installed and first", CLIFacts{Link: "/usr/local/sbin/docker", Fronts: "/usr/local/bin/docker", First: "/usr/local/sbin/docker", FirstWrapper: true, Configured: "/usr/local/bin/docker"},
+			verdict{installed: true, active: true, detail: []string{"the wrapper, which execs /usr/local/bin/docker"}}},
+		// A user's PATH without /usr/local/sbin.
+		{"installed, not on this PATH", CLIFacts{PATH: "/usr/local/bin:/usr/bin", Link: "/usr/local/sbin/docker", Fronts: "/usr/local/bin/docker", First: "/usr/local/bin/docker"},
+			verdict{installed: true, problems: []string{"installed, not active on this PATH"}}},
+		{"wrapper with nothing to exec", CLIFacts{First: "/usr/local/bin/docker", FirstWrapper: true, ConfiguredErr: "the wrapper /usr/local/bin/docker has no real docker to exec"},
+			verdict{installed: true, problems: []string{"no real docker"}}},
+		{"no docker", CLIFacts{}, verdict{detail: []string{"no docker on PATH"}}},
+	} {
+		check(t, tc.name, JudgeDockerCLI(tc.f), tc.want)
+	}
+}
+
+func TestJudgeDind(t *testing.T) {
+	dir := "/var/lib/armhf-shim/dind"
+	for _, tc := range []struct {
+		name string
+		f    DindFacts
+		want verdict
+	}{
+		{"absent", DindFacts{Dir: dir}, verdict{detail: []string{"no " + dir}}},
+		{"stopped", DindFacts{Dir: dir, Present: true}, verdict{installed: true, detail: []string{"not running"}}},
+		{"running", DindFacts{Dir: dir, Present: true, Running: true, Pid: 3, Personality: "linux32", Version: "20.10.24", Arch: "i686"},
+			verdict{installed: true, active: true, detail: []string{"personality linux32", "architecture i686"}}},
+		{"api down", DindFacts{Dir: dir, Present: true, Running: true, Pid: 3, Personality: "linux32", APIError: "connection refused"},
+			verdict{installed: true, problems: []string{"API does not answer"}}},
+		{"64-bit personality", DindFacts{Dir: dir, Present: true, Running: true, Pid: 3, Personality: "linux"},
+			verdict{installed: true, problems: []string{"not linux32"}}},
+	} {
+		check(t, tc.name, JudgeDind(tc.f), tc.want)
+	}
+}
+
+func TestJudgeLXC(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    LXCFacts
+		want verdict
+	}{
+		{"none", LXCFacts{LXCPath: "/var/lib/lxc"}, verdict{detail: []string{"no armhf-lxc containers in /var/lib/lxc"}}},
+		{"one running, one stopped", LXCFacts{Containers: []LXCContainer{{Name: "b1", State: "RUNNING", Docker: true}, {Name: "b2", State: "STOPPED"}}},
+			verdict{installed: true, active: true, detail: []string{"b1: running, dockerd inside", "b2: stopped"}}},
+		{"stopped", LXCFacts{Containers: []LXCContainer{{Name: "b2", State: "STOPPED"}}}, verdict{installed: true}},
+		{"corrupt", LXCFacts{Containers: []LXCContainer{{Name: "b3", Err: "armhf-lxc.json is corrupt"}}}, verdict{installed: true, problems: []string{"corrupt"}}},
+	} {
+		check(t, tc.name, JudgeLXC(tc.f), tc.want)
+	}
+}
