@@ -28,8 +28,8 @@ func judgeNow(cfg, dropIn string) (docker, buildkit Route) {
 // the running dockerd's PATH, with or without a drop-in.
 func TestRoutesFromARunningDockerd(t *testing.T) {
 	bin := t.TempDir()
-	runtime := filepath.Join(bin, "armhf-runc") // armhf-shim's name; never run here
-	if err := os.WriteFile(runtime, []byte("#!/bin/sh\nexec runc \"$@\"\n"), 0o755); err != nil {
+	runtime := filepath.Join(bin, "armhf-runc") // armhf-shim's name, running the real runc (dockerd asks runc --version through PATH)
+	if err := os.WriteFile(runtime, []byte("#!/bin/sh\nexec /usr/sbin/runc \"$@\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	linkDir := filepath.Join(bin, "buildkit")

@@ -50,20 +50,25 @@ func (h *host) isShim(p string) bool {
 	return err == nil && h.self != "" && rp == h.self
 }
 
+// runtime judges a registered runtime by its path as registered: a bare
+// name that PATH resolves to armhf-shim (dockerd's runc, BuildKit's route)
+// is not a runtime registered as armhf-shim's.
 func (h *host) runtime(name, path, searchPATH string) Runtime {
 	rt := Runtime{Name: name, Path: path}
+	if path == "" {
+		return rt // a shim-based runtime (io.containerd.runc.v2): no binary of its own
+	}
 	p := path
 	if !strings.Contains(p, "/") {
 		p = lookPath(p, searchPATH)
+	} else {
+		rt.Shim = h.isShim(p)
 	}
 	if p == "" {
 		rt.Missing = true
-		return rt
-	}
-	if _, err := os.Stat(p); err != nil {
+	} else if _, err := os.Stat(p); err != nil {
 		rt.Missing = true
 	}
-	rt.Shim = h.isShim(p)
 	return rt
 }
 

@@ -113,8 +113,8 @@ func scanDockerds(procRoot string) []dockerDaemon {
 		}
 		dir := filepath.Join(procRoot, e.Name())
 		comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
-		if strings.TrimSpace(string(comm)) != "dockerd" {
-			continue
+		if strings.TrimSpace(string(comm)) != "dockerd" || parentIsDockerd(procRoot, dir) {
+			continue // a dockerd's child between fork and exec is no daemon
 		}
 		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
 		if err != nil {
@@ -133,6 +133,24 @@ func scanDockerds(procRoot string) []dockerDaemon {
 		out = append(out, d)
 	}
 	return out
+}
+
+// parentIsDockerd reports whether the parent of process dir is a dockerd.
+func parentIsDockerd(procRoot, dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return false
+	}
+	comm, _ := os.ReadFile(filepath.Join(procRoot, f[1], "comm"))
+	return strings.TrimSpace(string(comm)) == "dockerd"
 }
 
 // configFileArg is dockerd's --config-file (default /etc/docker/daemon.json).

@@ -181,3 +181,23 @@ func TestDockerCLIWrapperExecsTheRecordedDocker(t *testing.T) {
 		t.Errorf("docker version through the link: %v %q", err, out)
 	}
 }
+
+// A dockerd's child between fork and exec (its comm and cmdline still the
+// daemon's) is not a second daemon: a reload forks one per runtime check.
+func TestRunningDockerdsSkipsForkedChildren(t *testing.T) {
+	proc := t.TempDir()
+	for _, p := range []struct{ pid, stat string }{
+		{"100", "100 (dockerd) S 1 100 100 0"},
+		{"101", "101 (dockerd) R 100 100 100 0"},
+	} {
+		d := filepath.Join(proc, p.pid)
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "comm"), []byte("dockerd\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "cmdline"), []byte("/usr/sbin/dockerd\x00--config-file\x00/srv/daemon.json\x00"), 0o644)
+		os.WriteFile(filepath.Join(d, "stat"), []byte(p.stat+"\n"), 0o644)
+	}
+	ds := RunningDockerds(proc)
+	if len(ds) != 1 || ds[0].Pid != 100 || ds[0].ConfigFile != "/srv/daemon.json" {
+		t.Errorf("got %+v, want the daemon 100 alone", ds)
+	}
+}
