@@ -77,3 +77,34 @@ func TestLXCFacts(t *testing.T) {
 		t.Errorf("lxc.conf lxcpath %q", got)
 	}
 }
+
+// What `docker` on PATH is: the wrapper (told by its marker), fronting the
+// docker its config file names; or the real CLI.
+func TestCLIFacts(t *testing.T) {
+	dir := t.TempDir()
+	sbin, bin := filepath.Join(dir, "sbin"), filepath.Join(dir, "bin")
+	os.MkdirAll(sbin, 0o755)
+	os.MkdirAll(bin, 0o755)
+	real := filepath.Join(bin, "docker")
+	os.WriteFile(real, []byte("#!/bin/sh\necho real\n"), 0o755)
+	os.WriteFile(filepath.Join(sbin, "docker"), []byte("#!/bin/sh\n# ARMHF_SHIM_DOCKER_CHAIN\n"), 0o755)
+	cfg := filepath.Join(dir, "config.json")
+	os.WriteFile(cfg, []byte(`{"docker": "`+real+`"}`), 0o644)
+	t.Setenv("PATH", sbin+":"+bin)
+	f := newHost(Options{CLIConfig: cfg}).cliFacts()
+	if f.First != filepath.Join(sbin, "docker") || !f.FirstWrapper || f.Configured != real || f.ConfiguredErr != "" {
+		t.Errorf("wrapper first: %+v", f)
+	}
+	if r := JudgeDockerCLI(f); !r.Active || !r.Installed {
+		t.Errorf("%+v", r)
+	}
+	// The config names the wrapper itself: it has nothing to exec.
+	os.WriteFile(cfg, []byte(`{"docker": "`+filepath.Join(sbin, "docker")+`"}`), 0o644)
+	if f := newHost(Options{CLIConfig: cfg}).cliFacts(); f.ConfiguredErr == "" {
+		t.Errorf("a wrapper fronting itself: %+v", f)
+	}
+	t.Setenv("PATH", bin)
+	if f := newHost(Options{CLIConfig: cfg}).cliFacts(); f.First != real || f.FirstWrapper {
+		t.Errorf("real docker first: %+v", f)
+	}
+}
