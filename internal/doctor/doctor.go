@@ -80,6 +80,10 @@ type Report struct {
 		Emulator      string `json:"emulator,omitempty"`
 		EmulatorOn    bool   `json:"emulator_enabled"`
 	} `json:"compat"`
+	// Machine says whether --machine (uname answered through seccomp user
+	// notification) can work on this kernel, and whether the runtime
+	// route's seccomp agent listens.
+	Machine  MachineOption `json:"machine_option"`
 	Runtimes []RuntimeInfo `json:"runtimes"`
 	Routes   []Route       `json:"routes"`
 	// RuntimeWrapper says which runc the runtime wrapper execs and how many
@@ -104,6 +108,7 @@ func Diagnose(o Options) (*Report, error) {
 	h := newHost(o)
 	r.CPU = JudgeCPU(h.cpuFacts(r.Kernel.Machine))
 	r.compat()
+	r.Machine = machineOption()
 	r.Runtimes = findRuntimes()
 	if len(r.Runtimes) == 0 {
 		r.Problems = append(r.Problems, "no runc or crun on PATH: the runtime wrapper needs one (apt-get install runc)")
@@ -183,6 +188,12 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "emulation:         no binfmt_misc handler for 32-bit ELFs\n")
 	default:
 		fmt.Fprintf(w, "emulation:         binfmt_misc %s, enabled: %s\n", r.Compat.Emulator, yn(r.Compat.EmulatorOn))
+	}
+	if r.Machine.Available {
+		fmt.Fprintf(w, "uname --machine:   yes — seccomp user notification (exec --machine armv7l; see docs/uname.md)\n")
+		fmt.Fprintf(w, "seccomp agent:     %s (containers: runc >= 1.1)\n", r.Machine.Agent)
+	} else {
+		fmt.Fprintf(w, "uname --machine:   no — %s\n", r.Machine.Note)
 	}
 	if len(r.Runtimes) == 0 {
 		fmt.Fprintf(w, "runtimes:          none found (runc, crun)\n")
