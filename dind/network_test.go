@@ -103,7 +103,7 @@ func httpGet(url string) (string, error) {
 }
 
 // TestDindBesideHostDocker (issue 17, item 18): a host daemon with
-// Docker's default networking (docker0, the DOCKER chains, a published
+// Docker's default networking (its bridge, the DOCKER chains, a published
 // port) and a dind started beside it both run containers that reach the
 // host over their NAT; the host's bridge and chains stay as they were
 // while dind runs, and after `dind stop` the host's links and rules are
@@ -116,16 +116,27 @@ func TestDindBesideHostDocker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hadDocker0 := slices.Contains(linksNow(t), "docker0")
-	t.Cleanup(func() {
-		if !hadDocker0 {
-			exec.Command("ip", "link", "del", "docker0").Run()
+	// The host daemon's bridge has a name of this test's own: docker0 is
+	// any dockerd's default, and a daemon started or stopped meanwhile by
+	// another test (or the machine's own Docker) may take or remove it.
+	bridge := fmt.Sprintf("ashost%d", os.Getpid()%100000)
+	for _, args := range [][]string{
+		{"link", "add", bridge, "type", "bridge"},
+		{"addr", "add", "100.127.254.1/24", "dev", bridge},
+		{"link", "set", bridge, "up"},
+	} {
+		if b, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			exec.Command("ip", "link", "del", bridge).Run()
+			t.Fatalf("ip %v: %v: %s", args, err, b)
 		}
+	}
+	t.Cleanup(func() {
+		exec.Command("ip", "link", "del", bridge).Run()
 		restoreRules(t, saved)
 	})
 
 	// The host's Docker, as docker.service runs it: its own bridge and chains.
-	host := testenv.StartDockerd(t, testenv.DockerdOptions{ExtraArgs: []string{"--iptables=true", "--ip-masq=true", "--bridge=docker0"}})
+	host := testenv.StartDockerd(t, testenv.DockerdOptions{ExtraArgs: []string{"--iptables=true", "--ip-masq=true", "--bridge=" + bridge}})
 	rootfs := testenv.BusyboxRootfs(t, "i386")
 	host.Import(t, rootfs, "busybox386")
 	if _, e, err := host.Docker("run", "-d", "--name", "web", "-p", "127.0.0.1:18080:80", "busybox386", "/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/"); err != nil {
