@@ -522,6 +522,16 @@ func MakePlan(args []string, s Settings, nested bool, getenv func(string) string
 // footprint of docker creating a missing -v source.
 var ErrCPUInfoDir = errors.New("is a directory")
 
+// cpuinfoDirError explains a directory where the cpuinfo file belongs:
+// an empty one is what docker leaves when a -v source is missing (rmdir
+// fixes it); any other is a path that names the wrong thing.
+func cpuinfoDirError(path string) error {
+	if entries, err := os.ReadDir(path); err == nil && len(entries) == 0 {
+		return fmt.Errorf("%s %w (docker creates an empty one when a -v source is missing); remove it with rmdir %s", path, ErrCPUInfoDir, path)
+	}
+	return fmt.Errorf("%s %w, not a file: name a file for the armv7 cpuinfo (%s or %s)", path, ErrCPUInfoDir, OptCPUInfo, EnvCPUInfo)
+}
+
 // EnsureCPUInfo makes sure path holds an armv7 cpuinfo: an existing
 // non-empty regular file is kept (the fast path: one stat); otherwise gen
 // renders it and it is written atomically, mode 0644, its directory 0755.
@@ -531,7 +541,7 @@ func EnsureCPUInfo(path string, gen func() ([]byte, error)) error {
 	case err == nil && fi.Mode().IsRegular() && fi.Size() > 0:
 		return nil
 	case err == nil && fi.IsDir():
-		return fmt.Errorf("%s %w (docker creates one when a -v source is missing); remove it with rmdir %s", path, ErrCPUInfoDir, path)
+		return cpuinfoDirError(path)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return err
 	}

@@ -386,10 +386,19 @@ func TestEnsureCPUInfo(t *testing.T) {
 	if err := EnsureCPUInfo(p, gen); err != nil || calls != 2 {
 		t.Fatalf("empty file not regenerated (calls=%d, %v)", calls, err)
 	}
-	// A directory where the file should be (docker made it): clear error, untouched.
+	// An empty directory where the file should be (docker made it): rmdir
+	// is the advice.
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	if err := EnsureCPUInfo(empty, gen); !errors.Is(err, ErrCPUInfoDir) || !strings.Contains(err.Error(), "rmdir "+empty) {
+		t.Fatalf("empty directory: %v", err)
+	}
+	// Any other directory (say /tmp): no rmdir advice, the option to fix
+	// instead; left untouched.
 	d := filepath.Join(dir, "asdir")
 	os.MkdirAll(filepath.Join(d, "keep"), 0o755)
-	if err := EnsureCPUInfo(d, gen); !errors.Is(err, ErrCPUInfoDir) || !strings.Contains(err.Error(), "rmdir") {
+	if err := EnsureCPUInfo(d, gen); !errors.Is(err, ErrCPUInfoDir) || strings.Contains(err.Error(), "rmdir") ||
+		!strings.Contains(err.Error(), OptCPUInfo) {
 		t.Fatalf("directory: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(d, "keep")); err != nil {
