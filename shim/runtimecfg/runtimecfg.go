@@ -210,8 +210,21 @@ func SplitSeen(v string) []FileID {
 	return out
 }
 
+// StandardPath is searched when PATH is empty or unset, as podman runs
+// its OCI runtime with an empty PATH.
+const StandardPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// SearchPath is the PATH a runtime name is searched in: pathEnv, or
+// StandardPath when it is empty.
+func SearchPath(pathEnv string) string {
+	if pathEnv == "" {
+		return StandardPath
+	}
+	return pathEnv
+}
+
 // Find returns the path of the real runtime for configured (a path, or a
-// name searched in pathEnv), never one that is the file self or one of
+// name searched in SearchPath(pathEnv)), never one that is the file self or one of
 // seen: "the same file" is the same device and inode, so a symlink, a hard
 // link or a bind mount of armhf-shim is recognised without resolving any
 // path (one stat per candidate).
@@ -239,6 +252,7 @@ func Find(configured, source, pathEnv string, self FileID, seen []FileID) (strin
 		return configured, nil
 	}
 	var skipped []string
+	pathEnv = SearchPath(pathEnv)
 	for _, dir := range filepath.SplitList(pathEnv) {
 		if dir == "" {
 			dir = "."

@@ -241,3 +241,30 @@ func TestLoadMachine(t *testing.T) {
 		}
 	}
 }
+
+// podman runs its OCI runtime with an empty PATH: the runtime is then
+// looked up in the standard locations, as a shell would.
+func TestFindEmptyPATHUsesStandardLocations(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{
+		{"", StandardPath},
+		{"/opt/bin", "/opt/bin"},
+	} {
+		if got := SearchPath(tc.env); got != tc.want {
+			t.Errorf("SearchPath(%q) = %q, want %q", tc.env, got, tc.want)
+		}
+	}
+	var want string
+	for _, dir := range filepath.SplitList(StandardPath) {
+		if _, err := StatID(dir + "/sh"); err == nil {
+			want = dir + "/sh"
+			break
+		}
+	}
+	if want == "" {
+		t.Skip("no sh in " + StandardPath)
+	}
+	got, err := Find("sh", "default", "", FileID{}, nil)
+	if err != nil || got != want {
+		t.Fatalf("Find with PATH empty: %q %v, want %q", got, err, want)
+	}
+}
