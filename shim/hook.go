@@ -16,6 +16,7 @@ import (
 	"github.com/armhf-shim/armhf-shim/shim/nsmount"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
+	"github.com/armhf-shim/armhf-shim/shim/spec"
 	"github.com/armhf-shim/armhf-shim/shim/statedir"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -192,6 +193,16 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	if !dec.Enable {
 		return nil
 	}
+	if st.Annotations[modify.AnnotationMark] == modify.MarkValue || b.View.Annotations[modify.AnnotationMark] == modify.MarkValue {
+		debugf("container %s: the runtime wrapper made it 32-bit (annotation %s): nothing to do", st.ID, modify.AnnotationMark)
+		return nil
+	}
+	if step, why, err := hookStepsAside(b, cfg.StateRoot); err != nil {
+		return fmt.Errorf("container %s: %w", st.ID, err)
+	} else if step {
+		debugf("container %s: no armv7 cpuinfo mounted: %s wins", st.ID, why)
+		return nil
+	}
 	// crun runs createContainer hooks from the container process itself,
 	// in its namespaces, and sends pid 0: nsmount then joins nothing, and
 	// the root.path above (relative to the bundle, crun's working
@@ -213,4 +224,19 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	}
 	debugf("container %s: %s mounted over %s", st.ID, src, modify.CPUInfoTarget)
 	return nil
+}
+
+// hookStepsAside reports whether the container's spec already has a
+// mount at /proc/cpuinfo the hook must leave alone: the user's own, or
+// the runtime wrapper's. Only LXCFS's is mounted over.
+func hookStepsAside(b *detect.Bundle, stateRoot string) (bool, string, error) {
+	doc, err := spec.Parse(b.Config)
+	if err != nil {
+		return false, "", fmt.Errorf("%s: %w", b.ConfigPath, err)
+	}
+	e, why, err := existingCPUInfo(doc, stateRoot)
+	if err != nil {
+		return false, "", fmt.Errorf("%s: %w", b.ConfigPath, err)
+	}
+	return e == modify.ExistingUser || e == modify.ExistingOurs, why, nil
 }

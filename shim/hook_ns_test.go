@@ -120,20 +120,26 @@ func TestHookUserNamespace(t *testing.T) {
 	}
 }
 
-// TestHookOverLXCFSMount: a spec that bind-mounts a file over
-// /proc/cpuinfo (LXCFS) gets the armv7 cpuinfo mounted over it.
+// TestHookOverLXCFSMount: a spec that bind-mounts LXCFS's file over
+// /proc/cpuinfo gets the armv7 cpuinfo mounted over it.
 func TestHookOverLXCFSMount(t *testing.T) {
 	e := newRuncEnv(t)
-	lxcfs := filepath.Join(t.TempDir(), "cpuinfo")
-	os.WriteFile(lxcfs, []byte("processor\t: 0\nmodel name\t: lxcfs view\n"), 0o444)
-	dir := runcBundle(t, e.runc, "i386", "sh", "-c", probe)
+	prefix, lxcfs := lxcfsNamespace(t, "8")
+	dir := runcBundle(t, e.runc, "i386", "sh", "-c", probeMounts)
 	hook := map[string]any{"path": e.shim, "args": []any{"armhf-shim", "hook", "--armhf-shim-state-root", e.stateRoot}}
 	editConfig(t, dir, func(m map[string]any) {
 		m["mounts"] = append(m["mounts"].([]any), map[string]any{"destination": "/proc/cpuinfo", "type": "bind",
 			"source": lxcfs, "options": []any{"rbind", "ro"}})
 		m["hooks"] = installedHooks(t, e, hook)
 	})
-	runWantARMv7(t, e, dir, "hook-lxcfs")
+	e.cleanup("hook-lxcfs")
+	out, stderr, err := e.run(prefix[0], nil, append(prefix[1:], e.runc, "--root", e.root, "run", "--bundle", dir, "hook-lxcfs")...)
+	if err != nil {
+		t.Fatalf("runc run: %v\n%s", err, stderr)
+	}
+	if got := lines(out); len(got) != 4 || got[0] != "x86_64" || got[1] != "CPU architecture: 7" {
+		t.Errorf("printed %q", out)
+	}
 }
 
 // installedHooks is the hooks member `armhf-shim install podman` gives a

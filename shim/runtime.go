@@ -31,6 +31,7 @@ import (
 	"syscall"
 
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
+	"github.com/armhf-shim/armhf-shim/internal/mountinfo"
 	"github.com/armhf-shim/armhf-shim/shim/detect"
 	"github.com/armhf-shim/armhf-shim/shim/modify"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
@@ -259,13 +260,27 @@ func make32(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *runclog.Lo
 		}
 		return false, containerError(inv, err)
 	}
-	src, err := cpuinfoFile(inv, dir, b.View.Cpus())
+	doc, err := spec.Parse(b.Config)
 	if err != nil {
-		return false, containerError(inv, err)
+		return false, containerError(inv, fmt.Errorf("%s: %w", b.ConfigPath, err))
 	}
-	mods, err := machineMods(b, env)
+	existing, why, err := existingCPUInfo(doc, dir.Root)
+	if err != nil {
+		return false, containerError(inv, fmt.Errorf("%s: %w", b.ConfigPath, err))
+	}
+	mods := []modify.Modifier{modify.Personality(), modify.Mark()}
+	src := "its own cpuinfo"
+	if existing.Replace() {
+		if src, err = cpuinfoFile(inv, dir, b.View.Cpus()); err != nil {
+			return false, containerError(inv, err)
+		}
+		mods = append([]modify.Modifier{modify.CPUInfo(src)}, mods...)
+	} else {
+		log.Debugf("container %s: no armv7 cpuinfo mounted: %s wins", inv.ContainerID, why)
+	}
+	machine, err := machineMods(b, env)
 	if err == nil {
-		err = rewrite(b, append(modify.For32Bit(src), mods...))
+		err = rewrite(b, doc, append(mods, machine...))
 	}
 	if err != nil {
 		dir.Remove(inv.ContainerID)
@@ -274,6 +289,21 @@ func make32(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *runclog.Lo
 	log.Debugf("container %s: %s over %s, linux.personality LINUX32, annotation %s=%s written to %s",
 		inv.ContainerID, src, modify.CPUInfoTarget, modify.AnnotationMark, modify.MarkValue, b.ConfigPath)
 	return true, nil
+}
+
+// existingCPUInfo says whose the mount at /proc/cpuinfo in doc is, if
+// there is one; the host's mount table is read only then.
+func existingCPUInfo(doc *spec.Doc, stateRoot string) (modify.Existing, string, error) {
+	m, found, err := doc.MountAt(modify.CPUInfoTarget)
+	if err != nil {
+		return 0, "", err
+	}
+	var fsType string
+	if found && filepath.IsAbs(m.Source) {
+		fsType = mountinfo.FSType(filepath.Clean(m.Source))
+	}
+	e, why := modify.ClassifyCPUInfo(m, found, fsType, stateRoot)
+	return e, why, nil
 }
 
 func containerError(inv *runcargs.Invocation, err error) error {
@@ -297,13 +327,9 @@ func decisionWord(enable bool) string {
 	return "passing through"
 }
 
-// rewrite applies mods to the bundle's config and replaces the file
+// rewrite applies mods to doc, the bundle's parsed config, and replaces the file
 // atomically, keeping its mode and owner.
-func rewrite(b *detect.Bundle, mods []modify.Modifier) error {
-	doc, err := spec.Parse(b.Config)
-	if err != nil {
-		return fmt.Errorf("%s: %w", b.ConfigPath, err)
-	}
+func rewrite(b *detect.Bundle, doc *spec.Doc, mods []modify.Modifier) error {
 	if err := modify.Apply(doc, mods...); err != nil {
 		return fmt.Errorf("%s: %w", b.ConfigPath, err)
 	}

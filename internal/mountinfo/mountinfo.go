@@ -69,3 +69,38 @@ func Below(dir string) []string {
 	}
 	return PointsBelow(b, dir)
 }
+
+// FSTypeAt returns the filesystem type of the mount in mountinfo text that
+// holds path (an absolute, clean path): the deepest mount point above it,
+// the last mounted when several share that point; "" when none does.
+func FSTypeAt(mountinfo []byte, path string) string {
+	best, typ := -1, ""
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		f := strings.Fields(line)
+		sep := -1
+		for i := 6; i < len(f); i++ {
+			if f[i] == "-" {
+				sep = i
+				break
+			}
+		}
+		if len(f) < 5 || sep < 0 || sep+1 >= len(f) {
+			continue
+		}
+		mp := Unescape(f[4])
+		if (mp == path || mp == "/" || strings.HasPrefix(path, mp+"/")) && len(mp) >= best {
+			best, typ = len(mp), f[sep+1]
+		}
+	}
+	return typ
+}
+
+// FSType is FSTypeAt in this process's mount namespace; "" if
+// /proc/self/mountinfo cannot be read.
+func FSType(path string) string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	return FSTypeAt(b, path)
+}

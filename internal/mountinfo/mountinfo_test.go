@@ -38,3 +38,27 @@ func TestPointsBelow(t *testing.T) {
 		t.Error("Below(/proc) found no mount in this namespace")
 	}
 }
+
+func TestFSTypeAt(t *testing.T) {
+	info := []byte(`22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+25 22 0:22 / /run rw,nosuid shared:5 - tmpfs tmpfs rw
+40 22 0:40 / /var/lib/lxcfs rw,nosuid shared:20 - fuse.lxcfs lxcfs rw,user_id=0
+41 22 0:41 / /srv/my\040dir rw - xfs /dev/sdb rw
+42 25 0:42 / /run rw - tmpfs tmpfs2 rw
+`)
+	for path, want := range map[string]string{
+		"/var/lib/lxcfs/proc/cpuinfo": "fuse.lxcfs",
+		"/var/lib/lxcfs":              "fuse.lxcfs",
+		"/var/lib/lxcfs-old/cpuinfo":  "ext4",
+		"/srv/my dir/cpuinfo":         "xfs",
+		"/run/x":                      "tmpfs",
+		"/":                           "ext4",
+	} {
+		if got := FSTypeAt(info, path); got != want {
+			t.Errorf("FSTypeAt(%q) = %q, want %q", path, got, want)
+		}
+	}
+	if got := FSTypeAt(nil, "/x"); got != "" {
+		t.Errorf("empty mountinfo: %q", got)
+	}
+}

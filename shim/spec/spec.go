@@ -412,3 +412,37 @@ func (d *Doc) SetPersonalityDomain(domain string) error {
 	d.set("linux", spliceAt(linux, "personality", pers, persAt, bytes.Join(np, nil))...)
 	return nil
 }
+
+// MountAt returns the last mount whose destination is dest (the one runc
+// applies last) and whether there is one.
+func (d *Doc) MountAt(dest string) (specs.Mount, bool, error) {
+	raws, err := d.rawMounts()
+	if err != nil {
+		return specs.Mount{}, false, err
+	}
+	i, err := lastMount(raws, dest)
+	if err != nil || i < 0 {
+		return specs.Mount{}, false, err
+	}
+	m := specs.Mount{Destination: dest}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"type", &m.Type}, {"source", &m.Source}} {
+		raw, err := memberValue(raws[i], f.key)
+		if err == nil {
+			*f.dst, err = decodeString(raw)
+		}
+		if err != nil {
+			return specs.Mount{}, false, fmt.Errorf("malformed OCI config: mounts[%d].%s: %w", i, f.key, err)
+		}
+	}
+	raw, err := memberValue(raws[i], "options")
+	if err == nil {
+		m.Options, err = decodeStrings(raw)
+	}
+	if err != nil {
+		return specs.Mount{}, false, fmt.Errorf("malformed OCI config: mounts[%d].options: %w", i, err)
+	}
+	return m, true, nil
+}

@@ -306,3 +306,31 @@ func TestPersonalityFromTheParse(t *testing.T) {
 		}
 	}
 }
+
+func TestMountAt(t *testing.T) {
+	for _, tc := range []struct {
+		name, config string
+		want         specs.Mount
+		found        bool
+	}{
+		{"none", `{"mounts":[{"destination":"/proc","type":"proc","source":"proc"}]}`, specs.Mount{}, false},
+		{"no mounts", `{}`, specs.Mount{}, false},
+		{"bind", `{"mounts":[{"destination":"/proc"},{"destination":"/proc/cpuinfo","type":"bind","source":"/srv/x","options":["rbind","ro"]}]}`,
+			specs.Mount{Destination: "/proc/cpuinfo", Type: "bind", Source: "/srv/x", Options: []string{"rbind", "ro"}}, true},
+		{"last wins, names in any case", `{"mounts":[{"destination":"/proc/cpuinfo","source":"/a"},{"Destination":"/proc/cpuinfo","Type":"tmpfs","Source":"tmpfs"}]}`,
+			specs.Mount{Destination: "/proc/cpuinfo", Type: "tmpfs", Source: "tmpfs"}, true},
+	} {
+		d, err := Parse([]byte(tc.config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, found, err := d.MountAt("/proc/cpuinfo")
+		if err != nil || found != tc.found || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: %+v %v %v, want %+v %v", tc.name, got, found, err, tc.want, tc.found)
+		}
+	}
+	d, _ := Parse([]byte(`{"mounts":[{"destination":"/proc/cpuinfo","source":7}]}`))
+	if _, _, err := d.MountAt("/proc/cpuinfo"); err == nil {
+		t.Error("a number as source: no error")
+	}
+}
