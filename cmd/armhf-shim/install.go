@@ -17,9 +17,9 @@ func uninstallCommand() *cli.Command { return installCmd(true) }
 func installFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "config", Usage: "the file to edit (default: daemon.json, config.toml, hooks.d/armhf-shim.json or the docker.service drop-in)"},
-		&cli.StringFlag{Name: "runtime-name", Value: install.DefaultRuntimeName, Usage: "docker/containerd runtime name"},
-		&cli.BoolFlag{Name: "set-as-default", Usage: "make it the default runtime (docker, containerd); uninstall puts the previous default back"},
-		&cli.BoolFlag{Name: "replace", Usage: "docker: replace a runtime entry of that name that does not run armhf-shim (uninstall puts it back)"},
+		&cli.StringFlag{Name: "runtime-name", Value: install.DefaultRuntimeName, Usage: "docker/containerd/podman-runtime/crio runtime name"},
+		&cli.BoolFlag{Name: "set-as-default", Usage: "make it the default runtime (docker, containerd, podman-runtime, crio); uninstall puts the previous default back"},
+		&cli.BoolFlag{Name: "replace", Usage: "docker: replace a runtime entry of that name that does not run armhf-shim; podman-runtime, crio: a drop-in of that path not written by armhf-shim (uninstall puts it back)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the diff, change nothing"},
 		&cli.StringFlag{Name: "binary", Usage: "the armhf-shim binary to register (default: this one)"},
 		&cli.StringFlag{Name: "link-dir", Usage: "buildkit: directory of the runc link (default " + install.DefaultBuildkitLinkDir + "); docker-cli: directory of the docker link (default: the standard PATH directory before the real docker's)"},
@@ -28,11 +28,13 @@ func installFlags() []cli.Flag {
 }
 
 var targetUsage = map[string]string{
-	"docker":     "runtimes.<name> (+ default-runtime) in daemon.json, every other byte kept (the output says how to apply it)",
-	"containerd": "a conf.d drop-in (config version 2/3) with the runtime handler, imported by config.toml",
-	"podman":     "an OCI hooks.d file running `armhf-shim hook`, in the hooks_dir podman and CRI-O read",
-	"buildkit":   "a runc link to armhf-shim first in dockerd's PATH (systemd drop-in), for dockerd's embedded BuildKit",
-	"docker-cli": "a docker link to the CLI wrapper in the PATH directory before the real docker's, which is left untouched and named in /etc/armhf-shim/config.json",
+	"docker":         "runtimes.<name> (+ default-runtime) in daemon.json, every other byte kept (the output says how to apply it)",
+	"containerd":     "a conf.d drop-in (config version 2/3) with the runtime handler, imported by config.toml",
+	"podman":         "an OCI hooks.d file running `armhf-shim hook`, in the hooks_dir podman and CRI-O read",
+	"podman-runtime": "a containers.conf.d drop-in registering the runtime wrapper (sets the personality, which the hook cannot)",
+	"crio":           "a crio.conf.d drop-in with the runtime handler, usable by a Kubernetes RuntimeClass",
+	"buildkit":       "a runc link to armhf-shim first in dockerd's PATH (systemd drop-in), for dockerd's embedded BuildKit",
+	"docker-cli":     "a docker link to the CLI wrapper in the PATH directory before the real docker's, which is left untouched and named in /etc/armhf-shim/config.json",
 }
 
 func installCmd(uninstall bool) *cli.Command {

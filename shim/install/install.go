@@ -17,6 +17,11 @@
 //     imports;
 //   - podman: an OCI hooks.d file (version 1.0.0) running `armhf-shim hook`
 //     at createRuntime and poststop (CRI-O reads the same directory);
+//   - podman-runtime, crio: a drop-in (containers.conf.d, crio.conf.d)
+//     registering the runtime wrapper as a named OCI runtime (CRI-O: a
+//     runtime handler, usable by a Kubernetes RuntimeClass), the default
+//     with --set-as-default; unlike the hook, it sets the personality
+//     (runtimedropin.go);
 //   - buildkit: dockerd's embedded BuildKit runs `runc` from dockerd's PATH
 //     and ignores the configured runtime, so a `runc` link to armhf-shim
 //     goes in a directory put first in dockerd's PATH by a systemd drop-in;
@@ -52,7 +57,7 @@ import (
 )
 
 // Targets are the engines install knows.
-var Targets = []string{"docker", "containerd", "podman", "buildkit", "docker-cli"}
+var Targets = []string{"docker", "containerd", "podman", "buildkit", "docker-cli", "podman-runtime", "crio"}
 
 // Default paths.
 const (
@@ -212,6 +217,9 @@ func BuildPlan(o Options) (Plan, error) {
 	case "docker-cli":
 		return planDockerCLI(o)
 	}
+	if t, ok := runtimeDropIns[o.Target]; ok {
+		return planRuntimeDropIn(o, t)
+	}
 	return Plan{}, fmt.Errorf("unknown target %q: want one of %s", o.Target, strings.Join(Targets, ", "))
 }
 
@@ -230,6 +238,9 @@ func (o *Options) primaryPath() string {
 		return defaultHookFile(o.root())
 	case "docker-cli":
 		return DefaultCLIConfig
+	}
+	if t, ok := runtimeDropIns[o.Target]; ok {
+		return filepath.Join(o.root(), t.defaultPath)
 	}
 	return DefaultBuildkitDropIn
 }

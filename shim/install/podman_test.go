@@ -116,3 +116,56 @@ func TestPodmanRunsTheHook(t *testing.T) {
 		t.Errorf("podman run of an i386 container after install podman: cpuinfo says %q, want the armv7 one", got)
 	}
 }
+
+// Issue 17.17 with Debian's podman and runc: install podman-runtime
+// --set-as-default (the hook installed as well), then a plain podman run
+// of a 32-bit container is i686 (the personality, which the hook cannot
+// set) with the armv7 cpuinfo mounted once (the hook steps aside), with no
+// per-run flag; podman gives the runtime an empty PATH.
+func TestPodmanRunsTheRuntime(t *testing.T) {
+	testenv.SkipShort(t, "podman")
+	testenv.RequireRoot(t)
+	podman := testenv.RequireCommand(t, "podman")
+	testenv.RequireCommand(t, "runc")
+	bin := testenv.BuildBinary(t, "./cmd/armhf-shim")
+	var out strings.Builder
+	for _, target := range []string{"podman", "podman-runtime"} {
+		target := target
+		if err := Run(Options{Target: target, Binary: bin, SetAsDefault: true, Out: &out}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { Run(Options{Target: target, Binary: bin, Uninstall: true, Out: &out}) })
+	}
+	t.Logf("install:\n%s", out.String())
+
+	store := t.TempDir()
+	base := []string{"--root", filepath.Join(store, "root"), "--runroot", filepath.Join(store, "run"),
+		"--cgroup-manager", "cgroupfs", "--events-backend", "file"}
+	podmanRun := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(podman, append(append([]string(nil), base...), args...)...)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		return string(b)
+	}
+	t.Cleanup(func() {
+		exec.Command(podman, append(append([]string(nil), base...), "system", "reset", "--force")...).Run()
+		testenv.UnmountBelow(store)
+	})
+	if got := strings.TrimSpace(podmanRun("info", "--format", "{{.Host.OCIRuntime.Name}}")); got != DefaultRuntimeName {
+		t.Errorf("podman's default runtime after install podman-runtime --set-as-default: %q", got)
+	}
+	rootfs := testenv.BusyboxRootfs(t, "i386")
+	tar := filepath.Join(t.TempDir(), "bb386.tar")
+	if b, err := exec.Command("tar", "-C", rootfs, "-cf", tar, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, b)
+	}
+	podmanRun("import", tar, "localhost/armhf-shim-bb386")
+	got := podmanRun("run", "--rm", "--network", "none", "--ulimit", limit("nofile", unix.RLIMIT_NOFILE), "--ulimit", "nproc=4096:4096",
+		"localhost/armhf-shim-bb386", "sh", "-c", `uname -m; grep -m1 "CPU architecture" /proc/cpuinfo; grep -c " /proc/cpuinfo " /proc/self/mountinfo`)
+	if strings.TrimSpace(got) != "i686\nCPU architecture: 7\n1" {
+		t.Errorf("podman run of an i386 container after install podman-runtime: printed %q, want i686 / CPU architecture: 7 / 1 mount", got)
+	}
+}

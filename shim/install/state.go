@@ -26,6 +26,9 @@ type record struct {
 	Docker       *dockerRecord `json:"docker,omitempty"`
 	Imports      *importsEdit  `json:"imports,omitempty"` // containerd's config.toml
 	CLI          *cliRecord    `json:"dockerCLI,omitempty"`
+	// Replaced holds, by path, the content of a file --replace displaced,
+	// which uninstall puts back.
+	Replaced map[string]string `json:"replaced,omitempty"`
 }
 
 // dockerRecord is what install changed in daemon.json.
@@ -67,7 +70,7 @@ func loadRecord(path string) (*record, []byte, error) {
 }
 
 func (r *record) empty() bool {
-	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && r.Imports == nil && r.CLI == nil &&
+	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && r.Imports == nil && r.CLI == nil && len(r.Replaced) == 0 &&
 		(r.Docker == nil || len(r.Docker.Runtimes) == 0)
 }
 

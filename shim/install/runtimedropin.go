@@ -1,0 +1,134 @@
+package install
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The podman-runtime and crio targets register the runtime wrapper as a
+// named OCI runtime in a drop-in file of the engine's own (the user's main
+// config is not touched): the wrapper sets the container's personality,
+// which no hook can, so uname -m says armv7l/i686 with no per-run flag.
+
+// Default drop-in paths. podman (containers/common, 4.x included) reads
+// containers.conf.d/*.conf after containers.conf; CRI-O reads
+// crio.conf.d/* in lexical order after crio.conf.
+const (
+	DefaultPodmanRuntimeDropIn = "/etc/containers/containers.conf.d/armhf-shim.conf"
+	DefaultCrioDropIn          = "/etc/crio/crio.conf.d/10-armhf-shim.conf"
+)
+
+// dropInMarker starts every drop-in install writes: a file that has it is
+// armhf-shim's.
+const dropInMarker = "# Written by armhf-shim install "
+
+// tomlString quotes s as a TOML basic string.
+func tomlString(s string) string { return strconv.Quote(s) }
+
+// PodmanRuntimeDropIn renders the containers.conf drop-in registering
+// runtime name at path (and, with setDefault, making it podman's default).
+func PodmanRuntimeDropIn(name, path string, setDefault bool) []byte {
+	var b strings.Builder
+	b.WriteString(dropInMarker + "podman-runtime: the OCI runtime " + tomlString(name) + " is\n")
+	b.WriteString("# armhf-shim, which makes armhf (32-bit) containers run as armv7 (personality and\n")
+	b.WriteString("# cpuinfo) and passes every other container straight to runc.\n")
+	fmt.Fprintf(&b, "# Use it with podman run --runtime %s, or as the default runtime.\n", name)
+	b.WriteString("[engine]\n")
+	if setDefault {
+		fmt.Fprintf(&b, "runtime = %s\n", tomlString(name))
+	}
+	fmt.Fprintf(&b, "\n[engine.runtimes]\n%s = [%s]\n", tomlString(name), tomlString(path))
+	return []byte(b.String())
+}
+
+// CrioDropIn renders the crio.conf drop-in declaring the runtime handler
+// name (usable by a Kubernetes RuntimeClass with handler: name) and, with
+// setDefault, making it CRI-O's default.
+func CrioDropIn(name, path string, setDefault bool) []byte {
+	var b strings.Builder
+	b.WriteString(dropInMarker + "crio: the runtime handler " + tomlString(name) + " is armhf-shim,\n")
+	b.WriteString("# which makes armhf (32-bit) containers run as armv7 (personality and cpuinfo)\n")
+	b.WriteString("# and passes every other container straight to runc. Usable as the handler of a\n")
+	fmt.Fprintf(&b, "# Kubernetes RuntimeClass (handler: %s).\n", name)
+	if setDefault {
+		fmt.Fprintf(&b, "[crio.runtime]\ndefault_runtime = %s\n\n", tomlString(name))
+	}
+	fmt.Fprintf(&b, "[crio.runtime.runtimes.%s]\nruntime_path = %s\nruntime_type = \"oci\"\n", tomlString(name), tomlString(path))
+	return []byte(b.String())
+}
+
+// runtimeDropIn is a target whose whole change is one drop-in file.
+type runtimeDropIn struct {
+	defaultPath string
+	render      func(name, path string, setDefault bool) []byte
+	apply       string
+	notes       []string
+}
+
+var runtimeDropIns = map[string]runtimeDropIn{
+	"podman-runtime": {
+		defaultPath: DefaultPodmanRuntimeDropIn,
+		render:      PodmanRuntimeDropIn,
+		apply:       "nothing: podman reads containers.conf at every command",
+		notes: []string{"the podman hook (install podman) steps aside for containers this runtime made 32-bit; " +
+			"without --set-as-default, run armhf containers with podman run --runtime NAME"},
+	},
+	"crio": {
+		defaultPath: DefaultCrioDropIn,
+		render:      CrioDropIn,
+		apply:       "systemctl restart crio   # CRI-O reads its runtimes at start",
+		notes: []string{"for Kubernetes: a RuntimeClass with handler set to the runtime name, " +
+			"and runtimeClassName in the pods of armhf images"},
+	},
+}
+
+func planRuntimeDropIn(o Options, t runtimeDropIn) (Plan, error) {
+	path := o.Config
+	if path == "" {
+		path = filepath.Join(o.root(), t.defaultPath)
+	}
+	old, _, err := readExisting(path)
+	if err != nil {
+		return Plan{}, err
+	}
+	rec, oldRec, err := loadRecord(path)
+	if err != nil {
+		return Plan{}, err
+	}
+	mine := old == nil || rec.ours(path, old) || strings.HasPrefix(string(old), dropInMarker)
+	var p Plan
+	p.Apply = []string{t.apply}
+	if o.Uninstall {
+		if !mine {
+			return Plan{}, fmt.Errorf("%s was not written by armhf-shim: left unchanged", path)
+		}
+		var back []byte // what --replace displaced, if anything
+		if r, ok := rec.Replaced[path]; ok {
+			back = []byte(r)
+		}
+		p.Files = change(path, old, back, 0o644)
+		rec.finish(&p, path, oldRec, true)
+		return p, nil
+	}
+	if !mine && !o.Replace {
+		return Plan{}, fmt.Errorf("%s exists and was not written by armhf-shim: left unchanged "+
+			"(use --config to write elsewhere, or --replace: it is backed up and put back by uninstall)", path)
+	}
+	rt, link := o.runtimeLink()
+	if link != nil {
+		p.Links = append(p.Links, *link)
+	}
+	if !mine {
+		if rec.Replaced == nil {
+			rec.Replaced = map[string]string{}
+		}
+		rec.Replaced[path] = string(old)
+	}
+	rec.willCreate(filepath.Dir(path))
+	p.Files = change(path, old, t.render(o.RuntimeName, rt, o.SetAsDefault), 0o644)
+	rec.finish(&p, path, oldRec, false)
+	p.Notes = append(p.Notes, t.notes...)
+	return p, nil
+}
