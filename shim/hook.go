@@ -131,8 +131,9 @@ func stateEnd(d *jsontext.Decoder) error {
 // writes nothing to stdout; errors go to stderr, which the runtime puts
 // in its error message.
 //
-// A hook cannot change the personality of the container process; use
-// podman run --personality=LINUX32 (honoured by crun and runc >= 1.2).
+// A hook cannot change the personality of the container process: the
+// runtime wrapper registered with the engine (install podman-runtime,
+// crio) can, and the hook steps aside for the containers it marked.
 func HookMain(args []string) int {
 	if err := Hook(args, os.Stdin, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "armhf-shim hook: %v\n", err)

@@ -86,8 +86,8 @@ func planPodman(o Options) (Plan, error) {
 	rec.finish(&p, path, oldRec, false)
 	p.Files = append(p.Files, legacy...)
 	p.Apply = []string{"nothing: podman and CRI-O read hooks.d for every new container"}
-	p.Notes = append(p.Notes, "a hook cannot set the personality: run armhf containers with podman run --personality=LINUX32 "+
-		"(honoured by crun and runc >= 1.2) for uname -m to report armv8l")
+	p.Notes = append(p.Notes, "a hook cannot set the personality: armhf-shim install podman-runtime [--set-as-default] registers the runtime wrapper, "+
+		"which can (or run armhf containers with podman run --personality=LINUX32, honoured by crun and runc >= 1.2)")
 	return p, nil
 }
 

@@ -6,7 +6,8 @@
 //
 //   - [CPUInfo]: a read-only bind mount of an armv7 cpuinfo file over
 //     /proc/cpuinfo (placed after the /proc mount, replacing any earlier
-//     mount there such as LXCFS's);
+//     mount there such as LXCFS's); [ClassifyCPUInfo] says when a mount
+//     already there is the user's own, which wins;
 //   - [Personality]: linux.personality.domain = LINUX32, which runc >= 1.2
 //     and crun apply to the container process;
 //   - [Mark]: the annotation io.armhf-shim.personality=LINUX32, which runc
