@@ -29,7 +29,11 @@ func procRootfs(t *testing.T) string {
 	if err := unix.Mount(root, root, "", unix.MS_BIND, ""); err != nil {
 		t.Fatalf("bind %s: %v", root, err)
 	}
-	t.Cleanup(func() { testenv.UnmountBelow(root) })
+	t.Cleanup(func() {
+		testenv.UnmountBelow(root)
+		// Detaching the bind takes whatever is still mounted below it.
+		unix.Unmount(root, unix.MNT_DETACH)
+	})
 	if err := unix.Mount("", root, "", unix.MS_PRIVATE, ""); err != nil {
 		t.Fatalf("make %s private: %v", root, err)
 	}
