@@ -109,7 +109,7 @@ func (h *host) dockerFacts() DockerFacts {
 		f.Default, hosts = c.Default, c.Hosts
 	}
 	for _, d := range install.RunningDockerds(h.opts.Proc) {
-		if !sameFile(d.ConfigFile, f.ConfigFile) {
+		if !fsutil.SameFile(d.ConfigFile, f.ConfigFile) {
 			continue
 		}
 		f.Daemons = append(f.Daemons, h.dockerd(d, hosts))
@@ -267,7 +267,7 @@ func (h *host) containerdFacts() ContainerdFacts {
 				cfg = v
 			}
 		}
-		if !sameFile(cfg, f.Config) {
+		if !fsutil.SameFile(cfg, f.Config) {
 			continue
 		}
 		f.Daemons = append(f.Daemons, Containerd{Pid: pid, ConfigFile: cfg, Started: h.started(pid)})
@@ -465,16 +465,6 @@ func lxcState(lxcpath, name string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
-}
-
-// sameFile reports whether two paths name one file (or one path).
-func sameFile(a, b string) bool {
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	x, _, err1 := fsutil.Identify(a)
-	y, _, err2 := fsutil.Identify(b)
-	return err1 == nil && err2 == nil && x == y
 }
 
 func sortedKeys[V any](m map[string]V) []string {

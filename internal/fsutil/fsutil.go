@@ -176,6 +176,17 @@ func (id FileID) String() string {
 	return strconv.FormatUint(id.Dev, 10) + "." + strconv.FormatUint(id.Ino, 10)
 }
 
+// SameFile reports whether two paths name one file (following symlinks),
+// or are one path when either is absent.
+func SameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	x, _, err1 := Identify(a)
+	y, _, err2 := Identify(b)
+	return err1 == nil && err2 == nil && x == y
+}
+
 // Identify stats p (following symlinks) and returns its identity and
 // whether it is an executable regular file. Errors are *fs.PathError.
 func Identify(p string) (id FileID, executable bool, err error) {

@@ -37,7 +37,7 @@ func dockerAdvice(o Options, path string, c dockerChange) (apply, notes []string
 	}
 	var readers []dockerDaemon
 	for _, d := range runningDockerds(proc) {
-		if sameFile(d.ConfigFile, path) {
+		if fsutil.SameFile(d.ConfigFile, path) {
 			readers = append(readers, d)
 		}
 	}
@@ -196,15 +196,4 @@ func dockerdMajor(bin string) int {
 	}
 	n, _ := strconv.Atoi(string(m[1]))
 	return n
-}
-
-// sameFile reports whether two paths name one file (or one path, when
-// absent).
-func sameFile(a, b string) bool {
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	x, _, err1 := fsutil.Identify(a)
-	y, _, err2 := fsutil.Identify(b)
-	return err1 == nil && err2 == nil && x == y
 }

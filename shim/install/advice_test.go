@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
 )
 
@@ -84,7 +85,7 @@ func TestApplyHints(t *testing.T) {
 	} {
 		var readers []dockerDaemon
 		for _, d := range ds {
-			if sameFile(d.ConfigFile, c.path) {
+			if fsutil.SameFile(d.ConfigFile, c.path) {
 				readers = append(readers, d)
 			}
 		}
