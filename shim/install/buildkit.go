@@ -31,14 +31,11 @@ func planBuildkit(o Options) (Plan, error) {
 	if linkDir == "" {
 		linkDir = DefaultBuildkitLinkDir
 	}
-	old, _, err := readExisting(path)
+	t, err := readTarget(path)
 	if err != nil {
 		return Plan{}, err
 	}
-	rec, oldRec, err := loadRecord(path)
-	if err != nil {
-		return Plan{}, err
-	}
+	old, rec, oldRec := t.old, t.rec, t.oldRec
 	if old != nil && !strings.Contains(string(old), "[Service]") {
 		return Plan{}, fmt.Errorf("%s: not a systemd drop-in (no [Service] section): left unchanged", path)
 	}

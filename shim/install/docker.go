@@ -20,14 +20,11 @@ func planDocker(o Options) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	old, mode, err := readExisting(path)
+	t, err := readTarget(path)
 	if err != nil {
 		return Plan{}, err
 	}
-	rec, oldRec, err := loadRecord(path)
-	if err != nil {
-		return Plan{}, err
-	}
+	old, mode, rec, oldRec := t.old, t.mode, t.rec, t.oldRec
 	rt, link := o.runtimeLink()
 	var p Plan
 	var nw []byte

@@ -139,14 +139,11 @@ func planDockerCLI(o Options) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	old, mode, err := readExisting(path)
+	t, err := readTarget(path)
 	if err != nil {
 		return Plan{}, err
 	}
-	rec, oldRec, err := loadRecord(path)
-	if err != nil {
-		return Plan{}, err
-	}
+	old, mode, rec, oldRec := t.old, t.mode, t.rec, t.oldRec
 	doc, err := parseJSONDoc(old)
 	if err != nil {
 		return Plan{}, fmt.Errorf("%s: malformed config file (%v): left unchanged; fix or move it and run again", path, err)

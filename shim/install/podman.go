@@ -48,14 +48,11 @@ func planPodman(o Options) (Plan, error) {
 	if path == "" {
 		path = defaultHookFile(o.root())
 	}
-	old, _, err := readExisting(path)
+	t, err := readTarget(path)
 	if err != nil {
 		return Plan{}, err
 	}
-	rec, oldRec, err := loadRecord(path)
-	if err != nil {
-		return Plan{}, err
-	}
+	old, rec, oldRec := t.old, t.rec, t.oldRec
 	if old != nil {
 		var h hooksFile
 		if err := json.Unmarshal(old, &h); err != nil {

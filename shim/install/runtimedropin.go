@@ -89,14 +89,11 @@ func planRuntimeDropIn(o Options, t runtimeDropIn) (Plan, error) {
 	if path == "" {
 		path = filepath.Join(o.root(), t.defaultPath)
 	}
-	old, _, err := readExisting(path)
+	tg, err := readTarget(path)
 	if err != nil {
 		return Plan{}, err
 	}
-	rec, oldRec, err := loadRecord(path)
-	if err != nil {
-		return Plan{}, err
-	}
+	old, rec, oldRec := tg.old, tg.rec, tg.oldRec
 	mine := old == nil || rec.ours(path, old) || strings.HasPrefix(string(old), dropInMarker)
 	var p Plan
 	p.Apply = []string{t.apply}

@@ -54,6 +54,25 @@ type runtimeRecord struct {
 func statePath(path string) string { return path + ".armhf-shim-state" }
 
 // loadRecord reads the record of file path (empty when there is none).
+// target is a file an install target edits, as read before planning: its
+// bytes and mode, and armhf-shim's record of what it wrote there.
+type target struct {
+	old    []byte
+	mode   fs.FileMode
+	rec    *record
+	oldRec []byte
+}
+
+func readTarget(path string) (target, error) {
+	var t target
+	var err error
+	if t.old, t.mode, err = readExisting(path); err != nil {
+		return t, err
+	}
+	t.rec, t.oldRec, err = loadRecord(path)
+	return t, err
+}
+
 func loadRecord(path string) (*record, []byte, error) {
 	b, err := os.ReadFile(statePath(path))
 	if errors.Is(err, fs.ErrNotExist) {
