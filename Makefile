@@ -24,7 +24,7 @@ build: bin/armhf-shim bin/armhf-runc bin/armhf-docker bin/armhf-lxc
 
 # Each binary is linked to a temporary file and then installed (write(2)) as a package would be: the Go
 # linker writes through a shared mapping, and a file written that way starts measurably slower on a recent
-# kernel (small page-cache folios; see internal/testenv.BuildBinary).
+# kernel (small page-cache folios; docs/PERFORMANCE.md).
 bin/armhf-shim: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $@.link ./cmd/armhf-shim
 	install -m 0755 $@.link $@ && rm -f $@.link

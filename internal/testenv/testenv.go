@@ -261,13 +261,10 @@ func BuildBinaryTags(t testing.TB, pkg, tags string, env ...string) string {
 		os.Remove(tmp)
 		t.Fatalf("go build %s (%v): %v\n%s", pkg, env, err, b)
 	}
-	// Install the binary as a package manager or `install` would: written
-	// with write(2). The Go linker writes its output through a shared
-	// mapping, and on this kernel (6.18, ext4) such a file's page-cache
-	// folios are small, so every exec of it takes more page faults: a
-	// 2 ms Go process started ~0.1–0.2 ms slower from the linker's file
-	// than from a copy of it (measured alternately). The benches compare
-	// binaries, so they must all be in the installed state.
+	// Install the binary as a package manager would, written with
+	// write(2): a file the linker wrote through a shared mapping starts
+	// measurably slower (docs/PERFORMANCE.md), and the benches compare
+	// binaries, so all must be in the installed state.
 	data, err := os.ReadFile(tmp)
 	os.Remove(tmp)
 	if err != nil {
