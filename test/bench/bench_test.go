@@ -11,7 +11,9 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime"
 	"sort"
@@ -136,5 +138,34 @@ func writeDoc(headline, table string, notes []string) error {
 	for _, n := range notes {
 		b.WriteString("- " + n + "\n")
 	}
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	b.WriteString(keptPart(old))
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// keptMarker ends what make bench writes in docs/PERFORMANCE.md: the
+// measurements and history written by hand below it are kept.
+const keptMarker = "<!-- make bench writes everything above this line; what follows is kept -->"
+
+// keptPart is the marker and what follows it in the old document, with a
+// blank line before, or just the marker when the old document has none.
+func keptPart(old []byte) string {
+	if _, after, ok := strings.Cut(string(old), keptMarker); ok {
+		return "\n" + keptMarker + after
+	}
+	return "\n" + keptMarker + "\n"
+}
+
+// What is written by hand below the marker survives a make bench.
+func TestKeptPart(t *testing.T) {
+	doc := "# Performance\n\nold table\n\n" + keptMarker + "\n\n## History\n\nkept\n"
+	if got, want := keptPart([]byte(doc)), "\n"+keptMarker+"\n\n## History\n\nkept\n"; got != want {
+		t.Errorf("keptPart = %q, want %q", got, want)
+	}
+	if got := keptPart(nil); got != "\n"+keptMarker+"\n" {
+		t.Errorf("no old document: %q", got)
+	}
 }
