@@ -49,7 +49,7 @@ func dockerAdvice(o Options, path string, c dockerChange) (apply, notes []string
 		} else {
 			major = dockerdMajor("dockerd")
 		}
-		notes = append(notes, runNote(o.RuntimeName, major))
+		notes = append(notes, runNote(o.RuntimeName, major, o.SetAsDefault))
 	}
 	return apply, notes
 }
@@ -77,10 +77,14 @@ func applyHints(path string, readers []dockerDaemon, c dockerChange) []string {
 	return out
 }
 
-// runNote says how to run containers through the runtime; the annotation
-// that forces armhf-shim on needs `docker run --annotation` (Docker 24).
-func runNote(name string, major int) string {
+// runNote says how to run containers through the runtime (as the default
+// runtime, every docker run already does); the annotation that forces
+// armhf-shim on needs `docker run --annotation` (Docker 24).
+func runNote(name string, major int, isDefault bool) string {
 	s := fmt.Sprintf("run 32-bit containers with docker run --runtime %s ... (auto-detected", name)
+	if isDefault {
+		s = fmt.Sprintf("every docker run now goes through %s, the default runtime (32-bit containers auto-detected, others passed through", name)
+	}
 	if major >= 24 {
 		s += "; force with --annotation io.armhf-shim.enable=true"
 	}

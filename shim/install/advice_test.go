@@ -94,10 +94,13 @@ func TestApplyHints(t *testing.T) {
 			t.Errorf("%s (restart %v): %q, want %q...", c.path, c.restart, got, c.want)
 		}
 	}
-	if n := runNote("armhf", 20); strings.Contains(n, "--annotation") {
+	if n := runNote("armhf", 20, false); strings.Contains(n, "--annotation") {
 		t.Errorf("Docker 20.10 has no docker run --annotation: %s", n)
 	}
-	if n := runNote("armhf", 24); !strings.Contains(n, "--annotation io.armhf-shim.enable=true") {
+	if n := runNote("armhf", 20, true); strings.Contains(n, "--runtime") || !strings.Contains(n, "default runtime") {
+		t.Errorf("as the default runtime, the note still asks for --runtime: %q", n)
+	}
+	if n := runNote("armhf", 24, false); !strings.Contains(n, "--annotation io.armhf-shim.enable=true") {
 		t.Errorf("Docker 24: %s", n)
 	}
 
