@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/armhf-shim/armhf-shim/shim/install"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 	"github.com/urfave/cli/v2"
 )
 
@@ -16,13 +17,14 @@ func uninstallCommand() *cli.Command { return installCmd(true) }
 
 func installFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "config", Usage: "the file to edit (default: daemon.json, config.toml, hooks.d/armhf-shim.json or the docker.service drop-in)"},
+		&cli.StringFlag{Name: "config", Usage: "the file to edit (default: daemon.json, config.toml, hooks.d/armhf-shim.json, the docker.service drop-in or " + install.DefaultAgentSocketUnit + ")"},
 		&cli.StringFlag{Name: "runtime-name", Value: install.DefaultRuntimeName, Usage: "docker/containerd/podman-runtime/crio runtime name"},
 		&cli.BoolFlag{Name: "set-as-default", Usage: "make it the default runtime (docker, containerd, podman-runtime, crio); uninstall puts the previous default back"},
 		&cli.BoolFlag{Name: "replace", Usage: "docker: replace a runtime entry of that name that does not run armhf-shim; podman-runtime, crio: a drop-in of that path not written by armhf-shim (uninstall puts it back)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the diff, change nothing"},
 		&cli.StringFlag{Name: "binary", Usage: "the armhf-shim binary to register (default: this one)"},
 		&cli.StringFlag{Name: "link-dir", Usage: "buildkit: directory of the runc link (default " + install.DefaultBuildkitLinkDir + "); docker-cli: directory of the docker link (default: the standard PATH directory before the real docker's)"},
+		&cli.StringFlag{Name: "socket", Usage: "seccomp-agent: the agent's socket (default: where the runtime wrapper looks, \"seccompAgent\" in its config file, else " + runtimecfg.DefaultSeccompAgent + ")"},
 		&cli.StringFlag{Name: "docker", Usage: "docker-cli: the real docker CLI to front (default: the configured one, else the first docker on PATH)"},
 	}
 }
@@ -34,6 +36,7 @@ var targetUsage = map[string]string{
 	"podman-runtime": "a containers.conf.d drop-in registering the runtime wrapper (sets the personality, which the hook cannot)",
 	"crio":           "a crio.conf.d drop-in with the runtime handler, usable by a Kubernetes RuntimeClass",
 	"buildkit":       "a runc link to armhf-shim first in dockerd's PATH (systemd drop-in), for dockerd's embedded BuildKit",
+	"seccomp-agent":  "a systemd socket unit and service for `armhf-shim seccomp-agent` (uname -m = armv7l in containers), on the runtime wrapper's agent socket",
 	"docker-cli":     "a docker link to the CLI wrapper in the PATH directory before the real docker's, which is left untouched and named in /etc/armhf-shim/config.json",
 }
 
@@ -77,6 +80,7 @@ func installCmd(uninstall bool) *cli.Command {
 				Binary:       str("binary"),
 				LinkDir:      str("link-dir"),
 				Docker:       str("docker"),
+				AgentSocket:  agentSocket(str("socket")),
 				Out:          c.App.Writer,
 			})
 			if err != nil {

@@ -12,13 +12,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 	"github.com/armhf-shim/armhf-shim/uname/notify"
 	"github.com/armhf-shim/armhf-shim/uname/notify/agent"
 )
-
-// defaultAgentSocket is where the runtime wrapper points
-// linux.seccomp.listenerPath unless configured otherwise.
-const defaultAgentSocket = "/run/armhf-shim/seccomp-agent.sock"
 
 func seccompAgentCommand() *cli.Command {
 	return &cli.Command{
@@ -29,9 +27,11 @@ func seccompAgentCommand() *cli.Command {
 			"there (SCMP_ACT_NOTIFY) with the machine named by linux.seccomp.listenerMetadata, the annotation\n" +
 			"io.armhf-shim.machine, or --machine. Each container is served until its last process exits.\n" +
 			"If the agent is not running, runc cannot create such a container; if it stops, the containers'\n" +
-			"uname fails with ENOSYS. Logs go to stderr.",
+			"uname fails with ENOSYS. Logs go to stderr. Started by systemd socket activation (LISTEN_FDS, the\n" +
+			"armhf-shim-seccomp-agent.socket unit of `armhf-shim install seccomp-agent`) it serves the socket\n" +
+			"systemd passes and ignores --socket.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "socket", Value: defaultAgentSocket, Usage: "the Unix socket to listen on (mode 0600)"},
+			&cli.StringFlag{Name: "socket", Usage: "the Unix socket to listen on, mode 0600 (default: the runtime wrapper's, \"seccompAgent\" in its config file, else " + runtimecfg.DefaultSeccompAgent + ")"},
 			&cli.StringFlag{Name: "machine", Value: "armv7l", Usage: "the machine when the container names none"},
 			&cli.IntFlag{Name: "max", Value: 1024, Usage: "most containers served at once"},
 		},
@@ -46,7 +46,10 @@ func seccompAgentCommand() *cli.Command {
 			if err := notify.Available(); err != nil {
 				return cli.Exit("seccomp-agent: "+err.Error(), 1)
 			}
-			ln, err := listenAgent(c.String("socket"))
+			ln, err := agent.ActivatedListener()
+			if err == nil && ln == nil {
+				ln, err = listenAgent(agentSocket(c.String("socket")))
+			}
 			if err != nil {
 				return cli.Exit("seccomp-agent: "+err.Error(), 1)
 			}
@@ -62,6 +65,18 @@ func seccompAgentCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// agentSocket is the socket to listen on: flag, else where the runtime
+// wrapper points listenerPath (its config file), else the default.
+func agentSocket(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if cfg, err := runtimecfg.Load(runcargs.Shim{}, os.Getenv); err == nil && cfg.Uname != nil {
+		return cfg.Uname.SeccompAgent
+	}
+	return runtimecfg.DefaultSeccompAgent
 }
 
 // listenAgent listens on the Unix socket path, replacing a stale socket

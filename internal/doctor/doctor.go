@@ -190,7 +190,7 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "emulation:         binfmt_misc %s, enabled: %s\n", r.Compat.Emulator, yn(r.Compat.EmulatorOn))
 	}
 	if r.Machine.Available {
-		fmt.Fprintf(w, "uname --machine:   yes — seccomp user notification (exec --machine armv7l; see docs/uname.md)\n")
+		fmt.Fprintf(w, "uname --machine:   yes — seccomp user notification, Linux >= 5.0 (exec/dind --machine armv7l; containers: Linux >= 5.5; docs/uname.md)\n")
 		fmt.Fprintf(w, "seccomp agent:     %s (containers: runc >= 1.1)\n", r.Machine.Agent)
 	} else {
 		fmt.Fprintf(w, "uname --machine:   no — %s\n", r.Machine.Note)

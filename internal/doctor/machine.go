@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/armhf-shim/armhf-shim/shim/install"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 	"github.com/armhf-shim/armhf-shim/uname/notify"
@@ -40,7 +41,8 @@ func agentStatus() string {
 	}
 	c, err := net.DialTimeout("unix", sock, time.Second)
 	if err != nil {
-		return "not running on " + sock + " (start: armhf-shim seccomp-agent --socket " + sock + "); containers asking for a machine fail to start"
+		return "not running on " + sock + " (armhf-shim install seccomp-agent, then systemctl enable --now " + install.AgentUnitName +
+			".socket; or run armhf-shim seccomp-agent --socket " + sock + "); containers asking for a machine fail to start"
 	}
 	c.Close()
 	return "listening on " + sock

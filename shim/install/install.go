@@ -27,7 +27,10 @@
 //     goes in a directory put first in dockerd's PATH by a systemd drop-in;
 //   - docker-cli: a `docker` link to the CLI wrapper in the standard PATH
 //     directory before the real docker's, which is written into the
-//     wrapper's config file as the docker it execs (dockercli.go).
+//     wrapper's config file as the docker it execs (dockercli.go);
+//   - seccomp-agent: a systemd socket unit and service for
+//     `armhf-shim seccomp-agent` on the socket the runtime wrapper's config
+//     names (seccompagent.go).
 //
 // The runtime is registered as armhf-runc next to the armhf-shim binary:
 // the lean runtime-only binary when it is there, else a link to the
@@ -57,7 +60,7 @@ import (
 )
 
 // Targets are the engines install knows.
-var Targets = []string{"docker", "containerd", "podman", "buildkit", "docker-cli", "podman-runtime", "crio"}
+var Targets = []string{"docker", "containerd", "podman", "buildkit", "docker-cli", "podman-runtime", "crio", "seccomp-agent"}
 
 // Default paths.
 const (
@@ -96,11 +99,14 @@ type Options struct {
 	Docker string
 	// ContainerdVersion is `containerd --version`'s "1.6.20" ("" = ask it).
 	ContainerdVersion string
-	Out               io.Writer
-	Now               func() time.Time
-	procRoot          string // where the running dockerds are looked for ("" = /proc)
-	confRoot          string // where containers.conf is looked for ("" = /)
-	pathEnv           string // the PATH docker-cli searches ("" = systemd's)
+	// AgentSocket is the seccomp agent's socket (seccomp-agent: where the
+	// runtime wrapper looks for it).
+	AgentSocket string
+	Out         io.Writer
+	Now         func() time.Time
+	procRoot    string // where the running dockerds are looked for ("" = /proc)
+	confRoot    string // where containers.conf is looked for ("" = /)
+	pathEnv     string // the PATH docker-cli searches ("" = systemd's)
 }
 
 func (o *Options) root() string {
@@ -216,6 +222,8 @@ func BuildPlan(o Options) (Plan, error) {
 		return planBuildkit(o)
 	case "docker-cli":
 		return planDockerCLI(o)
+	case "seccomp-agent":
+		return planSeccompAgent(o)
 	}
 	if t, ok := runtimeDropIns[o.Target]; ok {
 		return planRuntimeDropIn(o, t)
@@ -238,6 +246,8 @@ func (o *Options) primaryPath() string {
 		return defaultHookFile(o.root())
 	case "docker-cli":
 		return DefaultCLIConfig
+	case "seccomp-agent":
+		return DefaultAgentSocketUnit
 	}
 	if t, ok := runtimeDropIns[o.Target]; ok {
 		return filepath.Join(o.root(), t.defaultPath)

@@ -100,3 +100,29 @@ func countFDs(t *testing.T) int {
 	}
 	return len(ents)
 }
+
+func TestActivatedFD(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		env       map[string]string
+		fd        int
+		ok        bool
+		wantError bool
+	}{
+		{"none", nil, 0, false, false},
+		{"one", map[string]string{"LISTEN_FDS": "1", "LISTEN_PID": "42"}, 3, true, false},
+		{"another-pid", map[string]string{"LISTEN_FDS": "1", "LISTEN_PID": "41"}, 0, false, false},
+		{"no-pid", map[string]string{"LISTEN_FDS": "1"}, 0, false, false},
+		{"zero", map[string]string{"LISTEN_FDS": "0", "LISTEN_PID": "42"}, 0, false, false},
+		{"two", map[string]string{"LISTEN_FDS": "2", "LISTEN_PID": "42"}, 0, false, true},
+		{"garbage", map[string]string{"LISTEN_FDS": "x", "LISTEN_PID": "42"}, 0, false, true},
+		{"negative", map[string]string{"LISTEN_FDS": "-1", "LISTEN_PID": "42"}, 0, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fd, ok, err := ActivatedFD(func(k string) string { return tt.env[k] }, 42)
+			if fd != tt.fd || ok != tt.ok || (err != nil) != tt.wantError {
+				t.Errorf("= %d, %v, %v; want %d, %v, error %v", fd, ok, err, tt.fd, tt.ok, tt.wantError)
+			}
+		})
+	}
+}
