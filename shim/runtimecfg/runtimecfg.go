@@ -9,7 +9,9 @@
 //  3. the config file (--armhf-shim-config, ARMHF_SHIM_CONFIG, else
 //     /etc/armhf-shim/config.json, which may be absent; keys "runtime" and
 //     "stateRoot"; see internal/config),
-//  4. the default: "runc" on PATH, state under /run/armhf-shim
+//  4. the default: "runc" on PATH, else "buildkit-runc" (the name of the
+//     runc in moby/buildkit images, so the wrapper set as a builder's OCI
+//     worker binary needs no setting there); state under /run/armhf-shim
 //     ($XDG_RUNTIME_DIR/armhf-shim when rootless: not root, or root only
 //     inside a user namespace, as runc tells).
 //
@@ -41,6 +43,11 @@ import (
 const (
 	DefaultStateRoot = "/run/armhf-shim"
 	DefaultRuntime   = "runc"
+	// BuildKitRunc is the runc of moby/buildkit images (/usr/bin/buildkit-runc),
+	// the runtime looked up when no runc is found and none is configured.
+	BuildKitRunc = "buildkit-runc"
+	// SourceDefault is Config.RuntimeSource when nothing configured the runtime.
+	SourceDefault = "default"
 
 	EnvRuntime   = "ARMHF_SHIM_RUNTIME"
 	EnvStateRoot = "ARMHF_SHIM_STATE_ROOT"
@@ -93,7 +100,7 @@ func unameConfig(file *Uname, getenv func(string) string) *Uname {
 // and the config file. A config file named explicitly must exist; the
 // default one may be absent. A malformed file is an error naming it.
 func Load(flags runcargs.Shim, getenv func(string) string) (Config, error) {
-	c := Config{Runtime: DefaultRuntime, RuntimeSource: "default"}
+	c := Config{Runtime: DefaultRuntime, RuntimeSource: SourceDefault}
 	path, explicit := config.Locate(flags.Config, getenv)
 	f, found, err := config.Load(path, explicit)
 	switch {
@@ -227,7 +234,11 @@ func SearchPath(pathEnv string) string {
 // name searched in SearchPath(pathEnv)), never one that is the file self or one of
 // seen: "the same file" is the same device and inode, so a symlink, a hard
 // link or a bind mount of armhf-shim is recognised without resolving any
-// path (one stat per candidate).
+// path (one stat per candidate). With nothing configured (source
+// SourceDefault), a name not found is followed by BuildKitRunc: runc
+// anywhere on the path wins, so a host's dockerd keeps the runc it had.
+// (BuildKit's own lookup prefers buildkit-runc; in its image there is no
+// runc, so both find the same binary there.)
 func Find(configured, source, pathEnv string, self FileID, seen []FileID) (string, error) {
 	skip := func(id FileID) bool {
 		if id == self {
@@ -251,26 +262,46 @@ func Find(configured, source, pathEnv string, self FileID, seen []FileID) (strin
 		}
 		return configured, nil
 	}
-	var skipped []string
-	pathEnv = SearchPath(pathEnv)
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" {
-			dir = "."
-		}
-		cand := dir + "/" + configured
-		id, err := StatID(cand)
-		if err != nil {
-			continue
-		}
-		if skip(id) {
-			skipped = append(skipped, cand)
-			continue
-		}
-		return cand, nil
+	names := []string{configured}
+	if source == SourceDefault && configured != BuildKitRunc {
+		names = append(names, BuildKitRunc)
 	}
-	msg := fmt.Sprintf("no real OCI runtime %q (from %s) found on PATH=%s", configured, source, pathEnv)
+	pathEnv = SearchPath(pathEnv)
+	found, skipped := search(names, pathEnv, StatID, skip)
+	if found != "" {
+		return found, nil
+	}
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	msg := fmt.Sprintf("no real OCI runtime %s (from %s) found on PATH=%s", strings.Join(quoted, " or "), source, pathEnv)
 	if len(skipped) > 0 {
 		msg += fmt.Sprintf(" (skipped %s: armhf-shim itself)", strings.Join(skipped, ", "))
 	}
 	return "", errors.New(msg + "; install runc or set " + EnvRuntime + ", --armhf-shim-runtime or \"runtime\" in " + config.DefaultPath)
+}
+
+// search looks for each of names, in order, in every directory of
+// pathEnv, and returns the first candidate stat identifies whose identity
+// is not to be skipped, with the candidates it skipped.
+func search(names []string, pathEnv string, stat func(string) (FileID, error), skip func(FileID) bool) (found string, skipped []string) {
+	for _, name := range names {
+		for _, dir := range filepath.SplitList(pathEnv) {
+			if dir == "" {
+				dir = "."
+			}
+			cand := dir + "/" + name
+			id, err := stat(cand)
+			if err != nil {
+				continue
+			}
+			if skip(id) {
+				skipped = append(skipped, cand)
+				continue
+			}
+			return cand, skipped
+		}
+	}
+	return "", skipped
 }

@@ -268,3 +268,70 @@ func TestFindEmptyPATHUsesStandardLocations(t *testing.T) {
 		t.Fatalf("Find with PATH empty: %q %v, want %q", got, err, want)
 	}
 }
+
+// The lookup order: each name through the whole path before the next name,
+// skipping armhf-shim's own copies.
+func TestSearch(t *testing.T) {
+	self, other, runc, bkRunc := FileID{Dev: 1, Ino: 1}, FileID{Dev: 1, Ino: 2}, FileID{Dev: 1, Ino: 3}, FileID{Dev: 1, Ino: 4}
+	for _, c := range []struct {
+		name        string
+		files       map[string]FileID
+		names       []string
+		path        string
+		want        string
+		wantSkipped []string
+	}{
+		{"runc first on path", map[string]FileID{"/usr/sbin/runc": runc, "/usr/bin/buildkit-runc": bkRunc},
+			[]string{"runc", "buildkit-runc"}, "/usr/bin:/usr/sbin", "/usr/sbin/runc", nil},
+		{"moby/buildkit image: no runc", map[string]FileID{"/usr/bin/buildkit-runc": bkRunc, "/usr/bin/buildkitd": other},
+			[]string{"runc", "buildkit-runc"}, "/usr/local/bin:/usr/bin", "/usr/bin/buildkit-runc", nil},
+		{"wrapper installed as buildkit-runc earlier on path", map[string]FileID{"/usr/local/bin/buildkit-runc": self, "/usr/bin/buildkit-runc": bkRunc},
+			[]string{"runc", "buildkit-runc"}, "/usr/local/bin:/usr/bin", "/usr/bin/buildkit-runc", []string{"/usr/local/bin/buildkit-runc"}},
+		{"wrapper installed as runc, buildkit-runc behind it", map[string]FileID{"/usr/local/bin/runc": self, "/usr/bin/buildkit-runc": bkRunc},
+			[]string{"runc", "buildkit-runc"}, "/usr/local/bin:/usr/bin", "/usr/bin/buildkit-runc", []string{"/usr/local/bin/runc"}},
+		{"configured name: no fallback", map[string]FileID{"/usr/bin/buildkit-runc": bkRunc},
+			[]string{"crun"}, "/usr/bin", "", nil},
+		{"only self", map[string]FileID{"/usr/bin/runc": self, "/usr/bin/buildkit-runc": self},
+			[]string{"runc", "buildkit-runc"}, "/usr/bin", "", []string{"/usr/bin/runc", "/usr/bin/buildkit-runc"}},
+		{"empty path entry is the current directory", map[string]FileID{"./runc": runc},
+			[]string{"runc"}, ":/usr/bin", "./runc", nil},
+	} {
+		stat := func(p string) (FileID, error) {
+			if id, ok := c.files[p]; ok {
+				return id, nil
+			}
+			return FileID{}, os.ErrNotExist
+		}
+		got, skipped := search(c.names, c.path, stat, func(id FileID) bool { return id == self })
+		if got != c.want || strings.Join(skipped, ",") != strings.Join(c.wantSkipped, ",") {
+			t.Errorf("%s: %q skipped %q, want %q skipped %q", c.name, got, skipped, c.want, c.wantSkipped)
+		}
+	}
+}
+
+// A moby/buildkit image has buildkit-runc and no runc: the wrapper as the
+// OCI worker binary finds it with nothing configured, but a runtime the
+// user configured is never replaced by it.
+func TestFindBuildKitRunc(t *testing.T) {
+	d := t.TempDir()
+	self := bin(t, filepath.Join(d, "usr", "bin", "armhf-runc"))
+	real := bin(t, filepath.Join(d, "usr", "bin", "buildkit-runc"))
+	selfID, err := StatID(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(d, "usr", "local", "bin") + ":" + filepath.Join(d, "usr", "bin")
+	got, err := Find(DefaultRuntime, SourceDefault, path, selfID, nil)
+	if err != nil || got != real {
+		t.Errorf("default: %q %v, want %q", got, err, real)
+	}
+	_, err = Find("runc", "config file /etc/armhf-shim/config.json", path, selfID, nil)
+	if err == nil || strings.Contains(err.Error(), BuildKitRunc) {
+		t.Errorf("configured runc: %v, want an error naming runc only", err)
+	}
+	os.Remove(real)
+	_, err = Find(DefaultRuntime, SourceDefault, path, selfID, nil)
+	if err == nil || !strings.Contains(err.Error(), `"runc" or "buildkit-runc"`) {
+		t.Errorf("neither: %v, want both names in the error", err)
+	}
+}
