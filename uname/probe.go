@@ -152,6 +152,18 @@ func runELF(elf []byte) error {
 	return nil
 }
 
+// BinfmtHandler is [ProbeCompat]'s binfmt_misc look-up for a given
+// binfmt_misc mount (dir) and kernel machine ("aarch64", "x86_64"): the
+// handler that takes the compat target's 32-bit ELFs, and whether it is
+// enabled. Doctor asks it of a fixture /proc, which ProbeCompat cannot.
+func BinfmtHandler(dir, machine string) (string, bool) {
+	elf := Compat32ELF(kernelArch(machine))
+	if elf == nil {
+		return "", false
+	}
+	return binfmtHandler(dir, elf)
+}
+
 // binfmtHandler returns the name of a registered binfmt_misc handler whose
 // magic and mask match elf, and whether it is enabled (both the handler and
 // binfmt_misc as a whole). An enabled handler is preferred: it is the one

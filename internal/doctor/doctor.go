@@ -67,11 +67,9 @@ func (o *Options) defaults() {
 
 // Report is doctor's answer; its JSON form is the stable --json schema.
 type Report struct {
-	Kernel struct {
-		Machine string `json:"machine"`
-		Release string `json:"release"`
-	} `json:"kernel"`
-	CPU    CPUVerdict `json:"cpu"`
+	// Kernel is the kernel and its checks (kernel.go).
+	Kernel KernelReport `json:"kernel"`
+	CPU    CPUVerdict   `json:"cpu"`
 	Compat struct {
 		Target        string `json:"target"`
 		Native        bool   `json:"native"`
@@ -108,6 +106,8 @@ func Diagnose(o Options) (*Report, error) {
 	h := newHost(o)
 	r.CPU = JudgeCPU(h.cpuFacts(r.Kernel.Machine))
 	r.compat()
+	r.Kernel = JudgeKernel(h.kernelFacts(r.Kernel.Machine, r.Kernel.Release, r.Compat.Native))
+	r.Problems = append(r.Problems, r.Kernel.Problems()...)
 	r.Machine = machineOption()
 	r.Runtimes = findRuntimes()
 	if len(r.Runtimes) == 0 {
@@ -173,6 +173,7 @@ func (r *Report) Print(w io.Writer) {
 		return "no"
 	}
 	fmt.Fprintf(w, "kernel:            %s %s\n", r.Kernel.Machine, r.Kernel.Release)
+	r.Kernel.print(w)
 	fmt.Fprintf(w, "cpu:               %s (%d processors)\n", r.CPU.Name, r.CPU.Processors)
 	if r.CPU.Note != "" {
 		fmt.Fprintf(w, "cpuinfo:           %s\n", r.CPU.Note)
@@ -182,12 +183,6 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "compat uname -m:   %s\n", r.Compat.CompatMachine)
 	} else {
 		fmt.Fprintf(w, "compat uname -m:   none (the kernel refuses PER_LINUX32)\n")
-	}
-	switch {
-	case r.Compat.Emulator == "":
-		fmt.Fprintf(w, "emulation:         no binfmt_misc handler for 32-bit ELFs\n")
-	default:
-		fmt.Fprintf(w, "emulation:         binfmt_misc %s, enabled: %s\n", r.Compat.Emulator, yn(r.Compat.EmulatorOn))
 	}
 	if r.Machine.Available {
 		fmt.Fprintf(w, "uname --machine:   yes — seccomp user notification, Linux >= 5.0 (exec/dind --machine armv7l; containers: Linux >= 5.5; docs/uname.md)\n")

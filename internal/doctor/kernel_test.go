@@ -1,0 +1,238 @@
+package doctor
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func sample(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata/kernel", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func gzipped(t *testing.T, s string) string {
+	var b bytes.Buffer
+	z := gzip.NewWriter(&b)
+	z.Write([]byte(s))
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestKernelChecks gathers the kernel facts from a fixture root (its /proc
+// and /boot) and judges them: each case names what every check must say.
+func TestKernelChecks(t *testing.T) {
+	const rel = "6.1.0-57-arm64"
+	debian := sample(t, "config-"+rel)
+	x86 := sample(t, "config-x86_64")
+	smaps := sample(t, "smaps")
+	smaps16k := strings.ReplaceAll(smaps, "PageSize:        4 kB", "PageSize:       16 kB")
+	smaps64k := strings.ReplaceAll(smaps, "PageSize:        4 kB", "PageSize:       64 kB")
+	noCompat := strings.Replace(strings.Replace(debian, "CONFIG_COMPAT=y\n", "# CONFIG_COMPAT is not set\n", 1),
+		"CONFIG_ARM64_4K_PAGES=y\n# CONFIG_ARM64_16K_PAGES is not set", "# CONFIG_ARM64_4K_PAGES is not set\nCONFIG_ARM64_16K_PAGES=y", 1)
+	qemuArm := sample(t, "binfmt-qemu-arm")
+	knobs := func(swp, cp15, setend string) map[string]string {
+		m := map[string]string{}
+		for k, v := range map[string]string{"swp": swp, "cp15_barrier": cp15, "setend": setend} {
+			if v != "" {
+				m["proc/sys/abi/"+k] = v + "\n"
+			}
+		}
+		return m
+	}
+	binfmt := map[string]string{"proc/sys/fs/binfmt_misc/register": "", "proc/sys/fs/binfmt_misc/status": "enabled\n"}
+	merge := func(ms ...map[string]string) map[string]string {
+		out := map[string]string{}
+		for _, m := range ms {
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	debianHost := merge(map[string]string{"boot/config-" + rel: debian, "proc/self/smaps": smaps}, knobs("0", "1", "1"), binfmt)
+
+	type want struct{ check, status, says string }
+	for _, tc := range []struct {
+		name    string
+		machine string
+		native  bool
+		files   map[string]string
+		want    []want
+		nProbs  int
+	}{
+		{
+			name: "Debian 12 arm64, defaults", machine: "aarch64", native: true, files: debianHost,
+			want: []want{
+				{"CONFIG_COMPAT", "ok", "32-bit ARM"},
+				{"page_size", "ok", "4K pages"},
+				{"abi.swp", "warning", "SIGILL"},
+				{"abi.cp15_barrier", "ok", "emulated"},
+				{"abi.setend", "ok", "emulated"},
+				{"binfmt_misc", "ok", "no handler"},
+			},
+		},
+		{
+			name: "config from /proc/config.gz first", machine: "aarch64", native: true,
+			files: merge(debianHost, map[string]string{"proc/config.gz": gzipped(t, noCompat)}),
+			want:  []want{{"CONFIG_COMPAT", "problem", "without CONFIG_COMPAT"}},
+			// only CONFIG_COMPAT: the page size comes from smaps, not the config
+			nProbs: 1,
+		},
+		{
+			name: "no config anywhere", machine: "aarch64", native: true,
+			files:  merge(map[string]string{"proc/self/smaps": smaps}, knobs("0", "1", "1"), binfmt),
+			want:   []want{{"CONFIG_COMPAT", "unknown", "not readable here"}},
+			nProbs: 0,
+		},
+		{
+			name: "16K pages", machine: "aarch64", native: false,
+			files:  merge(debianHost, map[string]string{"boot/config-" + rel: noCompat, "proc/self/smaps": smaps16k}),
+			want:   []want{{"page_size", "problem", "16K-page kernel cannot run armhf"}, {"CONFIG_COMPAT", "problem", "cannot run 32-bit ARM"}},
+			nProbs: 2,
+		},
+		{
+			name: "64K pages", machine: "aarch64", native: false,
+			files:  merge(debianHost, map[string]string{"proc/self/smaps": smaps64k}),
+			want:   []want{{"page_size", "problem", "64K-page kernel"}},
+			nProbs: 1,
+		},
+		{
+			name: "no page size readable", machine: "aarch64", native: true,
+			files: merge(debianHost, map[string]string{"proc/self/smaps": "garbage\n"}),
+			want:  []want{{"page_size", "unknown", "could not be read"}},
+		},
+		{
+			name: "barriers and setend undefined", machine: "aarch64", native: true,
+			files:  merge(debianHost, knobs("1", "0", "0")),
+			want:   []want{{"abi.swp", "ok", "emulated"}, {"abi.cp15_barrier", "problem", "SIGILL"}, {"abi.setend", "problem", "SIGILL"}},
+			nProbs: 2,
+		},
+		{
+			name: "hardware execution", machine: "aarch64", native: true,
+			files: merge(debianHost, knobs("0", "2", "2")),
+			want:  []want{{"abi.cp15_barrier", "ok", "executed by the CPU"}, {"abi.setend", "ok", "executed by the CPU"}},
+		},
+		{
+			name: "knobs missing", machine: "aarch64", native: true,
+			files: merge(map[string]string{"boot/config-" + rel: debian, "proc/self/smaps": smaps}, knobs("0", "", ""), binfmt),
+			want:  []want{{"abi.swp", "warning", "undefined"}, {"abi.cp15_barrier", "warning", "no "}, {"abi.setend", "warning", "no "}},
+		},
+		{
+			name: "no AArch32 (Graviton4, A64FX)", machine: "aarch64", native: false,
+			files: merge(debianHost, map[string]string{"proc/sys/fs/binfmt_misc/qemu-arm": qemuArm}),
+			want: []want{
+				{"abi.cp15_barrier", "not applicable", "no 32-bit ARM code"},
+				{"binfmt_misc", "ok", "the only way here"},
+			},
+		},
+		{
+			name: "qemu-arm shadows native execution", machine: "aarch64", native: true,
+			files:  merge(debianHost, map[string]string{"proc/sys/fs/binfmt_misc/qemu-arm": qemuArm}),
+			want:   []want{{"binfmt_misc", "problem", "run emulated although"}},
+			nProbs: 1,
+		},
+		{
+			name: "qemu-arm disabled", machine: "aarch64", native: true,
+			files: merge(debianHost, map[string]string{"proc/sys/fs/binfmt_misc/qemu-arm": strings.Replace(qemuArm, "enabled", "disabled", 1)}),
+			want:  []want{{"binfmt_misc", "ok", "disabled"}},
+		},
+		{
+			name: "binfmt_misc not mounted", machine: "aarch64", native: true,
+			files: merge(map[string]string{"boot/config-" + rel: debian, "proc/self/smaps": smaps}, knobs("0", "1", "1")),
+			want:  []want{{"binfmt_misc", "unknown", "not mounted"}},
+		},
+		{
+			name: "x86_64 host", machine: "x86_64", native: true,
+			files: merge(map[string]string{"proc/config.gz": gzipped(t, x86), "proc/self/smaps": smaps}, binfmt),
+			want: []want{
+				{"CONFIG_IA32_EMULATION", "ok", "32-bit x86"},
+				{"page_size", "not applicable", "only arm64"},
+				{"abi.swp", "not applicable", "only on arm64"},
+				{"binfmt_misc", "ok", "32-bit x86"},
+			},
+		},
+		{
+			name: "x86_64, ia32_emulation=0", machine: "x86_64", native: false,
+			files:  merge(map[string]string{"proc/config.gz": gzipped(t, x86), "proc/self/smaps": smaps, "proc/cmdline": "BOOT_IMAGE=/vmlinuz ia32_emulation=0 ro\n"}, binfmt),
+			want:   []want{{"CONFIG_IA32_EMULATION", "problem", "switched off"}},
+			nProbs: 1,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for p, s := range tc.files {
+				p = filepath.Join(root, p)
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := newHost(Options{Proc: filepath.Join(root, "proc"), Root: root})
+			r := JudgeKernel(h.kernelFacts(tc.machine, rel, tc.native))
+			all := append([]KernelCheck{r.Config, r.PageSize, r.Binfmt}, r.ABI...)
+			for _, w := range tc.want {
+				found := false
+				for _, c := range all {
+					if c.Name != w.check {
+						continue
+					}
+					found = true
+					if c.Status != w.status || !strings.Contains(c.Detail, w.says) {
+						t.Errorf("%s: %s — %s; want %s, saying %q", c.Name, c.Status, c.Detail, w.status, w.says)
+					}
+					if (c.Status == StatusProblem || c.Status == StatusWarning) && c.Fix == "" {
+						t.Errorf("%s: %s without a fix", c.Name, c.Status)
+					}
+				}
+				if !found {
+					t.Errorf("no check %s in %+v", w.check, all)
+				}
+			}
+			if p := r.Problems(); len(p) != tc.nProbs {
+				t.Errorf("%d problems, want %d: %q", len(p), tc.nProbs, p)
+			}
+		})
+	}
+}
+
+// The fixes name what to do: a sysctl for a knob, the handler to disable,
+// the 4K-page kernel package.
+func TestKernelFixes(t *testing.T) {
+	base := KernelFacts{Machine: "aarch64", Native: true, Config: map[string]string{"CONFIG_COMPAT": "y"}, PageSize: 16384,
+		ABI: map[string]string{"swp": "0", "cp15_barrier": "0", "setend": "1"}, ABIDir: "/proc/sys/abi",
+		BinfmtDir: "/proc/sys/fs/binfmt_misc", BinfmtMounted: true, Binfmt: "qemu-arm (/usr/libexec/qemu-binfmt/arm-binfmt-P)", BinfmtOn: true}
+	r := JudgeKernel(base)
+	for _, tc := range []struct{ got, want string }{
+		{r.PageSize.Fix, "linux-image-arm64 instead of linux-image-arm64-16k"},
+		{r.ABI[1].Fix, "sysctl -w abi.cp15_barrier=1"},
+		{r.ABI[0].Fix, "sysctl -w abi.swp=1"},
+		{r.Binfmt.Fix, "echo 0 > /proc/sys/fs/binfmt_misc/qemu-arm;"},
+	} {
+		if !strings.Contains(tc.got, tc.want) {
+			t.Errorf("fix %q does not say %q", tc.got, tc.want)
+		}
+	}
+}
+
+func TestParseKernelConfig(t *testing.T) {
+	m := parseKernelConfig([]byte(sample(t, "config-6.1.0-57-arm64")))
+	for k, v := range map[string]string{"CONFIG_COMPAT": "y", "CONFIG_ARM64_16K_PAGES": "n", "CONFIG_ARM64_PAGE_SHIFT": "12",
+		"CONFIG_CC_VERSION_TEXT": "gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0", "CONFIG_IKCONFIG": "n"} {
+		if m[k] != v {
+			t.Errorf("%s = %q, want %q", k, m[k], v)
+		}
+	}
+	if _, ok := m["CONFIG_X86"]; ok {
+		t.Error("an option absent from the file is present")
+	}
+}
