@@ -128,7 +128,7 @@ if [ "$(cat "$cache/stamp" 2>/dev/null || true)" != "$stamp" ] || [ ! -s "$kerne
 
   log "extracting the kernel from $(basename "$kernel_deb")"
   mkdir "$work/k"
-  dpkg-deb --fsys-tarfile "$kernel_deb" | tar -x -C "$work/k" --wildcards './boot/vmlinuz-*'
+  dpkg-deb --fsys-tarfile "$kernel_deb" | tar -x -C "$work/k" --wildcards './boot/vmlinuz-*' './boot/config-*'
   vmlinuz=$(ls "$work"/k/boot/vmlinuz-*)
   # Debian 12 ships a plain (EFI-stub) Image; newer kernels may be gzip'd.
   if [ "$(head -c2 "$vmlinuz" | od -An -tx1 | tr -d ' ')" = 1f8b ]; then
@@ -151,6 +151,8 @@ if [ "$(cat "$cache/stamp" 2>/dev/null || true)" != "$stamp" ] || [ ! -s "$kerne
   dpkg-deb -x "$bb64_deb" "$work/bb64"
   dpkg-deb -x "$bb32_deb" "$work/bb32"
   install -m 0755 "$work/bb64/bin/busybox" "$root/bin/busybox"
+  # The kernel's build configuration, where doctor looks for it (Debian's has no /proc/config.gz).
+  mkdir -p "$root/boot" && cp "$work"/k/boot/config-* "$root/boot/"
   install -m 0755 "$work/bb32/bin/busybox" "$root/armhf/busybox"
   ln -sf busybox "$root/bin/sh"
   rm -rf "$root/usr/share/doc" "$root/usr/share/man" "$root/usr/share/lintian"
