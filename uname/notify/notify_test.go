@@ -22,6 +22,17 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("NOTIFY_TEST_CHILD") == "1" {
 		runtime.LockOSThread()
+		if name := os.Getenv("NOTIFY_TEST_UTS"); name != "" {
+			// A container's UTS namespace, with a host name of its own.
+			if err := unix.Unshare(unix.CLONE_NEWUTS); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(3)
+			}
+			if err := unix.Sethostname([]byte(name)); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(3)
+			}
+		}
 		abi, _ := CompatABI(runtime.GOARCH)
 		l, _, err := Install(Filter(abi))
 		if err != nil {
@@ -184,6 +195,12 @@ func compatGOARCH(t *testing.T) []string {
 // it running and its listener.
 func child(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *os.File) {
 	t.Helper()
+	return childEnv(t, nil, args...)
+}
+
+// childEnv is child with more environment for the child.
+func childEnv(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *os.File) {
+	t.Helper()
 	prog := testenv.BuildBinary(t, "./uname/notify/testdata/uname32", compatGOARCH(t)...)
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -193,7 +210,7 @@ func child(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *os.File) {
 	defer ours.Close()
 	self, _ := os.Executable()
 	cmd := exec.Command(self, append([]string{prog}, args...)...)
-	cmd.Env = append(os.Environ(), "NOTIFY_TEST_CHILD=1")
+	cmd.Env = append(append(os.Environ(), "NOTIFY_TEST_CHILD=1"), env...)
 	cmd.ExtraFiles = []*os.File{theirs}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -367,5 +384,42 @@ func TestAnswerOthers(t *testing.T) {
 		if !ok || resp.ID != 7 || resp.Flags != unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE || resp.Error != 0 {
 			t.Errorf("%+v: reply %+v, %v; want CONTINUE", d, resp, ok)
 		}
+	}
+}
+
+// A caller in another UTS namespace (a container under a supervised
+// dockerd) gets its own host name, not the supervisor's; the thread that
+// joined its namespace is not left behind.
+func TestServeOtherNamespace(t *testing.T) {
+	testenv.RequireRoot(t)
+	prog := testenv.BuildBinary(t, "./uname/notify/testdata/uname32", compatGOARCH(t)...)
+	abi, _ := CompatABI(runtime.GOARCH)
+	native, err := exec.Command(prog, "new").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Split(strings.TrimSpace(string(native)), "|")
+	want[1], want[4] = "elsewhere", "armv7l"
+	threads := func() int {
+		ents, _ := os.ReadDir("/proc/self/task")
+		return len(ents)
+	}
+	before := threads()
+	cmd, out, l := childEnv(t, []string{"NOTIFY_TEST_UTS=elsewhere"}, "new")
+	defer l.Close()
+	s := &Server{ABI: abi, Machine: "armv7l", Logf: t.Logf}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(l) }()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if got := strings.TrimSpace(out.String()); got != strings.Join(want, "|") {
+		t.Errorf("got  %q\nwant %q", got, strings.Join(want, "|"))
+	}
+	if n := threads(); n > before+1 {
+		t.Errorf("%d threads after, %d before: the namespace threads were kept", n, before)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -107,10 +109,15 @@ func (s *Server) answer(fd int, req *notif) (resp notifResp, ok bool) {
 		resp.Flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
 		return resp, true
 	}
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		s.logf("uname: %v", err)
-		resp.Error = -int32(unix.ENOSYS)
+	u, err := unameOf(int(req.Pid))
+	if err != nil && !idValid(fd, req.ID) {
+		return resp, false // the caller is gone: its namespace with it
+	}
+	if err != nil {
+		// The kernel's own answer, in the caller's namespace, rather
+		// than another namespace's host name.
+		s.logf("answering uname of pid %d: %v; the kernel answers instead", req.Pid, err)
+		resp.Flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
 		return resp, true
 	}
 	buf := Reply(layout, &u, s.Machine)
@@ -129,6 +136,45 @@ func (s *Server) answer(fd int, req *notif) (resp notifResp, ok bool) {
 	}
 	resp.Error = -int32(werr)
 	return resp, true
+}
+
+// unameOf is uname(2) as seen in the UTS namespace of pid (its host and
+// domain name): the serving thread's own answer when it shares that
+// namespace, the common case; otherwise (a container started under
+// exec --machine: a dockerd's) from a thread that joins the namespace for
+// this one call and then ends, so that no thread or namespace is kept.
+// The caller rechecks that the request is live afterwards: only then is
+// pid known to have been the caller.
+func unameOf(pid int) (unix.Utsname, error) {
+	var u unix.Utsname
+	var own, its unix.Stat_t
+	nsPath := "/proc/" + strconv.Itoa(pid) + "/ns/uts"
+	if err := unix.Stat("/proc/thread-self/ns/uts", &own); err != nil {
+		return u, fmt.Errorf("its UTS namespace: %w", err)
+	}
+	if err := unix.Stat(nsPath, &its); err != nil {
+		return u, fmt.Errorf("its UTS namespace: %w", err)
+	}
+	if own.Dev == its.Dev && own.Ino == its.Ino {
+		return u, unix.Uname(&u)
+	}
+	fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return u, fmt.Errorf("its UTS namespace: %w", err)
+	}
+	defer unix.Close(fd)
+	errc := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread, now in another namespace, ends
+		// with this goroutine.
+		runtime.LockOSThread()
+		if err := unix.Setns(fd, unix.CLONE_NEWUTS); err != nil {
+			errc <- fmt.Errorf("joining its UTS namespace: %w", err)
+			return
+		}
+		errc <- unix.Uname(&u)
+	}()
+	return u, <-errc
 }
 
 // writeRemote writes buf at addr in process pid with the kernel's own
