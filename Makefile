@@ -101,6 +101,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
 	$(GO) test -run '^$$' -fuzz '^FuzzNameIs$$' -fuzztime $(FUZZTIME) ./internal/rawjson/
 	$(GO) test -run '^$$' -fuzz '^FuzzAgreesWithContainerd$$' -fuzztime $(FUZZTIME) ./internal/platform/
+	$(GO) test -run '^$$' -fuzz '^FuzzBuildkitdInstallUninstall$$' -fuzztime $(FUZZTIME) ./shim/install/
 
 clean:
 	rm -rf bin

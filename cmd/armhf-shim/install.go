@@ -17,10 +17,10 @@ func uninstallCommand() *cli.Command { return installCmd(true) }
 
 func installFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "config", Usage: "the file to edit (default: daemon.json, config.toml, hooks.d/armhf-shim.json, the docker.service drop-in or " + install.DefaultAgentSocketUnit + ")"},
+		&cli.StringFlag{Name: "config", Usage: "the file to edit (default: daemon.json, config.toml, hooks.d/armhf-shim.json, the docker.service drop-in, buildkitd.toml or " + install.DefaultAgentSocketUnit + ")"},
 		&cli.StringFlag{Name: "runtime-name", Value: install.DefaultRuntimeName, Usage: "docker/containerd/podman-runtime/crio runtime name"},
 		&cli.BoolFlag{Name: "set-as-default", Usage: "make it the default runtime (docker, containerd, podman-runtime, crio); uninstall puts the previous default back"},
-		&cli.BoolFlag{Name: "replace", Usage: "docker: replace a runtime entry of that name that does not run armhf-shim; podman-runtime, crio: a drop-in of that path not written by armhf-shim (uninstall puts it back)"},
+		&cli.BoolFlag{Name: "replace", Usage: "docker: replace a runtime entry of that name that does not run armhf-shim; buildkitd: a runtime binary that is not runc; podman-runtime, crio: a drop-in of that path not written by armhf-shim (uninstall puts it back)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the diff, change nothing"},
 		&cli.StringFlag{Name: "binary", Usage: "the armhf-shim binary to register (default: this one)"},
 		&cli.StringFlag{Name: "link-dir", Usage: "buildkit: directory of the runc link (default " + install.DefaultBuildkitLinkDir + "); docker-cli: directory of the docker link (default: the standard PATH directory before the real docker's)"},
@@ -37,6 +37,7 @@ var targetUsage = map[string]string{
 	"crio":           "a crio.conf.d drop-in with the runtime handler, usable by a Kubernetes RuntimeClass",
 	"buildkit":       "a runc link to armhf-shim first in dockerd's PATH (systemd drop-in), for dockerd's embedded BuildKit",
 	"seccomp-agent":  "a systemd socket unit and service for `armhf-shim seccomp-agent` (uname -m = armv7l in containers), on the runtime wrapper's agent socket",
+	"buildkitd":      "a standalone buildkitd's buildkitd.toml (default " + install.DefaultBuildkitdConfig + "): [worker.oci] binary and the containerd worker's runc, every other byte kept",
 	"docker-cli":     "a docker link to the CLI wrapper in the PATH directory before the real docker's, which is left untouched and named in /etc/armhf-shim/config.json",
 }
 

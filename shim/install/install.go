@@ -25,6 +25,9 @@
 //   - buildkit: dockerd's embedded BuildKit runs `runc` from dockerd's PATH
 //     and ignores the configured runtime, so a `runc` link to armhf-shim
 //     goes in a directory put first in dockerd's PATH by a systemd drop-in;
+//   - buildkitd: a standalone buildkitd's buildkitd.toml gets the wrapper
+//     as the OCI worker's binary and as the runc of the containerd worker's
+//     runc shim, spliced in place (tomledit.go, buildkitd.go);
 //   - docker-cli: a `docker` link to the CLI wrapper in the standard PATH
 //     directory before the real docker's, which is written into the
 //     wrapper's config file as the docker it execs (dockercli.go);
@@ -60,7 +63,7 @@ import (
 )
 
 // Targets are the engines install knows.
-var Targets = []string{"docker", "containerd", "podman", "buildkit", "docker-cli", "podman-runtime", "crio", "seccomp-agent"}
+var Targets = []string{"docker", "containerd", "podman", "buildkit", "buildkitd", "docker-cli", "podman-runtime", "crio", "seccomp-agent"}
 
 // Default paths.
 const (
@@ -220,6 +223,8 @@ func BuildPlan(o Options) (Plan, error) {
 		return planPodman(o)
 	case "buildkit":
 		return planBuildkit(o)
+	case "buildkitd":
+		return planBuildkitd(o)
 	case "docker-cli":
 		return planDockerCLI(o)
 	case "seccomp-agent":
@@ -248,6 +253,8 @@ func (o *Options) primaryPath() string {
 		return DefaultCLIConfig
 	case "seccomp-agent":
 		return DefaultAgentSocketUnit
+	case "buildkitd":
+		return DefaultBuildkitdConfig
 	}
 	if t, ok := runtimeDropIns[o.Target]; ok {
 		return filepath.Join(o.root(), t.defaultPath)

@@ -26,6 +26,8 @@ type record struct {
 	Docker       *dockerRecord `json:"docker,omitempty"`
 	Imports      *importsEdit  `json:"imports,omitempty"` // containerd's config.toml
 	CLI          *cliRecord    `json:"dockerCLI,omitempty"`
+	// Buildkitd holds the edits of buildkitd.toml.
+	Buildkitd *buildkitdRecord `json:"buildkitd,omitempty"`
 	// Replaced holds, by path, the content of a file --replace displaced,
 	// which uninstall puts back.
 	Replaced map[string]string `json:"replaced,omitempty"`
@@ -89,7 +91,7 @@ func loadRecord(path string) (*record, []byte, error) {
 }
 
 func (r *record) empty() bool {
-	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && r.Imports == nil && r.CLI == nil && len(r.Replaced) == 0 &&
+	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && r.Imports == nil && r.CLI == nil && r.Buildkitd == nil && len(r.Replaced) == 0 &&
 		(r.Docker == nil || len(r.Docker.Runtimes) == 0)
 }
 

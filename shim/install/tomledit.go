@@ -1,0 +1,603 @@
+package install
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	toml "github.com/pelletier/go-toml/v2"
+)
+
+// tomlDoc edits a TOML document in place, as jsonDoc edits JSON: a small
+// scanner finds each key-value's key path and the byte range of its value,
+// each table header and each inline table, and an edit splices new bytes
+// over one range or inserts a line, so every byte it does not change —
+// comments, order, indentation, quoting — stays as written. go-toml
+// validates the document first (the scanner relies on its being valid TOML)
+// and, after an edit, decodes both versions to check that nothing but the
+// keys set changed (tomlSame), which guards against a scanner mistake.
+//
+// Keys are matched without regard to case, as go-toml matches them to a Go
+// struct's fields when buildkitd loads its config.
+type tomlDoc struct {
+	b       []byte
+	kvs     []tomlKV
+	tables  []tomlTable
+	inlines []*tomlInline
+}
+
+// tomlKV is one key-value: its whole key path (table and dotted key), where
+// its line and key start, and its value's range.
+type tomlKV struct {
+	path             []string
+	lineStart, keyAt int
+	val, valEnd      int
+	// tablePath is the path of the table whose body or inline table holds
+	// it; in is the inline table (nil: a table body).
+	tablePath []string
+	in        *tomlInline
+	indent    string
+}
+
+// tomlTable is a [table] or [[array]] header.
+type tomlTable struct {
+	path      []string
+	array     bool
+	lineStart int
+	lineEnd   int // after the header line's newline
+}
+
+// tomlInline is an inline table { ... }: its path and braces.
+type tomlInline struct {
+	path        []string
+	open, close int
+	n           int // key-values in it
+}
+
+// parseTOMLDoc validates data as TOML and scans its structure.
+func parseTOMLDoc(data []byte) (*tomlDoc, error) {
+	var m map[string]any
+	if err := toml.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	d := &tomlDoc{b: data}
+	if err := d.scan(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+type tomlScanError struct {
+	at  int
+	msg string
+}
+
+func (e *tomlScanError) Error() string { return fmt.Sprintf("offset %d: %s", e.at, e.msg) }
+
+func (d *tomlDoc) fail(at int, msg string) { panic(&tomlScanError{at, msg}) }
+
+func (d *tomlDoc) scan() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(*tomlScanError)
+			if !ok {
+				panic(r)
+			}
+			err = e
+		}
+	}()
+	var table []string
+	i := 0
+	for {
+		i = d.skipSpace(i, true)
+		if i >= len(d.b) {
+			return nil
+		}
+		line := lineStart(d.b, i)
+		if d.b[i] == '[' {
+			t := tomlTable{lineStart: line, array: i+1 < len(d.b) && d.b[i+1] == '['}
+			j := i + 1
+			if t.array {
+				j++
+			}
+			t.path, j = d.key(j)
+			j = d.skipSpace(j, false)
+			close := "]"
+			if t.array {
+				close = "]]"
+			}
+			if !bytes.HasPrefix(d.b[j:], []byte(close)) {
+				d.fail(j, "table header not closed")
+			}
+			j = d.skipSpace(j+len(close), false)
+			t.lineEnd = d.eol(j)
+			d.tables = append(d.tables, t)
+			table = t.path
+			i = t.lineEnd
+			continue
+		}
+		kv := d.keyValue(i, table, nil)
+		i = d.eol(d.skipSpace(kv.valEnd, false))
+	}
+}
+
+// skipSpace skips blanks and, with newlines, line ends and comments.
+func (d *tomlDoc) skipSpace(i int, newlines bool) int {
+	for i < len(d.b) {
+		switch d.b[i] {
+		case ' ', '\t':
+			i++
+		case '\r', '\n':
+			if !newlines {
+				return i
+			}
+			i++
+		case '#':
+			if !newlines {
+				return i
+			}
+			for i < len(d.b) && d.b[i] != '\n' {
+				i++
+			}
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// eol is after the line end (and comment) at i.
+func (d *tomlDoc) eol(i int) int {
+	if i < len(d.b) && d.b[i] == '#' {
+		for i < len(d.b) && d.b[i] != '\n' {
+			i++
+		}
+	}
+	if i < len(d.b) && d.b[i] == '\r' {
+		i++
+	}
+	if i < len(d.b) {
+		if d.b[i] != '\n' {
+			d.fail(i, "expected the end of the line")
+		}
+		i++
+	}
+	return i
+}
+
+func lineStart(b []byte, i int) int {
+	return bytes.LastIndexByte(b[:i], '\n') + 1
+}
+
+// key scans a (dotted) key at i.
+func (d *tomlDoc) key(i int) ([]string, int) {
+	var path []string
+	for {
+		i = d.skipSpace(i, false)
+		if i >= len(d.b) {
+			d.fail(i, "key expected")
+		}
+		var part string
+		switch d.b[i] {
+		case '"':
+			end := d.basicString(i)
+			s, err := strconv.Unquote(string(d.b[i:end]))
+			if err != nil {
+				s = string(d.b[i+1 : end-1]) // an escape Go lacks: compare as written
+			}
+			part, i = s, end
+		case '\'':
+			end := bytes.IndexByte(d.b[i+1:], '\'')
+			if end < 0 {
+				d.fail(i, "unterminated key")
+			}
+			part, i = string(d.b[i+1:i+1+end]), i+2+end
+		default:
+			j := i
+			for j < len(d.b) && isBareKeyChar(d.b[j]) {
+				j++
+			}
+			if j == i {
+				d.fail(i, "key expected")
+			}
+			part, i = string(d.b[i:j]), j
+		}
+		path = append(path, part)
+		i = d.skipSpace(i, false)
+		if i < len(d.b) && d.b[i] == '.' {
+			i++
+			continue
+		}
+		return path, i
+	}
+}
+
+func isBareKeyChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// keyValue scans the key-value at i, in table (and inline table in).
+func (d *tomlDoc) keyValue(i int, table []string, in *tomlInline) tomlKV {
+	kv := tomlKV{keyAt: i, lineStart: lineStart(d.b, i), tablePath: table, in: in}
+	kv.indent = string(d.b[kv.lineStart:i])
+	if strings.Trim(kv.indent, " \t") != "" {
+		kv.indent = ""
+	}
+	rel, j := d.key(i)
+	kv.path = append(append([]string(nil), table...), rel...)
+	if j >= len(d.b) || d.b[j] != '=' {
+		d.fail(j, "= expected")
+	}
+	kv.val = d.skipSpace(j+1, false)
+	kv.valEnd = d.value(kv.val, kv.path)
+	d.kvs = append(d.kvs, kv)
+	return kv
+}
+
+// value scans the value at i (of key path) and returns its end.
+func (d *tomlDoc) value(i int, path []string) int {
+	if i >= len(d.b) {
+		d.fail(i, "value expected")
+	}
+	switch c := d.b[i]; {
+	case bytes.HasPrefix(d.b[i:], []byte(`"""`)), bytes.HasPrefix(d.b[i:], []byte(`'''`)):
+		q := d.b[i : i+3]
+		j := i + 3
+		for {
+			if j >= len(d.b) {
+				d.fail(i, "unterminated string")
+			}
+			if q[0] == '"' && d.b[j] == '\\' {
+				j += 2
+				continue
+			}
+			if bytes.HasPrefix(d.b[j:], q) {
+				j += 3
+				for n := 0; n < 2 && j < len(d.b) && d.b[j] == q[0]; n++ {
+					j++
+				}
+				return j
+			}
+			j++
+		}
+	case c == '"':
+		return d.basicString(i)
+	case c == '\'':
+		end := bytes.IndexByte(d.b[i+1:], '\'')
+		if end < 0 {
+			d.fail(i, "unterminated string")
+		}
+		return i + 2 + end
+	case c == '[':
+		j := i + 1
+		for {
+			j = d.skipSpace(j, true)
+			if j < len(d.b) && d.b[j] == ']' {
+				return j + 1
+			}
+			j = d.skipSpace(d.value(j, path), true)
+			if j < len(d.b) && d.b[j] == ',' {
+				j++
+			}
+		}
+	case c == '{':
+		in := &tomlInline{path: path, open: i}
+		d.inlines = append(d.inlines, in)
+		j := i + 1
+		for {
+			j = d.skipSpace(j, true)
+			if j >= len(d.b) {
+				d.fail(i, "unterminated inline table")
+			}
+			if d.b[j] == '}' {
+				in.close = j
+				return j + 1
+			}
+			if d.b[j] == ',' {
+				j++
+				continue
+			}
+			kv := d.keyValue(j, path, in)
+			in.n++
+			j = kv.valEnd
+		}
+	default:
+		j := i
+		for j < len(d.b) && !bytes.ContainsRune([]byte(" \t\r\n#,]}"), rune(d.b[j])) {
+			j++
+		}
+		// A date and time may be separated by a space: 1979-05-27 07:32:00.
+		if j-i == 10 && j+3 < len(d.b) && d.b[j] == ' ' && d.b[i+4] == '-' && isDigit(d.b[j+1]) && isDigit(d.b[j+2]) && d.b[j+3] == ':' {
+			j++
+			for j < len(d.b) && !bytes.ContainsRune([]byte(" \t\r\n#,]}"), rune(d.b[j])) {
+				j++
+			}
+		}
+		if j == i {
+			d.fail(i, "value expected")
+		}
+		return j
+	}
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func (d *tomlDoc) basicString(i int) int {
+	for j := i + 1; j < len(d.b); j++ {
+		switch d.b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		case '\n':
+			d.fail(i, "unterminated string")
+		}
+	}
+	d.fail(i, "unterminated string")
+	return 0
+}
+
+// samePath compares key paths as go-toml matches them to struct fields.
+func samePath(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !strings.EqualFold(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixPath(p, prefix []string) bool {
+	return len(p) >= len(prefix) && samePath(p[:len(prefix)], prefix)
+}
+
+// find is the key-value of path, or nil.
+func (d *tomlDoc) find(path []string) *tomlKV {
+	for i := range d.kvs {
+		if samePath(d.kvs[i].path, path) {
+			return &d.kvs[i]
+		}
+	}
+	return nil
+}
+
+// raw is the value of path as written ("" and false when absent).
+func (d *tomlDoc) raw(path []string) (string, bool) {
+	kv := d.find(path)
+	if kv == nil {
+		return "", false
+	}
+	return string(d.b[kv.val:kv.valEnd]), true
+}
+
+// tomlEdit is one value install set: where, as it was (Was, "" when the
+// key was absent) and as written, and the exact text inserted for a new
+// key, so that uninstall can take out just that.
+type tomlEdit struct {
+	Path     []string `json:"path"`
+	Was      string   `json:"was,omitempty"`
+	Now      string   `json:"now"`
+	Inserted string   `json:"inserted,omitempty"`
+}
+
+// set gives the document with path's value replaced by (or a new key with)
+// the TOML value v, and the edit made.
+func (d *tomlDoc) set(path []string, v string) ([]byte, tomlEdit) {
+	e := tomlEdit{Path: path, Now: v}
+	if kv := d.find(path); kv != nil {
+		e.Was = string(d.b[kv.val:kv.valEnd])
+		return splice(d.b, kv.val, kv.valEnd, v), e
+	}
+	at, text := d.insertion(path, v)
+	e.Inserted = text
+	return splice(d.b, at, at, text), e
+}
+
+func splice(b []byte, start, end int, s string) []byte {
+	out := make([]byte, 0, len(b)-(end-start)+len(s))
+	out = append(append(append(out, b[:start]...), s...), b[end:]...)
+	return out
+}
+
+// tomlKey renders one key part, quoted only when it must be.
+func tomlKey(k string) string {
+	for i := 0; i < len(k); i++ {
+		if !isBareKeyChar(k[i]) {
+			return strconv.Quote(k)
+		}
+	}
+	if k == "" {
+		return `""`
+	}
+	return k
+}
+
+func dotted(path []string) string {
+	q := make([]string, len(path))
+	for i, p := range path {
+		q[i] = tomlKey(p)
+	}
+	return strings.Join(q, ".")
+}
+
+// insertion says where a new key path = v goes and the text to insert:
+// into the deepest table on the way to it that the document writes down
+// (its [header], inline table or dotted keys), relative to it; when there
+// is none, as a new [table] — before the first header of a table below it,
+// so it reads as their parent, else at the end.
+func (d *tomlDoc) insertion(path []string, v string) (int, string) {
+	for n := len(path) - 1; n >= 1; n-- {
+		t, rel := path[:n], path[n:]
+		line := dotted(rel) + " = " + v
+		for _, h := range d.tables {
+			if !h.array && samePath(h.path, t) {
+				// Last in the table's body, laid out like its keys.
+				at := h.lineEnd
+				for _, kv := range d.kvs {
+					if kv.in == nil && kv.keyAt >= h.lineEnd && samePath(kv.tablePath, h.path) && d.bodyOf(kv.keyAt, h) {
+						at = d.eol(d.skipSpace(kv.valEnd, false))
+					}
+				}
+				text := d.bodyIndent(h) + line + d.newline()
+				if at == len(d.b) && d.b[len(d.b)-1] != '\n' {
+					text = d.newline() + text // the file ends without a newline
+				}
+				return at, text
+			}
+		}
+		for _, in := range d.inlines {
+			if samePath(in.path, t) {
+				if in.n == 0 {
+					return in.close, " " + line + " "
+				}
+				// After the last key-value, before any blank and the brace.
+				end := in.close
+				for end > in.open && (d.b[end-1] == ' ' || d.b[end-1] == '\t') {
+					end--
+				}
+				return end, ", " + line
+			}
+		}
+		// Dotted keys in a table body defining t: after the last of them.
+		var last *tomlKV
+		for i := range d.kvs {
+			kv := &d.kvs[i]
+			if kv.in == nil && len(kv.tablePath) < n && hasPrefixPath(kv.path, t) && len(kv.path) > n {
+				last = kv
+			}
+		}
+		if last != nil {
+			at := d.eol(d.skipSpace(last.valEnd, false))
+			text := last.indent + dotted(path[len(last.tablePath):]) + " = " + v + d.newline()
+			if at == len(d.b) && (len(d.b) == 0 || d.b[len(d.b)-1] != '\n') {
+				text = d.newline() + text
+			}
+			return at, text
+		}
+	}
+	header := "[" + dotted(path[:len(path)-1]) + "]" + d.newline() + "  " + tomlKey(path[len(path)-1]) + " = " + v + d.newline()
+	for _, h := range d.tables {
+		if len(h.path) >= len(path) && hasPrefixPath(h.path, path[:len(path)-1]) {
+			return h.lineStart, header + d.newline()
+		}
+	}
+	at := len(d.b)
+	prefix := ""
+	switch {
+	case at == 0:
+	case d.b[at-1] != '\n':
+		prefix = d.newline() + d.newline()
+	case at < 2 || d.b[at-2] != '\n':
+		prefix = d.newline()
+	}
+	return at, prefix + header
+}
+
+// bodyOf reports whether offset i is in the body of table h: after its
+// header and before the next header.
+func (d *tomlDoc) bodyOf(i int, h tomlTable) bool {
+	for _, o := range d.tables {
+		if o.lineStart > h.lineStart && o.lineStart < i {
+			return false
+		}
+	}
+	return i >= h.lineEnd
+}
+
+// bodyIndent is the indentation of the first key-value of table h's body.
+func (d *tomlDoc) bodyIndent(h tomlTable) string {
+	for _, kv := range d.kvs {
+		if kv.in == nil && kv.keyAt >= h.lineEnd && samePath(kv.tablePath, h.path) {
+			return kv.indent
+		}
+	}
+	for _, kv := range d.kvs {
+		if kv.in == nil && kv.indent != "" {
+			return kv.indent
+		}
+	}
+	return ""
+}
+
+// newline is the document's line end.
+func (d *tomlDoc) newline() string {
+	if bytes.Contains(d.b, []byte("\r\n")) {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// undo takes edit e out of the document: the value as it was, or the text
+// inserted. ok is false when the key no longer holds what install wrote
+// (someone changed it since: it is left alone).
+func (d *tomlDoc) undo(e tomlEdit) ([]byte, bool) {
+	kv := d.find(e.Path)
+	if kv == nil || string(d.b[kv.val:kv.valEnd]) != e.Now {
+		return nil, false
+	}
+	if e.Inserted == "" {
+		return splice(d.b, kv.val, kv.valEnd, e.Was), true
+	}
+	// The inserted text is found where it covers the key-value.
+	for from := 0; ; {
+		i := bytes.Index(d.b[from:], []byte(e.Inserted))
+		if i < 0 {
+			return nil, false
+		}
+		i += from
+		if i <= kv.keyAt && kv.valEnd <= i+len(e.Inserted) {
+			return splice(d.b, i, i+len(e.Inserted), ""), true
+		}
+		from = i + 1
+	}
+}
+
+// tomlSame reports whether a and b decode to the same values once the
+// keys of paths are taken out of both (with the tables left empty by it).
+func tomlSame(a, b []byte, paths ...[]string) error {
+	var ma, mb map[string]any
+	if err := toml.Unmarshal(a, &ma); err != nil {
+		return err
+	}
+	if err := toml.Unmarshal(b, &mb); err != nil {
+		return err
+	}
+	if ma == nil {
+		ma = map[string]any{}
+	}
+	if mb == nil {
+		mb = map[string]any{}
+	}
+	for _, p := range paths {
+		deletePath(ma, p)
+		deletePath(mb, p)
+	}
+	if !reflect.DeepEqual(ma, mb) {
+		return fmt.Errorf("the edit changed more than %v", paths)
+	}
+	return nil
+}
+
+// deletePath removes path from m, and the tables it leaves empty.
+func deletePath(m map[string]any, path []string) {
+	for k, v := range m {
+		if !strings.EqualFold(k, path[0]) {
+			continue
+		}
+		if len(path) == 1 {
+			delete(m, k)
+			continue
+		}
+		if sub, ok := v.(map[string]any); ok {
+			deletePath(sub, path[1:])
+			if len(sub) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+}
