@@ -27,28 +27,58 @@ func DropInPath(mainConfig string) string {
 }
 
 // ContainerdDropIn renders the drop-in declaring runtime handler name.
-func ContainerdDropIn(version int, name, binary string, setDefault bool) []byte {
+// withRunc also declares containerd's default handler, runc, as its
+// defaults have it: containerd 1.x decodes a CRI section over its defaults
+// with a runtimes map that replaces theirs, so a drop-in declaring only
+// armhf would leave default_runtime_name = "runc" naming nothing, and the
+// CRI plugin would not load. containerd 2.x keeps the default entries, and
+// an explicit runc of the same type changes nothing there.
+func ContainerdDropIn(version int, name, binary string, setDefault, withRunc bool) []byte {
 	p := fmt.Sprintf("plugins.%q.containerd", criPlugin(version))
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by armhf-shim install containerd: the runtime handler %q runs\n", name)
 	b.WriteString("# armhf-shim, which makes armhf (32-bit) containers see an armv7 machine and\n")
 	b.WriteString("# passes every other container straight to runc. Usable as the handler of a\n")
 	fmt.Fprintf(&b, "# Kubernetes RuntimeClass (handler: %s).\n", name)
+	if withRunc {
+		b.WriteString("# runc is containerd's default handler, declared because containerd 1.x\n")
+		b.WriteString("# replaces its default handlers with those of this file.\n")
+	}
 	fmt.Fprintf(&b, "version = %d\n", version)
 	if setDefault {
 		fmt.Fprintf(&b, "\n[%s]\n  default_runtime_name = %q\n", p, name)
+	}
+	if withRunc {
+		fmt.Fprintf(&b, "\n[%s.runtimes.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n", p)
 	}
 	fmt.Fprintf(&b, "\n[%s.runtimes.%s]\n  runtime_type = \"io.containerd.runc.v2\"\n", p, name)
 	fmt.Fprintf(&b, "\n[%s.runtimes.%s.options]\n  BinaryName = %q\n", p, name, binary)
 	return []byte(b.String())
 }
 
-// containerdVersion asks `containerd --version` ("" if unavailable).
-func containerdVersion() string {
-	out, err := exec.Command("containerd", "--version").Output()
+// declaresRunc reports whether config c declares the runc handler itself,
+// which the drop-in then leaves alone.
+func declaresRunc(c mainConfig, version int) bool {
+	pl, _ := c.Plugins[criPlugin(version)].(map[string]any)
+	ctd, _ := pl["containerd"].(map[string]any)
+	rts, _ := ctd["runtimes"].(map[string]any)
+	_, ok := rts["runc"]
+	return ok
+}
+
+// containerdVersion asks `bin --version` ("1.6.20"; "" if unavailable).
+func containerdVersion(bin string) string {
+	out, err := exec.Command(bin, "--version").Output()
 	if err != nil {
 		return ""
 	}
+	return parseContainerdVersion(out)
+}
+
+// parseContainerdVersion finds the version in `containerd --version`'s
+// line: "containerd github.com/containerd/containerd 1.6.20~ds1 ..." or
+// "containerd containerd.io v2.4.2 <commit>".
+func parseContainerdVersion(out []byte) string {
 	m := regexp.MustCompile(`\b(v?\d+\.\d+\.\d+)`).FindSubmatch(out)
 	if m == nil {
 		return ""
@@ -109,10 +139,7 @@ func planContainerd(o Options) (Plan, error) {
 			return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
 		}
 	}
-	ver := o.ContainerdVersion
-	if ver == "" {
-		ver = containerdVersion()
-	}
+	ver, verFrom := o.containerdVersion()
 	var p Plan
 	p.Apply = []string{"systemctl restart containerd   # containerd reads its config only at start"}
 	if o.Uninstall {
@@ -136,6 +163,8 @@ func planContainerd(o Options) (Plan, error) {
 		return Plan{}, fmt.Errorf("%s is a version 1 containerd config (no \"version\" key): armhf-shim writes version 2/3 drop-ins; "+
 			"migrate it with `containerd config migrate` (containerd >= 2) or add version = 2, then run again (left unchanged)", mainPath)
 	case version == 0:
+		// No config: version 2 is read by every containerd >= 1.6 (2.x
+		// migrates it), 3 only by 2.x.
 		version = 2
 		if major, _, ok := majorMinor(ver); ok && major >= 2 {
 			version = 3
@@ -145,20 +174,33 @@ func planContainerd(o Options) (Plan, error) {
 	case version > 3:
 		return Plan{}, fmt.Errorf("%s has version = %d, newer than armhf-shim knows (2, 3): left unchanged", mainPath, version)
 	}
-	// containerd before 1.7 replaces a whole plugin section with an
-	// imported file's: a drop-in would wipe the CRI settings of config.toml.
-	if _, has := c.Plugins[criPlugin(version)]; has {
-		if major, minor, ok := majorMinor(ver); ok && (major < 1 || major == 1 && minor < 7) {
-			return Plan{}, fmt.Errorf("containerd %s replaces the whole [plugins.%q] section of %s with an imported file's, "+
-				"so a drop-in would discard your CRI settings: add these lines to %s by hand instead (left unchanged):\n%s",
-				ver, criPlugin(version), mainPath, mainPath, tablesOnly(ContainerdDropIn(version, o.RuntimeName, mustRuntime(o), o.SetAsDefault)))
+	major, _, known := majorMinor(ver)
+	if version == 3 && known && major < 2 {
+		return Plan{}, fmt.Errorf("%s has version = 3, which containerd %s (%s) cannot read: "+
+			"if another containerd reads it, name it with --containerd PATH or --containerd-version X.Y.Z (left unchanged)", mainPath, ver, verFrom)
+	}
+	withRunc := !declaresRunc(c, version)
+	// containerd 1.x (services/server/config mergeConfig, 1.6 and 1.7)
+	// replaces a whole plugin section with an imported file's, where 2.x
+	// merges them key by key: on 1.x a drop-in would wipe config.toml's
+	// CRI settings.
+	if _, has := c.Plugins[criPlugin(version)]; has && (!known || major < 2) {
+		lines := tablesOnly(ContainerdDropIn(version, o.RuntimeName, mustRuntime(o), o.SetAsDefault, withRunc))
+		if !known {
+			return Plan{}, fmt.Errorf("%s has a [plugins.%q] section and armhf-shim cannot tell which containerd reads it (%s): "+
+				"containerd 1.x would replace that section with the drop-in's, 2.x merges them; name the containerd with "+
+				"--containerd PATH or --containerd-version X.Y.Z and run again, or add these lines to %s by hand (left unchanged):\n%s",
+				mainPath, criPlugin(version), verFrom, mainPath, lines)
 		}
+		return Plan{}, fmt.Errorf("containerd %s (%s) replaces the whole [plugins.%q] section of %s with an imported file's, "+
+			"so a drop-in would discard your CRI settings: add these lines to %s by hand instead (left unchanged):\n%s",
+			ver, verFrom, criPlugin(version), mainPath, mainPath, lines)
 	}
 	rt, link := o.runtimeLink()
 	if link != nil {
 		p.Links = append(p.Links, *link)
 	}
-	drop := ContainerdDropIn(version, o.RuntimeName, rt, o.SetAsDefault)
+	drop := ContainerdDropIn(version, o.RuntimeName, rt, o.SetAsDefault, withRunc)
 	if oldDrop != nil {
 		if _, _, err := parseMain(oldDrop); err != nil {
 			return Plan{}, fmt.Errorf("%s: %w", dropIn, err)
@@ -388,4 +430,26 @@ func (e *importsEdit) undo(data []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return append(append(append([]byte(nil), data[:s]...), e.Was...), data[end:]...), true
+}
+
+// containerdVersion is the version of the containerd that reads the
+// config ("" when unknown) and where it was learnt, for messages: the
+// --containerd-version given, else `--version` of the --containerd
+// binary, else of the containerd first on PATH.
+func (o *Options) containerdVersion() (ver, from string) {
+	if o.ContainerdVersion != "" {
+		return strings.TrimPrefix(o.ContainerdVersion, "v"), "as --containerd-version says"
+	}
+	bin := o.Containerd
+	if bin == "" {
+		p, err := exec.LookPath("containerd")
+		if err != nil {
+			return "", "no containerd on PATH"
+		}
+		bin = p
+	}
+	if v := containerdVersion(bin); v != "" {
+		return v, "as " + bin + " --version says"
+	}
+	return "", bin + " --version gave no version"
 }

@@ -100,8 +100,11 @@ type Options struct {
 	// Docker is the docker CLI docker-cli fronts ("" = the configured one,
 	// else the first on PATH).
 	Docker string
-	// ContainerdVersion is `containerd --version`'s "1.6.20" ("" = ask it).
+	// ContainerdVersion is the version of the containerd that reads the
+	// config, "1.6.20" ("" = ask Containerd).
 	ContainerdVersion string
+	// Containerd is that containerd's binary ("" = the first on PATH).
+	Containerd string
 	// AgentSocket is the seccomp agent's socket (seccomp-agent: where the
 	// runtime wrapper looks for it).
 	AgentSocket string
@@ -166,6 +169,11 @@ func (o *Options) defaults() error {
 		return err
 	}
 	o.Binary = abs
+	if v := o.ContainerdVersion; v != "" {
+		if _, _, ok := majorMinor(strings.TrimPrefix(v, "v")); !ok {
+			return fmt.Errorf("--containerd-version %q: want the version `containerd --version` prints, such as 1.6.20 or 2.1.4", v)
+		}
+	}
 	if o.Out == nil {
 		o.Out = os.Stdout
 	}

@@ -217,15 +217,23 @@ func TestRunMalformedLeavesFileUnchanged(t *testing.T) {
 
 func TestContainerdDropIn(t *testing.T) {
 	for _, v := range []int{2, 3} {
-		var m map[string]any
-		if err := toml.Unmarshal(ContainerdDropIn(v, "armhf", "/usr/local/bin/armhf-runc", true), &m); err != nil {
-			t.Fatalf("v%d: %v", v, err)
-		}
-		ctd := m["plugins"].(map[string]any)[criPlugin(v)].(map[string]any)["containerd"].(map[string]any)
-		rt := ctd["runtimes"].(map[string]any)["armhf"].(map[string]any)
-		if m["version"] != int64(v) || ctd["default_runtime_name"] != "armhf" || rt["runtime_type"] != "io.containerd.runc.v2" ||
-			rt["options"].(map[string]any)["BinaryName"] != "/usr/local/bin/armhf-runc" {
-			t.Errorf("v%d drop-in: %v", v, m)
+		for _, withRunc := range []bool{false, true} {
+			var m map[string]any
+			if err := toml.Unmarshal(ContainerdDropIn(v, "armhf", "/usr/local/bin/armhf-runc", true, withRunc), &m); err != nil {
+				t.Fatalf("v%d: %v", v, err)
+			}
+			ctd := m["plugins"].(map[string]any)[criPlugin(v)].(map[string]any)["containerd"].(map[string]any)
+			rts := ctd["runtimes"].(map[string]any)
+			rt := rts["armhf"].(map[string]any)
+			if m["version"] != int64(v) || ctd["default_runtime_name"] != "armhf" || rt["runtime_type"] != "io.containerd.runc.v2" ||
+				rt["options"].(map[string]any)["BinaryName"] != "/usr/local/bin/armhf-runc" {
+				t.Errorf("v%d drop-in: %v", v, m)
+			}
+			// runc as containerd's defaults have it: the type, no options.
+			runc, has := rts["runc"].(map[string]any)
+			if has != withRunc || has && !reflect.DeepEqual(runc, map[string]any{"runtime_type": "io.containerd.runc.v2"}) {
+				t.Errorf("v%d withRunc=%v: runc = %v", v, withRunc, rts["runc"])
+			}
 		}
 	}
 }
@@ -313,8 +321,11 @@ func TestPlanContainerdVersions(t *testing.T) {
 		{"absent config, containerd 1.6", "", "1.6.20", "", 2},
 		{"absent config, containerd 2.0", "", "2.0.1", "", 3},
 		{"v3 config", "version = 3\n", "2.1.0", "", 3},
-		{"v2 config with CRI settings on 1.7", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "1.7.2", "", 2},
+		{"v2 config with CRI settings on 2.0", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "2.0.0", "", 2},
+		{"v2 config with CRI settings on 1.7", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "1.7.29", "replaces the whole", 0},
 		{"v2 config with CRI settings on 1.6", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "1.6.20", "replaces the whole", 0},
+		{"v2 config with CRI settings, no containerd", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "", "--containerd PATH", 0},
+		{"v3 config on 1.7", "version = 3\n", "1.7.29", "cannot read", 0},
 		{"v1 config", "[plugins.cri]\n  x = 1\n", "1.6.20", "version 1", 0},
 		{"version 1", "version = 1\n", "1.6.20", "version = 1", 0},
 	}
@@ -322,7 +333,11 @@ func TestPlanContainerdVersions(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p := write(c.content)
 			var out bytes.Buffer
-			err := Run(Options{Target: "containerd", Config: p, Binary: bin, Out: &out, ContainerdVersion: c.version})
+			o := Options{Target: "containerd", Config: p, Binary: bin, Out: &out, ContainerdVersion: c.version}
+			if c.version == "" {
+				o.Containerd = filepath.Join(dir, "no-containerd")
+			}
+			err := Run(o)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("err = %v, want %q", err, c.wantErr)
@@ -576,5 +591,37 @@ func TestRunAllOrNothing(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(cfg + ".armhf-shim-*.bak"); len(m) != 0 {
 		t.Errorf("backups of an undone change left: %q", m)
+	}
+}
+
+// The drop-in declares runc exactly when config.toml does not: containerd
+// 1.x would otherwise have no runc handler (issue 20), and a runc the
+// user declared is theirs.
+func TestContainerdDropInDeclaresRuncUnlessConfigDoes(t *testing.T) {
+	_, bin := setup(t)
+	for _, c := range []struct {
+		name, config, version string
+		runc                  bool
+	}{
+		{"no config", "", "1.6.20", true},
+		{"minimal", "version = 2\n", "1.6.20", true},
+		{"v3 CRI without runc", "version = 3\n[plugins.'io.containerd.cri.v1.runtime']\n  enable_selinux = false\n", "2.1.0", true},
+		{"v3 runc declared", "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n  runtime_type = 'io.containerd.runc.v2'\n", "2.1.0", false},
+		{"v2 runc declared", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n", "2.0.0", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "config.toml")
+			if c.config != "" {
+				os.WriteFile(p, []byte(c.config), 0o644)
+			}
+			var out bytes.Buffer
+			if err := Run(Options{Target: "containerd", Config: p, Binary: bin, Out: &out, ContainerdVersion: c.version}); err != nil {
+				t.Fatal(err)
+			}
+			drop := readFile(t, DropInPath(p))
+			if got := strings.Contains(drop, ".runtimes.runc]"); got != c.runc {
+				t.Errorf("drop-in declares runc: %v, want %v:\n%s", got, c.runc, drop)
+			}
+		})
 	}
 }
