@@ -26,6 +26,9 @@ func installFlags() []cli.Flag {
 		&cli.StringFlag{Name: "link-dir", Usage: "buildkit: directory of the runc link (default " + install.DefaultBuildkitLinkDir + "); docker-cli: directory of the docker link (default: the standard PATH directory before the real docker's)"},
 		&cli.StringFlag{Name: "socket", Usage: "seccomp-agent: the agent's socket (default: where the runtime wrapper looks, \"seccompAgent\" in its config file, else " + runtimecfg.DefaultSeccompAgent + ")"},
 		&cli.StringFlag{Name: "docker", Usage: "docker-cli: the real docker CLI to front (default: the configured one, else the first docker on PATH)"},
+		&cli.StringFlag{Name: "root", Usage: "where the host's root is mounted (a DaemonSet's /host): every path given or defaulted is the host's, used below it, and written as the host sees it"},
+		&cli.StringFlag{Name: "containerd", Usage: "containerd: the containerd binary that reads the config, asked for its version (default: the first on PATH)"},
+		&cli.StringFlag{Name: "containerd-version", Usage: "containerd: the version of the containerd that reads the config, such as 1.6.20 (default: ask --containerd)"},
 	}
 }
 
@@ -71,18 +74,21 @@ func installCmd(uninstall bool) *cli.Command {
 				return false
 			}
 			err := install.Run(install.Options{
-				Target:       target,
-				Config:       str("config"),
-				RuntimeName:  str("runtime-name"),
-				SetAsDefault: boolean("set-as-default"),
-				Replace:      boolean("replace"),
-				DryRun:       boolean("dry-run"),
-				Uninstall:    uninstall,
-				Binary:       str("binary"),
-				LinkDir:      str("link-dir"),
-				Docker:       str("docker"),
-				AgentSocket:  agentSocket(str("socket")),
-				Out:          c.App.Writer,
+				Target:            target,
+				Config:            str("config"),
+				RuntimeName:       str("runtime-name"),
+				SetAsDefault:      boolean("set-as-default"),
+				Replace:           boolean("replace"),
+				DryRun:            boolean("dry-run"),
+				Uninstall:         uninstall,
+				Binary:            str("binary"),
+				LinkDir:           str("link-dir"),
+				Docker:            str("docker"),
+				AgentSocket:       agentSocket(str("socket")),
+				Root:              str("root"),
+				Containerd:        str("containerd"),
+				ContainerdVersion: str("containerd-version"),
+				Out:               c.App.Writer,
 			})
 			if err != nil {
 				return cli.Exit(name+" "+target+": "+err.Error(), 1)
@@ -97,7 +103,7 @@ func installCmd(uninstall bool) *cli.Command {
 	return &cli.Command{
 		Name:      name,
 		Usage:     usage,
-		ArgsUsage: strings.Join(install.Targets, "|") + " [--config PATH] [--runtime-name armhf] [--set-as-default] [--replace] [--dry-run]",
+		ArgsUsage: strings.Join(install.Targets, "|") + " [--config PATH] [--runtime-name armhf] [--set-as-default] [--replace] [--dry-run] [--root DIR]",
 		Description: "Idempotent; edits only what it changes (uninstall gives back the bytes install found); atomic writes\n" +
 			"under a lock on the file's directory, with a backup of the previous file that is never overwritten;\n" +
 			"--dry-run prints a diff; a malformed existing file is an error and stays unchanged. What install replaced\n" +

@@ -23,15 +23,16 @@ func BuildkitDropIn(linkDir string) []byte {
 }
 
 func planBuildkit(o Options) (Plan, error) {
-	path := o.Config
+	path := o.configFile()
 	if path == "" {
-		path = DefaultBuildkitDropIn
+		path = inRoot(o.Root, DefaultBuildkitDropIn)
 	}
-	linkDir := o.LinkDir
-	if linkDir == "" {
-		linkDir = DefaultBuildkitLinkDir
+	hostLinkDir := o.LinkDir // what dockerd's PATH names
+	if hostLinkDir == "" {
+		hostLinkDir = DefaultBuildkitLinkDir
 	}
-	t, err := readTarget(path)
+	linkDir := inRoot(o.Root, hostLinkDir)
+	t, err := readTarget(o.Root, path)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -50,7 +51,7 @@ func planBuildkit(o Options) (Plan, error) {
 	}
 	rec.willCreate(filepath.Dir(path))
 	rec.willCreate(linkDir)
-	p.Files = change(path, old, BuildkitDropIn(linkDir), 0o644)
+	p.Files = change(path, old, BuildkitDropIn(hostLinkDir), 0o644)
 	rt, rtLink := o.runtimeLink()
 	target := o.Binary
 	if rtLink == nil {

@@ -3,11 +3,13 @@ package install
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	toml "github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -67,12 +69,37 @@ func declaresRunc(c mainConfig, version int) bool {
 }
 
 // containerdVersion asks `bin --version` ("1.6.20"; "" if unavailable).
-func containerdVersion(bin string) string {
-	out, err := exec.Command(bin, "--version").Output()
+// Below a root other than /, bin is the host's and runs chrooted there,
+// with the host's libraries; where chroot is not allowed, as it is.
+func containerdVersion(root, bin string) string {
+	cmd := exec.Command(bin, "--version")
+	if root != "" && root != "/" {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+		cmd.Dir = "/"
+	}
+	out, err := cmd.Output()
+	if err != nil && cmd.SysProcAttr != nil {
+		out, err = exec.Command(inRoot(root, bin), "--version").Output()
+	}
 	if err != nil {
 		return ""
 	}
 	return parseContainerdVersion(out)
+}
+
+// lookContainerd finds containerd on PATH, or below a root other than /
+// in the PATH systemd gives services there (a host path).
+func lookContainerd(root string) (string, error) {
+	if root == "" || root == "/" {
+		return exec.LookPath("containerd")
+	}
+	for _, d := range filepath.SplitList(systemdPATH) {
+		p := filepath.Join(d, "containerd")
+		if st, err := os.Stat(inRoot(root, p)); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no containerd in the host's PATH %s below %s", systemdPATH, root)
 }
 
 // parseContainerdVersion finds the version in `containerd --version`'s
@@ -115,20 +142,22 @@ func parseMain(data []byte) (mainConfig, bool, error) {
 }
 
 func planContainerd(o Options) (Plan, error) {
-	mainPath := o.Config
+	mainPath := o.configFile()
 	if mainPath == "" {
-		mainPath = DefaultContainerd
+		mainPath = inRoot(o.Root, DefaultContainerd)
 	}
 	dropIn := DropInPath(mainPath)
-	old, mode, err := readExisting(mainPath)
+	// What config.toml's imports name: the drop-in as the host sees it.
+	hostMain, hostDrop := onHost(o.Root, mainPath), onHost(o.Root, dropIn)
+	old, mode, err := readExisting(o.Root, mainPath)
 	if err != nil {
 		return Plan{}, err
 	}
-	oldDrop, dropMode, err := readExisting(dropIn)
+	oldDrop, dropMode, err := readExisting(o.Root, dropIn)
 	if err != nil {
 		return Plan{}, err
 	}
-	rec, oldRec, err := loadRecord(mainPath)
+	rec, oldRec, err := loadRecord(o.Root, mainPath)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -143,7 +172,7 @@ func planContainerd(o Options) (Plan, error) {
 	var p Plan
 	p.Apply = []string{"systemctl restart containerd   # containerd reads its config only at start"}
 	if o.Uninstall {
-		nw, err := RemoveImport(old, dropIn)
+		nw, err := RemoveImport(old, hostDrop)
 		if err != nil {
 			return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
 		}
@@ -208,8 +237,8 @@ func planContainerd(o Options) (Plan, error) {
 	}
 	var nw []byte
 	if old == nil {
-		nw = []byte(fmt.Sprintf("# Written by armhf-shim install containerd; containerd's defaults apply to everything else.\nversion = %d\nimports = [%q]\n", version, dropIn))
-	} else if nw, err = AddImport(old, c.Imports, mainPath, dropIn); err != nil {
+		nw = []byte(fmt.Sprintf("# Written by armhf-shim install containerd; containerd's defaults apply to everything else.\nversion = %d\nimports = [%q]\n", version, hostDrop))
+	} else if nw, err = AddImport(old, c.Imports, hostMain, hostDrop); err != nil {
 		return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
 	}
 	if e := importsEdited(old, nw); e != nil {
@@ -442,13 +471,13 @@ func (o *Options) containerdVersion() (ver, from string) {
 	}
 	bin := o.Containerd
 	if bin == "" {
-		p, err := exec.LookPath("containerd")
+		p, err := lookContainerd(o.Root)
 		if err != nil {
-			return "", "no containerd on PATH"
+			return "", err.Error()
 		}
 		bin = p
 	}
-	if v := containerdVersion(bin); v != "" {
+	if v := containerdVersion(o.Root, bin); v != "" {
 		return v, "as " + bin + " --version says"
 	}
 	return "", bin + " --version gave no version"

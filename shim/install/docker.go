@@ -12,15 +12,15 @@ import (
 )
 
 func planDocker(o Options) (Plan, error) {
-	path := o.Config
+	path := o.configFile()
 	if path == "" {
-		path = DefaultDockerConfig
+		path = inRoot(o.Root, DefaultDockerConfig)
 	}
-	path, err := resolve(path)
+	path, err := resolve(o.Root, path)
 	if err != nil {
 		return Plan{}, err
 	}
-	t, err := readTarget(path)
+	t, err := readTarget(o.Root, path)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -77,12 +77,12 @@ func (o *Options) runsThisShim(p string) bool {
 	if p == rt || p == o.Binary {
 		return true
 	}
-	id, _, err := fsutil.Identify(p)
+	id, _, err := fsutil.Identify(inRoot(o.Root, p))
 	if err != nil {
 		return false
 	}
 	for _, q := range []string{rt, o.Binary} {
-		if qid, _, err := fsutil.Identify(q); err == nil && qid == id {
+		if qid, _, err := fsutil.Identify(inRoot(o.Root, q)); err == nil && qid == id {
 			return true
 		}
 	}

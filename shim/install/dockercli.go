@@ -135,11 +135,11 @@ func planDockerCLI(o Options) (Plan, error) {
 	if path == "" {
 		path = DefaultCLIConfig
 	}
-	path, err := resolve(path)
+	path, err := resolve("", path)
 	if err != nil {
 		return Plan{}, err
 	}
-	t, err := readTarget(path)
+	t, err := readTarget("", path)
 	if err != nil {
 		return Plan{}, err
 	}

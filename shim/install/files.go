@@ -68,10 +68,34 @@ func nearestDir(dir string) string {
 	}
 }
 
+// inRoot is host path p as seen from here, below root ("" or "/": the
+// host's own root).
+func inRoot(root, p string) string {
+	if root == "" || root == "/" || p == "" {
+		return p
+	}
+	return filepath.Join(root, p)
+}
+
+// onHost is path p (below root) as the host sees it: what goes into the
+// files install writes and the records it keeps, so that the host's own
+// engines read them and an uninstall without --root finds them.
+func onHost(root, p string) string {
+	if root == "" || root == "/" {
+		return p
+	}
+	r, err := filepath.Rel(root, p)
+	if err != nil || r == ".." || strings.HasPrefix(r, "../") {
+		return p
+	}
+	return filepath.Join("/", r)
+}
+
 // resolve follows path's symlinks to the file they name, also when it
 // does not exist yet (a dangling daemon.json link is written where it
-// points, and stays a link).
-func resolve(path string) (string, error) {
+// points, and stays a link). An absolute link target is a host path, so
+// it is followed below root.
+func resolve(root, path string) (string, error) {
 	for i := 0; i < 40; i++ {
 		t, err := os.Readlink(path)
 		if err != nil {
@@ -83,6 +107,8 @@ func resolve(path string) (string, error) {
 		}
 		if !filepath.IsAbs(t) {
 			t = filepath.Join(filepath.Dir(path), t)
+		} else {
+			t = inRoot(root, t)
 		}
 		path = t
 	}

@@ -111,7 +111,7 @@ func InspectDockerCLI(path string) (*CLISetup, error) {
 	if path == "" {
 		path = DefaultCLIConfig
 	}
-	rec, _, err := loadRecord(path)
+	rec, _, err := loadRecord("", path)
 	if err != nil || rec.CLI == nil {
 		return nil, err
 	}

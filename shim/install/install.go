@@ -108,19 +108,29 @@ type Options struct {
 	// AgentSocket is the seccomp agent's socket (seccomp-agent: where the
 	// runtime wrapper looks for it).
 	AgentSocket string
-	Out         io.Writer
-	Now         func() time.Time
-	procRoot    string // where the running dockerds are looked for ("" = /proc)
-	confRoot    string // where containers.conf is looked for ("" = /)
-	pathEnv     string // the PATH docker-cli searches ("" = systemd's)
+	// Root is where the host's root directory is mounted ("" = /): every
+	// path install reads, writes and records (--config, --binary,
+	// --link-dir and the defaults) is a host path used below Root, and
+	// what it writes into files and records is the host path, so the
+	// host's engines read it and an uninstall on the host finds it (a
+	// Kubernetes DaemonSet installs with --root /host).
+	Root     string
+	Out      io.Writer
+	Now      func() time.Time
+	procRoot string // where the running dockerds are looked for ("" = /proc)
+	pathEnv  string // the PATH docker-cli searches ("" = systemd's)
 }
 
+// root is Root, "/" when not given.
 func (o *Options) root() string {
-	if o.confRoot == "" {
+	if o.Root == "" {
 		return "/"
 	}
-	return o.confRoot
+	return o.Root
 }
+
+// configFile is --config below Root ("" when not given).
+func (o *Options) configFile() string { return inRoot(o.Root, o.Config) }
 
 // fileChange replaces (New != nil) or removes (New == nil) a file.
 type fileChange struct {
@@ -157,12 +167,38 @@ func (o *Options) defaults() error {
 	if strings.ContainsAny(o.RuntimeName, " /\"'\\.") {
 		return fmt.Errorf("invalid runtime name %q: use letters, digits, - and _", o.RuntimeName)
 	}
+	if o.Root != "" {
+		abs, err := filepath.Abs(o.Root)
+		if err != nil {
+			return err
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			return fmt.Errorf("--root %s: not a directory: name where the host's root is mounted", o.Root)
+		}
+		o.Root = abs
+		switch o.Target {
+		case "docker-cli":
+			return fmt.Errorf("--root: docker-cli looks for docker on this machine's PATH, not the host's: run it on the host, without --root")
+		case "seccomp-agent":
+			return fmt.Errorf("--root: seccomp-agent's socket comes from this machine's armhf-shim config, not the host's: run it on the host, without --root")
+		}
+	}
 	if o.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
 			return err
 		}
 		o.Binary = exe
+		if o.Root != "" {
+			host := onHost(o.Root, exe)
+			if host == exe {
+				return fmt.Errorf("--root %s: this armhf-shim (%s) is not on the host, so the host's engines could not run it: "+
+					"copy it below %[1]s and name it as the host sees it with --binary PATH", o.Root, exe)
+			}
+			o.Binary = host
+		}
+	} else if o.Root != "" && !filepath.IsAbs(o.Binary) {
+		return fmt.Errorf("--binary %s: with --root, name the binary by its absolute path on the host", o.Binary)
 	}
 	abs, err := filepath.Abs(o.Binary)
 	if err != nil {
@@ -187,19 +223,25 @@ func (o *Options) defaults() error {
 // when it sits beside armhf-shim (make build ships it: it starts faster
 // than the multi-call binary, which matters on every container operation),
 // else an armhf-runc link to the multi-call binary.
+// The path is the host's; the link is made below Root.
 func (o *Options) runtimeLink() (path string, link *linkChange) {
 	if filepath.Base(o.Binary) == RuntimeLinkName {
 		return o.Binary, nil
 	}
 	p := filepath.Join(filepath.Dir(o.Binary), RuntimeLinkName)
-	if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+	if st, err := os.Lstat(inRoot(o.Root, p)); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
 		return p, nil
 	}
-	return p, &linkChange{Path: p, Target: o.Binary}
+	return p, &linkChange{Path: inRoot(o.Root, p), Target: o.Binary}
 }
 
-// readExisting returns a file's content (nil if absent) and mode.
-func readExisting(path string) ([]byte, fs.FileMode, error) {
+// readExisting returns a file's content (nil if absent) and mode; a
+// symlink is followed below root, as apply writes it.
+func readExisting(root, path string) ([]byte, fs.FileMode, error) {
+	path, err := resolve(root, path)
+	if err != nil {
+		return nil, 0, err
+	}
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0o644, nil
@@ -248,13 +290,13 @@ func BuildPlan(o Options) (Plan, error) {
 // directory is locked while a plan is made and applied.
 func (o *Options) primaryPath() string {
 	if o.Config != "" {
-		return o.Config
+		return o.configFile()
 	}
 	switch o.Target {
 	case "docker":
-		return DefaultDockerConfig
+		return inRoot(o.Root, DefaultDockerConfig)
 	case "containerd":
-		return DefaultContainerd
+		return inRoot(o.Root, DefaultContainerd)
 	case "podman":
 		return defaultHookFile(o.root())
 	case "docker-cli":
@@ -267,7 +309,7 @@ func (o *Options) primaryPath() string {
 	if t, ok := runtimeDropIns[o.Target]; ok {
 		return filepath.Join(o.root(), t.defaultPath)
 	}
-	return DefaultBuildkitDropIn
+	return inRoot(o.Root, DefaultBuildkitDropIn)
 }
 
 // Run shows (--dry-run) or applies the plan of o. The plan is made and
@@ -277,7 +319,7 @@ func Run(o Options) error {
 	if err := o.defaults(); err != nil {
 		return err
 	}
-	primary, err := resolve(o.primaryPath())
+	primary, err := resolve(o.Root, o.primaryPath())
 	if err != nil {
 		return err
 	}
@@ -321,7 +363,7 @@ func Run(o Options) error {
 		}
 		return nil
 	}
-	done, err := apply(p, links, o.Now().UTC().Format("20060102-150405"))
+	done, err := apply(o.Root, p, links, o.Now().UTC().Format("20060102-150405"))
 	if err != nil {
 		return err
 	}
@@ -341,7 +383,7 @@ func Run(o Options) error {
 // apply makes the changes of a plan, all or nothing: each change made is
 // undone if a later one fails, and what was done is reported only once
 // everything is.
-func apply(p Plan, links []linkChange, stamp string) (done []string, err error) {
+func apply(root string, p Plan, links []linkChange, stamp string) (done []string, err error) {
 	var undo []func()
 	var backups []string
 	fail := func(err error) ([]string, error) {
@@ -356,7 +398,7 @@ func apply(p Plan, links []linkChange, stamp string) (done []string, err error) 
 	for _, f := range p.Files {
 		// A file that is a symlink (a config managed elsewhere) is written
 		// where it points, and stays a symlink.
-		target, err := resolve(f.Path)
+		target, err := resolve(root, f.Path)
 		if err != nil {
 			return fail(err)
 		}

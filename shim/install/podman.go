@@ -44,11 +44,11 @@ func PodmanHook(binary string) []byte {
 }
 
 func planPodman(o Options) (Plan, error) {
-	path := o.Config
+	path := o.configFile()
 	if path == "" {
 		path = defaultHookFile(o.root())
 	}
-	t, err := readTarget(path)
+	t, err := readTarget(o.Root, path)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -64,7 +64,7 @@ func planPodman(o Options) (Plan, error) {
 	// that reads both directories would run the hook twice.
 	var legacy []fileChange
 	if lf := filepath.Join(o.root(), LegacyHookFile); o.Config == "" && lf != path {
-		if b, mode, err := readExisting(lf); err == nil && b != nil && isOurHook(b) {
+		if b, mode, err := readExisting(o.Root, lf); err == nil && b != nil && isOurHook(b) {
 			legacy = change(lf, b, nil, mode)
 		}
 	}

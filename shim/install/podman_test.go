@@ -57,7 +57,7 @@ func TestHookFileWhereTheEngineReads(t *testing.T) {
 		legacy := filepath.Join(root, LegacyHookFile)
 		os.MkdirAll(filepath.Dir(legacy), 0o755)
 		os.WriteFile(legacy, PodmanHook("/old/armhf-shim"), 0o644)
-		o := Options{Target: "podman", Binary: bin, confRoot: root}
+		o := Options{Target: "podman", Binary: bin, Root: root}
 		run(t, o)
 		want := filepath.Join(root, c.want, "armhf-shim.json")
 		if b, err := os.ReadFile(want); err != nil || !isOurHook(b) {

@@ -85,11 +85,11 @@ var runtimeDropIns = map[string]runtimeDropIn{
 }
 
 func planRuntimeDropIn(o Options, t runtimeDropIn) (Plan, error) {
-	path := o.Config
+	path := o.configFile()
 	if path == "" {
 		path = filepath.Join(o.root(), t.defaultPath)
 	}
-	tg, err := readTarget(path)
+	tg, err := readTarget(o.Root, path)
 	if err != nil {
 		return Plan{}, err
 	}

@@ -62,7 +62,7 @@ func TestRuntimeDropInInstallUninstall(t *testing.T) {
 	for target, rel := range map[string]string{"podman-runtime": DefaultPodmanRuntimeDropIn, "crio": DefaultCrioDropIn} {
 		root, bin := setup(t)
 		path := filepath.Join(root, rel)
-		o := Options{Target: target, Binary: bin, confRoot: root, SetAsDefault: true}
+		o := Options{Target: target, Binary: bin, Root: root, SetAsDefault: true}
 		out := run(t, o)
 		b, err := os.ReadFile(path)
 		if err != nil || !strings.Contains(string(b), filepath.Join(root, "bin", RuntimeLinkName)) || !strings.Contains(string(b), `"armhf"`) {
@@ -82,7 +82,7 @@ func TestRuntimeDropInInstallUninstall(t *testing.T) {
 		os.MkdirAll(filepath.Dir(path), 0o755)
 		os.WriteFile(path, other, 0o644)
 		o.Uninstall = false
-		if err := Run(Options{Target: target, Binary: bin, confRoot: root, Out: &strings.Builder{}}); err == nil || !strings.Contains(err.Error(), "not written by armhf-shim") {
+		if err := Run(Options{Target: target, Binary: bin, Root: root, Out: &strings.Builder{}}); err == nil || !strings.Contains(err.Error(), "not written by armhf-shim") {
 			t.Errorf("%s: foreign drop-in: %v", target, err)
 		}
 		if got, _ := os.ReadFile(path); string(got) != string(other) {

@@ -63,11 +63,11 @@ func planSeccompAgent(o Options) (Plan, error) {
 	}
 	svcUnit := strings.TrimSuffix(sockUnit, ".socket") + ".service"
 	unitName := filepath.Base(sockUnit)
-	t, err := readTarget(sockUnit)
+	t, err := readTarget("", sockUnit)
 	if err != nil {
 		return Plan{}, err
 	}
-	svcOld, _, err := readExisting(svcUnit)
+	svcOld, _, err := readExisting("", svcUnit)
 	if err != nil {
 		return Plan{}, err
 	}

@@ -31,6 +31,39 @@ type record struct {
 	// Replaced holds, by path, the content of a file --replace displaced,
 	// which uninstall puts back.
 	Replaced map[string]string `json:"replaced,omitempty"`
+
+	// root is the --root the record was read below: its paths are kept
+	// as the host sees them and used below root.
+	root string
+}
+
+// mapPaths is a copy of r with f applied to every file and directory path
+// it holds.
+func (r *record) mapPaths(f func(string) string) *record {
+	c := *r
+	keys := func(m map[string]string) map[string]string {
+		if m == nil {
+			return nil
+		}
+		out := make(map[string]string, len(m))
+		for k, v := range m {
+			out[f(k)] = v
+		}
+		return out
+	}
+	list := func(l []string) []string {
+		if l == nil {
+			return nil
+		}
+		out := make([]string, len(l))
+		for i, p := range l {
+			out[i] = f(p)
+		}
+		return out
+	}
+	c.Wrote, c.Replaced = keys(r.Wrote), keys(r.Replaced)
+	c.CreatedDirs, c.CreatedFiles = list(r.CreatedDirs), list(r.CreatedFiles)
+	return &c
 }
 
 // dockerRecord is what install changed in daemon.json.
@@ -65,20 +98,20 @@ type target struct {
 	oldRec []byte
 }
 
-func readTarget(path string) (target, error) {
+func readTarget(root, path string) (target, error) {
 	var t target
 	var err error
-	if t.old, t.mode, err = readExisting(path); err != nil {
+	if t.old, t.mode, err = readExisting(root, path); err != nil {
 		return t, err
 	}
-	t.rec, t.oldRec, err = loadRecord(path)
+	t.rec, t.oldRec, err = loadRecord(root, path)
 	return t, err
 }
 
-func loadRecord(path string) (*record, []byte, error) {
+func loadRecord(root, path string) (*record, []byte, error) {
 	b, err := os.ReadFile(statePath(path))
 	if errors.Is(err, fs.ErrNotExist) {
-		return &record{}, nil, nil
+		return &record{root: root}, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
@@ -87,7 +120,9 @@ func loadRecord(path string) (*record, []byte, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, nil, fmt.Errorf("%s: malformed armhf-shim record (%v): left unchanged; remove it and run again", statePath(path), err)
 	}
-	return &r, b, nil
+	in := r.mapPaths(func(p string) string { return inRoot(root, p) })
+	in.root = root
+	return in, b, nil
 }
 
 func (r *record) empty() bool {
@@ -133,7 +168,7 @@ func (r *record) willCreate(dir string) {
 func (r *record) change(path string, old []byte) []fileChange {
 	var nw []byte
 	if !r.empty() {
-		nw, _ = json.MarshalIndent(r, "", "  ")
+		nw, _ = json.MarshalIndent(r.mapPaths(func(p string) string { return onHost(r.root, p) }), "", "  ")
 		nw = append(nw, '\n')
 	}
 	fc := change(statePath(path), old, nw, 0o644)
@@ -157,7 +192,7 @@ func (r *record) finish(p *Plan, primary string, oldRec []byte, uninstall bool) 
 	}
 	if uninstall {
 		p.RemoveDirs = r.CreatedDirs
-		*r = record{Docker: r.Docker}
+		*r = record{Docker: r.Docker, root: r.root}
 	}
 	if len(p.Files) > 0 || len(p.Links) > 0 || oldRec != nil {
 		p.Files = append(p.Files, r.change(primary, oldRec)...)
