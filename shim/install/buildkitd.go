@@ -231,15 +231,15 @@ func BuildkitdUninstall(old []byte, rec *record) ([]byte, []string, error) {
 }
 
 func planBuildkitd(o Options) (Plan, error) {
-	path := o.Config
+	path := o.configFile()
 	if path == "" {
-		path = DefaultBuildkitdConfig
+		path = inRoot(o.Root, DefaultBuildkitdConfig)
 	}
-	path, err := resolve(path)
+	path, err := resolve(o.Root, path)
 	if err != nil {
 		return Plan{}, err
 	}
-	t, err := readTarget(path)
+	t, err := readTarget(o.Root, path)
 	if err != nil {
 		return Plan{}, err
 	}

@@ -304,7 +304,7 @@ func (o *Options) primaryPath() string {
 	case "seccomp-agent":
 		return DefaultAgentSocketUnit
 	case "buildkitd":
-		return DefaultBuildkitdConfig
+		return inRoot(o.Root, DefaultBuildkitdConfig)
 	}
 	if t, ok := runtimeDropIns[o.Target]; ok {
 		return filepath.Join(o.root(), t.defaultPath)

@@ -160,7 +160,7 @@ func TestRootFollowsHostSymlinks(t *testing.T) {
 // Each target with --root writes below it only, host paths inside; the
 // binary must be the host's.
 func TestRootEveryTarget(t *testing.T) {
-	for _, target := range []string{"docker", "containerd", "podman", "podman-runtime", "crio", "buildkit"} {
+	for _, target := range []string{"docker", "containerd", "podman", "podman-runtime", "crio", "buildkit", "buildkitd"} {
 		t.Run(target, func(t *testing.T) {
 			root, bin := hostRoot(t)
 			os.WriteFile(filepath.Join(root, DefaultContainerd), []byte("version = 2\n"), 0o644)
