@@ -43,7 +43,9 @@ func run(argv []string) int {
 	case "docker":
 		return dockerMain(argv[1:])
 	}
-	if len(argv) > 1 {
+	// A shell completing `armhf-shim hook <TAB>` must get the candidates,
+	// not a hook waiting for a state on the terminal.
+	if len(argv) > 1 && argv[len(argv)-1] != "--generate-bash-completion" {
 		switch argv[1] {
 		case "runtime":
 			return runtimeMain(argv[2:])
@@ -66,6 +68,8 @@ func newApp() *cli.App {
 			"them the LINUX32 personality (uname -m: armv8l) and an armv7 /proc/cpuinfo, by every route a build\n" +
 			"farm uses: a command wrapper (exec), an OCI runtime wrapper and hook, a docker CLI wrapper, a 32-bit dockerd.",
 		HideHelpCommand: true,
+		// The completion scripts ask the binary (--generate-bash-completion).
+		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			execCommand(),
 			cpuinfoCommand(),
@@ -77,6 +81,7 @@ func newApp() *cli.App {
 			passthroughCommand("docker", "docker CLI wrapper that adds the armv7 cpuinfo to docker run (also active as argv[0] docker)", dockerMain),
 			dindCommand(),
 			seccompAgentCommand(),
+			completionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // runApp prints and maps errors
 	}
