@@ -5,6 +5,7 @@
 #                     check, unit + host integration tests (real runc, dockerd, LXC) and the arm64 VM suite
 #   make bench        benchmarks (not part of make test), headline first; writes docs/PERFORMANCE.md
 #   make fuzz         longer fuzzing runs (not part of make test)
+#   make package      .deb and .rpm for amd64 and arm64 in dist/ (mk/package.mk)
 
 GO       ?= go
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -56,6 +57,7 @@ deps:
 vet: deps
 	$(GO) vet ./...
 	$(GO) vet -tags armhf_decisionfloor ./test/bench/floor/
+	cd tools && $(GO) vet ./...
 	bash scripts/check-imports.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
@@ -67,6 +69,7 @@ UNIT_PKGS = $$($(GO) list ./... | grep -v '/test/vm')
 
 unit: deps
 	$(TEST_ENV) $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) $(UNIT_PKGS)
+	cd tools && $(GO) test -count=1 ./...
 
 test: deps vet static unit e2e-arm64
 	@echo "make test: all suites passed"

@@ -569,7 +569,7 @@ func TestDindBadInputs(t *testing.T) {
 // variables it uses must be the ones armhf-shim understands.
 func TestSystemdUnitCommands(t *testing.T) {
 	shim := testenv.BuildBinary(t, "./cmd/armhf-shim")
-	unit, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "contrib/systemd/armhf-shim-dind.service"))
+	unit, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "deploy/systemd/armhf-shim-dind.service"))
 	if err != nil {
 		t.Fatal(err)
 	}
