@@ -26,6 +26,8 @@ pkgs=(
   qemu-system-arm qemu-user-static
   cpio busybox-static
   hyperfine debootstrap iproute2 util-linux time
+  # make package's test reads the .rpm (rpm -qp)
+  rpm
   # scripts/engines.sh: runc is cgo, linked statically against libseccomp, for the host and for arm64
   # (qualified by architecture: with both installed, an unqualified name is ambiguous to dpkg-query).
   pkg-config "libseccomp-dev:$(dpkg --print-architecture)" libseccomp-dev:arm64
