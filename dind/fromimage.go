@@ -2,13 +2,15 @@ package dind
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/armhf-shim/armhf-shim/internal/dockerimage"
 )
 
 // source names where the daemon to start comes from, and whether o names
@@ -79,34 +81,15 @@ func prepareFromImage(l Layout, o Options, state *State, out io.Writer) error {
 }
 
 // inspectImage asks the host's Docker for the image's ID and platform.
-// The JSON is read here rather than through --format: Docker 20.10 fails a
-// template on a key the image lacks (Variant).
 func inspectImage(docker, ref string) (id, platform string, err error) {
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(docker, "image", "inspect", ref)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if strings.Contains(strings.ToLower(msg), "no such image") {
-			return "", "", fmt.Errorf("image %s is not in the host's Docker; pull it first, for armhf: docker pull --platform linux/arm/v7 %s", ref, ref)
-		}
-		return "", "", fmt.Errorf("docker image inspect %s: %v: %s", ref, err, msg)
+	im, err := dockerimage.Inspect(docker, ref)
+	if errors.Is(err, dockerimage.ErrNotFound) {
+		return "", "", fmt.Errorf("image %s is not in the host's Docker; pull it first, for armhf: docker pull --platform linux/arm/v7 %s", ref, ref)
 	}
-	var images []struct {
-		ID           string `json:"Id"`
-		Os           string
-		Architecture string
-		Variant      string
+	if err != nil {
+		return "", "", err
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &images); err != nil || len(images) != 1 || images[0].ID == "" {
-		return "", "", fmt.Errorf("docker image inspect %s: unexpected answer (%v): %.200q", ref, err, stdout.String())
-	}
-	im := images[0]
-	platform = im.Os + "/" + im.Architecture
-	if im.Variant != "" {
-		platform += "/" + im.Variant
-	}
-	return im.ID, platform, nil
+	return im.ID, im.Platform(), nil
 }
 
 func isPlatform32(p string) bool {

@@ -12,6 +12,7 @@
 //	armhf-shim install|uninstall register with docker, containerd, podman, buildkit
 //	armhf-shim docker ...        docker CLI wrapper (also as argv[0] docker)
 //	armhf-shim dind ...          a 32-bit dockerd
+//	armhf-shim buildx image      a docker buildx builder image with the runtime wrapper
 //	armhf-shim seccomp-agent     answer containers' uname (runc listenerPath)
 //
 // The runtime, hook and docker paths are dispatched before any command-line
@@ -80,6 +81,7 @@ func newApp() *cli.App {
 			uninstallCommand(),
 			passthroughCommand("docker", "docker CLI wrapper that adds the armv7 cpuinfo to docker run (also active as argv[0] docker)", dockerMain),
 			dindCommand(),
+			buildxCommand(),
 			seccompAgentCommand(),
 			completionCommand(),
 		},

@@ -42,6 +42,11 @@ type DockerdOptions struct {
 	ExtraArgs   []string
 	// Env is added to dockerd's environment.
 	Env []string
+	// Privileged makes --privileged containers start here: root in this
+	// project's sandboxes may lack a capability (CAP_SYS_RESOURCE) that
+	// dockerd gives them, so the default runtime is test/capbound, which
+	// drops what the bounding set lacks and execs the host's runc.
+	Privileged bool
 }
 
 // DockerCLI is the docker client the tests use: Debian's, matching the
@@ -64,6 +69,12 @@ func StartDockerd(t testing.TB, opts DockerdOptions) *Dockerd {
 	}
 	d := &Dockerd{Root: root, Host: "unix://" + filepath.Join(root, "docker.sock"), Log: filepath.Join(root, "dockerd.log")}
 	cfg := map[string]any{}
+	if opts.Privileged {
+		runc := RequireCommand(t, "runc")
+		cfg["runtimes"] = map[string]any{"capbound": map[string]any{
+			"path": BuildBinary(t, "./test/capbound"), "runtimeArgs": []string{"--real=" + runc}}}
+		cfg["default-runtime"] = "capbound"
+	}
 	for k, v := range opts.DaemonJSON {
 		cfg[k] = v
 	}
@@ -161,11 +172,17 @@ func (d *Dockerd) DockerWith(bin string, env []string, args ...string) (stdout, 
 	return o.String(), e.String(), err
 }
 
-// Import makes an image ref from the root filesystem directory rootfs.
-func (d *Dockerd) Import(t testing.TB, rootfs, ref string) {
+// Import makes an image ref from the root filesystem directory rootfs,
+// with Dockerfile instructions changes (docker import --change:
+// ENTRYPOINT, ENV, ...) in its config.
+func (d *Dockerd) Import(t testing.TB, rootfs, ref string, changes ...string) {
 	t.Helper()
 	tar := exec.Command("tar", "-C", rootfs, "-c", ".")
-	imp := exec.Command(DockerCLI, "import", "-", ref)
+	args := []string{"import"}
+	for _, c := range changes {
+		args = append(args, "--change", c)
+	}
+	imp := exec.Command(DockerCLI, append(args, "-", ref)...)
 	imp.Env = d.Env()
 	pipe, err := tar.StdoutPipe()
 	if err != nil {
