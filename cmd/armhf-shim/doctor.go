@@ -17,6 +17,7 @@ func doctorCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON (schema: docs/doctor.md)"},
 			&cli.StringFlag{Name: "daemon-json", Usage: "judge the docker route by this daemon.json and the dockerds that read it (default /etc/docker/daemon.json)"},
 			&cli.StringFlag{Name: "containerd-config", Usage: "containerd's config.toml (default /etc/containerd/config.toml)"},
+			&cli.StringFlag{Name: "buildkitd-config", Usage: "a standalone buildkitd's buildkitd.toml (default /etc/buildkit/buildkitd.toml; running buildkitds are judged by their own)"},
 			&cli.StringFlag{Name: "dind-dir", Usage: "the 32-bit dockerd's state directory (default /var/lib/armhf-shim/dind)"},
 			&cli.StringFlag{Name: "lxcpath", Usage: "where armhf-lxc's containers are (default: lxc.conf's lxc.lxcpath, else /var/lib/lxc)"},
 		},
@@ -24,6 +25,7 @@ func doctorCommand() *cli.Command {
 			r, err := doctor.Diagnose(doctor.Options{
 				DaemonJSON:       c.String("daemon-json"),
 				ContainerdConfig: c.String("containerd-config"),
+				BuildkitdConfig:  c.String("buildkitd-config"),
 				DindDir:          c.String("dind-dir"),
 				LXCPath:          c.String("lxcpath"),
 			})

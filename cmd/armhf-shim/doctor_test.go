@@ -138,7 +138,7 @@ func TestDoctorJSONSchema(t *testing.T) {
 			t.Errorf("route %s has members %v, want name, installed, active, detail", name, rt)
 		}
 	}
-	if strings.Join(names, " ") != "docker buildkit containerd podman docker-cli dind lxc" {
+	if strings.Join(names, " ") != "docker buildkit buildkitd containerd podman docker-cli dind lxc" {
 		t.Errorf("routes %q", names)
 	}
 	var problems []string

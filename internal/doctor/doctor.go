@@ -6,12 +6,14 @@
 // running engine. A route is
 //
 //   - installed when its files say so (daemon.json registers the runtime,
-//     the containerd drop-in is imported, a hooks file exists, install
-//     docker-cli recorded its link, the 32-bit dockerd or an armhf-lxc
-//     container exists), and
+//     buildkitd.toml names the wrapper, the containerd drop-in is
+//     imported, a hooks file exists, install docker-cli recorded its link,
+//     the 32-bit dockerd or an armhf-lxc container exists), and
 //   - active when the engine itself reports it in use: dockerd's /info
 //     lists the runtime, dockerd's own PATH finds armhf-shim as runc
-//     (BuildKit), containerd started after the drop-in was written,
+//     (BuildKit), a running buildkitd's --oci-worker-binary or the
+//     buildkitd.toml it read at start names the wrapper (a standalone
+//     buildkitd), containerd started after the drop-in was written,
 //     podman reads the directory the hook is in, `docker` on PATH is the
 //     wrapper, the 32-bit dockerd runs in LINUX32, a container runs.
 //
@@ -42,6 +44,7 @@ type Options struct {
 	ContainerdConfig string
 	BuildkitDropIn   string
 	BuildkitLinkDir  string
+	BuildkitdConfig  string // a standalone buildkitd's buildkitd.toml
 	CLIConfig        string // the docker CLI wrapper's config file
 	DindDir          string
 	LXCPath          string // "" = lxc.conf's lxc.lxcpath, else /var/lib/lxc
@@ -59,6 +62,7 @@ func (o *Options) defaults() {
 	def(&o.ContainerdConfig, install.DefaultContainerd)
 	def(&o.BuildkitDropIn, install.DefaultBuildkitDropIn)
 	def(&o.BuildkitLinkDir, install.DefaultBuildkitLinkDir)
+	def(&o.BuildkitdConfig, install.DefaultBuildkitdConfig)
 	def(&o.CLIConfig, install.DefaultCLIConfig)
 	def(&o.DindDir, dind.DefaultDir)
 	def(&o.Proc, "/proc")
@@ -118,6 +122,7 @@ func Diagnose(o Options) (*Report, error) {
 	r.Routes = []Route{
 		JudgeDocker(docker),
 		JudgeBuildkit(h.buildkitFacts(h.allDockerds(docker.Daemons))),
+		JudgeBuildkitd(h.buildkitdFacts()),
 		JudgeContainerd(h.containerdFacts()),
 		JudgePodman(h.podmanFacts()),
 		JudgeDockerCLI(h.cliFacts()),

@@ -1,0 +1,116 @@
+package doctor
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/armhf-shim/armhf-shim/shim/install"
+)
+
+// buildkitdConfig reads the buildkitd.toml at path as seen from root (a
+// process's /proc/PID/root, or the host's /), with install's reading of it.
+func (h *host) buildkitdConfig(root, path string) BuildkitdConfig {
+	c := BuildkitdConfig{Path: path}
+	p := filepath.Join(root, path)
+	st, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c
+	}
+	if err == nil {
+		c.Mod = st.ModTime()
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		c.Err = err
+		return c
+	}
+	c.Present = true
+	cfg, err := install.ParseBuildkitdConfig(b)
+	if err != nil {
+		c.Err = errors.New("malformed: buildkitd refuses to start with it")
+		return c
+	}
+	c.OCIBinary = cfg.Worker.OCI.Binary
+	c.OCIShim = c.OCIBinary != "" && h.isShimIn(root, c.OCIBinary)
+	c.OCIOff = cfg.Worker.OCI.Enabled != nil && !*cfg.Worker.OCI.Enabled
+	c.ContainerdOff = !cfg.ContainerdEnabled()
+	c.ContainerdBinary = cfg.ContainerdBinary()
+	c.ContainerdShim = c.ContainerdBinary != "" && h.isShimIn(root, c.ContainerdBinary)
+	return c
+}
+
+// isShimIn reports whether binary p, in the mount namespace whose root is
+// root, is armhf-shim's.
+func (h *host) isShimIn(root, p string) bool {
+	if install.IsShimPath(p) {
+		return true
+	}
+	if root == "/" || root == "" {
+		return h.isShim(p)
+	}
+	return install.IsShimPath(filepath.Join(root, p))
+}
+
+// buildkitdFacts reads the default buildkitd.toml and every running
+// buildkitd's command line and config (in its own mount namespace: a
+// builder container's buildkitd reads the container's file).
+func (h *host) buildkitdFacts() BuildkitdFacts {
+	f := BuildkitdFacts{Default: h.buildkitdConfig(h.opts.Root, h.opts.BuildkitdConfig)}
+	for _, pid := range h.pidsNamed("buildkitd") {
+		dir := filepath.Join(h.opts.Proc, strconv.Itoa(pid))
+		args := readArgs(filepath.Join(dir, "cmdline"))
+		d := Buildkitd{Pid: pid, Started: h.started(pid)}
+		cfg := install.DefaultBuildkitdConfig
+		if env, err := os.ReadFile(filepath.Join(dir, "environ")); err == nil {
+			for _, e := range strings.Split(string(env), "\x00") {
+				if v, ok := strings.CutPrefix(e, "BUILDKITD_CONFIG="); ok && v != "" {
+					cfg = v
+				}
+			}
+		}
+		flag := func(i int, name string) (string, bool) {
+			if v, ok := strings.CutPrefix(args[i], "--"+name+"="); ok {
+				return v, true
+			}
+			if args[i] == "--"+name && i+1 < len(args) {
+				return args[i+1], true
+			}
+			return "", false
+		}
+		for i := 1; i < len(args); i++ {
+			if v, ok := flag(i, "config"); ok {
+				cfg = v
+			} else if v, ok := flag(i, "oci-worker-binary"); ok {
+				d.FlagBinary = v
+			} else if v, ok := flag(i, "containerd-worker-runtime"); ok {
+				d.ContainerdRuntime = v
+			} else if v, ok := strings.CutPrefix(args[i], "--oci-worker="); ok {
+				d.OCIWorker = v
+			} else if args[i] == "--oci-worker" && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				d.OCIWorker = args[i+1]
+			}
+		}
+		root := filepath.Join(dir, "root")
+		if fsutilSameRoot(dir) {
+			root = h.opts.Root
+		}
+		d.Config = h.buildkitdConfig(root, cfg)
+		if d.FlagBinary != "" {
+			d.FlagShim = h.isShimIn(root, d.FlagBinary)
+		}
+		f.Daemons = append(f.Daemons, d)
+	}
+	return f
+}
+
+// fsutilSameRoot reports whether the process of /proc dir has doctor's
+// own root directory (then its paths are read as doctor's, under Root).
+func fsutilSameRoot(dir string) bool {
+	a, err1 := os.Stat(filepath.Join(dir, "root") + "/")
+	b, err2 := os.Stat("/")
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}

@@ -1,0 +1,83 @@
+package doctor
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestJudgeBuildkitd(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
+	shimCfg := BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml", Present: true, Mod: t0,
+		OCIBinary: "/usr/bin/armhf-runc", OCIShim: true, ContainerdBinary: "/usr/bin/armhf-runc", ContainerdShim: true}
+	plain := BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml", Present: true, Mod: t0}
+	for _, tc := range []struct {
+		name              string
+		f                 BuildkitdFacts
+		installed, active bool
+		problem, detail   string
+	}{
+		{"nothing", BuildkitdFacts{Default: BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml"}}, false, false, "", "no /etc/buildkit/buildkitd.toml; no running buildkitd"},
+		{"installed, none running", BuildkitdFacts{Default: shimCfg}, true, false, "", "(armhf-shim)"},
+		{"running with it", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: shimCfg}}}, true, true, "",
+			"buildkitd pid 7: OCI worker binary /usr/bin/armhf-runc from /etc/buildkit/buildkitd.toml, armhf-shim's"},
+		{"started before the edit", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(-time.Minute), Config: shimCfg}}}, true, false,
+			"buildkitd pid 7 started before /etc/buildkit/buildkitd.toml was last written", "installed, not active"},
+		{"flag overrides", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: shimCfg, FlagBinary: "crun"}}}, true, true,
+			"--oci-worker-binary=crun overrides", "not armhf-shim"},
+		{"containerd runtime flag", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: shimCfg, OCIWorker: "false", ContainerdRuntime: "io.containerd.runc.v2"}}}, true, false,
+			"--containerd-worker-runtime=io.containerd.runc.v2 replaces", ""},
+		{"flag alone (a builder container)", BuildkitdFacts{Default: plain, Daemons: []Buildkitd{{Pid: 9, Config: BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml"}, FlagBinary: "/usr/bin/armhf-runc", FlagShim: true}}}, false, true, "",
+			"--oci-worker-binary), armhf-shim's"},
+		{"plain runc", BuildkitdFacts{Default: plain, Daemons: []Buildkitd{{Pid: 9, Config: plain}}}, false, false, "", "OCI worker runs runc, not armhf-shim"},
+		{"malformed", BuildkitdFacts{Default: BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml", Present: true, Err: os.ErrInvalid}}, false, false, "buildkitd: /etc/buildkit/buildkitd.toml: invalid argument", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := JudgeBuildkitd(tc.f)
+			problems := strings.Join(r.Problems, "\n")
+			if r.Installed != tc.installed || r.Active != tc.active || !strings.Contains(r.Detail, tc.detail) ||
+				(tc.problem == "") != (problems == "") || !strings.Contains(problems, tc.problem) {
+				t.Errorf("installed %v active %v\ndetail: %s\nproblems: %s", r.Installed, r.Active, r.Detail, problems)
+			}
+		})
+	}
+}
+
+// Facts from a fake /proc: a buildkitd's --config is read inside its own
+// root, --oci-worker-binary and BUILDKITD_CONFIG are seen, and the default
+// file is read under Root.
+func TestBuildkitdFacts(t *testing.T) {
+	root, proc := t.TempDir(), t.TempDir()
+	write := func(p, s string) {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(root, "etc/buildkit/buildkitd.toml"), "[worker.oci]\n  binary = \"/usr/local/bin/armhf-runc\"\n[worker.containerd]\n  enabled = false\n")
+	write(filepath.Join(proc, "41/comm"), "buildkitd\n")
+	write(filepath.Join(proc, "41/cmdline"), "buildkitd\x00--config\x00/srv/bk.toml\x00--oci-worker-binary=/opt/crun\x00")
+	write(filepath.Join(proc, "41/root/srv/bk.toml"), "[worker.oci]\nbinary = \"runc\"\n")
+	write(filepath.Join(proc, "42/comm"), "buildkitd\n")
+	write(filepath.Join(proc, "42/cmdline"), "/usr/bin/buildkitd\x00--addr\x00fd://\x00")
+	write(filepath.Join(proc, "42/environ"), "PATH=/bin\x00BUILDKITD_CONFIG=/etc/bk2.toml\x00")
+	write(filepath.Join(proc, "42/root/etc/bk2.toml"), "[worker.containerd.runtime]\nname = \"io.containerd.runc.v2\"\noptions = { BinaryName = \"/usr/bin/armhf-runc\" }\n")
+	write(filepath.Join(proc, "43/comm"), "dockerd\n")
+	h := newHost(Options{Root: root, Proc: proc, BuildkitdConfig: "/etc/buildkit/buildkitd.toml"})
+	f := h.buildkitdFacts()
+	if d := f.Default; !d.Present || !d.OCIShim || !d.ContainerdOff || d.OCIBinary != "/usr/local/bin/armhf-runc" {
+		t.Errorf("default config: %+v", d)
+	}
+	if len(f.Daemons) != 2 {
+		t.Fatalf("daemons: %+v", f.Daemons)
+	}
+	a, b := f.Daemons[0], f.Daemons[1]
+	if a.Pid != 41 || a.Config.Path != "/srv/bk.toml" || a.Config.OCIBinary != "runc" || a.Config.OCIShim || a.FlagBinary != "/opt/crun" || a.FlagShim {
+		t.Errorf("pid 41: %+v", a)
+	}
+	if b.Pid != 42 || b.Config.Path != "/etc/bk2.toml" || !b.Config.ContainerdShim || b.Config.OCIShim {
+		t.Errorf("pid 42: %+v", b)
+	}
+}
