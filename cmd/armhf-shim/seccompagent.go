@@ -27,11 +27,14 @@ func seccompAgentCommand() *cli.Command {
 			"there (SCMP_ACT_NOTIFY) with the machine named by linux.seccomp.listenerMetadata, the annotation\n" +
 			"io.armhf-shim.machine, or --machine. Each container is served until its last process exits.\n" +
 			"If the agent is not running, runc cannot create such a container; if it stops, the containers'\n" +
-			"uname fails with ENOSYS. Logs go to stderr. Started by systemd socket activation (LISTEN_FDS, the\n" +
-			"armhf-shim-seccomp-agent.socket unit of `armhf-shim install seccomp-agent`) it serves the socket\n" +
-			"systemd passes and ignores --socket.",
+			"uname fails with ENOSYS. With --lxc-socket it also serves liblxc's seccomp proxy protocol there\n" +
+			"(lxc.seccomp.notify.proxy, the machine in lxc.seccomp.notify.cookie: armhf-lxc create --machine).\n" +
+			"Logs go to stderr. Started by systemd socket activation (LISTEN_FDS, the armhf-shim-seccomp-agent\n" +
+			".socket unit of `armhf-shim install seccomp-agent`) it serves the sockets systemd passes (a stream\n" +
+			"socket for runc, a sequential-packet one for LXC) and ignores --socket and --lxc-socket.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "socket", Usage: "the Unix socket to listen on, mode 0600 (default: the runtime wrapper's, \"seccompAgent\" in its config file, else " + runtimecfg.DefaultSeccompAgent + ")"},
+			&cli.StringFlag{Name: "lxc-socket", Usage: "also listen here for liblxc's seccomp proxy (SOCK_SEQPACKET, mode 0600; armhf-lxc's default: " + agent.DefaultLXCSocket + ")"},
 			&cli.StringFlag{Name: "machine", Value: "armv7l", Usage: "the machine when the container names none"},
 			&cli.IntFlag{Name: "max", Value: 1024, Usage: "most containers served at once"},
 		},
@@ -46,21 +49,45 @@ func seccompAgentCommand() *cli.Command {
 			if err := notify.Available(); err != nil {
 				return cli.Exit("seccomp-agent: "+err.Error(), 1)
 			}
-			ln, err := agent.ActivatedListener()
-			if err == nil && ln == nil {
-				ln, err = listenAgent(agentSocket(c.String("socket")))
+			ln, lxcLn, err := agent.ActivatedListeners()
+			if err == nil && ln == nil && lxcLn == nil {
+				if ln, err = listenAgent("unix", agentSocket(c.String("socket"))); err == nil && c.String("lxc-socket") != "" {
+					if lxcLn, err = listenAgent("unixpacket", c.String("lxc-socket")); err != nil {
+						ln.Close()
+					}
+				}
 			}
 			if err != nil {
 				return cli.Exit("seccomp-agent: "+err.Error(), 1)
 			}
-			sigs := make(chan os.Signal, 1)
-			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-			go func() { <-sigs; ln.Close() }()
 			a := &agent.Agent{ABI: abi, Machine: c.String("machine"), Max: c.Int("max"), Logf: func(format string, args ...any) {
 				fmt.Fprintf(os.Stderr, "armhf-shim seccomp-agent: "+format+"\n", args...)
 			}}
-			if err := a.Serve(ln); err != nil {
-				return cli.Exit("seccomp-agent: "+err.Error(), 1)
+			var serving []func() error
+			if ln != nil {
+				serving = append(serving, func() error { return a.Serve(ln) })
+			}
+			if lxcLn != nil {
+				serving = append(serving, func() error { return a.ServeLXC(lxcLn) })
+			}
+			sigs := make(chan os.Signal, 1)
+			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+			go func() {
+				<-sigs
+				for _, l := range []*net.UnixListener{ln, lxcLn} {
+					if l != nil {
+						l.Close()
+					}
+				}
+			}()
+			errs := make(chan error, len(serving))
+			for _, serve := range serving {
+				go func() { errs <- serve() }()
+			}
+			for range serving {
+				if err := <-errs; err != nil {
+					return cli.Exit("seccomp-agent: "+err.Error(), 1)
+				}
 			}
 			return nil
 		},
@@ -82,7 +109,7 @@ func agentSocket(flag string) string {
 // listenAgent listens on the Unix socket path, replacing a stale socket
 // but never another kind of file, readable and writable by root only: a
 // client could otherwise take the agent's slots.
-func listenAgent(path string) (*net.UnixListener, error) {
+func listenAgent(network, path string) (*net.UnixListener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
@@ -90,7 +117,7 @@ func listenAgent(path string) (*net.UnixListener, error) {
 		if st.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("%s exists and is not a socket", path)
 		}
-		if c, err := net.Dial("unix", path); err == nil {
+		if c, err := net.Dial(network, path); err == nil {
 			c.Close()
 			return nil, fmt.Errorf("%s: another agent is listening on it", path)
 		}
@@ -99,7 +126,7 @@ func listenAgent(path string) (*net.UnixListener, error) {
 		return nil, err
 	}
 	old := syscall.Umask(0o177)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	ln, err := net.ListenUnix(network, &net.UnixAddr{Name: path, Net: network})
 	syscall.Umask(old)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,8 @@ package install
 
 import (
 	"fmt"
+
+	"github.com/armhf-shim/armhf-shim/uname/notify/agent"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,8 +24,9 @@ const (
 	DefaultAgentSocketUnit = "/etc/systemd/system/" + AgentUnitName + ".socket"
 )
 
-// AgentSocketUnit renders the .socket unit listening on sock.
-func AgentSocketUnit(sock string) []byte {
+// AgentSocketUnit renders the .socket unit listening on sock for runc,
+// and on lxcSock for liblxc's seccomp proxy (armhf-lxc create --machine).
+func AgentSocketUnit(sock, lxcSock string) []byte {
 	var b strings.Builder
 	b.WriteString(dropInMarker + "seccomp-agent: the socket the runtime wrapper points\n")
 	b.WriteString("# 32-bit containers' linux.seccomp.listenerPath at when they ask for a machine\n")
@@ -31,6 +34,7 @@ func AgentSocketUnit(sock string) []byte {
 	b.WriteString("# first connection; a container started while the agent restarts waits for it.\n")
 	b.WriteString("[Unit]\nDescription=armhf-shim seccomp agent socket (uname -m of 32-bit containers)\n\n")
 	fmt.Fprintf(&b, "[Socket]\nListenStream=%s\n", sock)
+	fmt.Fprintf(&b, "# liblxc's lxc.seccomp.notify.proxy (armhf-lxc create --machine).\nListenSequentialPacket=%s\n", lxcSock)
 	b.WriteString("# Root's only: a client could otherwise take the agent's slots.\nSocketMode=0600\nAccept=no\n\n")
 	b.WriteString("[Install]\nWantedBy=sockets.target\n")
 	return []byte(b.String())
@@ -97,7 +101,7 @@ func planSeccompAgent(o Options) (Plan, error) {
 		return p, nil
 	}
 	rec.willCreate(filepath.Dir(sockUnit))
-	p.Files = append(change(sockUnit, t.old, AgentSocketUnit(o.AgentSocket), 0o644),
+	p.Files = append(change(sockUnit, t.old, AgentSocketUnit(o.AgentSocket, agent.DefaultLXCSocket), 0o644),
 		change(svcUnit, svcOld, AgentServiceUnit(o.Binary, strings.TrimSuffix(unitName, ".socket")), 0o644)...)
 	rec.finish(&p, sockUnit, oldRec, false)
 	p.Apply = []string{"systemctl daemon-reload && systemctl enable --now " + unitName}

@@ -13,7 +13,7 @@ import (
 // /usr/local/bin/armhf-shim and the default socket.
 func TestDeployedAgentUnits(t *testing.T) {
 	for file, want := range map[string][]byte{
-		AgentUnitName + ".socket":  AgentSocketUnit("/run/armhf-shim/seccomp-agent.sock"),
+		AgentUnitName + ".socket":  AgentSocketUnit("/run/armhf-shim/seccomp-agent.sock", "/run/armhf-shim/seccomp-agent-lxc.sock"),
 		AgentUnitName + ".service": AgentServiceUnit("/usr/local/bin/armhf-shim", AgentUnitName),
 	} {
 		got, err := os.ReadFile(filepath.Join("..", "..", "deploy", "systemd", file))

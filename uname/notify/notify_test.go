@@ -342,7 +342,7 @@ func TestAnswerAfterExit(t *testing.T) {
 	if _, err := unix.Poll(pfd, 10000); err != nil || pfd[0].Revents&unix.POLLIN == 0 {
 		t.Fatalf("no notification: %v %#x", err, pfd[0].Revents)
 	}
-	var req notif
+	var req Notif
 	if err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func TestAnswerAfterExit(t *testing.T) {
 	if resp, ok := s.answer(fd, &req); ok {
 		t.Errorf("answered a dead caller: %+v", resp)
 	}
-	resp := notifResp{ID: req.ID}
+	resp := Resp{ID: req.ID}
 	if err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp)); err != unix.ENOENT {
 		t.Errorf("SEND to a dead caller: %v, want ENOENT", err)
 	}
@@ -380,7 +380,7 @@ func TestAnswerOthers(t *testing.T) {
 		{Nr: 122, Arch: unix.AUDIT_ARCH_X86_64}, // 122 of another ABI
 		{Nr: 20, Arch: unix.AUDIT_ARCH_I386},    // getpid
 	} {
-		resp, ok := s.answer(-1, &notif{ID: 7, Data: d})
+		resp, ok := s.answer(-1, &Notif{ID: 7, Data: d})
 		if !ok || resp.ID != 7 || resp.Flags != unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE || resp.Error != 0 {
 			t.Errorf("%+v: reply %+v, %v; want CONTINUE", d, resp, ok)
 		}

@@ -19,16 +19,16 @@ type seccompData struct {
 	Args               [6]uint64
 }
 
-// notif is struct seccomp_notif (SECCOMP_IOCTL_NOTIF_RECV).
-type notif struct {
+// Notif is struct seccomp_notif (SECCOMP_IOCTL_NOTIF_RECV).
+type Notif struct {
 	ID    uint64
 	Pid   uint32
 	Flags uint32
 	Data  seccompData
 }
 
-// notifResp is struct seccomp_notif_resp (SECCOMP_IOCTL_NOTIF_SEND).
-type notifResp struct {
+// Resp is struct seccomp_notif_resp (SECCOMP_IOCTL_NOTIF_SEND).
+type Resp struct {
 	ID    uint64
 	Val   int64
 	Error int32
@@ -80,7 +80,7 @@ func (s *Server) loop(fd int) error {
 		default:
 			return fmt.Errorf("seccomp listener: poll events %#x", ev)
 		}
-		var req notif // must be zero: the kernel refuses a dirty buffer
+		var req Notif // must be zero: the kernel refuses a dirty buffer
 		if err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
 			if err == unix.EINTR || err == unix.ENOENT {
 				// ENOENT: the caller died after the notification was queued.
@@ -98,9 +98,18 @@ func (s *Server) loop(fd int) error {
 	}
 }
 
-// answer performs req and returns the reply; ok is false if the caller is
-// gone and there is nobody to reply to.
-func (s *Server) answer(fd int, req *notif) (resp notifResp, ok bool) {
+// answer performs req, received on the listener fd, and returns the reply;
+// ok is false if the caller is gone and there is nobody to reply to.
+func (s *Server) answer(fd int, req *Notif) (resp Resp, ok bool) {
+	return s.Answer(req, func() bool { return idValid(fd, req.ID) })
+}
+
+// Answer performs req for a supervisor that holds the listener — the
+// kernel's, or liblxc's, which forwards requests to a proxy — and returns
+// the reply to send. live reports whether the request is still live, so
+// that req.Pid still names the caller: with the listener,
+// SECCOMP_IOCTL_NOTIF_ID_VALID. ok is false if the caller is gone.
+func (s *Server) Answer(req *Notif, live func() bool) (resp Resp, ok bool) {
 	resp.ID = req.ID
 	layout, known := s.ABI.Calls[uint32(req.Data.Nr)]
 	if !known || req.Data.Arch != s.ABI.Arch {
@@ -110,7 +119,7 @@ func (s *Server) answer(fd int, req *notif) (resp notifResp, ok bool) {
 		return resp, true
 	}
 	u, err := unameOf(int(req.Pid))
-	if err != nil && !idValid(fd, req.ID) {
+	if err != nil && !live() {
 		return resp, false // the caller is gone: its namespace with it
 	}
 	if err != nil {
@@ -124,11 +133,11 @@ func (s *Server) answer(fd int, req *notif) (resp notifResp, ok bool) {
 	// The pid names the caller only while the request is live: check
 	// before writing, and again after, so that the write is known to have
 	// reached the caller (a pid cannot be reused while its task lives).
-	if !idValid(fd, req.ID) {
+	if !live() {
 		return resp, false
 	}
 	werr := writeRemote(int(req.Pid), uintptr(req.Data.Args[0]), buf)
-	if !idValid(fd, req.ID) {
+	if !live() {
 		return resp, false
 	}
 	if werr != 0 && werr != unix.EFAULT {

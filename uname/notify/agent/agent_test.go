@@ -101,27 +101,27 @@ func countFDs(t *testing.T) int {
 	return len(ents)
 }
 
-func TestActivatedFD(t *testing.T) {
+func TestActivatedFDs(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		env       map[string]string
-		fd        int
-		ok        bool
+		n         int
 		wantError bool
 	}{
-		{"none", nil, 0, false, false},
-		{"one", map[string]string{"LISTEN_FDS": "1", "LISTEN_PID": "42"}, 3, true, false},
-		{"another-pid", map[string]string{"LISTEN_FDS": "1", "LISTEN_PID": "41"}, 0, false, false},
-		{"no-pid", map[string]string{"LISTEN_FDS": "1"}, 0, false, false},
-		{"zero", map[string]string{"LISTEN_FDS": "0", "LISTEN_PID": "42"}, 0, false, false},
-		{"two", map[string]string{"LISTEN_FDS": "2", "LISTEN_PID": "42"}, 0, false, true},
-		{"garbage", map[string]string{"LISTEN_FDS": "x", "LISTEN_PID": "42"}, 0, false, true},
-		{"negative", map[string]string{"LISTEN_FDS": "-1", "LISTEN_PID": "42"}, 0, false, true},
+		{"none", nil, 0, false},
+		{"one", map[string]string{"LISTEN_FDS": "1", "LISTEN_PID": "42"}, 1, false},
+		{"two", map[string]string{"LISTEN_FDS": "2", "LISTEN_PID": "42"}, 2, false},
+		{"another-pid", map[string]string{"LISTEN_FDS": "1", "LISTEN_PID": "41"}, 0, false},
+		{"no-pid", map[string]string{"LISTEN_FDS": "1"}, 0, false},
+		{"zero", map[string]string{"LISTEN_FDS": "0", "LISTEN_PID": "42"}, 0, false},
+		{"three", map[string]string{"LISTEN_FDS": "3", "LISTEN_PID": "42"}, 0, true},
+		{"garbage", map[string]string{"LISTEN_FDS": "x", "LISTEN_PID": "42"}, 0, true},
+		{"negative", map[string]string{"LISTEN_FDS": "-1", "LISTEN_PID": "42"}, 0, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			fd, ok, err := ActivatedFD(func(k string) string { return tt.env[k] }, 42)
-			if fd != tt.fd || ok != tt.ok || (err != nil) != tt.wantError {
-				t.Errorf("= %d, %v, %v; want %d, %v, error %v", fd, ok, err, tt.fd, tt.ok, tt.wantError)
+			n, err := ActivatedFDs(func(k string) string { return tt.env[k] }, 42)
+			if n != tt.n || (err != nil) != tt.wantError {
+				t.Errorf("= %d, %v; want %d, error %v", n, err, tt.n, tt.wantError)
 			}
 		})
 	}
