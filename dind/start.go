@@ -43,6 +43,9 @@ type Options struct {
 	// or NetworkHost (the host's, with dockerd kept off its bridge and
 	// iptables chains).
 	Network string
+	// Machine, if set, is what uname -m says to the daemon's 32-bit
+	// programs and its containers (exec --machine: docs/uname.md).
+	Machine string
 	// DockerdArgs are appended to dockerd's command line.
 	DockerdArgs []string
 	// Timeout bounds the wait for /_ping (default 60s).
@@ -68,7 +71,8 @@ type State struct {
 	Started    time.Time `json:"started,omitempty"`
 	Args       []string  `json:"args,omitempty"`
 	Network    string    `json:"network,omitempty"`
-	Net        *Net      `json:"net,omitempty"` // the private network
+	Machine    string    `json:"machine,omitempty"` // --machine
+	Net        *Net      `json:"net,omitempty"`     // the private network
 }
 
 func readState(l Layout) State {
@@ -254,7 +258,14 @@ func Start(l Layout, o Options) (*Status, error) {
 	}
 	defer logf.Close()
 	logStart, _ := logf.Seek(0, io.SeekEnd)
-	argv := append([]string{"exec", "--cpuinfo", l.CPUInfo(), "--", d.Dockerd}, args...)
+	argv := []string{"exec", "--cpuinfo", l.CPUInfo()}
+	if o.Machine != "" {
+		// armhf-shim stays as dockerd's parent and answers uname for it
+		// and everything it starts: the filter is inherited, and outranks
+		// the allow of a container's own profile.
+		argv = append(argv, "--machine", o.Machine)
+	}
+	argv = append(append(argv, "--", d.Dockerd), args...)
 	fmt.Fprintf(logf, "--- armhf-shim dind start %s: %s %s\n", time.Now().UTC().Format(time.RFC3339), o.Self, strings.Join(argv, " "))
 
 	devnull, err := os.Open(os.DevNull)
@@ -307,12 +318,18 @@ func Start(l Layout, o Options) (*Status, error) {
 			return fail("dockerd did not answer on %s within %s", l.Host(), o.Timeout)
 		}
 	}
+	if o.Machine != "" {
+		// The supervisor is dockerd's parent: dockerd is the pidfile's.
+		if p := readPid(l); p > 0 && alive(p) && isDaemon(p, l) {
+			pid = p
+		}
+	}
 	if p, ok := personality(pid); ok && p&0xff != uname.PerLinux32 {
 		fmt.Fprintf(out, "armhf-shim: warning: dockerd runs in personality %#x, not LINUX32; Docker will report the 64-bit architecture\n", p)
 	}
 	state.Dockerd, state.Path, state.Pid, state.Args = d.Dockerd, path, pid, args
 	state.MountNS, state.Started = mntNS(pid), time.Now().UTC()
-	state.Network, state.Net = o.Network, network
+	state.Network, state.Net, state.Machine = o.Network, network, o.Machine
 	if err := writeState(l, state); err != nil {
 		fmt.Fprintf(out, "armhf-shim: warning: %v\n", err)
 	}

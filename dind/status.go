@@ -34,6 +34,9 @@ type Status struct {
 	// address on the private link, where its published ports are.
 	Network string `json:"network,omitempty"`
 	Address string `json:"address,omitempty"`
+	// Machine is start's --machine: what uname -m says to its 32-bit
+	// programs and containers.
+	Machine string `json:"machine,omitempty"`
 	// APIError is set when the process runs but its API does not answer.
 	APIError string `json:"apiError,omitempty"`
 }
@@ -84,7 +87,7 @@ func GetStatus(l Layout) Status {
 	}
 	s.Running = true
 	if st := readState(l); st.Pid == s.Pid {
-		s.Network = st.Network
+		s.Network, s.Machine = st.Network, st.Machine
 		if st.Net != nil {
 			s.Address = st.Net.Addr
 		}
@@ -206,6 +209,9 @@ func (s Status) Format() string {
 		fmt.Fprintf(&b, "network: %s, address %s (its published ports are there)\n", s.Network, s.Address)
 	case s.Network != "":
 		fmt.Fprintf(&b, "network: %s\n", s.Network)
+	}
+	if s.Machine != "" {
+		fmt.Fprintf(&b, "uname machine: %s (32-bit programs and containers, --machine)\n", s.Machine)
 	}
 	if s.Version != "" {
 		fmt.Fprintf(&b, "version: %s (API %s)\n", s.Version, s.APIVersion)

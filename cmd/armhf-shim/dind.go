@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/armhf-shim/armhf-shim/dind"
+	"github.com/armhf-shim/armhf-shim/uname/notify"
 )
 
 func dindCommand() *cli.Command {
@@ -47,6 +48,7 @@ func dindCommand() *cli.Command {
 					&cli.StringFlag{Name: "network", Value: dind.NetworkPrivate,
 						Usage: "private: a network namespace of its own (its bridge, iptables chains and published ports stay there; NAT to the host); host: the host's, only with -- --iptables=false --bridge=none"},
 					&cli.BoolFlag{Name: "runtime", Value: true, Usage: "make the armhf-shim runtime wrapper dockerd's default runtime and its runc (--runtime=false: Docker's own runc)"},
+					&cli.StringFlag{Name: "machine", Usage: "what uname -m says to the daemon's 32-bit programs and its containers, e.g. armv7l (default: the kernel's, armv8l; docs/uname.md)"},
 					&cli.DurationFlag{Name: "timeout", Value: dindStartTimeout, Usage: "how long to wait for the daemon to answer"},
 				},
 				Action: func(c *cli.Context) error {
@@ -58,12 +60,17 @@ func dindCommand() *cli.Command {
 					if len(args) > 0 && args[0] == "--" {
 						args = args[1:]
 					}
+					if m := c.String("machine"); c.IsSet("machine") {
+						if err := notify.CheckMachine(m); err != nil {
+							return cli.Exit("dind start: --machine: "+err.Error(), 2)
+						}
+					}
 					if c.String("input") != "" && c.String("from-image") != "" {
 						return cli.Exit("dind start: give --input or --from-image, not both", 2)
 					}
 					st, err := dind.Start(l, dind.Options{
 						Input: c.String("input"), FromImage: c.String("from-image"),
-						Platform: c.String("platform"), Runtime: c.Bool("runtime"), Network: c.String("network"),
+						Platform: c.String("platform"), Runtime: c.Bool("runtime"), Network: c.String("network"), Machine: c.String("machine"),
 						DockerdArgs: args, Timeout: c.Duration("timeout"), Out: os.Stderr,
 					})
 					if errors.Is(err, dind.ErrAlreadyRunning) {
