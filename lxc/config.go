@@ -18,6 +18,7 @@ const (
 	ConfigFile  = "config"         // LXC configuration
 	StateFile   = "armhf-lxc.json" // armhf-lxc's own record, see State
 	CPUInfoFile = "cpuinfo"        // armv7 /proc/cpuinfo, bind-mounted over proc/cpuinfo
+	SeccompFile = "seccomp"        // lxc.seccomp.profile with --machine, see SeccompProfile
 	InitFile    = "init"           // PID 1 script, bind-mounted at InitTarget
 	LogFile     = "lxc.log"        // liblxc's log (lxc.log.file)
 	DockerdLog  = "dockerd.log"    // stdout and stderr of dockerd (--docker)
@@ -206,6 +207,10 @@ type Spec struct {
 	Init    []string // lxc.init.cmd; nil = armhf-lxc's init script
 	RunDir  bool     // the rootfs has /run: mount a fresh tmpfs there
 	Shim    string   // host path of the runtime wrapper to bind at ShimTarget ("" = none)
+	// Machine, if set, is what uname -m says to 32-bit programs: liblxc
+	// sends their uname to the seccomp agent's LXC socket SeccompAgent.
+	Machine      string
+	SeccompAgent string
 }
 
 // ValidateInit checks an --init command line (nil is armhf-lxc's own init)
@@ -296,6 +301,16 @@ func Config(s Spec, h Host) ([]Item, error) {
 		// sysvinit halts on; SIGTERM makes systemd re-execute itself.
 		add("lxc.init.cmd", strings.Join(s.Init, " "))
 	}
+	if s.Machine != "" {
+		// liblxc loads the profile, keeps the listener in its monitor and
+		// forwards each uname to the agent, the cookie naming the machine.
+		if err := checkConfigValue(s.Machine); err != nil {
+			return nil, fmt.Errorf("lxc: machine %w", err)
+		}
+		add("lxc.seccomp.profile", filepath.Join(dir, SeccompFile))
+		add("lxc.seccomp.notify.proxy", "unix:"+s.SeccompAgent)
+		add("lxc.seccomp.notify.cookie", s.Machine)
+	}
 	add("lxc.autodev", "1")
 	add("lxc.tty.max", "0")
 	add("lxc.pty.max", "1024")
@@ -375,6 +390,12 @@ func Config(s Spec, h Host) ([]Item, error) {
 	}
 	return c, nil
 }
+
+// SeccompProfile is the lxc.seccomp.profile of --machine: every system
+// call allowed (denylist) but uname, of every architecture, sent to the
+// notify proxy; the agent answers the 32-bit ones and lets the kernel
+// perform the others.
+const SeccompProfile = "2\ndenylist\n[all]\nuname notify\n"
 
 // MountEntry is an lxc.mount.entry value (fstab format). Blanks and
 // backslashes in the paths are written as the octal escapes getmntent(3)

@@ -3,6 +3,8 @@ package lxc
 import (
 	"errors"
 	"fmt"
+	"github.com/armhf-shim/armhf-shim/uname/notify"
+	"github.com/armhf-shim/armhf-shim/uname/notify/agent"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -29,6 +31,11 @@ type CreateOptions struct {
 	// Shim is the armhf-shim runtime wrapper dockerd inside runs as its
 	// runc (--docker): "" = look for one (FindShim), "none" = none.
 	Shim string
+	// Machine, if set, is what uname -m says to the container's 32-bit
+	// programs, answered by armhf-shim seccomp-agent on SeccompAgent
+	// ("" = agent.DefaultLXCSocket) through liblxc's notify proxy.
+	Machine      string
+	SeccompAgent string
 }
 
 // NoShim is the --shim value that starts dockerd without the wrapper.
@@ -118,6 +125,21 @@ func PlanCreate(o CreateOptions, f CreateFacts) (*CreatePlan, error) {
 	if o.Docker && !o.Nesting {
 		return nil, errors.New("--docker runs dockerd in the container, which needs --nesting")
 	}
+	agentSock := ""
+	if o.Machine != "" {
+		if err := notify.CheckMachine(o.Machine); err != nil {
+			return nil, fmt.Errorf("--machine: %w", err)
+		}
+		agentSock = o.SeccompAgent
+		if agentSock == "" {
+			agentSock = agent.DefaultLXCSocket
+		}
+		if !filepath.IsAbs(agentSock) || checkConfigValue(agentSock) != nil {
+			return nil, fmt.Errorf("--seccomp-agent %q: an absolute path of a socket", agentSock)
+		}
+	} else if o.SeccompAgent != "" {
+		return nil, errors.New("--seccomp-agent without --machine: the agent only answers uname for a machine (add --machine armv7l, or drop --seccomp-agent)")
+	}
 	socket := o.DockerSocket
 	if socket == "" {
 		socket = DefaultDockerSocket
@@ -180,6 +202,7 @@ func PlanCreate(o CreateOptions, f CreateFacts) (*CreatePlan, error) {
 		State: State{
 			Name: o.Name, Arch: arch, Nesting: o.Nesting, CPUs: cpus, Network: net.String(),
 			Init: o.Init, Docker: o.Docker, DockerArgs: o.DockerArgs,
+			Machine: o.Machine, SeccompAgent: agentSock,
 		},
 		Warnings: warnings,
 	}
@@ -234,6 +257,7 @@ func PlanCreate(o CreateOptions, f CreateFacts) (*CreatePlan, error) {
 	p.Spec = Spec{
 		Name: o.Name, Dir: dir, Rootfs: p.State.Rootfs, Arch: arch, Nesting: o.Nesting, CPUs: cpus,
 		Network: net, Binds: binds, Init: o.Init, Shim: p.State.Shim,
+		Machine: o.Machine, SeccompAgent: agentSock,
 	}
 	// Checked now, so that a host Config refuses (no cpuset or devices
 	// controller) fails before a rootfs is unpacked.

@@ -148,7 +148,7 @@ func (m *Manager) removeDir(dir, ownRootfs string) error {
 // no longer sees a container), the state last but one (until then
 // armhf-lxc can retry), the lock file last (held by the caller: a command
 // waiting for it finds it gone, see lock).
-var ownFiles = []string{ConfigFile, CPUInfoFile, InitFile, LogFile, DockerdLog, StateFile, LockFile}
+var ownFiles = []string{ConfigFile, CPUInfoFile, SeccompFile, InitFile, LogFile, DockerdLog, StateFile, LockFile}
 
 // onlyOwnFiles reports whether dir holds nothing but ownFiles (a rootfs is
 // not one of them), and lists the others.

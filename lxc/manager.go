@@ -92,6 +92,11 @@ func writeRuntimeFiles(dir string, st *State) error {
 	if err := fsutil.WriteFileAtomic(filepath.Join(dir, CPUInfoFile), text, 0o444); err != nil {
 		return err
 	}
+	if st.Machine != "" {
+		if err := fsutil.WriteFileAtomic(filepath.Join(dir, SeccompFile), []byte(SeccompProfile), 0o444); err != nil {
+			return err
+		}
+	}
 	return fsutil.WriteFileAtomic(filepath.Join(dir, InitFile), []byte(InitScript), 0o555)
 }
 

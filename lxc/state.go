@@ -42,8 +42,13 @@ type State struct {
 	DockerSocket string   `json:"docker_socket,omitempty"` // path in the container
 	// Shim is the host path of the runtime wrapper bound in at ShimTarget
 	// and first on dockerd's PATH ("" = none).
-	Shim    string `json:"shim,omitempty"`
-	Created string `json:"created"`
+	Shim string `json:"shim,omitempty"`
+	// Machine is what uname -m says to 32-bit programs, answered by the
+	// seccomp agent on SeccompAgent (liblxc's notify proxy); "" = the
+	// kernel's.
+	Machine      string `json:"machine,omitempty"`
+	SeccompAgent string `json:"seccomp_agent,omitempty"`
+	Created      string `json:"created"`
 }
 
 // ErrNotManaged is returned for an LXC container armhf-lxc did not create.

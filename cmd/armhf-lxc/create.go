@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/armhf-shim/armhf-shim/lxc"
+	"github.com/armhf-shim/armhf-shim/uname/notify/agent"
 )
 
 // nestingWarning is the security trade-off of --nesting, in the help text
@@ -40,6 +41,8 @@ func createCommand(out streams) *cli.Command {
 			&cli.StringFlag{Name: "cpus", Usage: "restrict the container to the CPU `LIST` (e.g. 0-3); its /proc/cpuinfo shows only those"},
 			&cli.StringFlag{Name: "network", Usage: "none (loopback only) or veth:BRIDGE", Value: "none"},
 			&cli.StringSliceFlag{Name: "bind", Usage: "bind-mount `HOST:CONTAINER[:ro]` (repeatable; the mount point is created in the rootfs)"},
+			&cli.StringFlag{Name: "machine", Usage: "what uname -m says to the container's 32-bit programs, e.g. armv7l (default: the kernel's, armv8l), answered by armhf-shim seccomp-agent through liblxc's notify proxy (docs/uname.md)"},
+			&cli.StringFlag{Name: "seccomp-agent", Usage: "the seccomp agent's LXC socket for --machine (default " + agent.DefaultLXCSocket + ")"},
 			&cli.StringFlag{Name: "init", Usage: "run `CMD` as PID 1 instead of armhf-lxc's init (words split on blanks, e.g. /sbin/init)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -51,7 +54,7 @@ func createCommand(out streams) *cli.Command {
 				Name: name, Rootfs: c.String("rootfs"), Debootstrap: c.String("debootstrap"), Mirror: c.String("mirror"),
 				Nesting: c.Bool("nesting"), Docker: c.Bool("docker"), DockerArgs: c.StringSlice("docker-arg"),
 				DockerSocket: c.String("docker-socket"), CPUs: c.String("cpus"), Network: c.String("network"),
-				Binds: c.StringSlice("bind"), Shim: c.String("shim"),
+				Binds: c.StringSlice("bind"), Shim: c.String("shim"), Machine: c.String("machine"), SeccompAgent: c.String("seccomp-agent"),
 			}
 			if err := lxc.CheckCreateFlags(c.IsSet("debootstrap"), c.IsSet("mirror"), c.Bool("docker"), c.IsSet("docker-arg"), c.IsSet("docker-socket"), c.IsSet("shim")); err != nil {
 				return usageError(c, "%v", err)
