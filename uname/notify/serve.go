@@ -42,6 +42,8 @@ type Server struct {
 	// Logf, if set, reports a call that could not be answered as asked
 	// (other than for a bad pointer, which is the caller's error).
 	Logf func(format string, args ...any)
+
+	own *unix.Stat_t // the serving thread's UTS namespace, if known
 }
 
 // Serve answers the notifications arriving on listener until no process
@@ -65,6 +67,12 @@ func (s *Server) Serve(listener *os.File) error {
 }
 
 func (s *Server) loop(fd int) error {
+	// The serving thread's UTS namespace, once: it does not change while
+	// it serves (a thread that joins another one ends after the call).
+	var own unix.Stat_t
+	if unix.Stat("/proc/thread-self/ns/uts", &own) == nil {
+		s.own = &own
+	}
 	for {
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		if _, err := unix.Poll(pfd, -1); err != nil {
@@ -118,7 +126,7 @@ func (s *Server) Answer(req *Notif, live func() bool) (resp Resp, ok bool) {
 		resp.Flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
 		return resp, true
 	}
-	u, err := unameOf(int(req.Pid))
+	u, err := unameOf(int(req.Pid), s.own)
 	if err != nil && !live() {
 		return resp, false // the caller is gone: its namespace with it
 	}
@@ -154,12 +162,15 @@ func (s *Server) Answer(req *Notif, live func() bool) (resp Resp, ok bool) {
 // this one call and then ends, so that no thread or namespace is kept.
 // The caller rechecks that the request is live afterwards: only then is
 // pid known to have been the caller.
-func unameOf(pid int) (unix.Utsname, error) {
+func unameOf(pid int, own *unix.Stat_t) (unix.Utsname, error) {
 	var u unix.Utsname
-	var own, its unix.Stat_t
+	var its unix.Stat_t
 	nsPath := "/proc/" + strconv.Itoa(pid) + "/ns/uts"
-	if err := unix.Stat("/proc/thread-self/ns/uts", &own); err != nil {
-		return u, fmt.Errorf("its UTS namespace: %w", err)
+	if own == nil {
+		own = new(unix.Stat_t)
+		if err := unix.Stat("/proc/thread-self/ns/uts", own); err != nil {
+			return u, fmt.Errorf("the UTS namespace: %w", err)
+		}
 	}
 	if err := unix.Stat(nsPath, &its); err != nil {
 		return u, fmt.Errorf("its UTS namespace: %w", err)
