@@ -192,6 +192,7 @@ func (r *Report) Print(w io.Writer) {
 	if r.Machine.Available {
 		fmt.Fprintf(w, "uname --machine:   yes — seccomp user notification, Linux >= 5.0 (exec/dind --machine armv7l; containers: Linux >= 5.5; docs/uname.md)\n")
 		fmt.Fprintf(w, "seccomp agent:     %s (containers: runc >= 1.1)\n", r.Machine.Agent)
+		fmt.Fprintf(w, "seccomp agent LXC: %s\n", r.Machine.AgentLXC)
 	} else {
 		fmt.Fprintf(w, "uname --machine:   no — %s\n", r.Machine.Note)
 	}
