@@ -2,6 +2,7 @@ package buildx_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,6 +218,24 @@ func TestBuildxDockerContainerBuilder(t *testing.T) {
 	e.mustSh(t, "docker buildx build --builder plain --platform linux/386 --output type=local,dest="+dest+" "+ctx)
 	if un, _ := os.ReadFile(filepath.Join(dest, "uname.txt")); strings.TrimSpace(string(un)) != "x86_64" {
 		t.Errorf("control builder without the wrapper: linux/386 step saw %q, want x86_64 (is the test measuring the wrapper?)", un)
+	}
+
+	// doctor sees both builders (in DOCKER_CONFIG's buildx store) and
+	// tells them apart from what their containers hold.
+	var rep struct {
+		Builders []struct{ Name, Driver, Wrapper, Detail string } `json:"buildx_builders"`
+	}
+	js, _ := e.sh(t, "armhf-shim doctor --json 2>/dev/null") // exit 1 is a host that cannot run 32-bit code
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatalf("doctor --json: %v\n%s", err, js)
+	}
+	got := map[string]string{}
+	for _, b := range rep.Builders {
+		got[b.Name] = b.Wrapper
+		t.Logf("doctor: builder %s (%s): wrapper %s — %s", b.Name, b.Driver, b.Wrapper, b.Detail)
+	}
+	if got["armhf"] != "yes" || got["plain"] != "no" || len(got) != 2 {
+		t.Errorf("doctor's builders %v, want armhf: yes, plain: no", got)
 	}
 }
 

@@ -50,6 +50,9 @@ type Options struct {
 	LXCPath          string // "" = lxc.conf's lxc.lxcpath, else /var/lib/lxc
 	Proc             string // "" = /proc
 	Root             string // "" = /: where /etc, /usr/share and /sys are read
+	// BuildxDirs are the buildx config directories whose builders are
+	// judged (empty: doctor's user's and SUDO_USER's).
+	BuildxDirs []string
 }
 
 func (o *Options) defaults() {
@@ -91,7 +94,10 @@ type Report struct {
 	// RuntimeWrapper says which runc the runtime wrapper execs and how many
 	// containers it has state for.
 	RuntimeWrapper []string `json:"runtime_wrapper,omitempty"`
-	Verdict        string   `json:"verdict"`
+	// BuildxBuilders are the docker buildx builders doctor can see and
+	// whether each runs the wrapper (buildx.go).
+	BuildxBuilders []Builder `json:"buildx_builders"`
+	Verdict        string    `json:"verdict"`
 	// Problems holds only problems: what is wrong, each with its fix.
 	Problems []string `json:"problems"`
 	// ExitCode is 0 when armhf code runs natively, 1 when not.
@@ -133,6 +139,14 @@ func Diagnose(o Options) (*Report, error) {
 		r.Problems = append(r.Problems, rt.Problems...)
 	}
 	r.RuntimeWrapper = runtimeWrapper()
+	r.BuildxBuilders = []Builder{}
+	for _, f := range h.builderFacts() {
+		b := JudgeBuilder(f)
+		r.BuildxBuilders = append(r.BuildxBuilders, b)
+		if b.Problem != "" {
+			r.Problems = append(r.Problems, b.Problem)
+		}
+	}
 	return r, nil
 }
 
@@ -216,6 +230,9 @@ func (r *Report) Print(w io.Writer) {
 	}
 	for _, s := range r.RuntimeWrapper {
 		fmt.Fprintf(w, "runtime wrapper:   %s\n", s)
+	}
+	for _, b := range r.BuildxBuilders {
+		fmt.Fprintf(w, "buildx builder:    %s/%s (%s) wrapper: %s — %s\n", b.Name, b.Node, b.Driver, b.Wrapper, b.Detail)
 	}
 	for _, s := range r.Problems {
 		fmt.Fprintf(w, "problem:           %s\n", s)
