@@ -10,6 +10,7 @@
 //	armhf-shim runtime ...       OCI runtime wrapper (also as argv[0] runc / armhf-runc)
 //	armhf-shim hook              OCI hook for podman and CRI-O
 //	armhf-shim install|uninstall register with docker, containerd, podman, buildkit
+//	armhf-shim setup             install for every engine found, then doctor
 //	armhf-shim docker ...        docker CLI wrapper (also as argv[0] docker)
 //	armhf-shim dind ...          a 32-bit dockerd
 //	armhf-shim buildx image      a docker buildx builder image with the runtime wrapper
@@ -79,6 +80,7 @@ func newApp() *cli.App {
 			passthroughCommand("hook", "OCI hook for podman and CRI-O (createRuntime; also createContainer/prestart): reads the state on stdin", hookMain),
 			installCommand(),
 			uninstallCommand(),
+			setupCommand(),
 			passthroughCommand("docker", "docker CLI wrapper that adds the armv7 cpuinfo to docker run (also active as argv[0] docker)", dockerMain),
 			dindCommand(),
 			buildxCommand(),

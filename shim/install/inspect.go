@@ -34,6 +34,10 @@ func RunningDockerds(procRoot string) []RunningDockerd {
 // first), /etc/docker/daemon.json by default.
 func ConfigFileArg(argv []string) string { return configFileArg(argv) }
 
+// ServiceUnit is the systemd service of a process from its
+// /proc/<pid>/cgroup ("" if none).
+func ServiceUnit(cgroup []byte) string { return serviceUnit(cgroup) }
+
 // PodmanHooksDirs are the hooks directories podman and CRI-O read on the
 // host below root ("" = /): containers.conf's hooks_dir, else the packaged
 // directory (the one Debian 12's podman 4.3 reads; later podman reads

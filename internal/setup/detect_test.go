@@ -1,0 +1,107 @@
+package setup
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestDetect(t *testing.T) {
+	dockerdSvc := Daemon{Pid: 10, Config: "/etc/docker/daemon.json", Unit: "docker.service"}
+	for _, c := range []struct {
+		name  string
+		f     Facts
+		steps []string // target config apply-kind unit
+		notes []string // substrings, one per note
+	}{
+		{name: "nothing", f: Facts{}},
+		{
+			name:  "dockerd under systemd: runtime by reload, buildkit by restart after daemon-reload",
+			f:     Facts{Systemd: true, Dockerd: Engine{Binary: "/usr/sbin/dockerd", Running: []Daemon{dockerdSvc}}},
+			steps: []string{"docker /etc/docker/daemon.json reload docker.service 10", "buildkit  restart+daemon-reload docker.service 10"},
+		},
+		{
+			name:  "dockerd not a service: runtime by SIGHUP, buildkit is a note",
+			f:     Facts{Systemd: true, Dockerd: Engine{Running: []Daemon{{Pid: 7, Config: "/srv/d.json"}}}},
+			steps: []string{"docker /srv/d.json reload  7"},
+			notes: []string{"dockerd with pid 7: it is not docker.service"},
+		},
+		{
+			name:  "dockerd installed, not running, no systemd",
+			f:     Facts{Dockerd: Engine{Binary: "/usr/bin/dockerd"}},
+			steps: []string{"docker  none  0"},
+		},
+		{
+			name:  "dockerd installed, not running, systemd",
+			f:     Facts{Systemd: true, Dockerd: Engine{Binary: "/usr/bin/dockerd"}},
+			steps: []string{"docker  none  0", "buildkit  none+daemon-reload  0"},
+		},
+		{
+			name:  "two dockerds on one daemon.json: one step",
+			f:     Facts{Dockerd: Engine{Running: []Daemon{{Pid: 7, Config: "/etc/docker/daemon.json"}, {Pid: 8, Config: "/etc/docker/daemon.json"}}}},
+			steps: []string{"docker /etc/docker/daemon.json reload  7"},
+			notes: []string{"pid 7", "pid 8"},
+		},
+		{
+			name: "dockerd's own containerd is a note; the system containerd a restart",
+			f: Facts{Containerd: Engine{Binary: "/usr/bin/containerd", Running: []Daemon{
+				{Pid: 20, Config: "/var/run/docker/containerd/containerd.toml", Parent: "dockerd"},
+				{Pid: 21, Config: "/etc/containerd/config.toml", Unit: "containerd.service", Binary: "/usr/bin/containerd", Parent: "systemd"},
+			}}},
+			steps: []string{"containerd /etc/containerd/config.toml restart containerd.service 21"},
+			notes: []string{"containerd pid 20 is dockerd's own"},
+		},
+		{
+			name:  "containerd installed only",
+			f:     Facts{Containerd: Engine{Binary: "/usr/local/bin/containerd"}},
+			steps: []string{"containerd  none  0"},
+		},
+		{
+			name:  "a daemon in another mount namespace is not set up from here",
+			f:     Facts{Dockerd: Engine{Running: []Daemon{{Pid: 30, Config: "/etc/docker/daemon.json", OtherMountNS: true}}}},
+			notes: []string{"dockerd pid 30 runs in another mount namespace"},
+		},
+		{
+			name:  "podman: hook and runtime drop-in, nothing to apply",
+			f:     Facts{Podman: "/usr/bin/podman"},
+			steps: []string{"podman  none  0", "podman-runtime  none  0"},
+		},
+		{
+			name: "crio and a standalone buildkitd: restarts",
+			f: Facts{Crio: Engine{Binary: "/usr/bin/crio", Running: []Daemon{{Pid: 40, Unit: "crio.service"}}},
+				Buildkitd: Engine{Running: []Daemon{{Pid: 41, Config: "/etc/buildkit/buildkitd.toml", Unit: "buildkit.service"}}}},
+			steps: []string{"crio  restart crio.service 40", "buildkitd /etc/buildkit/buildkitd.toml restart buildkit.service 41"},
+		},
+		{
+			name:  "buildx builders: docker driver covered, container driver a note, remote a note",
+			f:     Facts{Builders: []Builder{{"default", "docker"}, {"ci", "docker-container"}, {"farm", "remote"}}},
+			notes: []string{"builder ci (docker-container driver) runs its own buildkitd", "builder farm (remote driver)"},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := Detect(c.f)
+			var got []string
+			for _, s := range d.Steps {
+				kind := map[ApplyKind]string{ApplyNone: "none", ApplyReload: "reload", ApplyRestart: "restart"}[s.Apply.Kind]
+				if s.Apply.DaemonReload {
+					kind += "+daemon-reload"
+				}
+				got = append(got, strings.Join([]string{s.Target, s.Config, kind, s.Apply.Unit, strconv.Itoa(s.Apply.Pid)}, " "))
+				if s.Why == "" {
+					t.Errorf("%s: no reason given", s.Target)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(c.steps, "\n") {
+				t.Errorf("steps:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.steps, "\n"))
+			}
+			if len(d.Notes) != len(c.notes) {
+				t.Fatalf("notes %q, want %d", d.Notes, len(c.notes))
+			}
+			for i, n := range c.notes {
+				if !strings.Contains(d.Notes[i], n) {
+					t.Errorf("note %q does not say %q", d.Notes[i], n)
+				}
+			}
+		})
+	}
+}

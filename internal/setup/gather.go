@@ -1,0 +1,156 @@
+package setup
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/armhf-shim/armhf-shim/shim/install"
+)
+
+// GatherOptions say where Gather looks ("" = the host's).
+type GatherOptions struct {
+	Proc      string // /proc
+	BuildxDir string // the buildx instances directory (~/.docker/buildx/instances)
+}
+
+// Gather collects the facts of this host: engines on PATH, running daemons
+// (from /proc alone: it runs none of them), buildx builders (from buildx's
+// own instance files).
+func Gather(o GatherOptions) Facts {
+	if o.Proc == "" {
+		o.Proc = "/proc"
+	}
+	var f Facts
+	comm, _ := os.ReadFile(filepath.Join(o.Proc, "1", "comm"))
+	f.Systemd = strings.TrimSpace(string(comm)) == "systemd"
+	look := func(name string) string {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return ""
+		}
+		return p
+	}
+	f.Dockerd.Binary = look("dockerd")
+	f.Containerd.Binary = look("containerd")
+	f.Crio.Binary = look("crio")
+	f.Buildkitd.Binary = look("buildkitd")
+	f.Podman = look("podman")
+
+	myNS, _ := os.Readlink(filepath.Join(o.Proc, "self", "ns", "mnt"))
+	for _, d := range install.RunningDockerds(o.Proc) {
+		f.Dockerd.Running = append(f.Dockerd.Running, Daemon{Pid: d.Pid, Config: d.ConfigFile, Unit: d.Unit,
+			OtherMountNS: otherNS(o.Proc, d.Pid, myNS)})
+	}
+	f.Containerd.Running = daemons(o.Proc, "containerd", myNS, install.DefaultContainerd, "--config", "-c")
+	f.Crio.Running = daemons(o.Proc, "crio", myNS, "", "--config", "-c")
+	f.Buildkitd.Running = daemons(o.Proc, "buildkitd", myNS, install.DefaultBuildkitdConfig, "--config")
+	f.Builders = builders(o.BuildxDir)
+	return f
+}
+
+func otherNS(proc string, pid int, mine string) bool {
+	ns, err := os.Readlink(filepath.Join(proc, strconv.Itoa(pid), "ns", "mnt"))
+	return err == nil && mine != "" && ns != mine
+}
+
+// daemons lists the processes named name (not children of one of the
+// same name, between fork and exec), with the config file of their
+// arguments (flags, else def).
+func daemons(proc, name, myNS, def string, flags ...string) []Daemon {
+	ents, _ := os.ReadDir(proc)
+	var out []Daemon
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		dir := filepath.Join(proc, e.Name())
+		if c, _ := os.ReadFile(filepath.Join(dir, "comm")); strings.TrimSpace(string(c)) != name {
+			continue
+		}
+		parent := parentComm(proc, dir)
+		if parent == name {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(strings.TrimSuffix(string(raw), "\x00"), "\x00")
+		cwd, _ := os.Readlink(filepath.Join(dir, "cwd"))
+		cg, _ := os.ReadFile(filepath.Join(dir, "cgroup"))
+		exe, _ := os.Readlink(filepath.Join(dir, "exe"))
+		cfg := flagValue(argv, flags...)
+		if cfg == "" {
+			cfg = def
+		}
+		out = append(out, Daemon{Pid: pid, Config: absConfig(cwd, cfg), Unit: install.ServiceUnit(cg), Binary: exe, Parent: parent,
+			OtherMountNS: otherNS(proc, pid, myNS)})
+	}
+	return out
+}
+
+// flagValue is the value of the first of flags in argv (argv[0] first):
+// "--config X", "--config=X", "-c X".
+func flagValue(argv []string, flags ...string) string {
+	for i := 1; i < len(argv); i++ {
+		for _, f := range flags {
+			if argv[i] == f && i+1 < len(argv) {
+				return argv[i+1]
+			}
+			if v, ok := strings.CutPrefix(argv[i], f+"="); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+func parentComm(proc, dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return ""
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return ""
+	}
+	c, _ := os.ReadFile(filepath.Join(proc, f[1], "comm"))
+	return strings.TrimSpace(string(c))
+}
+
+// builders reads buildx's instance files (one JSON file per builder
+// created with docker buildx create; the default builder of the docker
+// driver has none).
+func builders(dir string) []Builder {
+	if dir == "" {
+		cfg := os.Getenv("DOCKER_CONFIG")
+		if cfg == "" {
+			home, _ := os.UserHomeDir()
+			cfg = filepath.Join(home, ".docker")
+		}
+		dir = filepath.Join(cfg, "buildx", "instances")
+	}
+	ents, _ := os.ReadDir(dir)
+	var out []Builder
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		var inst struct{ Name, Driver string }
+		if json.Unmarshal(b, &inst) != nil || inst.Name == "" {
+			continue
+		}
+		out = append(out, Builder{Name: inst.Name, Driver: inst.Driver})
+	}
+	return out
+}

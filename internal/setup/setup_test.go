@@ -1,0 +1,180 @@
+package setup
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/armhf-shim/armhf-shim/internal/doctor"
+	"github.com/armhf-shim/armhf-shim/internal/testenv"
+)
+
+// TestApplyAll: one action per daemon, the strongest wins, a drop-in asks
+// for daemon-reload first; restarts only with --restart; a reload always.
+func TestApplyAll(t *testing.T) {
+	svc := Daemon{Pid: 10, Config: "/etc/docker/daemon.json", Unit: "docker.service"}
+	steps := Detect(Facts{Systemd: true, Dockerd: Engine{Running: []Daemon{svc}}, Podman: "/usr/bin/podman",
+		Containerd: Engine{Running: []Daemon{{Pid: 21, Config: "/etc/containerd/config.toml", Parent: "systemd"}}}}).Steps
+	for _, c := range []struct {
+		restart bool
+		want    []string
+		pending []string
+	}{
+		{false, []string{
+			"setup: would run systemctl daemon-reload",
+			"setup: dockerd needs a restart to pick this up: systemctl restart docker.service (or run setup --restart)",
+			"setup: containerd (pid 21) needs a restart to pick this up and is not a systemd service",
+		}, []string{"docker.service", "containerd (pid 21)"}},
+		{true, []string{
+			"setup: would run systemctl daemon-reload",
+			"setup: would run systemctl restart docker.service",
+			"setup: containerd (pid 21) needs a restart to pick this up and is not a systemd service",
+		}, []string{"containerd (pid 21)"}},
+	} {
+		var out bytes.Buffer
+		pending, _ := Options{DryRun: true, Restart: c.restart, Out: &out, Systemctl: "systemctl"}.applyAll(steps)
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != len(c.want) {
+			t.Fatalf("restart=%v:\n%s", c.restart, out.String())
+		}
+		for i, w := range c.want {
+			if !strings.HasPrefix(lines[i], w) {
+				t.Errorf("restart=%v: line %d %q, want %q", c.restart, i, lines[i], w)
+			}
+		}
+		if strings.Join(pending, ",") != strings.Join(c.pending, ",") {
+			t.Errorf("restart=%v: pending %q, want %q", c.restart, pending, c.pending)
+		}
+	}
+	// A reload alone (dockerd not a service): SIGHUP, nothing pending.
+	var out bytes.Buffer
+	pending, _ := Options{DryRun: true, Out: &out}.applyAll(Detect(Facts{Dockerd: Engine{Running: []Daemon{{Pid: 7, Config: "/x.json"}}}}).Steps)
+	if len(pending) != 0 || !strings.Contains(out.String(), "would send SIGHUP to dockerd (pid 7)") {
+		t.Errorf("pending %q:\n%s", pending, out.String())
+	}
+}
+
+func TestFlagValue(t *testing.T) {
+	for _, c := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"containerd"}, ""},
+		{[]string{"containerd", "--config", "/a.toml"}, "/a.toml"},
+		{[]string{"containerd", "-c", "b.toml", "--log-level", "debug"}, "b.toml"},
+		{[]string{"containerd", "--config=/c.toml"}, "/c.toml"},
+		{[]string{"containerd", "--config"}, ""},
+	} {
+		if got := flagValue(c.argv, "--config", "-c"); got != c.want {
+			t.Errorf("%q: %q, want %q", c.argv, got, c.want)
+		}
+	}
+}
+
+// TestSetupRealDockerd: setup against a real dockerd reading a scratch
+// daemon.json (the facts gathered from this host, narrowed to that daemon:
+// other tests' daemons run beside it). The runtime is registered, dockerd
+// reloads it (SIGHUP) and runs with it, doctor says the route works; a
+// second setup changes nothing; --undo gives back the file's bytes and
+// says that dockerd needs a restart to drop the runtime.
+func TestSetupRealDockerd(t *testing.T) {
+	d := testenv.StartDockerd(t, testenv.DockerdOptions{DaemonJSON: map[string]any{"log-level": "warn", "max-concurrent-downloads": 2}})
+	cfg := filepath.Join(d.Root, "daemon.json")
+	orig, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bindir := t.TempDir()
+	shim := filepath.Join(bindir, "armhf-shim")
+	b, err := os.ReadFile(testenv.BuildBinary(t, "./cmd/armhf-shim"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(shim, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	facts := func() Facts {
+		f := Gather(GatherOptions{BuildxDir: t.TempDir()})
+		var mine []Daemon
+		for _, p := range f.Dockerd.Running {
+			if p.Pid == d.Pid {
+				mine = append(mine, p)
+			}
+		}
+		if len(mine) != 1 || mine[0].Config != cfg || mine[0].OtherMountNS {
+			t.Fatalf("gathered dockerds %+v: want pid %d reading %s", f.Dockerd.Running, d.Pid, cfg)
+		}
+		return Facts{Dockerd: Engine{Running: mine}}
+	}
+	state := filepath.Join(t.TempDir(), "setup.json")
+	opts := func(out *bytes.Buffer) Options {
+		return Options{State: state, Binary: shim, Out: out, Doctor: doctor.Options{BuildkitDropIn: filepath.Join(bindir, "none.conf")}}
+	}
+
+	var out bytes.Buffer
+	o := opts(&out)
+	o.DryRun = true
+	if code, err := Run(o, facts()); err != nil || code != 0 {
+		t.Fatalf("dry run: %d %v\n%s", code, err, out.String())
+	}
+	if now, _ := os.ReadFile(cfg); !bytes.Equal(now, orig) {
+		t.Fatalf("dry run changed %s", cfg)
+	}
+	if _, err := os.Stat(state); err == nil {
+		t.Fatalf("dry run wrote %s", state)
+	}
+	if !strings.Contains(out.String(), "would send SIGHUP to dockerd (pid") {
+		t.Errorf("dry run:\n%s", out.String())
+	}
+
+	out.Reset()
+	code, err := Run(opts(&out), facts())
+	if err != nil || code != 0 {
+		t.Fatalf("setup: %d %v\n%s\ndockerd log:\n%s", code, err, out.String(), d.LogTail(20))
+	}
+	if !strings.Contains(out.String(), "setup: route docker works") {
+		t.Errorf("setup:\n%s", out.String())
+	}
+	info, _, err := d.Docker("info", "--format", "{{json .Runtimes}}")
+	if err != nil || !strings.Contains(info, `"armhf"`) {
+		t.Fatalf("dockerd's runtimes after setup: %s %v", info, err)
+	}
+	rec, _ := os.ReadFile(state)
+	if !strings.Contains(string(rec), `"target": "docker"`) || !strings.Contains(string(rec), cfg) {
+		t.Errorf("record:\n%s", rec)
+	}
+
+	out.Reset()
+	if code, err := Run(opts(&out), facts()); err != nil || code != 0 || !strings.Contains(out.String(), "setup: docker: already set up") {
+		t.Fatalf("second setup: %d %v\n%s", code, err, out.String())
+	}
+	if rec2, _ := os.ReadFile(state); !bytes.Equal(rec, rec2) {
+		t.Errorf("second setup changed the record:\n%s", rec2)
+	}
+
+	out.Reset()
+	code, err = Undo(opts(&out), facts())
+	if err != nil || code != 1 || !strings.Contains(out.String(), "needs a restart to pick this up and is not a systemd service") {
+		t.Fatalf("undo: %d %v (want 1: dockerd keeps the runtime until restarted)\n%s", code, err, out.String())
+	}
+	if now, _ := os.ReadFile(cfg); !bytes.Equal(now, orig) {
+		t.Fatalf("undo: %s is\n%s\nwant\n%s", cfg, now, orig)
+	}
+	for _, p := range []string{state, cfg + ".armhf-shim-state"} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("undo left %s", p)
+		}
+	}
+	// The armhf-runc link beside a binary that has no armhf-runc stays, as
+	// after uninstall: any registration may run it.
+	if l, err := os.Readlink(filepath.Join(bindir, "armhf-runc")); err != nil || l != shim {
+		t.Errorf("armhf-runc link: %q %v", l, err)
+	}
+	out.Reset()
+	if code, err := Undo(opts(&out), facts()); err != nil || code != 0 || !strings.Contains(out.String(), "nothing to undo") {
+		t.Errorf("second undo: %d %v\n%s", code, err, out.String())
+	}
+}
