@@ -206,7 +206,8 @@ func Detect(f Facts) Detection {
 			d.Notes = append(d.Notes, fmt.Sprintf("buildx builder %s (remote driver): covered when its endpoint is a buildkitd set up here (the buildkitd step); else run setup on its host", b.Name))
 		default:
 			d.Notes = append(d.Notes, fmt.Sprintf("buildx builder %s (%s driver) runs its own buildkitd and runc in a container, which setup cannot register with: "+
-				"use a standalone buildkitd set up here (docker buildx create --driver remote unix:///run/buildkit/buildkitd.sock), or the 32-bit dockerd", b.Name, b.Driver))
+				"recreate it from the builder image with the wrapper inside (armhf-shim buildx image, then armhf-shim buildx config), "+
+				"or use a standalone buildkitd set up here (docs/buildkit.md: the buildx remote driver)", b.Name, b.Driver))
 		}
 	}
 	return d

@@ -282,7 +282,7 @@ func (o Options) act(what, name string, args ...string) bool {
 }
 
 // routeOf is the doctor route that judges a target ("" = doctor has none).
-var routeOf = map[string]string{"docker": "docker", "buildkit": "buildkit", "containerd": "containerd", "podman": "podman"}
+var routeOf = map[string]string{"docker": "docker", "buildkit": "buildkit", "containerd": "containerd", "podman": "podman", "buildkitd": "buildkitd"}
 
 // verify asks doctor about the routes of steps: 1 if one does not work.
 // After a reload or restart it asks again for a while: a daemon applies a
@@ -295,6 +295,8 @@ func (o Options) verify(steps []Step, pending []string, acted bool) int {
 			d.DaemonJSON = s.Config
 		case s.Target == "containerd" && d.ContainerdConfig == "":
 			d.ContainerdConfig = s.Config
+		case s.Target == "buildkitd" && d.BuildkitdConfig == "":
+			d.BuildkitdConfig = s.Config
 		}
 	}
 	want := map[string]bool{}
