@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/armhf-shim/armhf-shim/shim/install"
@@ -29,6 +30,9 @@ func installFlags() []cli.Flag {
 		&cli.StringFlag{Name: "root", Usage: "where the host's root is mounted (a DaemonSet's /host): every path given or defaulted is the host's, used below it, and written as the host sees it"},
 		&cli.StringFlag{Name: "containerd", Usage: "containerd: the containerd binary that reads the config, asked for its version (default: the first on PATH)"},
 		&cli.StringFlag{Name: "containerd-version", Usage: "containerd: the version of the containerd that reads the config, such as 1.6.20 (default: ask --containerd)"},
+		&cli.BoolFlag{Name: "ipv6", Usage: "docker: also set ipv6, fixed-cidr-v6 and ip6tables (+ experimental where this Docker needs it), so containers reach IPv6 destinations through NAT; a member set to another value is left alone and install refuses"},
+		&cli.StringFlag{Name: "fixed-cidr-v6", Usage: "docker --ipv6: the default bridge's IPv6 prefix (default: the file's, else a random unique local fdXX:XXXX:XXXX::/64)"},
+		&cli.StringFlag{Name: "dockerd-version", Usage: "docker --ipv6: the version of the dockerd that reads daemon.json (default: ask the running one, else dockerd on PATH)"},
 	}
 }
 
@@ -73,6 +77,14 @@ func installCmd(uninstall bool) *cli.Command {
 				}
 				return false
 			}
+			major := 0
+			if v := str("dockerd-version"); v != "" {
+				n, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(v, "v"), ".", 2)[0])
+				if err != nil || n <= 0 {
+					return cli.Exit(fmt.Sprintf("%s %s: --dockerd-version %q: want a version such as 20.10 or 27.5.1", name, target, v), 2)
+				}
+				major = n
+			}
 			err := install.Run(install.Options{
 				Target:            target,
 				Config:            str("config"),
@@ -88,6 +100,9 @@ func installCmd(uninstall bool) *cli.Command {
 				Root:              str("root"),
 				Containerd:        str("containerd"),
 				ContainerdVersion: str("containerd-version"),
+				IPv6:              boolean("ipv6"),
+				FixedCIDRv6:       str("fixed-cidr-v6"),
+				DockerdMajor:      major,
 				Out:               c.App.Writer,
 			})
 			if err != nil {
@@ -103,7 +118,7 @@ func installCmd(uninstall bool) *cli.Command {
 	return &cli.Command{
 		Name:      name,
 		Usage:     usage,
-		ArgsUsage: strings.Join(install.Targets, "|") + " [--config PATH] [--runtime-name armhf] [--set-as-default] [--replace] [--dry-run] [--root DIR]",
+		ArgsUsage: strings.Join(install.Targets, "|") + " [--config PATH] [--runtime-name armhf] [--set-as-default] [--replace] [--dry-run] [--root DIR] [--ipv6 [--fixed-cidr-v6 CIDR]]",
 		Description: "Idempotent; edits only what it changes (uninstall gives back the bytes install found); atomic writes\n" +
 			"under a lock on the file's directory, with a backup of the previous file that is never overwritten;\n" +
 			"--dry-run prints a diff; a malformed existing file is an error and stays unchanged. What install replaced\n" +

@@ -60,7 +60,10 @@ func applyHints(path string, readers []dockerDaemon, c dockerChange) []string {
 		return []string{fmt.Sprintf("nothing now: no running dockerd reads %s; one started with it applies the change", path)}
 	}
 	var out []string
-	const why = "dockerd is sure to apply a default-runtime change, or a removed runtimes key, only when it starts (a SIGHUP keeps the old value of a removed key)"
+	why := "dockerd is sure to apply a default-runtime change, or a removed runtimes key, only when it starts (a SIGHUP keeps the old value of a removed key)"
+	if c.why != "" {
+		why = c.why
+	}
 	for _, d := range readers {
 		unit := strings.TrimSuffix(d.Unit, ".service")
 		switch {

@@ -28,11 +28,29 @@ func planDocker(o Options) (Plan, error) {
 	rt, link := o.runtimeLink()
 	var p Plan
 	var nw []byte
+	var ipv6Notes []string
+	if o.FixedCIDRv6 != "" && !o.IPv6 {
+		return Plan{}, fmt.Errorf("--fixed-cidr-v6 goes with --ipv6")
+	}
 	if o.Uninstall {
-		nw, err = DockerUninstall(old, rec, o.RuntimeName, o.runsThisShim)
+		nw = old
+		if rec.Docker != nil && len(rec.Docker.Runtimes) <= 1 && (len(rec.Docker.Runtimes) == 0 || rec.Docker.Runtimes[o.RuntimeName] != nil) {
+			// The last runtime goes: what --ipv6 added goes with it.
+			var kept []string
+			if nw, kept, err = DockerIPv6Uninstall(nw, rec); err != nil {
+				return Plan{}, fmt.Errorf("%s: %w", path, err)
+			}
+			for _, k := range kept {
+				ipv6Notes = append(ipv6Notes, fmt.Sprintf("kept %s: install docker --ipv6 added it, but it has been changed since", k))
+			}
+		}
+		nw, err = DockerUninstall(nw, rec, o.RuntimeName, o.runsThisShim)
 	} else {
 		rec.willCreate(filepath.Dir(path))
 		nw, err = DockerInstall(old, rec, DockerEdit{Name: o.RuntimeName, Path: rt, SetDefault: o.SetAsDefault, Replace: o.Replace, Ours: o.runsThisShim})
+		if err == nil && o.IPv6 {
+			nw, ipv6Notes, err = o.dockerIPv6(path, nw, rec)
+		}
 		if link != nil {
 			p.Links = append(p.Links, *link)
 		}
@@ -46,6 +64,7 @@ func planDocker(o Options) (Plan, error) {
 	if d := docsChanged(old, nw); d.any {
 		p.Apply, p.Notes = dockerAdvice(o, path, d)
 	}
+	p.Notes = append(p.Notes, ipv6Notes...)
 	return p, nil
 }
 
@@ -53,7 +72,10 @@ func planDocker(o Options) (Plan, error) {
 // whether dockerd must restart to apply it (a SIGHUP applies runtimes, but
 // keeps the old runtimes and default-runtime when a key is removed, and a
 // default-runtime change is applied for sure only at start).
-type dockerChange struct{ any, restart bool }
+type dockerChange struct {
+	any, restart bool
+	why          string // why a restart, "" for the default-runtime reason
+}
 
 func docsChanged(old, nw []byte) dockerChange {
 	get := func(b []byte, key string) []byte {
@@ -66,7 +88,13 @@ func docsChanged(old, nw []byte) dockerChange {
 	}
 	defaultChanged := !bytes.Equal(get(old, "default-runtime"), get(nw, "default-runtime"))
 	runtimesRemoved := get(old, "runtimes") != nil && get(nw, "runtimes") == nil
-	return dockerChange{any: !bytes.Equal(old, nw), restart: defaultChanged || runtimesRemoved}
+	c := dockerChange{any: !bytes.Equal(old, nw), restart: defaultChanged || runtimesRemoved}
+	for _, k := range []string{"ipv6", "fixed-cidr-v6", "ip6tables", "experimental"} {
+		if !bytes.Equal(get(old, k), get(nw, k)) && !c.restart {
+			c.restart, c.why = true, "dockerd reads its network options (ipv6, fixed-cidr-v6, ip6tables, experimental) only when it starts"
+		}
+	}
+	return c
 }
 
 // runsThisShim reports whether a runtime path registered in daemon.json

@@ -100,6 +100,13 @@ type Options struct {
 	// Docker is the docker CLI docker-cli fronts ("" = the configured one,
 	// else the first on PATH).
 	Docker string
+	// IPv6: install docker also sets ipv6, fixed-cidr-v6 (FixedCIDRv6, ""
+	// = a random ULA /64) and ip6tables in daemon.json (dockeripv6.go).
+	IPv6        bool
+	FixedCIDRv6 string
+	// DockerdMajor is the major version of the dockerd that reads
+	// daemon.json (0 = ask it, as the apply advice finds it).
+	DockerdMajor int
 	// ContainerdVersion is the version of the containerd that reads the
 	// config, "1.6.20" ("" = ask Containerd).
 	ContainerdVersion string

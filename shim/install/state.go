@@ -71,6 +71,8 @@ type dockerRecord struct {
 	CreatedFile     bool                      `json:"createdFile,omitempty"`     // there was no daemon.json
 	CreatedRuntimes bool                      `json:"createdRuntimes,omitempty"` // there was no "runtimes"
 	Runtimes        map[string]*runtimeRecord `json:"runtimes,omitempty"`
+	// IPv6 is what install docker --ipv6 added (dockeripv6.go).
+	IPv6 *ipv6Record `json:"ipv6,omitempty"`
 }
 
 // runtimeRecord is one runtime install registered.
@@ -127,7 +129,7 @@ func loadRecord(root, path string) (*record, []byte, error) {
 
 func (r *record) empty() bool {
 	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && r.Imports == nil && r.CLI == nil && r.Buildkitd == nil && len(r.Replaced) == 0 &&
-		(r.Docker == nil || len(r.Docker.Runtimes) == 0)
+		(r.Docker == nil || len(r.Docker.Runtimes) == 0 && r.Docker.IPv6 == nil)
 }
 
 // ours reports whether content is what install last wrote to path.
