@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -47,6 +48,14 @@ type DockerdOptions struct {
 	// dockerd gives them, so the default runtime is test/capbound, which
 	// drops what the bounding set lacks and execs the host's runc.
 	Privileged bool
+	// ConfigFile, when set, is the daemon.json dockerd reads (as written by
+	// install, say) instead of one made from DaemonJSON (which, with
+	// Privileged, is then ignored).
+	ConfigFile string
+	// NetNS, a network namespace file (NewNetNS), runs dockerd inside that
+	// namespace with its own default bridge, iptables and ip6tables rules:
+	// the host's network and firewall stay untouched.
+	NetNS string
 }
 
 // DockerCLI is the docker client the tests use: Debian's, matching the
@@ -80,7 +89,9 @@ func StartDockerd(t testing.TB, opts DockerdOptions) *Dockerd {
 	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	cfgPath := filepath.Join(root, "daemon.json")
-	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+	if opts.ConfigFile != "" {
+		cfgPath = opts.ConfigFile
+	} else if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{
@@ -89,7 +100,10 @@ func StartDockerd(t testing.TB, opts DockerdOptions) *Dockerd {
 		"--exec-root", filepath.Join(root, "exec"),
 		"--pidfile", filepath.Join(root, "docker.pid"),
 		"-H", d.Host,
-		"--iptables=false", "--ip-masq=false", "--bridge=none",
+	}
+	if opts.NetNS == "" {
+		// On the host's network: no bridge, no rules.
+		args = append(args, "--iptables=false", "--ip-masq=false", "--bridge=none")
 	}
 	args = append(args, opts.ExtraArgs...)
 	logf, err := os.Create(d.Log)
@@ -97,6 +111,10 @@ func StartDockerd(t testing.TB, opts DockerdOptions) *Dockerd {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(dockerd, args...)
+	if opts.NetNS != "" {
+		// nsenter execs dockerd in place: the pid stays dockerd's.
+		cmd = exec.Command(RequireCommand(t, "nsenter"), append([]string{"--net=" + opts.NetNS, "--", dockerd}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	path := os.Getenv("PATH")
 	if len(opts.PathPrepend) > 0 {
@@ -239,3 +257,26 @@ func UnmountBelow(dir string) {
 		unix.Unmount(p, unix.MNT_DETACH)
 	}
 }
+
+// NewNetNS makes a network namespace (ip netns add) with its loopback up,
+// removed in t.Cleanup, and returns its name and file.
+func NewNetNS(t testing.TB) (name, path string) {
+	t.Helper()
+	RequireRoot(t)
+	ip := RequireCommand(t, "ip")
+	name = fmt.Sprintf("ash-%d-%d", os.Getpid(), nsSeq.Add(1))
+	if out, err := exec.Command(ip, "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(ip, "netns", "del", name).CombinedOutput(); err != nil {
+			t.Logf("ip netns del %s: %v: %s", name, err, out)
+		}
+	})
+	if out, err := exec.Command(ip, "-n", name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("ip -n %s link set lo up: %v: %s", name, err, out)
+	}
+	return name, "/run/netns/" + name
+}
+
+var nsSeq atomic.Int64
