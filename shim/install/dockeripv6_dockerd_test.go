@@ -88,8 +88,10 @@ func TestDockerIPv6RealDockerd(t *testing.T) {
 	d := testenv.StartDockerd(t, testenv.DockerdOptions{ConfigFile: cfg, NetNS: dkPath})
 	d.Import(t, testenv.BusyboxRootfs(t, "amd64"), "armhf-shim-test/busybox-ipv6")
 	url := fmt.Sprintf("http://%s/", srv.Addr())
+	// busybox timeout, not wget -T: Debian 12's static busybox wget dies of
+	// SIGSEGV with -T.
 	stdout, stderr, err := d.Docker("run", "--rm", "armhf-shim-test/busybox-ipv6",
-		"sh", "-c", "busybox ip -6 addr show dev eth0 scope global; busybox wget -q -T 10 -O - "+url)
+		"sh", "-c", "busybox ip -6 addr show dev eth0 scope global; busybox timeout 30 busybox wget -q -O - "+url)
 	if err != nil {
 		rules, _ := exec.Command(ip, "netns", "exec", dk, "ip6tables-save", "-t", "nat").CombinedOutput()
 		t.Fatalf("container -> %s: %v\n%s%s\nip6tables nat in the dockerd's namespace:\n%s\ndockerd log:\n%s", url, err, stdout, stderr, rules, d.LogTail(20))
