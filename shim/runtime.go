@@ -63,12 +63,44 @@ type Env struct {
 	CanLinux32 func() error
 	// Uname is the configuration's (runtimecfg), read by machineMods.
 	Uname *runtimecfg.Uname
+	// Binfmt reports whether binfmt_misc can be read here and whether an
+	// enabled handler (QEMU) takes the compat target's 32-bit ELFs (nil:
+	// /proc/sys/fs/binfmt_misc).
+	Binfmt func() (readable, emulated bool)
 }
 
 // ProcessEnv is the real process environment.
 func ProcessEnv() Env {
 	return Env{Getenv: os.Getenv, Environ: os.Environ, GOARCH: goruntime.GOARCH,
 		SelfID: func() (runtimecfg.FileID, error) { return runtimecfg.SelfID(os.Args[0]) }}
+}
+
+// binfmtDir is where binfmt_misc is mounted on a systemd host.
+const binfmtDir = "/proc/sys/fs/binfmt_misc"
+
+func (e Env) binfmt() (readable, emulated bool) {
+	if e.Binfmt != nil {
+		return e.Binfmt()
+	}
+	if _, err := os.Stat(filepath.Join(binfmtDir, "register")); err != nil {
+		return false, false
+	}
+	m, err := uname.Machine()
+	if err != nil {
+		return true, false
+	}
+	_, on := uname.BinfmtHandler(binfmtDir, m)
+	return true, on
+}
+
+// passNoCompat decides for a 32-bit container on a host whose kernel has
+// no 32-bit mode: an auto-detected image is left to binfmt_misc's emulator
+// when one takes 32-bit ELFs, or when binfmt_misc cannot be read (there
+// may be one); otherwise it would only fail later with "exec format error"
+// (or a 32-bit build would silently be something else), so the wrapper
+// refuses it, saying why.
+func passNoCompat(rule detect.Rule, binfmtReadable, emulated bool) bool {
+	return rule == detect.RuleAuto && (emulated || !binfmtReadable)
 }
 
 func (e Env) canLinux32() error {
@@ -254,9 +286,17 @@ func make32(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *runclog.Lo
 		// runs under QEMU binfmt, if at all, and is left alone; one asked
 		// for explicitly is an error.
 		var nc *uname.NoCompatError
-		if errors.As(err, &nc) && dec.Rule == detect.RuleAuto {
-			log.Debugf("container %s: not changed: %v", inv.ContainerID, err)
+		if !errors.As(err, &nc) {
+			return false, containerError(inv, err)
+		}
+		readable, emulated := env.binfmt()
+		if passNoCompat(dec.Rule, readable, emulated) {
+			log.Debugf("container %s: not changed (binfmt_misc readable %v, a handler takes 32-bit ELFs %v): %v",
+				inv.ContainerID, readable, emulated, err)
 			return false, nil
+		}
+		if dec.Rule == detect.RuleAuto {
+			err = fmt.Errorf("%w; no binfmt_misc handler in %s takes 32-bit ELFs either, so the 32-bit image (%s) cannot run here", err, binfmtDir, dec.Why)
 		}
 		return false, containerError(inv, err)
 	}

@@ -28,7 +28,7 @@ import (
 //
 //	ARMHF_SHIM_VM_CPUS      comma-separated QEMU CPU models (default: all of cpuModels)
 //	ARMHF_SHIM_VM_PARALLEL  VMs booted at once (default 2)
-//	ARMHF_SHIM_VM_TIMEOUT   seconds one boot may take, all cases included (default 120)
+//	ARMHF_SHIM_VM_TIMEOUT   seconds one boot may take, all cases included (default 600)
 //	ARMHF_SHIM_VM_CACHE     asset cache (default <repo>/.cache/vm)
 //
 // Serial logs and every case's output stay in <cache>/logs/<model>/.
@@ -91,6 +91,26 @@ func TestARM64VM(t *testing.T) {
 		assets = keyValues(string(assetsOut))
 		assetsOut = append(assetsOut, stderr.Bytes()...)
 		t.Logf("assets ready in %v", time.Since(start).Round(time.Millisecond))
+		if assetsErr != nil {
+			return
+		}
+		// The daemons' disk needs the kernel package's modules.
+		start = time.Now()
+		stderr.Reset()
+		cmd = exec.Command("bash", filepath.Join(root, "scripts/vm/disk.sh"), cache, assets["KERNEL_PACKAGE"])
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		for k, v := range keyValues(string(out)) {
+			assets[k] = v
+		}
+		assetsOut = append(append(assetsOut, out...), stderr.Bytes()...)
+		if ee, ok := err.(*exec.ExitError); ok {
+			assetsCode = ee.ExitCode()
+		}
+		if err != nil {
+			assetsErr = fmt.Errorf("scripts/vm/disk.sh: %w", err)
+		}
+		t.Logf("disk ready in %v", time.Since(start).Round(time.Millisecond))
 	}()
 	// Reading every input here ties go test's result cache to them: the
 	// binaries and scripts reach the VM through child processes, which the
@@ -114,7 +134,7 @@ func TestARM64VM(t *testing.T) {
 	if assetsErr != nil {
 		t.Fatalf("scripts/vm/assets.sh: %v\n%s", assetsErr, assetsOut)
 	}
-	for _, k := range []string{"KERNEL", "BASE_INITRD"} {
+	for _, k := range []string{"KERNEL", "BASE_INITRD", "DISK", "MODULES"} {
 		if _, err := os.Stat(assets[k]); err != nil {
 			t.Fatalf("scripts/vm/assets.sh gave %s=%q: %v\n%s", k, assets[k], err, assetsOut)
 		}
@@ -144,7 +164,7 @@ func TestARM64VM(t *testing.T) {
 	}
 	// Kept for reruns by hand: scripts/vm/boot.sh CPU KERNEL INITRD [VM_SHELL=1].
 	initrd := filepath.Join(logs, "initrd.gz")
-	caseNames := stageInitrd(t, root, arts, assets["BASE_INITRD"], initrd)
+	caseNames := stageInitrd(t, root, arts, []string{assets["BASE_INITRD"], assets["MODULES"]}, initrd)
 	t.Logf("initrd %s", initrd)
 	for name := range checks {
 		if !contains(caseNames, name) {
@@ -153,7 +173,7 @@ func TestARM64VM(t *testing.T) {
 	}
 
 	parallel := envInt(t, "ARMHF_SHIM_VM_PARALLEL", 2)
-	timeout := envInt(t, "ARMHF_SHIM_VM_TIMEOUT", 120)
+	timeout := envInt(t, "ARMHF_SHIM_VM_TIMEOUT", 600)
 	sem := make(chan struct{}, parallel)
 	t.Run("vm", func(t *testing.T) {
 		for _, m := range models {
@@ -166,7 +186,7 @@ func TestARM64VM(t *testing.T) {
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					t.Fatal(err)
 				}
-				rep := boot(t, root, m, assets["KERNEL"], initrd, dir, timeout)
+				rep := boot(t, root, m, assets["KERNEL"], initrd, assets["DISK"], dir, timeout)
 				for _, name := range caseNames {
 					t.Run(name, func(t *testing.T) {
 						r := rep.Case(name)
@@ -201,7 +221,7 @@ func TestARM64VM(t *testing.T) {
 
 // boot runs the VM once for model m, writes the serial log to dir, and
 // returns the parsed report. On failure the log is attached to the test.
-func boot(t *testing.T, root string, m cpuModel, kernel, initrd, dir string, timeout int) *Report {
+func boot(t *testing.T, root string, m cpuModel, kernel, initrd, disk, dir string, timeout int) *Report {
 	t.Helper()
 	logPath := filepath.Join(dir, "serial.log")
 	logf, err := os.Create(logPath)
@@ -229,7 +249,8 @@ func boot(t *testing.T, root string, m cpuModel, kernel, initrd, dir string, tim
 	}
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts/vm/boot.sh"),
 		m.Name, kernel, initrd, "ARMHF_SHIM_EXPECT_NATIVE="+native)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("ARMHF_SHIM_VM_TIMEOUT=%d", timeout), fmt.Sprintf("ARMHF_SHIM_VM_SMP=%d", vmCPUs))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("ARMHF_SHIM_VM_TIMEOUT=%d", timeout), fmt.Sprintf("ARMHF_SHIM_VM_SMP=%d", vmCPUs),
+		"ARMHF_SHIM_VM_DISK="+disk)
 	// boot.sh execs timeout(1), which leads its own process group with
 	// QEMU in it: on cancel, kill the whole group.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -341,9 +362,10 @@ func goTool() string {
 }
 
 // stageInitrd writes the per-run archive (/init, /cases, the binaries and
-// the testdata their tests read) and concatenates base and it into out.
+// the testdata their tests read) and concatenates the base archives and it
+// into out.
 // It returns the case names, sorted as the VM runs them.
-func stageInitrd(t *testing.T, root string, arts []*artifact, base, out string) []string {
+func stageInitrd(t *testing.T, root string, arts []*artifact, base []string, out string) []string {
 	t.Helper()
 	stage := filepath.Join(t.TempDir(), "run")
 	put := func(src, dst string, mode os.FileMode) {
@@ -395,7 +417,7 @@ func stageInitrd(t *testing.T, root string, arts []*artifact, base, out string) 
 		t.Fatal(err)
 	}
 	defer f.Close()
-	for _, p := range []string{base, run} {
+	for _, p := range append(base, run) {
 		in, err := os.Open(p)
 		if err != nil {
 			t.Fatal(err)

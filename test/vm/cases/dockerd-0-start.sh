@@ -1,0 +1,28 @@
+# vm-timeout: 300
+# Starts Debian's dockerd:arm64 (with its own containerd, Debian's runc) in
+# the disk's chroot after `armhf-shim install docker --set-as-default`, and
+# loads the busybox images (armhf labelled linux/arm/v7, arm64). The daemon
+# stays up for the other dockerd-* cases of this boot. Output: the install's
+# report, "dockerd ready after Ns", "default-runtime: NAME", the images.
+. /cases/_lib.sh
+. /cases/_disk.sh
+need "$SHIM"
+disk_up
+in_disk armhf-shim install docker --set-as-default || exit 1
+echo "daemon.json: $(in_disk cat /etc/docker/daemon.json | tr -d ' \n')"
+# No bridge and no iptables: nothing here needs a network, and Debian's
+# iptables is not on the disk.
+in_disk setsid dockerd --bridge=none --iptables=false --ip6tables=false \
+  --storage-driver=overlay2 >/tmp/dockerd.log 2>&1 </dev/null &
+if t=$(wait_for 240 in_disk docker info -f '{{.ServerVersion}}'); then
+  echo "dockerd ready after $t"
+else
+  echo "dockerd did not answer within 240s; its log:" >&2
+  tail -30 /tmp/dockerd.log >&2
+  exit 1
+fi
+echo "default-runtime: $(in_disk docker info -f '{{.DefaultRuntime}}')"
+for i in armhf arm64; do
+  in_disk docker load -q -i /images/busybox-$i.tar || { tail -20 /tmp/dockerd.log >&2; exit 1; }
+done
+in_disk docker image ls --format '{{.Repository}}:{{.Tag}}'

@@ -1,0 +1,81 @@
+package vm
+
+import (
+	"strings"
+	"testing"
+)
+
+// The daemon routes' cases (cases/dockerd-*.sh, ...), which run Debian's
+// engines from the VM's second disk. Kept apart from checks_test.go so the
+// per-route assertions read together.
+func init() {
+	for name, check := range daemonChecks {
+		checks[name] = check
+	}
+}
+
+var daemonChecks = map[string]func(t *testing.T, m cpuModel, r *CaseResult){
+	// The route every later dockerd-* case stands on: install registered
+	// the wrapper as the default runtime and the daemon reports it.
+	"dockerd-0-start": func(t *testing.T, m cpuModel, r *CaseResult) {
+		t.Logf("%s: dockerd start:\n%s", m.Name, r.Output())
+		wantOK(t, r)
+		wantLines(t, r, "default-runtime: armhf", "busybox-armhf:latest", "busybox-arm64:latest")
+	},
+	"dockerd-run-armhf": func(t *testing.T, m cpuModel, r *CaseResult) {
+		if !m.AArch32 {
+			wantNo32BitARM(t, r)
+			return
+		}
+		wantOK(t, r)
+		wantLines(t, r, "uname -m: armv8l", "CPU architecture: 7")
+	},
+	"dockerd-exec": func(t *testing.T, m cpuModel, r *CaseResult) {
+		if !m.AArch32 {
+			wantNo32BitARM(t, r)
+			return
+		}
+		wantOK(t, r)
+		wantLines(t, r, "exec uname -m: armv8l")
+	},
+	// The default runtime passes a 64-bit container straight through: the
+	// host's machine and /proc/cpuinfo, on every CPU model.
+	"dockerd-run-arm64": func(t *testing.T, m cpuModel, r *CaseResult) {
+		wantOK(t, r)
+		wantLines(t, r, "uname -m: aarch64")
+		c := parseCPUInfo(r.Stdout)
+		c.wantAll(t, "CPU architecture", "8")
+		c.wantAll(t, "CPU part", m.Part)
+		c.wantProcessors(t, vmCPUs)
+	},
+	"dockerd-config-guess": func(t *testing.T, m cpuModel, r *CaseResult) {
+		if !m.AArch32 {
+			wantNo32BitARM(t, r)
+			return
+		}
+		wantStdout(t, r, "armv8l-unknown-linux-gnueabihf")
+	},
+}
+
+// wantLines wants each of lines as a whole line of r's stdout.
+func wantLines(t *testing.T, r *CaseResult, lines ...string) {
+	t.Helper()
+	have := map[string]bool{}
+	for _, l := range strings.Split(r.Stdout, "\n") {
+		have[strings.TrimSpace(l)] = true
+	}
+	for _, l := range lines {
+		if !have[l] {
+			t.Errorf("%s: no line %q in its output:\n%s", r.Name, l, r.Output())
+		}
+	}
+}
+
+// wantNo32BitARM: on a CPU without AArch32 a 32-bit ARM container must fail
+// with an error that says the host cannot run 32-bit ARM code, never run
+// (or seem to run) as something else.
+func wantNo32BitARM(t *testing.T, r *CaseResult) {
+	t.Helper()
+	t.Logf("%s on a CPU without AArch32 (exit %d):\n%s", r.Name, r.RC, r.Output())
+	wantAArch32Refusal(t, r)
+}
