@@ -3,8 +3,15 @@ package agent
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/armhf-shim/armhf-shim/uname/notify"
 )
@@ -77,5 +84,85 @@ func TestParseLXC(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// serveLXCConn plays the agent's end of a liblxc monitor's connection: a
+// request for another ABI is left to the kernel, a caller gone before its
+// answer gets nothing written, and a malformed message ends the
+// connection; no descriptor is left behind.
+func TestServeLXCConn(t *testing.T) {
+	abi, _ := notify.CompatABI("amd64")
+	a := &Agent{ABI: abi, Machine: "armv7l", Logf: t.Logf}
+	before := countFDs(t)
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(pair[0]), "agent")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { a.serveLXCConn(c.(*net.UnixConn)); close(done) }()
+	monitor := pair[1]
+
+	// /proc/PID of a process that is gone (reaped) by the time of the answer.
+	child := exec.Command("true")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadDir, err := unix.Open(fmt.Sprintf("/proc/%d", child.Process.Pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+	selfDir, _ := unix.Open("/proc/self", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	mem, _ := unix.Open("/proc/self/mem", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+
+	exchange := func(msg []byte, fds ...int) []byte {
+		t.Helper()
+		if err := unix.Sendmsg(monitor, msg, unix.UnixRights(fds...), nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		n, _, _, _, err := unix.Recvmsg(monitor, buf, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buf[:n]
+	}
+	resp := func(reply []byte) (id uint64, errno int32, flags uint32) {
+		r := reply[lxcHeader+80:]
+		return binary.LittleEndian.Uint64(r), int32(binary.LittleEndian.Uint32(r[16:])), binary.LittleEndian.Uint32(r[20:])
+	}
+
+	other := lxcMsg(0, 80, 24, 11, "armv7l", 0)
+	binary.LittleEndian.PutUint32(other[lxcHeader+16:], 63)         // the 64-bit uname
+	binary.LittleEndian.PutUint32(other[lxcHeader+20:], 0xc000003e) // AUDIT_ARCH_X86_64
+	if id, errno, flags := resp(exchange(other, selfDir, mem)); id != 11 || errno != 0 || flags != unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE {
+		t.Errorf("64-bit uname: id %d errno %d flags %d, want CONTINUE", id, errno, flags)
+	}
+	gone := lxcMsg(0, 80, 24, 12, "armv7l", 0)
+	binary.LittleEndian.PutUint32(gone[lxcHeader+8:], uint32(child.Process.Pid))
+	if id, errno, _ := resp(exchange(gone, deadDir, mem)); id != 12 || errno != -int32(unix.ENOSYS) {
+		t.Errorf("caller gone: id %d errno %d, want ENOSYS and nothing written", id, errno)
+	}
+	if err := unix.Sendmsg(monitor, []byte("garbage"), nil, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a malformed message did not end the connection")
+	}
+	for _, fd := range []int{deadDir, selfDir, mem} {
+		unix.Close(fd)
+	}
+	unix.Close(monitor)
+	if n := countFDs(t); n != before {
+		t.Errorf("%d descriptors open after, %d before", n, before)
 	}
 }
