@@ -118,6 +118,9 @@ func Diagnose(o Options) (*Report, error) {
 	r.compat()
 	r.Kernel = JudgeKernel(h.kernelFacts(r.Kernel.Machine, r.Kernel.Release, r.Compat.Native))
 	r.Problems = append(r.Problems, r.Kernel.Problems()...)
+	if v := r.Kernel.verdict(r.Compat.Native); v != "" {
+		r.Verdict = v
+	}
 	r.Machine = machineOption()
 	r.Runtimes = findRuntimes()
 	if len(r.Runtimes) == 0 {

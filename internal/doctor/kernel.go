@@ -102,6 +102,22 @@ func JudgeKernel(f KernelFacts) KernelReport {
 	return r
 }
 
+// verdict is doctor's NO when the kernel, not the CPU, is why 32-bit
+// code does not run natively ("" otherwise): the page size, then the
+// config option, each with its fix.
+func (r KernelReport) verdict(native bool) string {
+	if native {
+		return ""
+	}
+	for _, c := range []KernelCheck{r.PageSize, r.Config} {
+		if c.Status == StatusProblem {
+			return fmt.Sprintf("NO: this host cannot run 32-bit code natively because of its kernel, whatever the CPU: %s. Fix: %s; "+
+				"or build under QEMU user emulation instead (qemu-user-static + binfmt_misc)", c.Detail, c.Fix)
+		}
+	}
+	return ""
+}
+
 // Problems are the checks that fail, each with its fix.
 func (r KernelReport) Problems() []string {
 	var out []string

@@ -236,3 +236,25 @@ func TestParseKernelConfig(t *testing.T) {
 		t.Error("an option absent from the file is present")
 	}
 }
+
+// When the kernel is why armhf does not run, the verdict says so with the
+// fix; a CPU without AArch32 on a good kernel keeps the probe's verdict.
+func TestKernelVerdict(t *testing.T) {
+	good := KernelFacts{Machine: "aarch64", Config: map[string]string{"CONFIG_COMPAT": "y"}, PageSize: 4096}
+	if v := JudgeKernel(good).verdict(false); v != "" {
+		t.Errorf("a 4K-page CONFIG_COMPAT kernel blamed: %s", v)
+	}
+	k16 := good
+	k16.PageSize = 16384
+	if v := JudgeKernel(k16).verdict(false); !strings.HasPrefix(v, "NO: ") || !strings.Contains(v, "16K-page kernel cannot run armhf") || !strings.Contains(v, "linux-image-arm64-16k") {
+		t.Errorf("16K pages: %q", v)
+	}
+	if v := JudgeKernel(k16).verdict(true); v != "" {
+		t.Errorf("native, yet a verdict: %q", v)
+	}
+	noCompat := good
+	noCompat.Config = map[string]string{"CONFIG_COMPAT": "n"}
+	if v := JudgeKernel(noCompat).verdict(false); !strings.Contains(v, "without CONFIG_COMPAT") {
+		t.Errorf("no CONFIG_COMPAT: %q", v)
+	}
+}
