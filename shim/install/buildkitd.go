@@ -269,7 +269,7 @@ func planBuildkitd(o Options) (Plan, error) {
 		}
 		p.Files = change(path, old, nw, mode)
 		rec.finish(&p, path, oldRec, false)
-		notes = append(notes, "for docker buildx: run buildkitd with this config (deploy/systemd/armhf-buildkitd.service) and "+
+		notes = append(notes, "for docker buildx: systemctl enable --now armhf-buildkitd.socket (a buildkitd with this config), then "+
 			"docker buildx create --name armhf --driver remote unix:///run/armhf-buildkit/buildkitd.sock (docs/buildkit.md)")
 	}
 	p.Notes = notes
