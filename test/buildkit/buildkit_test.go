@@ -129,7 +129,7 @@ func (tl tools) start(t *testing.T, root, addr string, argv ...string) *buildkit
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		out, err := exec.Command(tl.buildctl, "--addr", addr, "debug", "workers").CombinedOutput()
-		if err == nil && strings.Contains(string(out), "linux/386") {
+		if err == nil && strings.Contains(string(out), "linux/amd64") {
 			t.Logf("buildkitd workers:\n%s", out)
 			return b
 		}
@@ -312,6 +312,48 @@ func (tl tools) doctorSees(t *testing.T, cfg string) {
 		return
 	}
 	t.Errorf("doctor --json has no buildkitd route:\n%s", out)
+}
+
+// The containerd worker: install buildkitd gives its runc shim the
+// wrapper as BinaryName; a linux/386 build's RUN sees a 32-bit machine and
+// a linux/amd64 one the host. The wrapper here finds the runc on
+// containerd's PATH, Debian's 1.1.5 (which ignores linux.personality: the
+// personality the wrapper sets on itself before the exec is what counts).
+func TestContainerdWorker(t *testing.T) {
+	tl := setup(t)
+	ctd := testenv.StartContainerd(t, testenv.ContainerdOptions{})
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "buildkitd.toml")
+	user := "[worker.oci]\n  enabled = false\n\n[worker.containerd]\n  enabled = true\n  address = \"" + ctd.Address + "\"\n  namespace = \"armhf-test\"\n"
+	os.WriteFile(cfg, []byte(user), 0o644)
+	if out, err := exec.Command(tl.shim, "install", "buildkitd", "--config", cfg, "--binary", tl.wrapper).CombinedOutput(); err != nil {
+		t.Fatalf("armhf-shim install buildkitd: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(cfg)
+	// New keys go last in the tables that hold them: the containerd
+	// worker's runtime as dotted keys of [worker.containerd].
+	want := strings.Replace(user, "  enabled = false\n", "  enabled = false\n  binary = \""+tl.wrapper+"\"\n", 1) +
+		"  runtime.name = \"io.containerd.runc.v2\"\n  runtime.options.BinaryName = \"" + tl.wrapper + "\"\n"
+	if string(b) != want {
+		t.Fatalf("install buildkitd wrote\n%s\nwant\n%s", b, want)
+	}
+	if out, err := exec.Command("runc", "--version").Output(); err == nil {
+		t.Logf("runc on containerd's PATH: %s", strings.SplitN(string(out), "\n", 2)[0])
+	}
+	root := filepath.Join(dir, "root")
+	addr := "unix://" + filepath.Join(dir, "buildkitd.sock")
+	tl.start(t, root, addr, tl.buildkitd, "--config", cfg, "--root", root, "--addr", addr)
+	ctx := buildContext(t)
+	for _, platforms := range []string{"linux/386", "linux/amd64"} {
+		out := t.TempDir()
+		cmd := exec.Command(tl.buildctl, "--addr", addr, "build", "--frontend", "dockerfile.v0",
+			"--local", "context="+ctx, "--local", "dockerfile="+ctx, "--opt", "platform="+platforms,
+			"--no-cache", "--output", "type=local,dest="+out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("buildctl build --opt platform=%s: %v\n%s\ncontainerd log:\n%s", platforms, err, tail(string(b), 30), ctd.LogTail(20))
+		}
+		checkOutputs(t, out, platforms)
+	}
 }
 
 // checkOutputs checks a local output: the files themselves for one
