@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,11 +12,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/armhf-shim/armhf-shim/buildx"
 	"github.com/armhf-shim/armhf-shim/shim/install"
 )
 
@@ -228,71 +227,19 @@ func (h *host) buildxDirs() []string {
 	if len(h.opts.BuildxDirs) > 0 {
 		return h.opts.BuildxDirs
 	}
-	var dirs []string
-	switch {
-	case os.Getenv("BUILDX_CONFIG") != "":
-		dirs = append(dirs, os.Getenv("BUILDX_CONFIG"))
-	case os.Getenv("DOCKER_CONFIG") != "":
-		dirs = append(dirs, filepath.Join(os.Getenv("DOCKER_CONFIG"), "buildx"))
-	case os.Getenv("HOME") != "":
-		dirs = append(dirs, filepath.Join(os.Getenv("HOME"), ".docker", "buildx"))
-	}
-	if u := os.Getenv("SUDO_USER"); u != "" {
-		if home := homeOf(filepath.Join(h.opts.Root, "etc/passwd"), u); home != "" {
-			d := filepath.Join(home, ".docker", "buildx")
-			if len(dirs) == 0 || filepath.Clean(dirs[0]) != d {
-				dirs = append(dirs, d)
-			}
-		}
-	}
-	return dirs
+	return buildx.ConfigDirs(os.Getenv, filepath.Join(h.opts.Root, "etc/passwd"))
 }
 
-// homeOf is user's home directory in the passwd file.
-func homeOf(passwd, user string) string {
-	f, err := os.Open(passwd)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		p := strings.Split(sc.Text(), ":")
-		if len(p) >= 6 && p[0] == user {
-			return p[5]
-		}
-	}
-	return ""
-}
-
-// builderFacts reads every builder node stored in dirs and asks the
-// engines about it.
+// builderFacts reads every builder node stored in the buildx config
+// directories and asks the engines about it.
 func (h *host) builderFacts() []BuilderFacts {
 	var out []BuilderFacts
 	for _, dir := range h.buildxDirs() {
-		files, _ := filepath.Glob(filepath.Join(dir, "instances", "*"))
-		sort.Strings(files)
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				continue
-			}
-			var ng struct {
-				Name, Driver string
-				Nodes        []struct {
-					Name, Endpoint string
-					DriverOpts     map[string]string
-					Flags          []string
-					Files          map[string][]byte
-				}
-			}
-			if json.Unmarshal(b, &ng) != nil {
-				continue
-			}
-			for _, n := range ng.Nodes {
-				f := BuilderFacts{Name: ng.Name, Node: n.Name, Driver: ng.Driver, Store: file, Endpoint: n.Endpoint,
+		for _, in := range buildx.Instances(dir) {
+			for _, n := range in.Nodes {
+				f := BuilderFacts{Name: in.Name, Node: n.Name, Driver: in.Driver, Store: in.File, Endpoint: n.Endpoint,
 					Image: n.DriverOpts["image"], Flags: n.Flags, StoredConfig: n.Files["buildkitd.toml"]}
-				switch ng.Driver {
+				switch in.Driver {
 				case "docker-container":
 					f.Container, f.ContainerErr = h.builderContainer(dir, n.Endpoint, builderContainer(n.Name))
 				case "remote":

@@ -1,20 +1,20 @@
 package setup
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/armhf-shim/armhf-shim/buildx"
 	"github.com/armhf-shim/armhf-shim/shim/install"
 )
 
 // GatherOptions say where Gather looks ("" = the host's).
 type GatherOptions struct {
 	Proc      string // /proc
-	BuildxDir string // the buildx instances directory (~/.docker/buildx/instances)
+	BuildxDir string // a buildx config directory ("" = the user's and SUDO_USER's, buildx.ConfigDirs)
 }
 
 // Gather collects the facts of this host: engines on PATH, running daemons
@@ -127,30 +127,19 @@ func parentComm(proc, dir string) string {
 	return strings.TrimSpace(string(c))
 }
 
-// builders reads buildx's instance files (one JSON file per builder
-// created with docker buildx create; the default builder of the docker
-// driver has none).
+// builders are the builders buildx stores (buildx.Instances; the default
+// builder of the docker driver has none) in the config directory dir
+// ("" = the user's and SUDO_USER's, buildx.ConfigDirs).
 func builders(dir string) []Builder {
+	dirs := []string{dir}
 	if dir == "" {
-		cfg := os.Getenv("DOCKER_CONFIG")
-		if cfg == "" {
-			home, _ := os.UserHomeDir()
-			cfg = filepath.Join(home, ".docker")
-		}
-		dir = filepath.Join(cfg, "buildx", "instances")
+		dirs = buildx.ConfigDirs(os.Getenv, "/etc/passwd")
 	}
-	ents, _ := os.ReadDir(dir)
 	var out []Builder
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			continue
+	for _, d := range dirs {
+		for _, in := range buildx.Instances(d) {
+			out = append(out, Builder{Name: in.Name, Driver: in.Driver})
 		}
-		var inst struct{ Name, Driver string }
-		if json.Unmarshal(b, &inst) != nil || inst.Name == "" {
-			continue
-		}
-		out = append(out, Builder{Name: inst.Name, Driver: inst.Driver})
 	}
 	return out
 }
