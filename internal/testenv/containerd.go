@@ -33,14 +33,26 @@ type ContainerdOptions struct {
 	Runc string
 	// ExtraConfig is TOML appended to the config: tables it does not define.
 	ExtraConfig string
+	// Binary is the containerd to run: empty, the pinned one (Engine);
+	// Debian's is /usr/bin/containerd. Its directory goes first on the
+	// daemon's PATH, where it finds its shim.
+	Binary string
+	// Config, when set, writes the daemon's config below root (the
+	// daemon's own directory) and returns its path: a config shape under
+	// test, as armhf-shim install left it. The daemon gets its root,
+	// state and socket below root by flag; Runc and ExtraConfig are unused.
+	Config func(root string) string
+	// Env is added to the daemon's environment (and so its shims' and
+	// runtimes').
+	Env []string
 }
 
-// containerdConfig is a config version 3 that keeps every path of the
+// ContainerdConfig is a config version 3 that keeps every path of the
 // daemon below root (the opt plugin and NRI would otherwise create
 // /opt/containerd and /var/run/nri). restrict_oom_score_adj: the CRI
 // plugin gives sandboxes an oom_score_adj of -998, which needs
 // CAP_SYS_RESOURCE, and root in this project's sandboxes may lack it.
-func containerdConfig(root, runc string) string {
+func ContainerdConfig(root, runc string) string {
 	return fmt.Sprintf(`version = 3
 root = %[1]q
 state = %[2]q
@@ -78,10 +90,13 @@ func StartContainerd(t testing.TB, opts ContainerdOptions) *Containerd {
 	t.Helper()
 	SkipShort(t, "containerd")
 	RequireRoot(t)
-	bin := Engine(t, "containerd")
-	Engine(t, "containerd-shim-runc-v2")
+	bin := opts.Binary
+	if bin == "" {
+		bin = Engine(t, "containerd")
+		Engine(t, "containerd-shim-runc-v2")
+	}
 	crictl := Engine(t, "crictl")
-	if opts.Runc == "" {
+	if opts.Runc == "" && opts.Config == nil {
 		opts.Runc = Engine(t, "runc")
 	}
 	// Unix socket paths are limited to 108 bytes: keep the root short.
@@ -93,9 +108,16 @@ func StartContainerd(t testing.TB, opts ContainerdOptions) *Containerd {
 		Root: root, Address: filepath.Join(root, "containerd.sock"),
 		Config: filepath.Join(root, "config.toml"), Log: filepath.Join(root, "containerd.log"), crictl: crictl,
 	}
-	cfg := containerdConfig(root, opts.Runc) + opts.ExtraConfig
-	if err := os.WriteFile(c.Config, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
+	args := []string{"--config", c.Config, "--log-level", "info"}
+	if opts.Config != nil {
+		c.Config = opts.Config(root)
+		args = []string{"--config", c.Config, "--log-level", "info",
+			"--root", filepath.Join(root, "root"), "--state", filepath.Join(root, "state"), "--address", c.Address}
+	} else {
+		cfg := ContainerdConfig(root, opts.Runc) + opts.ExtraConfig
+		if err := os.WriteFile(c.Config, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	crictlYAML := fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%[1]s\ntimeout: 30\n", c.Address)
 	if err := os.WriteFile(filepath.Join(root, "crictl.yaml"), []byte(crictlYAML), 0o644); err != nil {
@@ -105,10 +127,10 @@ func StartContainerd(t testing.TB, opts ContainerdOptions) *Containerd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--config", c.Config, "--log-level", "info")
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// The shim is looked up on PATH first: ours, not Debian's.
-	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+	// The shim is looked up on PATH first: the one beside this containerd.
+	cmd.Env = append(append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH")), opts.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -144,6 +166,37 @@ func (c *Containerd) Crictl(args ...string) (stdout, stderr string, err error) {
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
 	return o.String(), e.String(), err
+}
+
+// CRIInfo is `crictl info` once the CRI plugin answers (it initialises
+// after the socket listens), as JSON; a CRI plugin that failed to load
+// never answers, and the error carries the log's tail.
+func (c *Containerd) CRIInfo(t testing.TB) []byte {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, stderr, err := c.Crictl("info")
+		if err == nil {
+			return []byte(out)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("crictl info: %v\n%s\ncontainerd log:\n%s", err, stderr, c.LogTail(40))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// ImportArch makes an image ref of architecture arch (a GOARCH) from the
+// root filesystem directory rootfs in the CRI's namespace (k8s.io),
+// unpacked for that platform; cmd, if given, is its Cmd.
+func (c *Containerd) ImportArch(t testing.TB, rootfs, ref, arch string, cmd ...string) {
+	t.Helper()
+	imp := exec.Command(Engine(t, "ctr"), "--address", c.Address, "--namespace", "k8s.io",
+		"images", "import", "--local", "--platform", "linux/"+arch, "-") // --local: containerd 1.x has no transfer API
+	imp.Stdin = bytes.NewReader(DockerArchive(t, rootfs, ref, arch, cmd...))
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("ctr images import %s (%s): %v: %s", ref, arch, err, out)
+	}
 }
 
 // LogTail returns the last n lines of the daemon's log.

@@ -17,6 +17,21 @@ import (
 // architecture on Docker 20.10.
 func (d *Dockerd) ImportArch(t testing.TB, rootfs, ref, arch string) {
 	t.Helper()
+	archive := DockerArchive(t, rootfs, ref, arch)
+	load := exec.Command(DockerCLI, "load")
+	load.Env = d.Env()
+	load.Stdin = bytes.NewReader(archive)
+	if out, err := load.CombinedOutput(); err != nil {
+		t.Fatalf("docker load %s (%s): %v: %s", ref, arch, err, out)
+	}
+}
+
+// DockerArchive is a docker-archive (docker save's format, which docker
+// load and ctr images import read) of one image ref of architecture arch
+// (a GOARCH) whose single layer is the directory rootfs; cmd, if given, is
+// its Cmd.
+func DockerArchive(t testing.TB, rootfs, ref, arch string, cmd ...string) []byte {
+	t.Helper()
 	layer, err := exec.Command("tar", "-C", rootfs, "-c", ".").Output()
 	if err != nil {
 		t.Fatalf("tar %s: %v", rootfs, err)
@@ -26,7 +41,7 @@ func (d *Dockerd) ImportArch(t testing.TB, rootfs, ref, arch string) {
 	config, err := json.Marshal(map[string]any{
 		"architecture": arch,
 		"os":           "linux",
-		"config":       map[string]any{"Env": []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+		"config":       imageConfig(cmd),
 		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + diffID}},
 	})
 	if err != nil {
@@ -57,10 +72,13 @@ func (d *Dockerd) ImportArch(t testing.TB, rootfs, ref, arch string) {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	load := exec.Command(DockerCLI, "load")
-	load.Env = d.Env()
-	load.Stdin = &archive
-	if out, err := load.CombinedOutput(); err != nil {
-		t.Fatalf("docker load %s (%s): %v: %s", ref, arch, err, out)
+	return archive.Bytes()
+}
+
+func imageConfig(cmd []string) map[string]any {
+	c := map[string]any{"Env": []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
+	if len(cmd) > 0 {
+		c["Cmd"] = cmd
 	}
+	return c
 }
