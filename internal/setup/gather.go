@@ -48,6 +48,15 @@ func Gather(o GatherOptions) Facts {
 	f.Containerd.Running = daemons(o.Proc, "containerd", myNS, install.DefaultContainerd, "--config", "-c")
 	f.Crio.Running = daemons(o.Proc, "crio", myNS, "", "--config", "-c")
 	f.Buildkitd.Running = daemons(o.Proc, "buildkitd", myNS, install.DefaultBuildkitdConfig, "--config")
+	if !f.Systemd {
+		// A service name in a cgroup path means nothing to setup when
+		// systemd does not run this system (a container's view of its host).
+		for _, e := range []*Engine{&f.Dockerd, &f.Containerd, &f.Crio, &f.Buildkitd} {
+			for i := range e.Running {
+				e.Running[i].Unit = ""
+			}
+		}
+	}
 	f.Builders = builders(o.BuildxDir)
 	return f
 }
