@@ -625,3 +625,33 @@ func TestContainerdDropInDeclaresRuncUnlessConfigDoes(t *testing.T) {
 		})
 	}
 }
+
+// The version is read from `containerd --version` as each generation
+// prints it (Debian's 1.6.20, upstream's 2.x, Docker's containerd.io).
+func TestParseContainerdVersion(t *testing.T) {
+	for out, want := range map[string]string{
+		"containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3\n": "1.6.20",
+		"containerd github.com/containerd/containerd/v2 v2.4.2 \n":                      "2.4.2",
+		"containerd containerd.io 1.7.27 05044ec0a9a75232cad458027ca83437aae3f4da\n":    "1.7.27",
+		"containerd: command not found\n":                                               "",
+	} {
+		if got := parseContainerdVersion([]byte(out)); got != want {
+			t.Errorf("%q: %q, want %q", out, got, want)
+		}
+	}
+	_, bin := setup(t)
+	err := Run(Options{Target: "containerd", Config: filepath.Join(t.TempDir(), "config.toml"), Binary: bin, ContainerdVersion: "latest"})
+	if err == nil || !strings.Contains(err.Error(), "--containerd-version \"latest\"") || !strings.Contains(err.Error(), "1.6.20") {
+		t.Errorf("a version that is none: err = %v", err)
+	}
+	// --containerd names the binary asked: one that prints a 1.x version
+	// makes a version 3 config an error naming it.
+	fake := filepath.Join(t.TempDir(), "containerd")
+	os.WriteFile(fake, []byte("#!/bin/sh\necho 'containerd github.com/containerd/containerd 1.7.2 x'\n"), 0o755)
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(cfg, []byte("version = 3\n"), 0o644)
+	err = Run(Options{Target: "containerd", Config: cfg, Binary: bin, Containerd: fake, Out: &bytes.Buffer{}})
+	if err == nil || !strings.Contains(err.Error(), "containerd 1.7.2 (as "+fake+" --version says)") {
+		t.Errorf("version 3 config, containerd 1.7.2: err = %v", err)
+	}
+}
