@@ -175,6 +175,16 @@ func checkStep(t *testing.T, dir, goarch string) {
 func TestBuildxDockerContainerBuilder(t *testing.T) {
 	e := newBuilderEnv(t)
 	wrapper := testenv.BuildBinary(t, "./cmd/armhf-runc")
+	// Refusals name what failed and the fix, and build nothing.
+	for _, c := range []struct{ args, want string }{
+		{"--from nosuch/buildkit:v1 --runtime-binary " + wrapper, "image nosuch/buildkit:v1 is not in this Docker: docker pull nosuch/buildkit:v1"},
+		{"--runtime-binary /bin/true", "dynamically linked"},
+	} {
+		out, err := e.sh(t, "armhf-shim buildx image "+c.args)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("buildx image %s: %v\n%s\nwant an error saying %q", c.args, err, out, c.want)
+		}
+	}
 	out := e.mustSh(t, "armhf-shim buildx image --runtime-binary "+wrapper+" 2>/dev/null")
 	t.Logf("armhf-shim buildx image:\n%s", out)
 	tag := buildx.DefaultTag(buildx.DefaultFrom())
