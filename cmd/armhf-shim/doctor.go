@@ -2,12 +2,27 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/armhf-shim/armhf-shim/internal/doctor"
+	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 )
+
+// writeNFD writes the report's node labels where node-feature-discovery
+// reads them, atomically: nfd-worker may read the directory at any time.
+func writeNFD(path string, r *doctor.Report) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("node labels: %w", err)
+	}
+	if err := fsutil.WriteFileAtomic(path, doctor.NFDFeatures(r.NodeLabels()), 0o644); err != nil {
+		return fmt.Errorf("node labels: %w", err)
+	}
+	return nil
+}
 
 func doctorCommand() *cli.Command {
 	return &cli.Command{
@@ -19,6 +34,7 @@ func doctorCommand() *cli.Command {
 			&cli.StringFlag{Name: "containerd-config", Usage: "containerd's config.toml (default /etc/containerd/config.toml)"},
 			&cli.StringFlag{Name: "buildkitd-config", Usage: "a standalone buildkitd's buildkitd.toml (default /etc/buildkit/buildkitd.toml; running buildkitds are judged by their own)"},
 			&cli.StringFlag{Name: "dind-dir", Usage: "the 32-bit dockerd's state directory (default /var/lib/armhf-shim/dind)"},
+			&cli.StringFlag{Name: "nfd", Usage: "also write the node's labels for node-feature-discovery to this file (e.g. " + doctor.NFDFile + ")"},
 			&cli.StringFlag{Name: "lxcpath", Usage: "where armhf-lxc's containers are (default: lxc.conf's lxc.lxcpath, else /var/lib/lxc)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -31,6 +47,11 @@ func doctorCommand() *cli.Command {
 			})
 			if err != nil {
 				return cli.Exit("doctor: "+err.Error(), 2)
+			}
+			if f := c.String("nfd"); f != "" {
+				if err := writeNFD(f, r); err != nil {
+					return cli.Exit("doctor: "+err.Error(), 2)
+				}
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(os.Stdout)

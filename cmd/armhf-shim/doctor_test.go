@@ -149,3 +149,28 @@ func TestDoctorJSONSchema(t *testing.T) {
 		t.Errorf("--daemon-json %s not judged: %s", cfg, rep.Routes[0]["detail"])
 	}
 }
+
+// doctor --nfd writes the labels of its own verdict: on this host the
+// exit code and the file agree, and the file replaces an older one.
+func TestDoctorNFD(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "features.d", "armhf-shim")
+	os.MkdirAll(filepath.Dir(f), 0o755)
+	os.WriteFile(f, []byte("stale=1\n"), 0o644)
+	r := runShim(t, "", nil, "doctor", "--nfd", f)
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("doctor --nfd exit %d: %s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	native := r.code == 0
+	m := uname.HostCompatMachine()
+	wantAArch32 := fmt.Sprintf("feature.node.kubernetes.io/armhf-shim.aarch32=%v\n", native && m == "armv8l")
+	if !strings.Contains(string(b), wantAArch32) || strings.Contains(string(b), "stale") {
+		t.Errorf("exit %d, file:\n%s\nwant %q", r.code, b, wantAArch32)
+	}
+	if native && !strings.Contains(string(b), "armhf-shim.compat-machine="+m+"\n") {
+		t.Errorf("native, but no compat machine %q in:\n%s", m, b)
+	}
+}

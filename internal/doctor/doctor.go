@@ -107,19 +107,9 @@ type Report struct {
 // Diagnose examines the host.
 func Diagnose(o Options) (*Report, error) {
 	o.defaults()
-	r := &Report{Problems: []string{}}
-	var err error
-	if r.Kernel.Machine, err = uname.Machine(); err != nil {
-		return nil, fmt.Errorf("uname: %w", err)
-	}
-	r.Kernel.Release, _ = uname.Release()
-	h := newHost(o)
-	r.CPU = JudgeCPU(h.cpuFacts(r.Kernel.Machine))
-	r.compat()
-	r.Kernel = JudgeKernel(h.kernelFacts(r.Kernel.Machine, r.Kernel.Release, r.Compat.Native))
-	r.Problems = append(r.Problems, r.Kernel.Problems()...)
-	if v := r.Kernel.verdict(r.Compat.Native); v != "" {
-		r.Verdict = v
+	r, h, err := diagnoseHost(o)
+	if err != nil {
+		return nil, err
 	}
 	r.Machine = machineOption()
 	r.Runtimes = findRuntimes()
@@ -153,8 +143,41 @@ func Diagnose(o Options) (*Report, error) {
 	return r, nil
 }
 
-func (r *Report) compat() {
-	p := uname.ProbeCompat()
+// DiagnoseHost examines only the kernel, the CPU and the AArch32 (or IA-32)
+// probe: the part of the report that decides whether 32-bit code runs
+// natively (Verdict, ExitCode, Compat), without the engines' routes. The
+// Kubernetes node installer runs it in a container where no engine's files
+// are visible.
+func DiagnoseHost(o Options) (*Report, error) {
+	o.defaults()
+	r, _, err := diagnoseHost(o)
+	return r, err
+}
+
+func diagnoseHost(o Options) (*Report, *host, error) {
+	r := &Report{Problems: []string{}}
+	var err error
+	if r.Kernel.Machine, err = uname.Machine(); err != nil {
+		return nil, nil, fmt.Errorf("uname: %w", err)
+	}
+	r.Kernel.Release, _ = uname.Release()
+	h := newHost(o)
+	r.CPU = JudgeCPU(h.cpuFacts(r.Kernel.Machine))
+	r.compat()
+	r.Kernel = JudgeKernel(h.kernelFacts(r.Kernel.Machine, r.Kernel.Release, r.Compat.Native))
+	r.Problems = append(r.Problems, r.Kernel.Problems()...)
+	if v := r.Kernel.verdict(r.Compat.Native); v != "" {
+		r.Verdict = v
+	}
+	return r, h, nil
+}
+
+func (r *Report) compat() { r.judgeCompat(uname.ProbeCompat()) }
+
+// judgeCompat is the one decision whether 32-bit code runs natively here,
+// from the probe's observations: Verdict, ExitCode and Compat. Everything
+// that acts on it (the exit code, the node labels) reads the report.
+func (r *Report) judgeCompat(p uname.Probe) {
 	r.Compat.Target, r.Compat.Native, r.Compat.Method = p.Target, p.Native, p.Method
 	r.Compat.CompatMachine, r.Compat.Emulator, r.Compat.EmulatorOn = p.CompatMachine, p.Emulator, p.EmulatorOn
 	if !p.Personality {
