@@ -15,6 +15,7 @@
 //	armhf-shim dind ...          a 32-bit dockerd
 //	armhf-shim buildx image      a docker buildx builder image with the runtime wrapper
 //	armhf-shim seccomp-agent     answer containers' uname (runc listenerPath)
+//	armhf-shim node-install      the Kubernetes DaemonSet's node installer (docs/fleet.md)
 //
 // The runtime, hook and docker paths are dispatched before any command-line
 // framework is set up: they run on every container operation and must cost
@@ -85,6 +86,7 @@ func newApp() *cli.App {
 			dindCommand(),
 			buildxCommand(),
 			seccompAgentCommand(),
+			nodeInstallCommand(),
 			completionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // runApp prints and maps errors
