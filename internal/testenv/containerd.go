@@ -23,6 +23,10 @@ type Containerd struct {
 	Pid     int
 
 	crictl string
+	bin    string
+	args   []string
+	env    []string
+	groups []int // the process groups of every start (shims start in them)
 	cmd    *exec.Cmd
 	done   chan error
 }
@@ -123,14 +127,40 @@ func StartContainerd(t testing.TB, opts ContainerdOptions) *Containerd {
 	if err := os.WriteFile(filepath.Join(root, "crictl.yaml"), []byte(crictlYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(c.Log)
+	// The shim is looked up on PATH first: the one beside this containerd.
+	c.bin, c.args = bin, args
+	c.env = append(append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH")), opts.Env...)
+	t.Cleanup(func() { c.stop(t) })
+	c.launch(t)
+	return c
+}
+
+// Restart starts the daemon again the same way once it has exited, as a
+// service manager with Restart=always does (the Kubernetes node installer
+// stops it with a signal), and waits for its socket. The shims of the one
+// before stay, as with containerd.service's KillMode=process.
+func (c *Containerd) Restart(t testing.TB) {
+	t.Helper()
+	select {
+	case err := <-c.done:
+		t.Logf("containerd %d exited (%v); starting it again", c.Pid, err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("containerd %d did not exit within 60s", c.Pid)
+	}
+	c.launch(t)
+}
+
+// launch starts the daemon (its log appended to) and waits until its
+// socket accepts connections.
+func (c *Containerd) launch(t testing.TB) {
+	t.Helper()
+	logf, err := os.OpenFile(c.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(c.bin, c.args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// The shim is looked up on PATH first: the one beside this containerd.
-	cmd.Env = append(append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH")), opts.Env...)
+	cmd.Env = c.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -138,14 +168,14 @@ func StartContainerd(t testing.TB, opts ContainerdOptions) *Containerd {
 	}
 	logf.Close()
 	c.cmd, c.Pid, c.done = cmd, cmd.Process.Pid, make(chan error, 1)
+	c.groups = append(c.groups, c.Pid)
 	go func() { c.done <- cmd.Wait() }()
-	t.Cleanup(func() { c.stop(t) })
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if conn, err := net.Dial("unix", c.Address); err == nil {
 			conn.Close()
-			return c
+			return
 		}
 		select {
 		case err := <-c.done:
@@ -206,6 +236,10 @@ func (c *Containerd) LogTail(n int) string {
 }
 
 func (c *Containerd) stop(t testing.TB) {
+	if c.cmd == nil {
+		os.RemoveAll(c.Root)
+		return
+	}
 	c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-c.done:
@@ -214,8 +248,10 @@ func (c *Containerd) stop(t testing.TB) {
 		syscall.Kill(-c.Pid, syscall.SIGKILL)
 		<-c.done
 	}
-	// Whatever is left in its process group (shims start their own).
-	syscall.Kill(-c.Pid, syscall.SIGKILL)
+	// Whatever is left in its process groups (shims start in them).
+	for _, g := range c.groups {
+		syscall.Kill(-g, syscall.SIGKILL)
+	}
 	UnmountBelow(c.Root)
 	if err := os.RemoveAll(c.Root); err != nil {
 		t.Logf("removing %s: %v", c.Root, err)
