@@ -71,7 +71,7 @@ unit: deps
 	$(TEST_ENV) $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) $(UNIT_PKGS)
 	cd tools && $(GO) test -count=1 ./...
 
-test: deps vet static unit e2e-arm64
+test: deps vet static unit manifests e2e-arm64
 	@echo "make test: all suites passed"
 
 # make bench: a three-line headline (a real 32-bit build of Debian's zlib in a 32-bit chroot through
