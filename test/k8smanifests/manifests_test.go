@@ -15,9 +15,6 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
-
-	"github.com/armhf-shim/armhf-shim/internal/doctor"
-	"github.com/armhf-shim/armhf-shim/shim/install"
 )
 
 const dir = "../../deploy/kubernetes"
@@ -157,12 +154,15 @@ func TestManifests(t *testing.T) {
 		t.Errorf("service account in %q, namespace is %q", sa.Namespace, ns)
 	}
 
+	handler := goConst(t, "shim/install/install.go", `DefaultRuntimeName\s*=\s*"([^"]+)"`)
+	label := goConst(t, "internal/doctor/nfd.go", `LabelPrefix\s*=\s*"([^"]+)"`) +
+		goConst(t, "internal/doctor/nfd.go", `LabelAArch32\s*=\s*LabelPrefix \+ "([^"]+)"`)
 	rc := byKind["RuntimeClass"][0].obj.(*nodev1.RuntimeClass)
-	if rc.Handler != install.DefaultRuntimeName {
-		t.Errorf("RuntimeClass handler %q, install registers %q", rc.Handler, install.DefaultRuntimeName)
+	if rc.Handler != handler {
+		t.Errorf("RuntimeClass handler %q, install registers %q", rc.Handler, handler)
 	}
-	if rc.Scheduling == nil || len(rc.Scheduling.NodeSelector) != 1 || rc.Scheduling.NodeSelector[doctor.LabelAArch32] != "true" {
-		t.Errorf("RuntimeClass scheduling %+v: want nodeSelector %s: \"true\"", rc.Scheduling, doctor.LabelAArch32)
+	if rc.Scheduling == nil || len(rc.Scheduling.NodeSelector) != 1 || rc.Scheduling.NodeSelector[label] != "true" {
+		t.Errorf("RuntimeClass scheduling %+v: want nodeSelector %s: \"true\"", rc.Scheduling, label)
 	}
 	for _, d := range byKind["Pod"] {
 		if p := d.obj.(*corev1.Pod); p.Spec.RuntimeClassName == nil || *p.Spec.RuntimeClassName != rc.Name {
@@ -236,6 +236,22 @@ func checkDaemonSet(t *testing.T, file string, ds *appsv1.DaemonSet, ns, sa stri
 	if c := s.Containers[0]; c.Image != ic.Image || strings.Join(c.Command[1:], " ") != "node-install --pause" {
 		t.Errorf("%s: main container %q %q", file, c.Image, c.Command)
 	}
+}
+
+// goConst is a string constant of the product's source, read from the file
+// (this module does not import the product's: its go.sum would then have
+// to follow every dependency the product adds).
+func goConst(t *testing.T, file, re string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("../..", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(re).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("%s has no %s", file, re)
+	}
+	return string(m[1])
 }
 
 // nodeInstallFlags are the flag names of node-install, from its source.
