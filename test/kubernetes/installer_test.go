@@ -39,18 +39,6 @@ func buildImage(t *testing.T, d *testenv.Dockerd) {
 	}
 }
 
-// importImage puts a busybox image of arch into containerd's k8s.io
-// namespace, unpacked for its platform, as a kubelet's pull would.
-func importImage(t *testing.T, c *testenv.Containerd, ref, arch, goarch string, cmd ...string) {
-	tarball := filepath.Join(t.TempDir(), "image.tar")
-	os.WriteFile(tarball, testenv.DockerArchive(t, testenv.BusyboxRootfs(t, arch), ref, goarch, cmd...), 0o644)
-	out, err := exec.Command(testenv.Engine(t, "ctr"), "--address", c.Address, "-n", "k8s.io", "images", "import",
-		"--platform", "linux/"+goarch, tarball).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ctr images import %s: %v\n%s", ref, err, out)
-	}
-}
-
 // runInstaller runs the image much as the DaemonSet's init container does, with
 // the node's / at /host. The scratch node root is mounted at its own path
 // below /host, so the node paths the installer writes into containerd's
@@ -191,9 +179,9 @@ func TestInstallerOnContainerd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	importImage(t, c, pauseRef, "amd64", "amd64", "sleep", "1000000")
-	importImage(t, c, busybox32, "i386", "386")
-	importImage(t, c, busybox64, "amd64", "amd64")
+	c.ImportArch(t, testenv.BusyboxRootfs(t, "amd64"), pauseRef, "amd64", "sleep", "1000000")
+	c.ImportArch(t, testenv.BusyboxRootfs(t, "i386"), busybox32, "386")
+	c.ImportArch(t, testenv.BusyboxRootfs(t, "amd64"), busybox64, "amd64")
 
 	out := runInstaller(t, d, c, node)
 	if !strings.Contains(out, "node-install: done") || !strings.Contains(out, "containerd is back") {
