@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,14 @@ func TestMachine(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(rootfs, "bin", "busybox64"), b64, 0o755)
 	t.Cleanup(func() { os.Remove(filepath.Join(rootfs, "bin", "busybox64")) })
+	// busybox's uname prints whatever its buffer held when the call
+	// fails: the 32-bit test program of uname/notify reports the errno.
+	u32, err := os.ReadFile(testenv.BuildBinary(t, "./uname/notify/testdata/uname32", "GOARCH=386"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(rootfs, "bin", "uname32"), u32, 0o755)
+	t.Cleanup(func() { os.Remove(filepath.Join(rootfs, "bin", "uname32")) })
 
 	m1 := h.n("m1")
 	h.create(m1, "--rootfs", rootfs, "--machine", "armv7l", "--seccomp-agent", lxcSock)
@@ -60,10 +69,20 @@ func TestMachine(t *testing.T) {
 	if got := strings.TrimSpace(h.must("exec", m1, "--", "busybox64", "uname", "-m")); got != compat(t) {
 		t.Errorf("64-bit uname -m = %q, want the kernel's %q", got, compat(t))
 	}
-	h.must("stop", m1)
 	if log.Len() > 0 {
 		t.Errorf("agent log: %s", log.String())
 	}
+
+	// The agent stops while the container runs: liblxc cannot reach it
+	// and answers ENOSYS; uname fails, it does not hang.
+	ag.Process.Signal(syscall.SIGTERM)
+	ag.Wait()
+	if r := h.run("exec", m1, "--", "uname32", "new"); r.stdout != fmt.Sprintf("errno %d\n", int(syscall.ENOSYS)) {
+		t.Errorf("uname with the agent gone: %s; want errno ENOSYS", r)
+	}
+	h.must("stop", m1)
+	// ... and a container asking for a machine does not start without it.
+	t.Logf("start without the agent: %s", h.fails(0, "seccomp", "start", m1))
 
 	h.fails(0, "--seccomp-agent without --machine", "create", h.n("m2"), "--rootfs", rootfs, "--seccomp-agent", lxcSock)
 }
