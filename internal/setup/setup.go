@@ -212,7 +212,11 @@ func (o Options) applyAll(steps []Step) (pending []string, acted bool) {
 		unit string
 		pid  int
 	}
-	best := map[key]Apply{}
+	type want struct {
+		Apply
+		reload bool // a step asks for a reload: done even when the restart is left to the user
+	}
+	wants := map[key]*want{}
 	var order []key
 	daemonReload := false
 	for _, s := range steps {
@@ -222,39 +226,52 @@ func (o Options) applyAll(steps []Step) (pending []string, acted bool) {
 			continue
 		}
 		k := key{a.Unit, a.Pid}
-		if _, ok := best[k]; !ok {
+		w, ok := wants[k]
+		if !ok {
+			w = &want{Apply: a}
+			wants[k] = w
 			order = append(order, k)
 		}
-		if cur, ok := best[k]; !ok || a.Kind > cur.Kind {
-			a.DaemonReload = a.DaemonReload || cur.DaemonReload
-			best[k] = a
-		}
+		w.Kind = max(w.Kind, a.Kind)
+		w.reload = w.reload || a.Kind == ApplyReload
 	}
 	if daemonReload {
 		o.act("systemctl daemon-reload (a docker.service drop-in changed)", o.Systemctl, "daemon-reload")
 	}
 	for _, k := range order {
-		a := best[k]
+		a := wants[k]
 		what := fmt.Sprintf("%s (pid %d)", a.Engine, a.Pid)
-		switch {
-		case a.Kind == ApplyReload && a.Unit != "":
-			acted = true
-			o.act(fmt.Sprintf("systemctl reload %s (%s re-reads runtimes on SIGHUP; nothing stops)", a.Unit, a.Engine), o.Systemctl, "reload", a.Unit)
-		case a.Kind == ApplyReload:
-			if o.DryRun {
-				fmt.Fprintf(o.Out, "setup: would send SIGHUP to %s (it re-reads runtimes; nothing stops)\n", what)
-			} else if err := syscall.Kill(a.Pid, syscall.SIGHUP); err != nil {
-				fmt.Fprintf(o.Out, "setup: SIGHUP to %s failed: %v; reload it yourself (kill -HUP %d)\n", what, err, a.Pid)
-				pending = append(pending, what)
-			} else {
-				acted = true
-				fmt.Fprintf(o.Out, "setup: sent SIGHUP to %s: it re-reads runtimes, nothing stops\n", what)
-			}
-		case a.Unit != "" && o.Restart:
+		if a.Kind == ApplyRestart && o.Restart && a.Unit != "" {
 			acted = true
 			if !o.act(fmt.Sprintf("systemctl restart %s", a.Unit), o.Systemctl, "restart", a.Unit) {
 				pending = append(pending, a.Unit)
 			}
+			continue
+		}
+		if a.reload {
+			// Without the restart, the reload still applies what it can
+			// (dockerd's runtimes) and stops nothing.
+			ok := true
+			switch {
+			case a.Unit != "":
+				ok = o.act(fmt.Sprintf("systemctl reload %s (%s re-reads runtimes on SIGHUP; nothing stops)", a.Unit, a.Engine), o.Systemctl, "reload", a.Unit)
+			case o.DryRun:
+				fmt.Fprintf(o.Out, "setup: would send SIGHUP to %s (it re-reads runtimes; nothing stops)\n", what)
+			default:
+				if err := syscall.Kill(a.Pid, syscall.SIGHUP); err != nil {
+					fmt.Fprintf(o.Out, "setup: SIGHUP to %s failed: %v; reload it yourself (kill -HUP %d)\n", what, err, a.Pid)
+					ok = false
+				} else {
+					fmt.Fprintf(o.Out, "setup: sent SIGHUP to %s: it re-reads runtimes, nothing stops\n", what)
+				}
+			}
+			acted = acted || ok && !o.DryRun
+			if !ok {
+				pending = append(pending, what)
+			}
+		}
+		switch {
+		case a.Kind != ApplyRestart:
 		case a.Unit != "":
 			fmt.Fprintf(o.Out, "setup: %s needs a restart to pick this up: systemctl restart %s (or run setup --restart)\n", a.Engine, a.Unit)
 			pending = append(pending, a.Unit)

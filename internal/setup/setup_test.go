@@ -24,6 +24,7 @@ func TestApplyAll(t *testing.T) {
 	}{
 		{false, []string{
 			"setup: would run systemctl daemon-reload",
+			"setup: would run systemctl reload docker.service",
 			"setup: dockerd needs a restart to pick this up: systemctl restart docker.service (or run setup --restart)",
 			"setup: containerd (pid 21) needs a restart to pick this up and is not a systemd service",
 		}, []string{"docker.service", "containerd (pid 21)"}},
@@ -176,5 +177,48 @@ func TestSetupRealDockerd(t *testing.T) {
 	out.Reset()
 	if code, err := Undo(opts(&out), facts()); err != nil || code != 0 || !strings.Contains(out.String(), "nothing to undo") {
 		t.Errorf("second undo: %d %v\n%s", code, err, out.String())
+	}
+}
+
+// TestApplyAllRuns: without --dry-run the actions are run: systemctl
+// (a stand-in recording its arguments) for services, daemon-reload first,
+// a restart only with --restart; a failing systemctl leaves it pending.
+func TestApplyAllRuns(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "calls")
+	systemctl := filepath.Join(dir, "systemctl")
+	script := "#!/bin/sh\necho \"$*\" >> " + log + "\n[ \"$2\" != broken.service ]\n"
+	if err := os.WriteFile(systemctl, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	svc := Daemon{Pid: 10, Config: "/etc/docker/daemon.json", Unit: "docker.service"}
+	facts := Facts{Systemd: true, Dockerd: Engine{Running: []Daemon{svc}},
+		Containerd: Engine{Running: []Daemon{{Pid: 21, Config: "/etc/containerd/config.toml", Unit: "broken.service"}}}}
+	for _, c := range []struct {
+		restart bool
+		calls   string
+		pending string
+	}{
+		{false, "daemon-reload\nreload docker.service", "docker.service,broken.service"},
+		{true, "daemon-reload\nrestart docker.service\nrestart broken.service", "broken.service"},
+	} {
+		os.Remove(log)
+		var out bytes.Buffer
+		pending, acted := Options{Restart: c.restart, Out: &out, Systemctl: systemctl}.applyAll(Detect(facts).Steps)
+		calls, _ := os.ReadFile(log)
+		if strings.TrimSpace(string(calls)) != c.calls {
+			t.Errorf("restart=%v: systemctl calls:\n%s\nwant:\n%s", c.restart, calls, c.calls)
+		}
+		if strings.Join(pending, ",") != c.pending || !acted {
+			t.Errorf("restart=%v: pending %q acted %v\n%s", c.restart, pending, acted, out.String())
+		}
+	}
+	// A docker.service reload alone: systemctl reload, nothing pending.
+	os.Remove(log)
+	var out bytes.Buffer
+	steps := Detect(facts).Steps[:1] // the docker step
+	pending, acted := Options{Out: &out, Systemctl: systemctl}.applyAll(steps)
+	if calls, _ := os.ReadFile(log); strings.TrimSpace(string(calls)) != "reload docker.service" || len(pending) != 0 || !acted {
+		t.Errorf("reload: calls %q pending %q acted %v\n%s", calls, pending, acted, out.String())
 	}
 }
