@@ -221,7 +221,11 @@ func BuildkitdUninstall(old []byte, rec *record) ([]byte, []string, error) {
 		}
 		nw, ok := d.undo(e)
 		if !ok {
-			notes = append(notes, fmt.Sprintf("%s is no longer %s as install wrote it: left as it is", dotted(e.Path), e.Now))
+			if raw, _ := d.raw(e.Path); raw == e.Now {
+				notes = append(notes, fmt.Sprintf("%s = %s could not be taken out without changing the keys around it: left as it is; remove that line yourself", dotted(e.Path), e.Now))
+			} else {
+				notes = append(notes, fmt.Sprintf("%s is no longer %s as install wrote it: left as it is", dotted(e.Path), e.Now))
+			}
 			continue
 		}
 		doc = nw

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	toml "github.com/pelletier/go-toml/v2"
 )
 
 const testRunc = "/usr/local/bin/armhf-runc"
@@ -236,4 +238,44 @@ func FuzzBuildkitdInstallUninstall(f *testing.F) {
 			t.Fatalf("%q: uninstall gave %q (%v)", in, back, err)
 		}
 	})
+}
+
+// A key the user added to a table install inserted stays in that table on
+// uninstall, which still takes out install's key: taking the header out
+// with it would move the user's key into the table above (or make the
+// file invalid).
+func TestBuildkitdUninstallKeepsUserKeyInInsertedTable(t *testing.T) {
+	in := "[worker.containerd]\n  enabled = false\n"
+	rec := &record{}
+	out, _, err := BuildkitdInstall([]byte(in), rec, bkEdit(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := "  binary = \"" + testRunc + "\"\n"
+	if !strings.Contains(string(out), "[worker.oci]\n"+line) {
+		t.Fatalf("install did not insert [worker.oci]:\n%s", out)
+	}
+	for _, edited := range []string{
+		strings.Replace(string(out), line, line+"  gc = true\n", 1),
+		strings.Replace(string(out), "[worker.oci]\n", "[worker.oci]\n  gc = true\n", 1),
+	} {
+		r := &record{Buildkitd: &buildkitdRecord{Edits: append([]tomlEdit(nil), rec.Buildkitd.Edits...)}}
+		back, notes, err := BuildkitdUninstall([]byte(edited), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := toml.Unmarshal(back, &m); err != nil {
+			t.Fatalf("uninstall gave a file that does not load (%v):\n%s", err, back)
+		}
+		w, _ := m["worker"].(map[string]any)
+		oci, _ := w["oci"].(map[string]any)
+		cd, _ := w["containerd"].(map[string]any)
+		if oci["binary"] != nil || len(notes) > 0 {
+			t.Errorf("uninstall left the binary (notes %q):\n%s", notes, back)
+		}
+		if oci["gc"] != true || cd["gc"] != nil || m["gc"] != nil {
+			t.Errorf("the user's [worker.oci] gc moved or went:\n%s", back)
+		}
+	}
 }

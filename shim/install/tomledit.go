@@ -534,7 +534,8 @@ func (d *tomlDoc) newline() string {
 
 // undo takes edit e out of the document: the value as it was, or the text
 // inserted. ok is false when the key no longer holds what install wrote
-// (someone changed it since: it is left alone).
+// (someone changed it since: it is left alone), or when it cannot be taken
+// out without changing another key.
 func (d *tomlDoc) undo(e tomlEdit) ([]byte, bool) {
 	kv := d.find(e.Path)
 	if kv == nil || string(d.b[kv.val:kv.valEnd]) != e.Now {
@@ -543,18 +544,30 @@ func (d *tomlDoc) undo(e tomlEdit) ([]byte, bool) {
 	if e.Inserted == "" {
 		return splice(d.b, kv.val, kv.valEnd, e.Was), true
 	}
-	// The inserted text is found where it covers the key-value.
+	// The text inserted, where it still covers the key-value; when a new
+	// [table] was inserted, a key the user has added to it since would go
+	// with the header into the table above: then only install's line goes.
 	for from := 0; ; {
 		i := bytes.Index(d.b[from:], []byte(e.Inserted))
 		if i < 0 {
-			return nil, false
+			break
 		}
 		i += from
 		if i <= kv.keyAt && kv.valEnd <= i+len(e.Inserted) {
-			return splice(d.b, i, i+len(e.Inserted), ""), true
+			if nw := splice(d.b, i, i+len(e.Inserted), ""); tomlSame(d.b, nw, e.Path) == nil {
+				return nw, true
+			}
+			break
 		}
 		from = i + 1
 	}
+	if kv.in == nil {
+		nw := splice(d.b, kv.lineStart, d.eol(d.skipSpace(kv.valEnd, false)), "")
+		if tomlSame(d.b, nw, e.Path) == nil {
+			return nw, true
+		}
+	}
+	return nil, false
 }
 
 // tomlSame reports whether a and b decode to the same values once the
