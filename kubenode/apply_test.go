@@ -212,3 +212,25 @@ func TestRestartSignal(t *testing.T) {
 		t.Errorf("no restart: %v", err)
 	}
 }
+
+// The node's containerd version comes from its own binary, run in the
+// node's root: here the pinned static containerd put in a scratch root,
+// where this machine's PATH cannot find it.
+func TestNodeContainerdVersion(t *testing.T) {
+	testenv.SkipShort(t, "the pinned containerd")
+	testenv.RequireRoot(t)
+	root := t.TempDir()
+	if got := nodeContainerdVersion(root); got != "" {
+		t.Errorf("no containerd in the node: %q", got)
+	}
+	b, err := os.ReadFile(testenv.Engine(t, "containerd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, "usr/local/bin"), 0o755)
+	os.WriteFile(filepath.Join(root, "usr/local/bin/containerd"), b, 0o755)
+	want := strings.TrimPrefix(testenv.EngineVersion(t, "containerd"), "v")
+	if got := nodeContainerdVersion(root); got != want {
+		t.Errorf("node containerd version %q, want %q", got, want)
+	}
+}
