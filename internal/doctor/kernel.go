@@ -197,11 +197,19 @@ func judgePageSize(f KernelFacts) KernelCheck {
 		c.Detail = "the page size could not be read (no KernelPageSize in " + f.PageSizeSource + ")"
 	case f.PageSize == 4096:
 		c.Status, c.Detail = StatusOK, "4K pages, as 32-bit ARM programs need"
+	case f.Native:
+		// arm64 allows CONFIG_COMPAT with 16K/64K pages (as an EXPERT
+		// option, e.g. the Raspberry Pi 5's 16K kernel): the kernel then
+		// runs 32-bit code, but only programs whose segments suit its pages.
+		c.Status = StatusWarning
+		c.Detail = fmt.Sprintf("this kernel uses %dK pages yet runs 32-bit code: only armhf programs whose ELF segments are aligned to %dK load; those linked for 4K pages fail at exec",
+			f.PageSize/1024, f.PageSize/1024)
+		c.Fix = "if armhf programs fail at exec, boot a 4K-page kernel: on Debian linux-image-arm64 instead of linux-image-arm64-16k"
 	default:
 		c.Status = StatusProblem
-		c.Detail = fmt.Sprintf("this kernel uses %dK pages: a %dK-page kernel cannot run armhf binaries (32-bit ARM programs are laid out for 4K pages, and arm64 offers CONFIG_COMPAT only with 4K pages)",
-			f.PageSize/1024, f.PageSize/1024)
-		c.Fix = "boot a 4K-page kernel: on Debian linux-image-arm64 instead of linux-image-arm64-16k, on RHEL/Alma/Rocky kernel instead of kernel-64k"
+		c.Detail = fmt.Sprintf("this kernel uses %dK pages: a %dK-page kernel cannot run armhf binaries (arm64 offers CONFIG_COMPAT with pages other than 4K only as an expert option, and even then only for programs whose segments are aligned to %dK)",
+			f.PageSize/1024, f.PageSize/1024, f.PageSize/1024)
+		c.Fix = "boot a 4K-page kernel: on Debian linux-image-arm64 instead of linux-image-arm64-16k, on Red Hat-style systems kernel instead of kernel-64k"
 	}
 	return c
 }

@@ -107,6 +107,15 @@ func TestKernelChecks(t *testing.T) {
 			nProbs: 1,
 		},
 		{
+			// The 16K kernel of a Raspberry Pi 5: CONFIG_COMPAT (an EXPERT
+			// option with 16K pages) and the probe ran 32-bit code, so the
+			// page size limits which programs load but is not "cannot run".
+			name: "16K pages with CONFIG_COMPAT, native", machine: "aarch64", native: true,
+			files:  merge(debianHost, map[string]string{"proc/self/smaps": smaps16k}),
+			want:   []want{{"page_size", "warning", "aligned to 16K"}, {"CONFIG_COMPAT", "ok", "32-bit ARM"}},
+			nProbs: 0,
+		},
+		{
 			name: "no page size readable", machine: "aarch64", native: true,
 			files: merge(debianHost, map[string]string{"proc/self/smaps": "garbage\n"}),
 			want:  []want{{"page_size", "unknown", "could not be read"}},
