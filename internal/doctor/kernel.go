@@ -228,6 +228,15 @@ func judgeABI(f KernelFacts, name, option, what string) KernelCheck {
 		return c
 	}
 	v, ok := f.ABI[name]
+	if !ok && f.Config[option] == "y" {
+		// Built in, yet no knob: the kernel found the CPUs unable (setend
+		// needs mixed-endian EL0 on every CPU), so another kernel won't help.
+		c.Status = StatusWarning
+		c.Detail = fmt.Sprintf("the kernel is built with %s but offers no %s knob: the CPUs cannot support it (setend needs mixed-endian data access at EL0 on every CPU), so armv7 binaries using %s die with SIGILL",
+			option, c.Source, what)
+		c.Fix = "run binaries that use it on other hardware or under QEMU user emulation; no kernel setting changes this"
+		return c
+	}
 	if !ok {
 		c.Status = StatusWarning
 		c.Detail = fmt.Sprintf("the kernel has no %s knob (built without %s): armv7 binaries using %s die with SIGILL, and nothing but another kernel changes that",
