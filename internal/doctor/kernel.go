@@ -156,7 +156,7 @@ func judgeConfig(f KernelFacts) KernelCheck {
 		c.Status = StatusProblem
 		if opt == "CONFIG_COMPAT" {
 			c.Detail = "the kernel is built without CONFIG_COMPAT: it cannot run 32-bit ARM (armhf) programs at all, whatever the CPU"
-			c.Fix = "boot a kernel built with CONFIG_COMPAT=y and 4K pages (Debian's linux-image-arm64, Ubuntu's linux-generic, RHEL's kernel — not kernel-64k)"
+			c.Fix = "boot a kernel built with CONFIG_COMPAT=y and 4K pages (Debian's linux-image-arm64, Ubuntu's linux-generic; RHEL's arm64 kernels, kernel and kernel-64k alike, are built without it)"
 		} else {
 			c.Detail = "the kernel is built without CONFIG_IA32_EMULATION: it cannot run 32-bit x86 programs"
 			c.Fix = "boot a kernel built with CONFIG_IA32_EMULATION=y (every major distribution's x86_64 kernel)"
@@ -209,7 +209,7 @@ func judgePageSize(f KernelFacts) KernelCheck {
 		c.Status = StatusProblem
 		c.Detail = fmt.Sprintf("this kernel uses %dK pages: a %dK-page kernel cannot run armhf binaries (arm64 offers CONFIG_COMPAT with pages other than 4K only as an expert option, and even then only for programs whose segments are aligned to %dK)",
 			f.PageSize/1024, f.PageSize/1024, f.PageSize/1024)
-		c.Fix = "boot a 4K-page kernel: on Debian linux-image-arm64 instead of linux-image-arm64-16k, on Red Hat-style systems kernel instead of kernel-64k"
+		c.Fix = "boot a 4K-page kernel: on Debian linux-image-arm64 instead of linux-image-arm64-16k"
 	}
 	return c
 }
