@@ -4,8 +4,10 @@ package shim
 // seccomp agent (docs/uname.md).
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -224,24 +226,52 @@ func TestRuncMachineAgentFailures(t *testing.T) {
 			"--root", e.root, "run", "--bundle", dir, "m-killed")
 		cmd.Env = append(os.Environ(), machineEnv(t, ag.sock, "armv7l")...)
 		stdin, _ := cmd.StdinPipe()
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
+		// The agent is killed only once it has answered the first uname:
+		// killed earlier (a loaded host), runc cannot hand it the listener
+		// or the first uname already gets ENOSYS.
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = pw, pw
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(500 * time.Millisecond)
+		pw.Close()
+		outc := make(chan string, 1)
+		firstc := make(chan string, 1)
+		go func() {
+			r := bufio.NewReader(pr)
+			first, _ := r.ReadString('\n')
+			firstc <- first
+			rest, _ := io.ReadAll(r)
+			outc <- first + string(rest)
+		}()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-firstc:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("the container printed nothing; log: %s", readFile(e.log))
+		}
 		ag.cmd.Process.Kill()
 		ag.cmd.Wait()
 		stdin.Write([]byte("go\n"))
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
 		select {
 		case <-done:
 		case <-time.After(20 * time.Second):
 			cmd.Process.Kill()
 			t.Fatal("uname hung after the agent was killed")
 		}
-		if s, want := out.String(), fmt.Sprintf("armv7l\nerrno %d\n", int(syscall.ENOSYS)); s != want {
+		var out string
+		select {
+		case out = <-outc:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the container's output stayed open after runc exited")
+		}
+		pr.Close()
+		if s, want := out, fmt.Sprintf("armv7l\nerrno %d\n", int(syscall.ENOSYS)); s != want {
 			t.Errorf("output %q, want %q: armv7l, then ENOSYS", s, want)
 		}
 	})
