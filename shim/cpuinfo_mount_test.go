@@ -24,18 +24,34 @@ func withCPUInfoMount(t *testing.T, dir, src, arch string) {
 }
 
 // lxcfsNamespace returns a command prefix that runs a command in a private
-// mount namespace with a tmpfs at /var/lib/lxcfs (made, and removed after
-// the test, if the host has none), and the path of a file in it.
+// mount namespace with the test's own tmpfs at /var/lib/lxcfs, and the path
+// of a file in it. /var/lib there is a tmpfs that binds back every host entry
+// but lxcfs, so the host's /var/lib/lxcfs (a real LXCFS, or one another test
+// process makes and removes) neither matters nor changes: making and removing
+// the real directory raced with other test processes doing the same.
 func lxcfsNamespace(t *testing.T, arch string) (prefix []string, src string) {
 	t.Helper()
-	if _, err := os.Stat("/var/lib/lxcfs"); os.IsNotExist(err) {
-		if err := os.Mkdir("/var/lib/lxcfs", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Remove("/var/lib/lxcfs") })
+	keep := t.TempDir()
+	if strings.Contains(keep, "'") {
+		t.Fatalf("temporary directory %q cannot be quoted for sh", keep)
 	}
-	script := `mount -t tmpfs lxcfs-test /var/lib/lxcfs && mkdir /var/lib/lxcfs/proc &&
-printf 'processor\t: 0\nCPU architecture: ` + arch + `\n' > /var/lib/lxcfs/proc/cpuinfo && exec "$@"`
+	script := `set -e
+keep='` + keep + `'
+mount --rbind /var/lib "$keep"
+mount -t tmpfs varlib /var/lib
+for e in "$keep"/* "$keep"/.[!.]* "$keep"/..?*; do
+	n=/var/lib/${e##*/}
+	if [ "$n" = /var/lib/lxcfs ]; then continue
+	elif [ -L "$e" ]; then cp -P "$e" "$n"
+	elif [ -d "$e" ]; then mkdir "$n" && mount --rbind "$e" "$n"
+	elif [ -e "$e" ]; then : > "$n" && mount --bind "$e" "$n"
+	fi
+done
+mkdir /var/lib/lxcfs
+mount -t tmpfs lxcfs-test /var/lib/lxcfs
+mkdir /var/lib/lxcfs/proc
+printf 'processor\t: 0\nCPU architecture: ` + arch + `\n' > /var/lib/lxcfs/proc/cpuinfo
+exec "$@"`
 	return []string{"unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"}, "/var/lib/lxcfs/proc/cpuinfo"
 }
 
