@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -39,8 +40,10 @@ type Buildkitd struct {
 	// config's; FlagShim whether it is armhf-shim's.
 	FlagBinary string
 	FlagShim   bool
-	// OCIWorker is its --oci-worker ("true", "false", "auto"; "" unset).
-	OCIWorker string
+	// OCIWorker and ContainerdWorker are its --oci-worker and
+	// --containerd-worker ("true", "false", "auto"; "" unset): set, they
+	// override the config's enabled.
+	OCIWorker, ContainerdWorker string
 	// ContainerdRuntime is its --containerd-worker-runtime ("" unset):
 	// buildkitd then replaces the config's runtime, options and all.
 	ContainerdRuntime string
@@ -81,7 +84,7 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 		// as read: install, then start, is common and must not be judged
 		// stale.
 		stale := c.Present && !d.Started.IsZero() && c.Mod.After(d.Started.Add(time.Second))
-		oci := d.OCIWorker != "false" && !(d.OCIWorker == "" && c.OCIOff)
+		oci := workerOn(d.OCIWorker, c.OCIOff)
 		switch {
 		case !oci:
 		case d.FlagBinary != "" && d.FlagShim:
@@ -102,7 +105,7 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 		default:
 			r.say("buildkitd pid %d: OCI worker runs runc, not armhf-shim", d.Pid)
 		}
-		if c.ContainerdShim && !c.ContainerdOff {
+		if c.ContainerdShim && workerOn(d.ContainerdWorker, c.ContainerdOff) {
 			switch {
 			case d.ContainerdRuntime != "":
 				r.problem("buildkitd pid %d's --containerd-worker-runtime=%s replaces [worker.containerd.runtime] of %s, BinaryName and all: drop the flag and restart it",
@@ -114,6 +117,18 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 		}
 	}
 	return r
+}
+
+// workerOn is whether a buildkitd worker is on: its flag's value as
+// buildkitd parses it (strconv.ParseBool, or auto), else the config's.
+func workerOn(flag string, configOff bool) bool {
+	if flag == "" {
+		return !configOff
+	}
+	if b, err := strconv.ParseBool(flag); err == nil {
+		return b
+	}
+	return true // auto: on where its runtime is there
 }
 
 func describeBuildkitdConfig(c BuildkitdConfig) string {

@@ -92,6 +92,10 @@ func (h *host) buildkitdFacts() BuildkitdFacts {
 				d.OCIWorker = v
 			} else if args[i] == "--oci-worker" && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
 				d.OCIWorker = args[i+1]
+			} else if v, ok := strings.CutPrefix(args[i], "--containerd-worker="); ok {
+				d.ContainerdWorker = v
+			} else if args[i] == "--containerd-worker" && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				d.ContainerdWorker = args[i+1]
 			}
 		}
 		root := filepath.Join(dir, "root")

@@ -29,6 +29,9 @@ func TestJudgeBuildkitd(t *testing.T) {
 			"--oci-worker-binary=crun overrides", "not armhf-shim"},
 		{"containerd runtime flag", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: shimCfg, OCIWorker: "false", ContainerdRuntime: "io.containerd.runc.v2"}}}, true, false,
 			"--containerd-worker-runtime=io.containerd.runc.v2 replaces", ""},
+		// buildkitd parses the worker flags with strconv.ParseBool: "0" is off.
+		{"containerd worker off by flag", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: shimCfg, OCIWorker: "0", ContainerdWorker: "false"}}}, true, false,
+			"", ""},
 		{"flag alone (a builder container)", BuildkitdFacts{Default: plain, Daemons: []Buildkitd{{Pid: 9, Config: BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml"}, FlagBinary: "/usr/bin/armhf-runc", FlagShim: true}}}, false, true, "",
 			"--oci-worker-binary), armhf-shim's"},
 		{"plain runc", BuildkitdFacts{Default: plain, Daemons: []Buildkitd{{Pid: 9, Config: plain}}}, false, false, "", "OCI worker runs runc, not armhf-shim"},
@@ -61,7 +64,7 @@ func TestBuildkitdFacts(t *testing.T) {
 	write(filepath.Join(proc, "41/cmdline"), "buildkitd\x00--config\x00/srv/bk.toml\x00--oci-worker-binary=/opt/crun\x00")
 	write(filepath.Join(proc, "41/root/srv/bk.toml"), "[worker.oci]\nbinary = \"runc\"\n")
 	write(filepath.Join(proc, "42/comm"), "buildkitd\n")
-	write(filepath.Join(proc, "42/cmdline"), "/usr/bin/buildkitd\x00--addr\x00fd://\x00")
+	write(filepath.Join(proc, "42/cmdline"), "/usr/bin/buildkitd\x00--addr\x00fd://\x00--containerd-worker\x00false\x00")
 	write(filepath.Join(proc, "42/environ"), "PATH=/bin\x00BUILDKITD_CONFIG=/etc/bk2.toml\x00")
 	write(filepath.Join(proc, "42/root/etc/bk2.toml"), "[worker.containerd.runtime]\nname = \"io.containerd.runc.v2\"\noptions = { BinaryName = \"/usr/bin/armhf-runc\" }\n")
 	write(filepath.Join(proc, "43/comm"), "dockerd\n")
@@ -77,7 +80,7 @@ func TestBuildkitdFacts(t *testing.T) {
 	if a.Pid != 41 || a.Config.Path != "/srv/bk.toml" || a.Config.OCIBinary != "runc" || a.Config.OCIShim || a.FlagBinary != "/opt/crun" || a.FlagShim {
 		t.Errorf("pid 41: %+v", a)
 	}
-	if b.Pid != 42 || b.Config.Path != "/etc/bk2.toml" || !b.Config.ContainerdShim || b.Config.OCIShim {
+	if b.Pid != 42 || b.Config.Path != "/etc/bk2.toml" || !b.Config.ContainerdShim || b.Config.OCIShim || b.ContainerdWorker != "false" {
 		t.Errorf("pid 42: %+v", b)
 	}
 }
