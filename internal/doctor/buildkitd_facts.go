@@ -64,14 +64,7 @@ func (h *host) buildkitdFacts() BuildkitdFacts {
 		dir := filepath.Join(h.opts.Proc, strconv.Itoa(pid))
 		args := readArgs(filepath.Join(dir, "cmdline"))
 		d := Buildkitd{Pid: pid, Started: h.started(pid)}
-		cfg := install.DefaultBuildkitdConfig
-		if env, err := os.ReadFile(filepath.Join(dir, "environ")); err == nil {
-			for _, e := range strings.Split(string(env), "\x00") {
-				if v, ok := strings.CutPrefix(e, "BUILDKITD_CONFIG="); ok && v != "" {
-					cfg = v
-				}
-			}
-		}
+		cfg := buildkitdConfigPath(dir, args)
 		flag := func(i int, name string) (string, bool) {
 			if v, ok := strings.CutPrefix(args[i], "--"+name+"="); ok {
 				return v, true
@@ -82,9 +75,7 @@ func (h *host) buildkitdFacts() BuildkitdFacts {
 			return "", false
 		}
 		for i := 1; i < len(args); i++ {
-			if v, ok := flag(i, "config"); ok {
-				cfg = v
-			} else if v, ok := flag(i, "oci-worker-binary"); ok {
+			if v, ok := flag(i, "oci-worker-binary"); ok {
 				d.FlagBinary = v
 			} else if v, ok := flag(i, "containerd-worker-runtime"); ok {
 				d.ContainerdRuntime = v
@@ -109,6 +100,26 @@ func (h *host) buildkitdFacts() BuildkitdFacts {
 		f.Daemons = append(f.Daemons, d)
 	}
 	return f
+}
+
+// buildkitdConfigPath is the buildkitd.toml the buildkitd of /proc dir,
+// run with args, reads: its --config, else $BUILDKITD_CONFIG (buildkitd's
+// own fallback for the flag), else the default.
+func buildkitdConfigPath(dir string, args []string) string {
+	if len(args) > 1 {
+		if v, ok := flagValue(args[1:], "--config"); ok {
+			return v
+		}
+	}
+	cfg := install.DefaultBuildkitdConfig
+	if env, err := os.ReadFile(filepath.Join(dir, "environ")); err == nil {
+		for _, e := range strings.Split(string(env), "\x00") {
+			if v, ok := strings.CutPrefix(e, "BUILDKITD_CONFIG="); ok && v != "" {
+				cfg = v
+			}
+		}
+	}
+	return cfg
 }
 
 // fsutilSameRoot reports whether the process of /proc dir has doctor's

@@ -412,10 +412,7 @@ func (h *host) localBuildkitd(endpoint string) *LocalBuildkitd {
 				continue
 			}
 			pid, _ := strconv.Atoi(filepath.Base(dir))
-			l := &LocalBuildkitd{Pid: pid, Args: args[1:], Path: install.DefaultBuildkitdConfig}
-			if v, ok := flagValue(args, "--config"); ok {
-				l.Path = v
-			}
+			l := &LocalBuildkitd{Pid: pid, Args: args[1:], Path: buildkitdConfigPath(dir, args)}
 			l.Config, _ = os.ReadFile(filepath.Join(dir, "root", l.Path)) // absent: buildkitd's defaults
 			return l
 		}

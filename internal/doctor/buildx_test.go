@@ -104,3 +104,30 @@ func TestBuilderFactsFromStore(t *testing.T) {
 		}
 	}
 }
+
+// A remote builder's local buildkitd reads the config its --config, else
+// its BUILDKITD_CONFIG, names — the same file the buildkitd route judges.
+func TestLocalBuildkitdConfig(t *testing.T) {
+	proc := t.TempDir()
+	write := func(p, s string) {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(proc, "50/cmdline"), "/usr/bin/buildkitd\x00--addr\x00unix:///run/bk-env.sock\x00")
+	write(filepath.Join(proc, "50/environ"), "BUILDKITD_CONFIG=/srv/env.toml\x00")
+	write(filepath.Join(proc, "50/root/srv/env.toml"), "[worker.oci]\nbinary = \"/usr/bin/armhf-runc\"\n")
+	write(filepath.Join(proc, "51/cmdline"), "buildkitd\x00--config=/srv/flag.toml\x00--addr=unix:///run/bk-flag.sock\x00")
+	write(filepath.Join(proc, "51/environ"), "BUILDKITD_CONFIG=/srv/env.toml\x00")
+	h := newHost(Options{Proc: proc})
+	for sock, want := range map[string]string{"unix:///run/bk-env.sock": "/srv/env.toml", "unix:///run/bk-flag.sock": "/srv/flag.toml"} {
+		l := h.localBuildkitd(sock)
+		if l == nil || l.Path != want {
+			t.Fatalf("%s: %+v, want config %s", sock, l, want)
+		}
+	}
+	if b := JudgeBuilder(BuilderFacts{Name: "r", Driver: "remote", Endpoint: "unix:///run/bk-env.sock", Local: h.localBuildkitd("unix:///run/bk-env.sock")}); b.Wrapper != "yes" {
+		t.Errorf("remote builder on a BUILDKITD_CONFIG buildkitd: %+v", b)
+	}
+}
