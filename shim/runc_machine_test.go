@@ -277,6 +277,7 @@ func TestRuncMachineAgentFailures(t *testing.T) {
 	})
 	t.Run("bounded", func(t *testing.T) {
 		ag := startAgent(t, e.shim, "--max", "1")
+		baseFDs := ag.fds(t)
 		env := machineEnv(t, ag.sock, "armv7l")
 		null, _ := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 		defer null.Close()
@@ -297,7 +298,14 @@ func TestRuncMachineAgentFailures(t *testing.T) {
 			t.Errorf("second container beyond --max 1: out %q, want %q; agent log %q", out, want, readFile(ag.log))
 		}
 		e.wrapper(nil, "delete", "--force", "m-hold")
-		time.Sleep(200 * time.Millisecond)
+		// The slot is free once the agent closed the holder's listener
+		// (it gives the slot back first); a fixed wait was too short on a
+		// loaded host.
+		for deadline := time.Now().Add(10 * time.Second); ag.fds(t) != baseFDs; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the agent still has %d descriptors open, %d before the containers", ag.fds(t), baseFDs)
+			}
+		}
 		e.cleanup("m-third")
 		if out, _, err := e.wrapper(env, "run", "--bundle", dir, "m-third"); err != nil || !strings.Contains(out, "|armv7l|") {
 			t.Errorf("after the first container is gone: out %q err %v", out, err)
