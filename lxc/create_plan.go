@@ -3,14 +3,14 @@ package lxc
 import (
 	"errors"
 	"fmt"
-	"github.com/armhf-shim/armhf-shim/uname/notify"
-	"github.com/armhf-shim/armhf-shim/uname/notify/agent"
 	"io/fs"
 	"path/filepath"
 	"strings"
 
 	"github.com/armhf-shim/armhf-shim/cpuinfo"
 	"github.com/armhf-shim/armhf-shim/uname"
+	"github.com/armhf-shim/armhf-shim/uname/notify"
+	"github.com/armhf-shim/armhf-shim/uname/notify/agent"
 )
 
 // CreateOptions are the options of Manager.Create (the create command's
