@@ -173,22 +173,32 @@ func Run(o Options, f Facts) (int, error) {
 			fmt.Fprintf(o.Out, "setup: %s: already set up\n", s.Target)
 			continue
 		}
+		// Recorded before install changes anything, so that a setup killed
+		// once install is done leaves what --undo needs (uninstalling a
+		// step install never applied changes nothing).
+		ahead := err == nil && !o.DryRun && !recorded[s.Key()]
+		if ahead {
+			st.Steps = append(st.Steps, s)
+			if err := writeState(o.State, st); err != nil {
+				return 2, fmt.Errorf("recording what setup changes in %s: %w; nothing was changed for %s", o.State, err, s.Target)
+			}
+		}
 		if err == nil {
 			err = install.Run(o.installOptions(s, false))
 		}
 		if err != nil {
 			fmt.Fprintf(o.Out, "setup: install %s failed, left unchanged: %v\n", s.Target, err)
 			failed++
+			if ahead {
+				st.Steps = st.Steps[:len(st.Steps)-1]
+				if err := writeState(o.State, st); err != nil {
+					return 2, fmt.Errorf("taking %s out of %s: %w; it changed nothing, so setup --undo will find nothing to undo for it", s.Target, o.State, err)
+				}
+			}
 			continue
 		}
 		changed = append(changed, s)
-		if !o.DryRun && !recorded[s.Key()] {
-			st.Steps = append(st.Steps, s)
-			recorded[s.Key()] = true
-			if err := writeState(o.State, st); err != nil {
-				return 2, fmt.Errorf("recording what setup changed in %s: %w; undo it by hand: armhf-shim uninstall %s", o.State, err, s.Target)
-			}
-		}
+		recorded[s.Key()] = true
 	}
 	pending, reloaded := o.applyAll(changed)
 	if o.DryRun {

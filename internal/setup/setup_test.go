@@ -222,3 +222,66 @@ func TestApplyAllRuns(t *testing.T) {
 		t.Errorf("reload: calls %q pending %q acted %v\n%s", calls, pending, acted, out.String())
 	}
 }
+
+// stateProbe is setup's output; when install reports a file written, it
+// reads setup's record, as a setup killed at that moment would leave it.
+type stateProbe struct {
+	state    string
+	out      bytes.Buffer
+	recorded []string // the record at each "wrote" line
+}
+
+func (p *stateProbe) Write(b []byte) (int, error) {
+	if bytes.HasPrefix(b, []byte("wrote ")) {
+		rec, _ := os.ReadFile(p.state)
+		p.recorded = append(p.recorded, string(rec))
+	}
+	return p.out.Write(b)
+}
+
+// TestRunRecordsBeforeInstall: the step is in setup's record before
+// install changes a file, so a setup killed right after install leaves
+// what setup --undo needs; a step whose install fails leaves no record.
+func TestRunRecordsBeforeInstall(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "daemon.json")
+	if err := os.WriteFile(cfg, []byte("{\"log-level\": \"warn\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shim := filepath.Join(dir, "bin", "armhf-shim")
+	os.MkdirAll(filepath.Dir(shim), 0o755)
+	if err := os.WriteFile(shim, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state", "setup.json")
+	facts := Facts{Dockerd: Engine{Running: []Daemon{{Pid: 1 << 22, Config: cfg, Unit: "docker.service"}}}}
+	probe := &stateProbe{state: state}
+	o := Options{State: state, Binary: shim, Out: probe, Systemctl: "true",
+		Doctor: doctor.Options{BuildkitDropIn: filepath.Join(dir, "none.conf")}}
+	if _, err := Run(o, facts); err != nil {
+		t.Fatalf("setup: %v\n%s", err, probe.out.String())
+	}
+	if len(probe.recorded) == 0 {
+		t.Fatalf("install wrote nothing:\n%s", probe.out.String())
+	}
+	for _, rec := range probe.recorded {
+		if !strings.Contains(rec, `"target": "docker"`) || !strings.Contains(rec, cfg) {
+			t.Errorf("record when install had written a file:\n%q\nwant the docker step for %s", rec, cfg)
+		}
+	}
+
+	// A step install refuses: no record of it.
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte("{not json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state2 := filepath.Join(dir, "state2", "setup.json")
+	o.State, o.Out = state2, &bytes.Buffer{}
+	facts.Dockerd.Running[0].Config = bad
+	if code, err := Run(o, facts); err != nil || code != 1 {
+		t.Fatalf("setup over a malformed daemon.json: %d %v", code, err)
+	}
+	if rec, err := os.ReadFile(state2); err == nil {
+		t.Errorf("a failed install left a record:\n%s", rec)
+	}
+}
