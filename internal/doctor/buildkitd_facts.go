@@ -64,7 +64,7 @@ func (h *host) buildkitdFacts() BuildkitdFacts {
 		dir := filepath.Join(h.opts.Proc, strconv.Itoa(pid))
 		args := readArgs(filepath.Join(dir, "cmdline"))
 		d := Buildkitd{Pid: pid, Started: h.started(pid)}
-		cfg := buildkitdConfigPath(dir, args)
+		cfg := BuildkitdConfigPath(dir, args)
 		flag := func(i int, name string) (string, bool) {
 			if v, ok := strings.CutPrefix(args[i], "--"+name+"="); ok {
 				return v, true
@@ -102,10 +102,10 @@ func (h *host) buildkitdFacts() BuildkitdFacts {
 	return f
 }
 
-// buildkitdConfigPath is the buildkitd.toml the buildkitd of /proc dir,
+// BuildkitdConfigPath is the buildkitd.toml the buildkitd of /proc dir,
 // run with args, reads: its --config, else $BUILDKITD_CONFIG (buildkitd's
 // own fallback for the flag), else the default.
-func buildkitdConfigPath(dir string, args []string) string {
+func BuildkitdConfigPath(dir string, args []string) string {
 	if len(args) > 1 {
 		if v, ok := flagValue(args[1:], "--config"); ok {
 			return v

@@ -412,7 +412,7 @@ func (h *host) localBuildkitd(endpoint string) *LocalBuildkitd {
 				continue
 			}
 			pid, _ := strconv.Atoi(filepath.Base(dir))
-			l := &LocalBuildkitd{Pid: pid, Args: args[1:], Path: buildkitdConfigPath(dir, args)}
+			l := &LocalBuildkitd{Pid: pid, Args: args[1:], Path: BuildkitdConfigPath(dir, args)}
 			l.Config, _ = os.ReadFile(filepath.Join(dir, "root", l.Path)) // absent: buildkitd's defaults
 			return l
 		}

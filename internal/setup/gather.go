@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/armhf-shim/armhf-shim/buildx"
+	"github.com/armhf-shim/armhf-shim/internal/doctor"
 	"github.com/armhf-shim/armhf-shim/shim/install"
 )
 
@@ -45,9 +46,11 @@ func Gather(o GatherOptions) Facts {
 		f.Dockerd.Running = append(f.Dockerd.Running, Daemon{Pid: d.Pid, Config: d.ConfigFile, Unit: d.Unit,
 			OtherMountNS: otherNS(o.Proc, d.Pid, myNS)})
 	}
-	f.Containerd.Running = daemons(o.Proc, "containerd", myNS, install.DefaultContainerd, "--config", "-c")
-	f.Crio.Running = daemons(o.Proc, "crio", myNS, "", "--config", "-c")
-	f.Buildkitd.Running = daemons(o.Proc, "buildkitd", myNS, install.DefaultBuildkitdConfig, "--config")
+	f.Containerd.Running = daemons(o.Proc, "containerd", myNS, configFlag(install.DefaultContainerd, "--config", "-c"))
+	f.Crio.Running = daemons(o.Proc, "crio", myNS, configFlag("", "--config", "-c"))
+	// doctor judges the buildkitd route by the same file (its --config,
+	// else $BUILDKITD_CONFIG).
+	f.Buildkitd.Running = daemons(o.Proc, "buildkitd", myNS, doctor.BuildkitdConfigPath)
 	if !f.Systemd {
 		// A service name in a cgroup path means nothing to setup when
 		// systemd does not run this system (a container's view of its host).
@@ -66,10 +69,20 @@ func otherNS(proc string, pid int, mine string) bool {
 	return err == nil && mine != "" && ns != mine
 }
 
+// configFlag is the config file of a daemon's arguments: flags, else def.
+func configFlag(def string, flags ...string) func(dir string, argv []string) string {
+	return func(_ string, argv []string) string {
+		if v := flagValue(argv, flags...); v != "" {
+			return v
+		}
+		return def
+	}
+}
+
 // daemons lists the processes named name (not children of one of the
-// same name, between fork and exec), with the config file of their
-// arguments (flags, else def).
-func daemons(proc, name, myNS, def string, flags ...string) []Daemon {
+// same name, between fork and exec), with the config file configOf finds
+// for the process of /proc dir run with argv.
+func daemons(proc, name, myNS string, configOf func(dir string, argv []string) string) []Daemon {
 	ents, _ := os.ReadDir(proc)
 	var out []Daemon
 	for _, e := range ents {
@@ -93,11 +106,7 @@ func daemons(proc, name, myNS, def string, flags ...string) []Daemon {
 		cwd, _ := os.Readlink(filepath.Join(dir, "cwd"))
 		cg, _ := os.ReadFile(filepath.Join(dir, "cgroup"))
 		exe, _ := os.Readlink(filepath.Join(dir, "exe"))
-		cfg := flagValue(argv, flags...)
-		if cfg == "" {
-			cfg = def
-		}
-		out = append(out, Daemon{Pid: pid, Config: absConfig(cwd, cfg), Unit: install.ServiceUnit(cg), Binary: exe, Parent: parent,
+		out = append(out, Daemon{Pid: pid, Config: absConfig(cwd, configOf(dir, argv)), Unit: install.ServiceUnit(cg), Binary: exe, Parent: parent,
 			OtherMountNS: otherNS(proc, pid, myNS)})
 	}
 	return out
