@@ -164,11 +164,27 @@ func TestRootEveryTarget(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			root, bin := hostRoot(t)
 			os.WriteFile(filepath.Join(root, DefaultContainerd), []byte("version = 2\n"), 0o644)
+			before := tree(t, root)
 			o := Options{Target: target, Root: root, Binary: bin, ContainerdVersion: "1.6.20"}
 			run(t, o)
 			leaks(t, root)
 			o.Uninstall = true
 			run(t, o)
+			// The armhf-runc link stays, as after any uninstall: another
+			// registration may run it.
+			after := tree(t, root)
+			delete(after, "usr/local/bin/armhf-runc")
+			for p, c := range before {
+				if after[p] != c {
+					t.Errorf("uninstall did not give back %s: %q, want %q", p, after[p], c)
+				}
+			}
+			for p := range after {
+				// Backups stay: install never removes one.
+				if _, ok := before[p]; !ok && !strings.HasSuffix(p, ".bak") {
+					t.Errorf("uninstall left %s", p)
+				}
+			}
 		})
 	}
 	root, _ := hostRoot(t)
@@ -182,4 +198,29 @@ func TestRootEveryTarget(t *testing.T) {
 	if err := Run(Options{Target: "docker", Root: filepath.Join(root, "nope"), Binary: "/x"}); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("missing root: err = %v", err)
 	}
+}
+
+// tree maps every file, link and directory below root to its content, link
+// target or "dir".
+func tree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || p == root {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			l, _ := os.Readlink(p)
+			m[rel] = "-> " + l
+		case fi.IsDir():
+			m[rel] = "dir"
+		default:
+			b, _ := os.ReadFile(p)
+			m[rel] = string(b)
+		}
+		return nil
+	})
+	return m
 }
