@@ -167,11 +167,17 @@ type Plan struct {
 	RemoveDirs []string
 }
 
-// Changes reports whether applying p would change anything: a file, or a
-// symlink not already as wanted (armhf-shim setup records only what it
-// changed, so that its undo leaves alone what was there before it).
+// Changes reports whether applying p would change anything but install's
+// own record: a file, or a symlink not already as wanted (armhf-shim setup
+// records only what it changed, so that its undo leaves alone what was
+// there before it).
 func (p Plan) Changes() bool {
-	return len(p.Files) > 0 || len(pendingLinks(p.Links)) > 0
+	for _, f := range p.Files {
+		if !f.Record {
+			return true
+		}
+	}
+	return len(pendingLinks(p.Links)) > 0
 }
 
 func (o *Options) defaults() error {

@@ -655,3 +655,34 @@ func TestParseContainerdVersion(t *testing.T) {
 		t.Errorf("version 3 config, containerd 1.7.2: err = %v", err)
 	}
 }
+
+// Plan.Changes: a plan that would only rewrite install's own record (one
+// an older armhf-shim wrote in another layout) changes nothing of the
+// user's: setup must not take such a target for its own.
+func TestPlanChangesIgnoresRecordOnly(t *testing.T) {
+	dir, bin := setup(t)
+	cfg := filepath.Join(dir, "daemon.json")
+	os.WriteFile(cfg, []byte("{}\n"), 0o644)
+	o := Options{Target: "docker", Config: cfg, Binary: bin}
+	run(t, o)
+	p, err := BuildPlan(o)
+	if err != nil || p.Changes() {
+		t.Fatalf("after install: changes %v (%v)", p.Changes(), err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(readFile(t, statePath(cfg))), &rec); err != nil {
+		t.Fatal(err)
+	}
+	compact, _ := json.Marshal(rec)
+	os.WriteFile(statePath(cfg), compact, 0o644)
+	p, err = BuildPlan(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Files) == 0 {
+		t.Fatalf("the record's layout changed, the plan does not rewrite it: the test shows nothing")
+	}
+	if p.Changes() {
+		t.Errorf("a record-only plan changes something: %s", p.Files[0].Path)
+	}
+}
