@@ -166,7 +166,7 @@ func diagnoseHost(o Options) (*Report, *host, error) {
 	r.compat()
 	r.Kernel = JudgeKernel(h.kernelFacts(r.Kernel.Machine, r.Kernel.Release, r.Compat.Native))
 	r.Problems = append(r.Problems, r.Kernel.Problems()...)
-	if v := r.Kernel.verdict(r.Compat.Native); v != "" {
+	if v := r.Kernel.verdict(r.Compat.Native, r.CPU.Name); v != "" {
 		r.Verdict = v
 	}
 	return r, h, nil

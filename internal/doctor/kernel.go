@@ -102,17 +102,22 @@ func JudgeKernel(f KernelFacts) KernelReport {
 	return r
 }
 
-// verdict is doctor's NO when the kernel, not the CPU, is why 32-bit
-// code does not run natively ("" otherwise): the page size, then the
-// config option, each with its fix.
-func (r KernelReport) verdict(native bool) string {
+// verdict is doctor's NO when the kernel is why 32-bit code does not run
+// natively ("" otherwise): the page size, then the config option, each
+// with its fix. The kernel cannot tell whether the CPU (cpu, by name) has
+// AArch32 at EL0 — a Graviton4 has none — so the fix says it needs one.
+func (r KernelReport) verdict(native bool, cpu string) string {
 	if native {
 		return ""
 	}
 	for _, c := range []KernelCheck{r.PageSize, r.Config} {
 		if c.Status == StatusProblem {
-			return fmt.Sprintf("NO: this host cannot run 32-bit code natively because of its kernel, whatever the CPU: %s. Fix: %s; "+
-				"or build under QEMU user emulation instead (qemu-user-static + binfmt_misc)", c.Detail, c.Fix)
+			needs := ""
+			if isARM64(r.Machine) {
+				needs = fmt.Sprintf(" (another kernel helps only on a CPU with AArch32 at EL0; this one: %s)", cpu)
+			}
+			return fmt.Sprintf("NO: this host cannot run 32-bit code natively because of its kernel: %s. Fix: %s%s; "+
+				"or build under QEMU user emulation instead (qemu-user-static + binfmt_misc)", c.Detail, c.Fix, needs)
 		}
 	}
 	return ""

@@ -259,20 +259,26 @@ func TestParseKernelConfig(t *testing.T) {
 // fix; a CPU without AArch32 on a good kernel keeps the probe's verdict.
 func TestKernelVerdict(t *testing.T) {
 	good := KernelFacts{Machine: "aarch64", Config: map[string]string{"CONFIG_COMPAT": "y"}, PageSize: 4096}
-	if v := JudgeKernel(good).verdict(false); v != "" {
+	if v := JudgeKernel(good).verdict(false, "Neoverse-N1 (AWS Graviton2, Ampere Altra)"); v != "" {
 		t.Errorf("a 4K-page CONFIG_COMPAT kernel blamed: %s", v)
 	}
 	k16 := good
 	k16.PageSize = 16384
-	if v := JudgeKernel(k16).verdict(false); !strings.HasPrefix(v, "NO: ") || !strings.Contains(v, "16K-page kernel cannot run armhf") || !strings.Contains(v, "linux-image-arm64-16k") {
+	if v := JudgeKernel(k16).verdict(false, "Neoverse-N1 (AWS Graviton2, Ampere Altra)"); !strings.HasPrefix(v, "NO: ") || !strings.Contains(v, "16K-page kernel cannot run armhf") || !strings.Contains(v, "linux-image-arm64-16k") {
 		t.Errorf("16K pages: %q", v)
 	}
-	if v := JudgeKernel(k16).verdict(true); v != "" {
+	if v := JudgeKernel(k16).verdict(true, "Neoverse-N1 (AWS Graviton2, Ampere Altra)"); v != "" {
 		t.Errorf("native, yet a verdict: %q", v)
+	}
+	// On a CPU without AArch32 another kernel does not help: the verdict
+	// must not promise it does, and names the CPU.
+	g4 := "Neoverse-V2 (AWS Graviton4; no AArch32)"
+	if v := JudgeKernel(k16).verdict(false, g4); strings.Contains(v, "whatever the CPU") || !strings.Contains(v, "only on a CPU with AArch32 at EL0; this one: "+g4) {
+		t.Errorf("Graviton4 with a 16K-page kernel: %q", v)
 	}
 	noCompat := good
 	noCompat.Config = map[string]string{"CONFIG_COMPAT": "n"}
-	if v := JudgeKernel(noCompat).verdict(false); !strings.Contains(v, "without CONFIG_COMPAT") {
+	if v := JudgeKernel(noCompat).verdict(false, "Neoverse-N1 (AWS Graviton2, Ampere Altra)"); !strings.Contains(v, "without CONFIG_COMPAT") {
 		t.Errorf("no CONFIG_COMPAT: %q", v)
 	}
 }
