@@ -685,4 +685,8 @@ func TestPlanChangesIgnoresRecordOnly(t *testing.T) {
 	if p.Changes() {
 		t.Errorf("a record-only plan changes something: %s", p.Files[0].Path)
 	}
+	// The node installer's question is the same one.
+	if ch, err := Changes(o); err != nil || ch {
+		t.Errorf("Changes = %v (%v) for a record-only plan: the node installer would restart containerd for nothing", ch, err)
+	}
 }
