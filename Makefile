@@ -69,7 +69,7 @@ UNIT_PKGS = $$($(GO) list ./... | grep -v '/test/vm')
 
 unit: deps
 	$(TEST_ENV) $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) $(UNIT_PKGS)
-	cd tools && $(GO) test -count=1 ./...
+	cd tools && $(TEST_ENV) $(GO) test -count=1 ./...
 
 test: deps vet static unit manifests e2e-arm64
 	@echo "make test: all suites passed"
