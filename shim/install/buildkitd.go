@@ -273,8 +273,14 @@ func planBuildkitd(o Options) (Plan, error) {
 		}
 		p.Files = change(path, old, nw, mode)
 		rec.finish(&p, path, oldRec, false)
-		notes = append(notes, "for docker buildx: systemctl enable --now armhf-buildkitd.socket (a buildkitd with this config), then "+
-			"docker buildx create --name armhf --driver remote unix:///run/armhf-buildkit/buildkitd.sock (docs/buildkit.md)")
+		// The packaged armhf-buildkitd.service reads the default file only.
+		if onHost(o.Root, path) == DefaultBuildkitdConfig {
+			notes = append(notes, "for docker buildx: systemctl enable --now armhf-buildkitd.socket (a buildkitd with this config), then "+
+				"docker buildx create --name armhf --driver remote unix:///run/armhf-buildkit/buildkitd.sock (docs/buildkit.md)")
+		} else {
+			notes = append(notes, "armhf-buildkitd.service reads "+DefaultBuildkitdConfig+", not this file: start your buildkitd with --config "+
+				onHost(o.Root, path)+" (docs/buildkit.md)")
+		}
 	}
 	p.Notes = notes
 	if len(p.Files) > 0 {

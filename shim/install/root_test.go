@@ -166,8 +166,12 @@ func TestRootEveryTarget(t *testing.T) {
 			os.WriteFile(filepath.Join(root, DefaultContainerd), []byte("version = 2\n"), 0o644)
 			before := tree(t, root)
 			o := Options{Target: target, Root: root, Binary: bin, ContainerdVersion: "1.6.20"}
-			run(t, o)
+			out := run(t, o)
 			leaks(t, root)
+			// The host's default buildkitd.toml is what the packaged unit reads.
+			if target == "buildkitd" && !strings.Contains(out, "systemctl enable --now armhf-buildkitd.socket") {
+				t.Errorf("install buildkitd on the default file:\n%s", out)
+			}
 			o.Uninstall = true
 			run(t, o)
 			// The armhf-runc link stays, as after any uninstall: another
