@@ -202,12 +202,14 @@ func judgePageSize(f KernelFacts) KernelCheck {
 		c.Detail = "the page size could not be read (no KernelPageSize in " + f.PageSizeSource + ")"
 	case f.PageSize == 4096:
 		c.Status, c.Detail = StatusOK, "4K pages, as 32-bit ARM programs need"
-	case f.Native:
+	case f.Native || f.Config["CONFIG_COMPAT"] == "y":
 		// arm64 allows CONFIG_COMPAT with 16K/64K pages (as an EXPERT
 		// option, e.g. the Raspberry Pi 5's 16K kernel): the kernel then
-		// runs 32-bit code, but only programs whose segments suit its pages.
+		// runs 32-bit code, but only programs whose segments suit its
+		// pages. The page size does not decide PER_LINUX32, so on such a
+		// kernel it is not why the probe failed (the CPU is).
 		c.Status = StatusWarning
-		c.Detail = fmt.Sprintf("this kernel uses %dK pages yet runs 32-bit code: only armhf programs whose ELF segments are aligned to %dK load; those linked for 4K pages fail at exec",
+		c.Detail = fmt.Sprintf("this kernel uses %dK pages and has 32-bit support (CONFIG_COMPAT): it loads only armhf programs whose ELF segments are aligned to %dK; those linked for 4K pages fail at exec",
 			f.PageSize/1024, f.PageSize/1024)
 		c.Fix = "if armhf programs fail at exec, boot a 4K-page kernel: on Debian linux-image-arm64 instead of linux-image-arm64-16k"
 	default:

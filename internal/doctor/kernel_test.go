@@ -103,10 +103,18 @@ func TestKernelChecks(t *testing.T) {
 			nProbs: 2,
 		},
 		{
-			name: "64K pages", machine: "aarch64", native: false,
-			files:  merge(debianHost, map[string]string{"proc/self/smaps": smaps64k}),
+			name: "64K pages, no config readable", machine: "aarch64", native: false,
+			files:  merge(map[string]string{"proc/self/smaps": smaps64k}, knobs("0", "1", "1"), binfmt),
 			want:   []want{{"page_size", "problem", "64K-page kernel"}},
 			nProbs: 1,
+		},
+		{
+			// CONFIG_COMPAT with 64K pages and the probe refused: the page
+			// size does not decide PER_LINUX32, the CPU does; not the cause.
+			name: "64K pages with CONFIG_COMPAT, not native", machine: "aarch64", native: false,
+			files:  merge(debianHost, map[string]string{"proc/self/smaps": smaps64k}),
+			want:   []want{{"page_size", "warning", "aligned to 64K"}},
+			nProbs: 0,
 		},
 		{
 			// The 16K kernel of a Raspberry Pi 5: CONFIG_COMPAT (an EXPERT
@@ -262,8 +270,16 @@ func TestKernelVerdict(t *testing.T) {
 	if v := JudgeKernel(good).verdict(false, "Neoverse-N1 (AWS Graviton2, Ampere Altra)"); v != "" {
 		t.Errorf("a 4K-page CONFIG_COMPAT kernel blamed: %s", v)
 	}
+	// A 16K-page kernel whose config cannot be read: distributions build
+	// those without CONFIG_COMPAT. With CONFIG_COMPAT=y the page size is
+	// not why the probe failed, and the verdict stays the probe's.
 	k16 := good
-	k16.PageSize = 16384
+	k16.PageSize, k16.Config = 16384, nil
+	k16compat := good
+	k16compat.PageSize = 16384
+	if v := JudgeKernel(k16compat).verdict(false, "Neoverse-V2 (AWS Graviton4; no AArch32)"); v != "" {
+		t.Errorf("16K pages with CONFIG_COMPAT blamed for a refused PER_LINUX32: %s", v)
+	}
 	if v := JudgeKernel(k16).verdict(false, "Neoverse-N1 (AWS Graviton2, Ampere Altra)"); !strings.HasPrefix(v, "NO: ") || !strings.Contains(v, "16K-page kernel cannot run armhf") || !strings.Contains(v, "linux-image-arm64-16k") {
 		t.Errorf("16K pages: %q", v)
 	}
