@@ -253,7 +253,7 @@ func (h *host) allDockerds(known []Dockerd) []Dockerd {
 
 func (h *host) containerdFacts() ContainerdFacts {
 	s := install.InspectContainerd(h.opts.ContainerdConfig)
-	f := ContainerdFacts{Config: h.opts.ContainerdConfig, DropIn: s.DropIn, Present: s.Present, Imported: s.Imported, Handlers: s.Handlers, Err: s.Err}
+	f := ContainerdFacts{Config: h.opts.ContainerdConfig, DropIn: s.DropIn, Present: s.Present, Imported: s.Imported, Handlers: s.Handlers, Err: s.Err, InPlace: s.InPlace}
 	if st, err := os.Stat(s.DropIn); err == nil {
 		f.DropInMod = st.ModTime()
 	}

@@ -223,6 +223,7 @@ type ContainerdFacts struct {
 	DropIn    string
 	Present   bool // the drop-in exists
 	Imported  bool // config.toml imports it
+	InPlace   bool // the handler is in config.toml's own CRI section (DropIn is config.toml)
 	Handlers  string
 	Err       error
 	DropInMod time.Time
@@ -239,6 +240,8 @@ func JudgeContainerd(f ContainerdFacts) Route {
 	case f.Err != nil:
 		r.say("%v", f.Err)
 		r.problem("%v", f.Err)
+	case r.Installed && f.InPlace:
+		r.say("runtime handler(s) %s in the CRI section of %s", f.Handlers, f.Config)
 	case r.Installed:
 		r.say("runtime handler(s) %s in %s, imported by %s", f.Handlers, f.DropIn, f.Config)
 	case f.Present:

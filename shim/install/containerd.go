@@ -2,6 +2,7 @@ package install
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -172,17 +173,20 @@ func planContainerd(o Options) (Plan, error) {
 	var p Plan
 	p.Apply = []string{"systemctl restart containerd   # containerd reads its config only at start"}
 	if o.Uninstall {
-		nw, err := RemoveImport(old, hostDrop)
+		created := contains(rec.CreatedFiles, mainPath) && rec.ours(mainPath, old)
+		base, notes, err := ContainerdCRIUninstall(old, rec)
 		if err != nil {
 			return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
 		}
-		if back, ok := rec.Imports.undo(old); ok {
-			nw = back // the imports expression as it was written
+		nw, err := dropImport(base, hostDrop, rec)
+		if err != nil {
+			return Plan{}, fmt.Errorf("%s: %w", mainPath, err)
 		}
-		if contains(rec.CreatedFiles, mainPath) && rec.ours(mainPath, old) {
+		if created {
 			nw = nil // install made it, and it is as install wrote it
 		}
 		p.Files = append(change(mainPath, old, nw, mode), change(dropIn, oldDrop, nil, dropMode)...)
+		p.Notes = notes
 		rec.finish(&p, mainPath, oldRec, true)
 		return p, nil
 	}
@@ -212,18 +216,9 @@ func planContainerd(o Options) (Plan, error) {
 	// containerd 1.x (services/server/config mergeConfig, 1.6 and 1.7)
 	// replaces a whole plugin section with an imported file's, where 2.x
 	// merges them key by key: on 1.x a drop-in would wipe config.toml's
-	// CRI settings.
+	// CRI settings, so the handler goes into that section itself.
 	if _, has := c.Plugins[criPlugin(version)]; has && (!known || major < 2) {
-		lines := tablesOnly(ContainerdDropIn(version, o.RuntimeName, mustRuntime(o), o.SetAsDefault, withRunc))
-		if !known {
-			return Plan{}, fmt.Errorf("%s has a [plugins.%q] section and armhf-shim cannot tell which containerd reads it (%s): "+
-				"containerd 1.x would replace that section with the drop-in's, 2.x merges them; name the containerd with "+
-				"--containerd PATH or --containerd-version X.Y.Z and run again, or add these lines to %s by hand (left unchanged):\n%s",
-				mainPath, criPlugin(version), verFrom, mainPath, lines)
-		}
-		return Plan{}, fmt.Errorf("containerd %s (%s) replaces the whole [plugins.%q] section of %s with an imported file's, "+
-			"so a drop-in would discard your CRI settings: add these lines to %s by hand instead (left unchanged):\n%s",
-			ver, verFrom, criPlugin(version), mainPath, mainPath, lines)
+		return planContainerdInPlace(o, p, planCtx{mainPath, dropIn, hostDrop, old, mode, oldDrop, dropMode, rec, oldRec, version, ver, verFrom, withRunc})
 	}
 	rt, link := o.runtimeLink()
 	if link != nil {
@@ -481,4 +476,64 @@ func (o *Options) containerdVersion() (ver, from string) {
 		return v, "as " + bin + " --version says"
 	}
 	return "", bin + " --version gave no version"
+}
+
+// planCtx is what planContainerd read, for planContainerdInPlace.
+type planCtx struct {
+	mainPath, dropIn, hostDrop string
+	old                        []byte
+	mode                       os.FileMode
+	oldDrop                    []byte
+	dropMode                   os.FileMode
+	rec                        *record
+	oldRec                     []byte
+	version                    int
+	ver, verFrom               string
+	withRunc                   bool
+}
+
+// planContainerdInPlace registers the handler in config.toml's own CRI
+// section (containerdcri.go), taking out a drop-in of an earlier install,
+// which containerd 1.x would let replace that section.
+func planContainerdInPlace(o Options, p Plan, x planCtx) (Plan, error) {
+	rt, link := o.runtimeLink()
+	nw, notes, err := ContainerdCRIInstall(x.old, x.rec, criEdit{Version: x.version, Name: o.RuntimeName, Binary: rt, SetDefault: o.SetAsDefault, Ours: o.runsThisShim})
+	if errors.Is(err, errNoSplice) {
+		lines := tablesOnly(ContainerdDropIn(x.version, o.RuntimeName, rt, o.SetAsDefault, x.withRunc))
+		return Plan{}, fmt.Errorf("%s: its [plugins.%q] section %v, and containerd %s (%s) would replace that whole section with a drop-in's: "+
+			"add these lines to %s by hand instead (left unchanged):\n%s",
+			x.mainPath, criPlugin(x.version), err, orUnknown(x.ver), x.verFrom, x.mainPath, lines)
+	}
+	if err != nil {
+		return Plan{}, fmt.Errorf("%s: %w", x.mainPath, err)
+	}
+	if nw, err = dropImport(nw, x.hostDrop, x.rec); err != nil {
+		return Plan{}, fmt.Errorf("%s: %w", x.mainPath, err)
+	}
+	if link != nil {
+		p.Links = append(p.Links, *link)
+	}
+	p.Files = append(change(x.mainPath, x.old, nw, x.mode), change(x.dropIn, x.oldDrop, nil, x.dropMode)...)
+	x.rec.finish(&p, x.mainPath, x.oldRec, false)
+	p.Notes = append(notes, fmt.Sprintf("the handler is written into the CRI section of %s, not a drop-in: containerd %s (%s) replaces a whole section with an imported file's", x.mainPath, orUnknown(x.ver), x.verFrom),
+		fmt.Sprintf("use it with ctr run --runtime io.containerd.runc.v2 --runc-binary %s ..., or a Kubernetes RuntimeClass with handler: %s", rt, o.RuntimeName))
+	return p, nil
+}
+
+// dropImport takes the drop-in out of config.toml's imports: the
+// expression as install found it when it is still as install wrote it.
+func dropImport(data []byte, hostDrop string, rec *record) ([]byte, error) {
+	if back, ok := rec.Imports.undo(data); ok {
+		rec.Imports = nil
+		return back, nil
+	}
+	rec.Imports = nil
+	return RemoveImport(data, hostDrop)
+}
+
+func orUnknown(v string) string {
+	if v == "" {
+		return "(version unknown)"
+	}
+	return v
 }

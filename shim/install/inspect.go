@@ -67,8 +67,11 @@ func HookPath(b []byte) string {
 // ContainerdSetup is what install's containerd drop-in looks like on disk.
 type ContainerdSetup struct {
 	DropIn   string
-	Present  bool   // the drop-in exists
-	Imported bool   // config.toml imports it
+	Present  bool // the drop-in exists
+	Imported bool // config.toml imports it
+	// InPlace: install wrote the handler into config.toml's own CRI
+	// section instead (containerd 1.x); DropIn is then config.toml.
+	InPlace  bool
 	Handlers string // the runtime handlers it declares
 	Err      error  // config.toml or the drop-in is unreadable or malformed
 }
@@ -76,6 +79,9 @@ type ContainerdSetup struct {
 // InspectContainerd reads the drop-in of containerd config mainPath.
 func InspectContainerd(mainPath string) ContainerdSetup {
 	s := ContainerdSetup{DropIn: DropInPath(mainPath)}
+	if h, ok, err := inPlaceHandlers(mainPath); err != nil || ok {
+		return ContainerdSetup{DropIn: mainPath, Present: ok, Imported: ok, InPlace: ok, Handlers: h, Err: err}
+	}
 	b, err := os.ReadFile(s.DropIn)
 	if err != nil {
 		return s

@@ -322,9 +322,9 @@ func TestPlanContainerdVersions(t *testing.T) {
 		{"absent config, containerd 2.0", "", "2.0.1", "", 3},
 		{"v3 config", "version = 3\n", "2.1.0", "", 3},
 		{"v2 config with CRI settings on 2.0", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "2.0.0", "", 2},
-		{"v2 config with CRI settings on 1.7", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "1.7.29", "replaces the whole", 0},
-		{"v2 config with CRI settings on 1.6", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "1.6.20", "replaces the whole", 0},
-		{"v2 config with CRI settings, no containerd", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "", "--containerd PATH", 0},
+		{"v2 config with CRI settings on 1.7", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "1.7.29", "", -1},
+		{"v2 config with CRI settings on 1.6", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "1.6.20", "", -1},
+		{"v2 config with CRI settings, no containerd", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "", "", -1},
 		{"v3 config on 1.7", "version = 3\n", "1.7.29", "cannot read", 0},
 		{"v1 config", "[plugins.cri]\n  x = 1\n", "1.6.20", "version 1", 0},
 		{"version 1", "version = 1\n", "1.6.20", "version = 1", 0},
@@ -351,6 +351,28 @@ func TestPlanContainerdVersions(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c.dropVersion < 0 {
+				// containerd 1.x or unknown, and a CRI section: the
+				// handler goes into it, no drop-in; uninstall gives back
+				// the bytes.
+				if _, err := os.Stat(DropInPath(p)); !os.IsNotExist(err) {
+					t.Error("a drop-in was written beside a CRI section")
+				}
+				var m mainConfig
+				if err := toml.Unmarshal([]byte(readFile(t, p)), &m); err != nil || handlerNames(m) != `"armhf", "runc"` {
+					t.Errorf("config.toml's handlers %s (%v):\n%s", handlerNames(m), err, readFile(t, p))
+				}
+				if r := reportContainerd(p); !strings.Contains(r, `"armhf"`) || !strings.Contains(r, "CRI section") {
+					t.Errorf("report: %s", r)
+				}
+				if err := Run(Options{Target: "containerd", Config: p, Binary: bin, Out: &out, Uninstall: true, ContainerdVersion: c.version, Containerd: o.Containerd}); err != nil {
+					t.Fatal(err)
+				}
+				if got := readFile(t, p); got != c.content {
+					t.Errorf("after uninstall %q, want %q", got, c.content)
+				}
+				return
 			}
 			var d map[string]any
 			b, _ := os.ReadFile(DropInPath(p))

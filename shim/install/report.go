@@ -66,6 +66,11 @@ func reportDocker(path string) string {
 
 func reportContainerd(mainPath string) string {
 	drop := DropInPath(mainPath)
+	if h, ok, err := inPlaceHandlers(mainPath); err != nil {
+		return fmt.Sprintf("containerd: %v", err)
+	} else if ok {
+		return fmt.Sprintf("containerd: runtime handler(s) %s in the CRI section of %s", h, mainPath)
+	}
 	b, err := os.ReadFile(drop)
 	if err != nil {
 		return fmt.Sprintf("containerd: not installed (%s: %s)", drop, shortErr(err))
@@ -151,4 +156,22 @@ func isShimPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// inPlaceHandlers: where install wrote the handler into config.toml's own
+// CRI section (its record says so), the handlers that section declares.
+func inPlaceHandlers(mainPath string) (string, bool, error) {
+	rec, _, err := loadRecord("", mainPath)
+	if err != nil || len(rec.CRI) == 0 {
+		return "", false, err
+	}
+	b, err := os.ReadFile(mainPath)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %s", mainPath, shortErr(err))
+	}
+	c, _, err := parseMain(b)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %v", mainPath, err)
+	}
+	return handlerNames(c), true, nil
 }

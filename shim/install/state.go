@@ -25,7 +25,9 @@ type record struct {
 	CreatedFiles []string      `json:"createdFiles,omitempty"`
 	Docker       *dockerRecord `json:"docker,omitempty"`
 	Imports      *importsEdit  `json:"imports,omitempty"` // containerd's config.toml
-	CLI          *cliRecord    `json:"dockerCLI,omitempty"`
+	// CRI holds the edits of config.toml's own CRI section (containerdcri.go).
+	CRI []tomlEdit `json:"cri,omitempty"`
+	CLI *cliRecord `json:"dockerCLI,omitempty"`
 	// Buildkitd holds the edits of buildkitd.toml.
 	Buildkitd *buildkitdRecord `json:"buildkitd,omitempty"`
 	// Replaced holds, by path, the content of a file --replace displaced,
@@ -128,7 +130,7 @@ func loadRecord(root, path string) (*record, []byte, error) {
 }
 
 func (r *record) empty() bool {
-	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && r.Imports == nil && r.CLI == nil && r.Buildkitd == nil && len(r.Replaced) == 0 &&
+	return len(r.Wrote) == 0 && len(r.CreatedDirs) == 0 && len(r.CreatedFiles) == 0 && r.Imports == nil && len(r.CRI) == 0 && r.CLI == nil && r.Buildkitd == nil && len(r.Replaced) == 0 &&
 		(r.Docker == nil || len(r.Docker.Runtimes) == 0 && r.Docker.IPv6 == nil)
 }
 

@@ -614,3 +614,113 @@ func deletePath(m map[string]any, path []string) {
 		}
 	}
 }
+
+// tomlPair is one key = value (value as TOML) of a table addTable writes.
+type tomlPair struct{ Key, Value string }
+
+// tomlSub is a sub-table addTable writes right after its table.
+type tomlSub struct {
+	Name  string
+	Pairs []tomlPair
+}
+
+// addTable gives the document with a new [path] table holding pairs, and
+// the edit made (recorded by its first key, the text inserted), and the
+// sub-tables subs after it. It goes
+// before the first header of a table below path, so that it reads as
+// their parent, else after the body of the last table that shares the
+// longest part of path with it (its siblings, then its parent's), else at
+// the end; indented as that table is, one step per level deeper. A header
+// is written rather than a key set in an existing table (set) because
+// containerd 1.x's TOML reader predates dotted keys.
+func (d *tomlDoc) addTable(path []string, pairs []tomlPair, subs ...tomlSub) ([]byte, tomlEdit) {
+	nl := d.newline()
+	at, ref, before := len(d.b), -1, false
+	for i, h := range d.tables {
+		if len(h.path) > len(path) && hasPrefixPath(h.path, path) {
+			at, ref, before = h.lineStart, i, true
+			break
+		}
+	}
+	for n := len(path) - 1; n >= 1 && ref < 0; n-- {
+		for i, h := range d.tables {
+			if hasPrefixPath(h.path, path[:n]) {
+				ref = i
+			}
+		}
+		if ref >= 0 {
+			h := d.tables[ref]
+			at = h.lineEnd
+			for _, kv := range d.kvs {
+				if kv.in == nil && kv.keyAt >= h.lineEnd && samePath(kv.tablePath, h.path) && d.bodyOf(kv.keyAt, h) {
+					at = d.eol(d.skipSpace(kv.valEnd, false))
+				}
+			}
+		}
+	}
+	// Indentation: the reference table's, a step ("  ") per level.
+	indent, step := "", ""
+	if ref >= 0 {
+		h := d.tables[ref]
+		indent = string(d.b[h.lineStart : bytes.IndexByte(d.b[h.lineStart:], '[')+h.lineStart])
+		if indent != "" || d.bodyIndent(h) != "" {
+			step = "  "
+		}
+		for n := len(h.path); n < len(path); n++ {
+			indent += step
+		}
+		for n := len(path); n < len(h.path) && step != ""; n++ {
+			indent = strings.TrimPrefix(indent, step)
+		}
+	}
+	var b strings.Builder
+	b.WriteString(indent + "[" + dotted(path) + "]" + nl)
+	for _, p := range pairs {
+		b.WriteString(indent + step + tomlKey(p.Key) + " = " + p.Value + nl)
+	}
+	for _, s := range subs {
+		b.WriteString(nl + indent + step + "[" + dotted(append(append([]string(nil), path...), s.Name)) + "]" + nl)
+		for _, p := range s.Pairs {
+			b.WriteString(indent + step + step + tomlKey(p.Key) + " = " + p.Value + nl)
+		}
+	}
+	text := b.String()
+	switch {
+	case before:
+		text += nl
+	case at == 0:
+	case d.b[at-1] != '\n':
+		text = nl + nl + text
+	default:
+		text = nl + text
+	}
+	e := tomlEdit{Path: append(append([]string(nil), path...), pairs[0].Key), Now: pairs[0].Value, Inserted: text}
+	return splice(d.b, at, at, text), e
+}
+
+// headerSafe reports why tables at paths cannot be added as [headers]
+// ("" when they can): a table on the way to one of them is an inline table,
+// or is made by dotted keys, which a header may not extend.
+func (d *tomlDoc) headerSafe(paths ...[]string) string {
+	on := func(t []string) bool {
+		for _, p := range paths {
+			if hasPrefixPath(p, t) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, in := range d.inlines {
+		if on(in.path) {
+			return fmt.Sprintf("%s is an inline table", dotted(in.path))
+		}
+	}
+	for _, kv := range d.kvs {
+		for n := len(kv.tablePath) + 1; n < len(kv.path); n++ {
+			if kv.in == nil && on(kv.path[:n]) {
+				return fmt.Sprintf("%s is made by the dotted key %s", dotted(kv.path[:n]), dotted(kv.path[len(kv.tablePath):]))
+			}
+		}
+	}
+	return ""
+}
