@@ -32,6 +32,7 @@ var containerdShapes = []containerdShape{
 		"  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n    runtime_type = \"io.containerd.runc.v2\"\n", cri: true, version: 2},
 	{name: "v3 without CRI", content: "version = 3\n\n[debug]\n  level = \"info\"\n", version: 3},
 	{name: "v3 with CRI", content: "version = 3\n\n[plugins.'io.containerd.cri.v1.runtime']\n  max_container_log_line_size = 8192\n", cri: true, version: 3},
+	{name: "eks", content: eksContainerdConfig, cri: true, version: 2},
 }
 
 // privateContainerd keeps a daemon's plugin directories below root: the
@@ -82,6 +83,12 @@ type criInfo struct {
 		CNI                     struct {
 			ConfDir string `json:"confDir"`
 		} `json:"cni"`
+		SandboxImage string `json:"sandboxImage"` // containerd 1.x
+		Registry     struct {
+			Mirrors map[string]struct {
+				Endpoint []string `json:"endpoint"`
+			} `json:"mirrors"`
+		} `json:"registry"`
 	} `json:"config"`
 }
 
@@ -115,9 +122,9 @@ func (i criInfo) ready() bool {
 // Issue 20: install containerd on every config shape, then a real
 // containerd — Debian 12's 1.6.20 and the pinned 2.x — must load its CRI
 // plugin with the runc AND armhf handlers, as crictl sees them, keeping
-// the shape's own CRI settings; where the drop-in would lose them
-// (containerd 1.x and a CRI section of config.toml), install refuses and
-// leaves config.toml as it was, which containerd still loads.
+// the shape's own CRI settings; where a drop-in would lose them
+// (containerd 1.x and a CRI section of config.toml) install writes the
+// handler into that section. Only a version 3 config on 1.x is refused.
 func TestContainerdShapesRealDaemons(t *testing.T) {
 	testenv.SkipShort(t, "containerd")
 	testenv.RequireRoot(t)
@@ -132,7 +139,7 @@ func TestContainerdShapesRealDaemons(t *testing.T) {
 			for _, def := range []bool{false, true} {
 				name := d.name + "/" + shape.name
 				if def {
-					if shape.name != "minimal" && shape.name != "v3 with CRI" {
+					if shape.name != "minimal" && shape.name != "v3 with CRI" && shape.name != "debian default" && shape.name != "eks" {
 						continue
 					}
 					name += "/set-as-default"
@@ -147,7 +154,8 @@ func TestContainerdShapesRealDaemons(t *testing.T) {
 
 func containerdShapeCase(t *testing.T, bin string, major int, shape containerdShape, setDefault bool) {
 	_, shim := setup(t)
-	refused := major < 2 && (shape.cri || shape.version == 3)
+	refused := major < 2 && shape.version == 3
+	inPlace := major < 2 && shape.cri
 	if major < 2 && shape.version == 3 {
 		// containerd 1.x cannot read a version 3 config: install says so.
 		cfg := filepath.Join(t.TempDir(), "config.toml")
@@ -197,8 +205,11 @@ func containerdShapeCase(t *testing.T, bin string, major int, shape containerdSh
 		t.Errorf("RuntimeReady is not true: %+v", info.Status.Conditions)
 	}
 	want := []string{"armhf", "runc"}
-	if refused {
-		want = []string{"runc"}
+	if shape.name == "eks" {
+		want = []string{"armhf", "nvidia", "runc"}
+	}
+	if _, err := os.Stat(DropInPath(cfg)); inPlace != os.IsNotExist(err) {
+		t.Errorf("drop-in: %v; want one only where config.toml's CRI section is not edited in place (in place: %v)", err, inPlace)
 	}
 	if got := info.runtimes(); !slices.Equal(got, want) {
 		t.Errorf("CRI runtimes %q, want %q\nconfig.toml:\n%s\ndrop-in:\n%s", got, want, readOr(cfg), readOr(DropInPath(cfg)))
@@ -232,6 +243,18 @@ func containerdShapeCase(t *testing.T, bin string, major int, shape containerdSh
 	}
 	if shape.name == "debian default" && info.Config.CNI.ConfDir != "/etc/cni/net.d" {
 		t.Errorf("Debian's CNI settings were lost: confDir %q", info.Config.CNI.ConfDir)
+	}
+	if shape.name == "eks" {
+		runc := info.Config.Containerd.Runtimes["runc"].Options
+		nv := info.Config.Containerd.Runtimes["nvidia"].Options
+		if runc["SystemdCgroup"] != true || nv["BinaryName"] != "/usr/bin/nvidia-container-runtime" || info.Config.CNI.ConfDir != "/etc/cni/net.d" {
+			t.Errorf("the EKS config's runtimes or CNI settings were lost: runc %v, nvidia %v, confDir %q", runc, nv, info.Config.CNI.ConfDir)
+		}
+		// containerd 1.x shows the sandbox image and mirrors in its config.
+		if major < 2 && (info.Config.SandboxImage != "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.5" ||
+			len(info.Config.Registry.Mirrors["docker.io"].Endpoint) != 1) {
+			t.Errorf("the EKS config's sandbox_image or mirrors were lost: %q %+v", info.Config.SandboxImage, info.Config.Registry)
+		}
 	}
 }
 
