@@ -6,7 +6,8 @@ package shim
 // running a pod sandbox on that handler (a RuntimeClass's handler: armhf)
 // with an i386 and an amd64 container. Both generations of each: the
 // pinned containerd 2.x on a version 3 config with a CRI section, and
-// Debian 12's containerd 1.6 on a minimal version 2 config; the pinned
+// Debian 12's containerd 1.6 on Debian's own config.toml (a CRI section,
+// which install edits in place); the pinned
 // runc 1.5 (honours linux.personality) and Debian 12's runc 1.1 (ignores
 // it: the personality the wrapper sets on itself before it execs runc must
 // carry the container).
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,13 +65,20 @@ func criPodCase(t *testing.T, ctd string, v2 bool, runc string) {
 			cfg := filepath.Join(r, "config.toml")
 			// containerd 2.x: a version 3 config with a CRI section
 			// (restrict_oom_score_adj: root here lacks CAP_SYS_RESOURCE)
-			// and a local sandbox image. containerd 1.6 would refuse a
-			// drop-in beside a CRI section: a minimal config, its private
-			// paths, and those two settings added to the drop-in below.
+			// and a local sandbox image. containerd 1.6: Debian 12's own
+			// config.toml, whose CRI section install edits in place,
+			// with that one setting added and the opt plugin's directory
+			// moved below r (the test's only changes).
 			body := testenv.ContainerdConfig(r, runc) +
 				fmt.Sprintf("  [plugins.'io.containerd.cri.v1.images'.pinned_images]\n    sandbox = %q\n", criPause)
 			if !v2 {
-				body = fmt.Sprintf("version = 2\n\n[plugins.\"io.containerd.internal.v1.opt\"]\n  path = %q\n", filepath.Join(r, "opt"))
+				debian := debianContainerdConfig(t)
+				body = strings.Replace(debian, "  [plugins.\"io.containerd.grpc.v1.cri\"]\n",
+					"  [plugins.\"io.containerd.grpc.v1.cri\"]\n    restrict_oom_score_adj = true\n", 1)
+				body = strings.Replace(body, "\"/var/lib/containerd/opt\"", strconv.Quote(filepath.Join(r, "opt")), 1)
+				if strings.Count(body, "\n")-strings.Count(debian, "\n") != 1 || strings.Contains(body, "/var/lib/containerd/opt") {
+					t.Fatalf("Debian's config.toml is not shaped as expected:\n%s", debian)
+				}
 			}
 			if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 				t.Fatal(err)
@@ -83,16 +92,8 @@ func criPodCase(t *testing.T, ctd string, v2 bool, runc string) {
 			if o, err := exec.Command(bin, "install", "containerd", "--config", cfg, "--binary", shimPath, "--containerd", ctd).CombinedOutput(); err != nil {
 				t.Fatalf("armhf-shim install containerd: %v\n%s", err, o)
 			}
-			if !v2 {
-				// Test-only settings, in the CRI section containerd 1.6
-				// reads: the drop-in's (a super-table defined after its
-				// sub-tables is valid TOML).
-				f, err := os.OpenFile(filepath.Join(r, "conf.d", "armhf-shim.toml"), os.O_APPEND|os.O_WRONLY, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				fmt.Fprintf(f, "\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n  sandbox_image = %q\n", criPause)
-				f.Close()
+			if _, err := os.Stat(filepath.Join(r, "conf.d", "armhf-shim.toml")); !v2 && !os.IsNotExist(err) {
+				t.Errorf("a drop-in beside Debian's CRI section (%v): containerd 1.6 would let it replace that section", err)
 			}
 			return cfg
 		},
@@ -105,8 +106,26 @@ func criPodCase(t *testing.T, ctd string, v2 bool, runc string) {
 		}
 		return strings.TrimSpace(o)
 	}
-	c.CRIInfo(t)
-	c.ImportArch(t, testenv.BusyboxRootfs(t, "amd64"), criPause, "amd64", "sleep", "1000000")
+	// The sandbox image: on containerd 1.6, Debian's default, made locally.
+	pause := criPause
+	var info struct {
+		Config struct {
+			SandboxImage string `json:"sandboxImage"`
+			Containerd   struct {
+				Runtimes map[string]any `json:"runtimes"`
+			} `json:"containerd"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(c.CRIInfo(t), &info); err != nil {
+		t.Fatal(err)
+	}
+	if !v2 {
+		pause = info.Config.SandboxImage
+		if _, ok := info.Config.Containerd.Runtimes["runc"]; !ok || pause == "" {
+			t.Errorf("crictl info: runtimes %v, sandbox image %q", info.Config.Containerd.Runtimes, pause)
+		}
+	}
+	c.ImportArch(t, testenv.BusyboxRootfs(t, "amd64"), pause, "amd64", "sleep", "1000000")
 	c.ImportArch(t, testenv.BusyboxRootfs(t, "i386"), criI386, "386")
 	c.ImportArch(t, testenv.BusyboxRootfs(t, "amd64"), criAMD64, "amd64")
 
@@ -163,4 +182,16 @@ func criPodCase(t *testing.T, ctd string, v2 bool, runc string) {
 		strings.Contains(string(host), "CPU architecture") != !strings.Contains(o, "no CPU architecture line") {
 		t.Errorf("amd64 container in the same pod printed %q, want x86_64 and the host's cpuinfo", o)
 	}
+}
+
+// debianContainerdConfig is /etc/containerd/config.toml as Debian 12's
+// containerd package ships it, from the package itself.
+func debianContainerdConfig(t *testing.T) string {
+	t.Helper()
+	deb := testenv.DebFile(t, "containerd")
+	out, err := exec.Command("sh", "-c", `dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./etc/containerd/config.toml`, "sh", deb).Output()
+	if err != nil || len(out) == 0 {
+		t.Fatalf("config.toml of %s: %v", deb, err)
+	}
+	return string(out)
 }
