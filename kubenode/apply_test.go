@@ -234,3 +234,48 @@ func TestNodeContainerdVersion(t *testing.T) {
 		t.Errorf("node containerd version %q, want %q", got, want)
 	}
 }
+
+// An EKS-like node: containerd 1.7 and a config.toml with a CRI section of
+// its own, which a drop-in would replace: the handler goes into that
+// section; a second run changes nothing; the undo gives back the bytes.
+func TestApplyCRISectionContainerd1x(t *testing.T) {
+	root, src := scratchNode(t)
+	eks := "version = 2\n\n[plugins.\"io.containerd.grpc.v1.cri\"]\nsandbox_image = \"602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/pause:3.5\"\n\n" +
+		"[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\nruntime_type = \"io.containerd.runc.v2\"\n\n" +
+		"[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\nSystemdCgroup = true\n"
+	cfgPath := filepath.Join(root, "etc/containerd/config.toml")
+	os.WriteFile(cfgPath, []byte(eks), 0o644)
+	var out bytes.Buffer
+	o := Options{Root: root, Source: src, Restart: RestartNone, ContainerdVersion: "1.7.27", Out: &out}
+	labels := []doctor.NodeLabel{{Name: doctor.LabelAArch32, Value: "true"}}
+	run := func(o Options) {
+		t.Helper()
+		out.Reset()
+		steps, err := Plan(o, Facts{Native: true, Labels: labels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Apply(o, steps); err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+	}
+	run(o)
+	cfg := read(t, cfgPath)
+	if !strings.HasPrefix(cfg, eks) || !strings.Contains(cfg, "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.armhf]") ||
+		!strings.Contains(cfg, `BinaryName = "/opt/armhf-shim/bin/armhf-runc"`) || strings.Count(cfg, "containerd.runtimes.runc]") != 1 {
+		t.Errorf("config.toml:\n%s", cfg)
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/containerd/conf.d")); !os.IsNotExist(err) {
+		t.Errorf("a drop-in directory beside the CRI section: %v", err)
+	}
+	run(o)
+	if !strings.Contains(out.String(), "unchanged: not restarted") || read(t, cfgPath) != cfg {
+		t.Errorf("second run:\n%s", out.String())
+	}
+	u := o
+	u.Undo = true
+	run(u)
+	if got := read(t, cfgPath); got != eks {
+		t.Errorf("undo left config.toml:\n%s", got)
+	}
+}

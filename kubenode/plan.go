@@ -111,7 +111,7 @@ type Kind int
 
 const (
 	CopyBinary        Kind = iota // Src (in this container) to Path (on the node)
-	Containerd                    // install (or uninstall) the containerd drop-in
+	Containerd                    // install (or uninstall) the containerd runtime handler (drop-in, or config.toml's CRI section on containerd 1.x)
 	RestartContainerd             // when the Containerd step changed anything
 	WriteLabels                   // Data to Path
 	RemoveFile                    // Path, if present
@@ -130,7 +130,7 @@ func (s Step) String() string {
 	case CopyBinary:
 		return "copy " + s.Src + " to " + s.Path
 	case Containerd:
-		return "containerd drop-in for " + s.Path
+		return "containerd runtime handler for " + s.Path
 	case RestartContainerd:
 		return "restart containerd (" + s.Src + ") if its configuration changed"
 	case WriteLabels:

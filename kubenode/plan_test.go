@@ -28,18 +28,18 @@ func TestPlan(t *testing.T) {
 	}{
 		{"graviton3", Options{Source: "/usr/local/bin"}, yes, `copy /usr/local/bin/armhf-shim to /opt/armhf-shim/bin/armhf-shim
 copy /usr/local/bin/armhf-runc to /opt/armhf-shim/bin/armhf-runc
-containerd drop-in for /etc/containerd/config.toml
+containerd runtime handler for /etc/containerd/config.toml
 restart containerd (systemd) if its configuration changed
 node labels to /etc/kubernetes/node-feature-discovery/features.d/armhf-shim`},
 		{"graviton4", Options{Source: "/usr/local/bin"}, no, `node labels to /etc/kubernetes/node-feature-discovery/features.d/armhf-shim`},
-		{"undo", Options{Undo: true, Restart: RestartSignal}, yes, `containerd drop-in for /etc/containerd/config.toml
+		{"undo", Options{Undo: true, Restart: RestartSignal}, yes, `containerd runtime handler for /etc/containerd/config.toml
 restart containerd (signal) if its configuration changed
 remove /opt/armhf-shim/bin/armhf-shim
 remove /opt/armhf-shim/bin/armhf-runc
 remove directory /opt/armhf-shim/bin if empty
 remove directory /opt/armhf-shim if empty
 remove /etc/kubernetes/node-feature-discovery/features.d/armhf-shim`},
-		{"undo on graviton4, own paths", Options{Undo: true, BinDir: "/usr/local/lib/a32", ContainerdConfig: "/etc/k3s/config.toml", NFDFile: "/etc/nfd/a32"}, no, `containerd drop-in for /etc/k3s/config.toml
+		{"undo on graviton4, own paths", Options{Undo: true, BinDir: "/usr/local/lib/a32", ContainerdConfig: "/etc/k3s/config.toml", NFDFile: "/etc/nfd/a32"}, no, `containerd runtime handler for /etc/k3s/config.toml
 restart containerd (systemd) if its configuration changed
 remove /usr/local/lib/a32/armhf-shim
 remove /usr/local/lib/a32/armhf-runc
