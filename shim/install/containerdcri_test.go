@@ -200,3 +200,26 @@ func TestContainerdCRIInPlaceMoved(t *testing.T) {
 		t.Errorf("%v\n%s", err, got)
 	}
 }
+
+// A key the user added to install's table since is not carried into the
+// table above by uninstall: the table stays, with a note.
+func TestContainerdCRIUninstallKeepsUserKey(t *testing.T) {
+	rec := &record{}
+	mid, err := criInstall(t, debianContainerdConfig, rec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bn := "BinaryName = \"" + criBinary + "\"\n"
+	edited := strings.Replace(mid, bn, bn+"            SystemdCgroup = true\n", 1)
+	back, notes, err := ContainerdCRIUninstall([]byte(edited), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m mainConfig
+	if err := toml.Unmarshal(back, &m); err != nil || !strings.Contains(handlerNames(m), `"armhf"`) || len(notes) == 0 {
+		t.Errorf("uninstall: notes %q, handlers %s (%v):\n%s", notes, handlerNames(m), err, back)
+	}
+	if err := tomlSame([]byte(edited), back, []string{"plugins", criPlugin(2), "containerd", "runtimes", "runc"}); err != nil {
+		t.Errorf("uninstall changed more than install's runc: %v\n%s", err, back)
+	}
+}

@@ -383,6 +383,9 @@ type tomlEdit struct {
 	Was      string   `json:"was,omitempty"`
 	Now      string   `json:"now"`
 	Inserted string   `json:"inserted,omitempty"`
+	// Keys: every key the inserted text sets, when it sets more than Path
+	// (a table addTable wrote, with its sub-tables): they go with it.
+	Keys [][]string `json:"keys,omitempty"`
 }
 
 // set gives the document with path's value replaced by (or a new key with)
@@ -554,14 +557,18 @@ func (d *tomlDoc) undo(e tomlEdit) ([]byte, bool) {
 		}
 		i += from
 		if i <= kv.keyAt && kv.valEnd <= i+len(e.Inserted) {
-			if nw := splice(d.b, i, i+len(e.Inserted), ""); tomlSame(d.b, nw, e.Path) == nil {
+			scope := e.Keys
+			if len(scope) == 0 {
+				scope = [][]string{e.Path}
+			}
+			if nw := splice(d.b, i, i+len(e.Inserted), ""); tomlSame(d.b, nw, scope...) == nil {
 				return nw, true
 			}
 			break
 		}
 		from = i + 1
 	}
-	if kv.in == nil {
+	if kv.in == nil && len(e.Keys) == 0 {
 		nw := splice(d.b, kv.lineStart, d.eol(d.skipSpace(kv.valEnd, false)), "")
 		if tomlSame(d.b, nw, e.Path) == nil {
 			return nw, true
@@ -695,6 +702,14 @@ func (d *tomlDoc) addTable(path []string, pairs []tomlPair, subs ...tomlSub) ([]
 		text = nl + text
 	}
 	e := tomlEdit{Path: append(append([]string(nil), path...), pairs[0].Key), Now: pairs[0].Value, Inserted: text}
+	for _, p := range pairs {
+		e.Keys = append(e.Keys, append(append([]string(nil), path...), p.Key))
+	}
+	for _, s := range subs {
+		for _, p := range s.Pairs {
+			e.Keys = append(e.Keys, append(append([]string(nil), path...), s.Name, p.Key))
+		}
+	}
 	return splice(d.b, at, at, text), e
 }
 
