@@ -108,6 +108,9 @@ func TestJudgeContainerd(t *testing.T) {
 	}
 	notImported := base
 	notImported.Imported = false
+	// containerd 1.x with a CRI section: the handler is in config.toml.
+	inPlace := base
+	inPlace.DropIn, inPlace.InPlace, inPlace.Handlers = base.Config, true, `"armhf", "runc"`
 	for _, tc := range []struct {
 		name string
 		f    ContainerdFacts
@@ -117,6 +120,8 @@ func TestJudgeContainerd(t *testing.T) {
 		{"restarted after", with(base, written.Add(time.Minute)), verdict{installed: true, active: true}},
 		{"started before", with(base, written.Add(-time.Hour)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
 		{"not imported", with(notImported, written.Add(time.Minute)), verdict{problems: []string{"not in the imports"}}},
+		{"in place, restarted after", with(inPlace, written.Add(time.Minute)), verdict{installed: true, active: true, detail: []string{"in the CRI section of " + base.Config}}},
+		{"in place, started before", with(inPlace, written.Add(-time.Hour)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
 		{"absent", ContainerdFacts{Config: base.Config, DropIn: base.DropIn}, verdict{detail: []string{"no " + base.DropIn}}},
 	} {
 		check(t, tc.name, JudgeContainerd(tc.f), tc.want)

@@ -366,6 +366,9 @@ func TestPlanContainerdVersions(t *testing.T) {
 				if r := reportContainerd(p); !strings.Contains(r, `"armhf"`) || !strings.Contains(r, "CRI section") {
 					t.Errorf("report: %s", r)
 				}
+				if s := InspectContainerd(p); !s.InPlace || !s.Present || !s.Imported || s.DropIn != p || s.Err != nil || !strings.Contains(s.Handlers, `"armhf"`) {
+					t.Errorf("InspectContainerd: %+v", s)
+				}
 				if err := Run(Options{Target: "containerd", Config: p, Binary: bin, Out: &out, Uninstall: true, ContainerdVersion: c.version, Containerd: o.Containerd}); err != nil {
 					t.Fatal(err)
 				}
