@@ -247,8 +247,6 @@ func planContainerd(o Options) (Plan, error) {
 	return p, nil
 }
 
-func mustRuntime(o Options) string { rt, _ := o.runtimeLink(); return rt }
-
 // tablesOnly drops the comment and version lines of a drop-in.
 func tablesOnly(b []byte) string {
 	var out []string
@@ -500,9 +498,9 @@ func planContainerdInPlace(o Options, p Plan, x planCtx) (Plan, error) {
 	nw, notes, err := ContainerdCRIInstall(x.old, x.rec, criEdit{Version: x.version, Name: o.RuntimeName, Binary: rt, SetDefault: o.SetAsDefault, Ours: o.runsThisShim})
 	if errors.Is(err, errNoSplice) {
 		lines := tablesOnly(ContainerdDropIn(x.version, o.RuntimeName, rt, o.SetAsDefault, x.withRunc))
-		return Plan{}, fmt.Errorf("%s: its [plugins.%q] section %v, and containerd %s (%s) would replace that whole section with a drop-in's: "+
+		return Plan{}, fmt.Errorf("%s: its [plugins.%q] section %v, and %s would replace that whole section with a drop-in's: "+
 			"add these lines to %s by hand instead (left unchanged):\n%s",
-			x.mainPath, criPlugin(x.version), err, orUnknown(x.ver), x.verFrom, x.mainPath, lines)
+			x.mainPath, criPlugin(x.version), err, x.reader(), x.mainPath, lines)
 	}
 	if err != nil {
 		return Plan{}, fmt.Errorf("%s: %w", x.mainPath, err)
@@ -515,7 +513,7 @@ func planContainerdInPlace(o Options, p Plan, x planCtx) (Plan, error) {
 	}
 	p.Files = append(change(x.mainPath, x.old, nw, x.mode), change(x.dropIn, x.oldDrop, nil, x.dropMode)...)
 	x.rec.finish(&p, x.mainPath, x.oldRec, false)
-	p.Notes = append(notes, fmt.Sprintf("the handler is written into the CRI section of %s, not a drop-in: containerd %s (%s) replaces a whole section with an imported file's", x.mainPath, orUnknown(x.ver), x.verFrom),
+	p.Notes = append(notes, fmt.Sprintf("the handler is written into the CRI section of %s, not a drop-in: %s would replace that whole section with an imported file's", x.mainPath, x.reader()),
 		fmt.Sprintf("use it with ctr run --runtime io.containerd.runc.v2 --runc-binary %s ..., or a Kubernetes RuntimeClass with handler: %s", rt, o.RuntimeName))
 	return p, nil
 }
@@ -531,9 +529,10 @@ func dropImport(data []byte, hostDrop string, rec *record) ([]byte, error) {
 	return RemoveImport(data, hostDrop)
 }
 
-func orUnknown(v string) string {
-	if v == "" {
-		return "(version unknown)"
+// reader names the containerd that reads config.toml, for messages.
+func (x planCtx) reader() string {
+	if x.ver == "" {
+		return "containerd 1.x, if that is what reads it (" + x.verFrom + "),"
 	}
-	return v
+	return fmt.Sprintf("containerd %s (%s)", x.ver, x.verFrom)
 }
