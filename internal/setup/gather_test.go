@@ -1,9 +1,11 @@
 package setup
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -33,16 +35,23 @@ func TestGatherBuildkitdConfigFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	var found []Daemon
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		found = nil
-		for _, d := range Gather(GatherOptions{BuildxDir: dir}).Buildkitd.Running {
-			if d.Pid == cmd.Process.Pid {
-				found = append(found, d)
-			}
-		}
-		if len(found) == 1 {
+	// The kernel names the process buildkitd before it sets up the new
+	// program's arguments and environment, so /proc can show the name with
+	// an empty environ for a moment: wait for the arguments, which appear
+	// together with the environment, before gathering.
+	cmdline := filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "cmdline")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(cmdline); bytes.HasPrefix(b, []byte(bin+"\x00")) {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never showed the exec'd program's arguments", cmdline)
+		}
+	}
+	var found []Daemon
+	for _, d := range Gather(GatherOptions{BuildxDir: dir}).Buildkitd.Running {
+		if d.Pid == cmd.Process.Pid {
+			found = append(found, d)
 		}
 	}
 	if len(found) != 1 || found[0].Config != cfg {
