@@ -86,7 +86,7 @@ func isARM64(machine string) bool { return machine == "aarch64" || machine == "a
 // option that provides each and what uses the instruction.
 var abiKnobs = []struct{ name, option, what string }{
 	{"swp", "CONFIG_SWP_EMULATION", "SWP/SWPB (obsolete in ARMv8: only ARMv5-era code and glibc <= 2.8 use it; ARMv7 code uses LDREX/STREX)"},
-	{"cp15_barrier", "CONFIG_CP15_BARRIER_EMULATION", "CP15 barriers (ARMv6-style mcr p15 DMB/DSB/ISB, still emitted by old toolchains and ARMv6 builds such as Raspbian)"},
+	{"cp15_barrier", "CONFIG_CP15_BARRIER_EMULATION", "CP15 barriers (mcr p15 c7 barriers, the ARMv6 way: ARMv7 code such as Debian's armhf uses the DMB/DSB/ISB instructions; ARMv6 builds such as Raspbian's use CP15 barriers)"},
 	{"setend", "CONFIG_SETEND_EMULATION", "SETEND (mixed-endian data access in some hand-written ARM code)"},
 }
 
@@ -262,12 +262,21 @@ func judgeABI(f KernelFacts, name, option, what string) KernelCheck {
 		c.Detail = what + " is undefined: armv7 binaries using it die with SIGILL"
 		c.Fix = sysctl
 		c.Status = StatusProblem
-		if name == "swp" {
+		switch name {
+		case "swp":
 			// The kernel's own default for an obsolete instruction; armhf
 			// (ARMv7) code does not use it.
 			c.Status = StatusWarning
 			c.Detail += " (the kernel's default; only pre-ARMv6 code uses SWP)"
 			c.Fix = "if a binary dies with SIGILL on SWP: " + sysctl
+		case "cp15_barrier":
+			// ARMv7 compilers emit DMB, so armhf code runs without them;
+			// only ARMv6 builds die, hence a warning. Yet 0 is not the
+			// kernel's default (1, for a deprecated instruction): someone
+			// chose it.
+			c.Status = StatusWarning
+			c.Detail = what + " is undefined: ARMv6 binaries using them die with SIGILL (not the kernel's default, 1 = emulate; ARMv7 armhf code is not affected)"
+			c.Fix = "if an ARMv6 binary dies with SIGILL: " + sysctl
 		}
 	default:
 		c.Status, c.Detail = StatusUnknown, fmt.Sprintf("unexpected value %q (0 undef, 1 emulate, 2 hardware)", v)
