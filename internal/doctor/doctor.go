@@ -111,7 +111,7 @@ func Diagnose(o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Machine = machineOption()
+	r.Machine = machineOption(r.Kernel.Release)
 	r.Runtimes = findRuntimes()
 	if len(r.Runtimes) == 0 {
 		r.Problems = append(r.Problems, "no runc or crun on PATH: the runtime wrapper needs one (apt-get install runc)")
@@ -230,7 +230,8 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "compat uname -m:   none (the kernel refuses PER_LINUX32)\n")
 	}
 	if r.Machine.Available {
-		fmt.Fprintf(w, "uname --machine:   yes — seccomp user notification, Linux >= 5.0 (exec/dind --machine armv7l; containers: Linux >= 5.5; docs/uname.md)\n")
+		fmt.Fprintf(w, "uname --machine:   yes — seccomp user notification, Linux >= 5.0 (exec/dind --machine armv7l; docs/uname.md)\n")
+		fmt.Fprintf(w, "--machine in containers: %s\n", r.Machine.Containers)
 		fmt.Fprintf(w, "seccomp agent:     %s (containers: runc >= 1.1)\n", r.Machine.Agent)
 		fmt.Fprintf(w, "seccomp agent LXC: %s\n", r.Machine.AgentLXC)
 	} else {

@@ -1,8 +1,11 @@
 package doctor
 
 import (
+	"fmt"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/armhf-shim/armhf-shim/shim/install"
@@ -23,15 +26,19 @@ type MachineOption struct {
 	// AgentLXC says whether the agent listens on the LXC socket
 	// (liblxc's seccomp notify proxy, armhf-lxc create --machine).
 	AgentLXC string `json:"agent_lxc"`
+	// Containers says whether this kernel (by its release) is new enough
+	// for --machine in containers.
+	Containers string `json:"containers"`
 }
 
-func machineOption() MachineOption {
+func machineOption(release string) MachineOption {
 	var m MachineOption
 	if err := notify.Available(); err != nil {
 		m.Note = err.Error()
 	} else {
 		m.Available = true
 	}
+	m.Containers = containersKernel(release)
 	m.Agent = agentStatus()
 	m.AgentLXC = agentLXCStatus()
 	return m
@@ -63,4 +70,39 @@ func agentLXCStatus() string {
 	}
 	c.Close()
 	return "listening on " + sock
+}
+
+// containersKernel says whether a kernel of this release runs --machine in
+// containers: the agent answers uname and lets the container's other
+// syscalls continue (SECCOMP_USER_NOTIF_FLAG_CONTINUE), Linux 5.5.
+func containersKernel(release string) string {
+	at, ok := kernelAtLeast(release, 5, 5)
+	switch {
+	case !ok:
+		return fmt.Sprintf("unknown: cannot read a version from the kernel release %q; containers need Linux >= 5.5", release)
+	case at:
+		return "yes: Linux " + release + " >= 5.5"
+	}
+	return "no: Linux " + release + " is older than 5.5 (SECCOMP_USER_NOTIF_FLAG_CONTINUE): containers asking for a machine fail to start; exec and dind --machine work"
+}
+
+// kernelAtLeast reports whether a kernel release (uname -r, e.g.
+// "6.1.0-27-arm64") is at least major.minor; ok is false when it does not
+// begin with a major.minor version.
+func kernelAtLeast(release string, major, minor int) (at, ok bool) {
+	num := func(s string) (int, string, bool) {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		n, err := strconv.Atoi(s[:i])
+		return n, s[i:], err == nil
+	}
+	maj, rest, ok1 := num(release)
+	rest, dot := strings.CutPrefix(rest, ".")
+	min, _, ok2 := num(rest)
+	if !ok1 || !dot || !ok2 {
+		return false, false
+	}
+	return maj > major || maj == major && min >= minor, true
 }
