@@ -141,11 +141,8 @@ func containerd(o Options, config string) (bool, error) {
 		Uninstall:         o.Undo,
 		Out:               o.Out,
 	}
-	changed, err := install.Changes(io)
-	if err != nil {
-		return false, err
-	}
-	return changed, install.Run(io)
+	// Decided under install's lock, from the plan it applies.
+	return install.RunChanged(io)
 }
 
 // nodePATH is where the node's programs are looked for.

@@ -119,6 +119,10 @@ func lock(state string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
+// installRun is install.RunChanged; a test runs a concurrent install
+// just before it.
+var installRun = install.RunChanged
+
 func (o Options) installOptions(s Step, uninstall bool) install.Options {
 	return install.Options{
 		Target:     s.Target,
@@ -175,16 +179,34 @@ func Run(o Options, f Facts) (int, error) {
 		}
 		// Recorded before install changes anything, so that a setup killed
 		// once install is done leaves what --undo needs (uninstalling a
-		// step install never applied changes nothing).
-		ahead := err == nil && !o.DryRun && !recorded[s.Key()]
-		if ahead {
-			st.Steps = append(st.Steps, s)
-			if err := writeState(o.State, st); err != nil {
-				return 2, fmt.Errorf("recording what setup changes in %s: %w; nothing was changed for %s", o.State, err, s.Target)
-			}
-		}
+		// step install never applied changes nothing). Recorded from
+		// install's own look under its lock: a concurrent install between
+		// the look above and install's lock is not taken for setup's.
+		ahead := false
+		var recErr error
 		if err == nil {
-			err = install.Run(o.installOptions(s, false))
+			io := o.installOptions(s, false)
+			if !o.DryRun && !recorded[s.Key()] {
+				io.BeforeChange = func() error {
+					st.Steps = append(st.Steps, s)
+					if recErr = writeState(o.State, st); recErr != nil {
+						st.Steps = st.Steps[:len(st.Steps)-1]
+						recErr = fmt.Errorf("recording what setup changes in %s: %w; nothing was changed for %s", o.State, recErr, s.Target)
+						return recErr
+					}
+					ahead = true
+					return nil
+				}
+			}
+			var did bool
+			did, err = installRun(io)
+			if recErr != nil {
+				return 2, recErr
+			}
+			if err == nil && !did {
+				fmt.Fprintf(o.Out, "setup: %s: already set up\n", s.Target)
+				continue
+			}
 		}
 		if err != nil {
 			fmt.Fprintf(o.Out, "setup: install %s failed, left unchanged: %v\n", s.Target, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/armhf-shim/armhf-shim/internal/doctor"
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"github.com/armhf-shim/armhf-shim/shim/install"
 )
 
 // TestApplyAll: one action per daemon, the strongest wins, a drop-in asks
@@ -283,5 +284,46 @@ func TestRunRecordsBeforeInstall(t *testing.T) {
 	}
 	if rec, err := os.ReadFile(state2); err == nil {
 		t.Errorf("a failed install left a record:\n%s", rec)
+	}
+}
+
+// TestRunConcurrentInstallNotRecorded: an install run by someone else
+// between setup's first look and install's lock is not setup's: setup
+// --undo must not remove it, so setup does not record it.
+func TestRunConcurrentInstallNotRecorded(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "daemon.json")
+	if err := os.WriteFile(cfg, []byte("{\"log-level\": \"warn\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shim := filepath.Join(dir, "bin", "armhf-shim")
+	os.MkdirAll(filepath.Dir(shim), 0o755)
+	if err := os.WriteFile(shim, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state", "setup.json")
+	facts := Facts{Dockerd: Engine{Running: []Daemon{{Pid: 1 << 22, Config: cfg, Unit: "docker.service"}}}}
+	out := &bytes.Buffer{}
+	o := Options{State: state, Binary: shim, Out: out, Systemctl: "true",
+		Doctor: doctor.Options{BuildkitDropIn: filepath.Join(dir, "none.conf")}}
+	real := installRun
+	t.Cleanup(func() { installRun = real })
+	installRun = func(io install.Options) (bool, error) {
+		// The user's own `armhf-shim install docker`, just before setup's.
+		user := io
+		user.BeforeChange, user.Out = nil, &bytes.Buffer{}
+		if err := install.Run(user); err != nil {
+			t.Fatalf("the user's install: %v", err)
+		}
+		return real(io)
+	}
+	if _, err := Run(o, facts); err != nil {
+		t.Fatalf("setup: %v\n%s", err, out.String())
+	}
+	if rec, err := os.ReadFile(state); err == nil && strings.Contains(string(rec), cfg) {
+		t.Errorf("setup recorded the user's concurrent install as its own (setup --undo would remove it):\n%s", rec)
+	}
+	if !strings.Contains(out.String(), "docker: already set up") {
+		t.Errorf("setup does not say docker was already set up:\n%s", out.String())
 	}
 }

@@ -121,11 +121,18 @@ type Options struct {
 	// what it writes into files and records is the host path, so the
 	// host's engines read it and an uninstall on the host finds it (a
 	// Kubernetes DaemonSet installs with --root /host).
-	Root     string
-	Out      io.Writer
-	Now      func() time.Time
-	procRoot string // where the running dockerds are looked for ("" = /proc)
-	pathEnv  string // the PATH docker-cli searches ("" = systemd's)
+	Root string
+	// BeforeChange, when set, is called under install's lock once the plan
+	// is made and only when it changes something (Plan.Changes), before
+	// anything is written: a caller records what it is about to change
+	// (setup) from the same look as the change, not from an earlier one a
+	// concurrent install may have made stale. Its error stops the run with
+	// nothing changed. Not called with DryRun.
+	BeforeChange func() error
+	Out          io.Writer
+	Now          func() time.Time
+	procRoot     string // where the running dockerds are looked for ("" = /proc)
+	pathEnv      string // the PATH docker-cli searches ("" = systemd's)
 }
 
 // root is Root, "/" when not given.
@@ -336,16 +343,26 @@ func (o *Options) primaryPath() string {
 // applied under a lock on the edited file's directory, so concurrent runs
 // take turns and each sees what the one before it wrote.
 func Run(o Options) error {
+	_, err := RunChanged(o)
+	return err
+}
+
+// RunChanged is Run that also reports whether the plan it made under the
+// lock changes anything but install's own record (Plan.Changes; with
+// DryRun, whether it would): a caller that acts on a change (setup records
+// it, the node installer restarts containerd) asks this, because a look
+// taken before the lock can be stale by the time install runs.
+func RunChanged(o Options) (bool, error) {
 	if err := o.defaults(); err != nil {
-		return err
+		return false, err
 	}
 	primary, err := resolve(o.Root, o.primaryPath())
 	if err != nil {
-		return err
+		return false, err
 	}
 	unlock, err := lockDir(filepath.Dir(primary))
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer unlock()
 	if !o.DryRun {
@@ -354,7 +371,13 @@ func Run(o Options) error {
 	}
 	p, err := BuildPlan(o)
 	if err != nil {
-		return err
+		return false, err
+	}
+	changes := p.Changes()
+	if changes && !o.DryRun && o.BeforeChange != nil {
+		if err := o.BeforeChange(); err != nil {
+			return false, err
+		}
 	}
 	verb := "install"
 	if o.Uninstall {
@@ -363,7 +386,7 @@ func Run(o Options) error {
 	links := pendingLinks(p.Links)
 	if len(p.Files) == 0 && len(links) == 0 {
 		fmt.Fprintf(o.Out, "armhf-shim %s %s: nothing to do (already %sed)\n", verb, o.Target, verb)
-		return nil
+		return changes, nil
 	}
 	if o.DryRun {
 		fmt.Fprintf(o.Out, "armhf-shim %s %s --dry-run: would change:\n", verb, o.Target)
@@ -381,11 +404,11 @@ func Run(o Options) error {
 				fmt.Fprintf(o.Out, "would create symlink %s -> %s\n", l.Path, l.Target)
 			}
 		}
-		return nil
+		return changes, nil
 	}
 	done, err := apply(o.Root, p, links, o.Now().UTC().Format("20060102-150405"))
 	if err != nil {
-		return err
+		return false, err
 	}
 	removeCreatedDirs(p.RemoveDirs)
 	for _, d := range done {
@@ -397,7 +420,7 @@ func Run(o Options) error {
 	for _, n := range p.Notes {
 		fmt.Fprintln(o.Out, "note: "+n)
 	}
-	return nil
+	return changes, nil
 }
 
 // apply makes the changes of a plan, all or nothing: each change made is

@@ -710,8 +710,9 @@ func TestPlanChangesIgnoresRecordOnly(t *testing.T) {
 	if p.Changes() {
 		t.Errorf("a record-only plan changes something: %s", p.Files[0].Path)
 	}
-	// The node installer's question is the same one.
-	if ch, err := Changes(o); err != nil || ch {
-		t.Errorf("Changes = %v (%v) for a record-only plan: the node installer would restart containerd for nothing", ch, err)
+	// The node installer's question is the same one, asked under the lock.
+	o.Out = &bytes.Buffer{}
+	if ch, err := RunChanged(o); err != nil || ch {
+		t.Errorf("RunChanged = %v (%v) for a record-only plan: the node installer would restart containerd for nothing", ch, err)
 	}
 }
