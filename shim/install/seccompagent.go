@@ -1,6 +1,7 @@
 package install
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/armhf-shim/armhf-shim/uname/notify/agent"
@@ -95,7 +96,24 @@ func planSeccompAgent(o Options) (Plan, error) {
 			return Plan{}, fmt.Errorf("%s is enabled: run systemctl disable --now %s %s first, then uninstall again",
 				unitName, unitName, filepath.Base(svcUnit))
 		}
-		p.Files = append(change(sockUnit, t.old, nil, 0o644), change(svcUnit, svcOld, nil, 0o644)...)
+		// A unit goes only when it holds what install wrote (the record's
+		// digest, or the bytes install writes): the marker line says who
+		// wrote it first, not that nobody edited it since.
+		wrote := map[string][]byte{sockUnit: AgentSocketUnit(o.AgentSocket, agent.DefaultLXCSocket),
+			svcUnit: AgentServiceUnit(o.Binary, strings.TrimSuffix(unitName, ".socket"))}
+		for _, f := range []struct {
+			path string
+			old  []byte
+		}{{sockUnit, t.old}, {svcUnit, svcOld}} {
+			if f.old == nil {
+				continue
+			}
+			if rec.ours(f.path, f.old) || bytes.Equal(f.old, wrote[f.path]) {
+				p.Files = append(p.Files, change(f.path, f.old, nil, 0o644)...)
+				continue
+			}
+			p.Notes = append(p.Notes, fmt.Sprintf("kept %s: it has been edited since armhf-shim wrote it; remove it yourself (and systemctl daemon-reload) if you no longer want it", f.path))
+		}
 		rec.finish(&p, sockUnit, oldRec, true)
 		p.Apply = []string{"systemctl daemon-reload"}
 		return p, nil

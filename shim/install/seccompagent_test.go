@@ -77,3 +77,38 @@ func TestSeccompAgentTarget(t *testing.T) {
 		t.Error("install wrote the socket unit beside a foreign service")
 	}
 }
+
+// TestSeccompAgentUninstallKeepsEdited: a unit the user edited after
+// install (it still starts with install's marker line) is the user's now:
+// uninstall keeps it and says so, and removes the one still as written.
+func TestSeccompAgentUninstallKeepsEdited(t *testing.T) {
+	dir := t.TempDir()
+	sockUnit := filepath.Join(dir, "system", "x.socket")
+	svcUnit := filepath.Join(dir, "system", "x.service")
+	var out bytes.Buffer
+	opts := func(uninstall bool) Options {
+		return Options{Target: "seccomp-agent", Config: sockUnit, Binary: "/opt/bin/armhf-shim", AgentSocket: "/run/a/agent.sock",
+			Uninstall: uninstall, Out: &out, Now: func() time.Time { return time.Unix(0, 0) }}
+	}
+	if err := Run(opts(false)); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := os.ReadFile(svcUnit)
+	edited := strings.Replace(string(svc), "Restart=always\n", "Restart=always\nEnvironment=MINE=1\n", 1)
+	if edited == string(svc) {
+		t.Fatalf("the service has no Restart=always line to edit:\n%s", svc)
+	}
+	os.WriteFile(svcUnit, []byte(edited), 0o644)
+	if err := Run(opts(true)); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(svcUnit); err != nil || string(b) != edited {
+		t.Errorf("uninstall did not keep the edited service (%v):\n%s", err, b)
+	}
+	if _, err := os.Stat(sockUnit); err == nil {
+		t.Error("uninstall kept the socket unit install wrote and nobody changed")
+	}
+	if !strings.Contains(out.String(), "kept "+svcUnit) {
+		t.Errorf("uninstall does not say it kept %s:\n%s", svcUnit, out.String())
+	}
+}
