@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -85,6 +86,15 @@ func installCmd(uninstall bool) *cli.Command {
 				}
 				major = n
 			}
+			// Only the seccomp-agent target reads the wrapper's config
+			// file: another target is not refused for it.
+			var sock string
+			if target == "seccomp-agent" {
+				var err error
+				if sock, err = agentSocket(str("socket"), os.Getenv); err != nil {
+					return cli.Exit(name+" "+target+": "+err.Error(), 1)
+				}
+			}
 			err := install.Run(install.Options{
 				Target:            target,
 				Config:            str("config"),
@@ -96,7 +106,7 @@ func installCmd(uninstall bool) *cli.Command {
 				Binary:            str("binary"),
 				LinkDir:           str("link-dir"),
 				Docker:            str("docker"),
-				AgentSocket:       agentSocket(str("socket")),
+				AgentSocket:       sock,
 				Root:              str("root"),
 				Containerd:        str("containerd"),
 				ContainerdVersion: str("containerd-version"),

@@ -51,7 +51,11 @@ func seccompAgentCommand() *cli.Command {
 			}
 			ln, lxcLn, err := agent.ActivatedListeners()
 			if err == nil && ln == nil && lxcLn == nil {
-				if ln, err = listenAgent("unix", agentSocket(c.String("socket"))); err == nil && c.String("lxc-socket") != "" {
+				var sock string
+				if sock, err = agentSocket(c.String("socket"), os.Getenv); err == nil {
+					ln, err = listenAgent("unix", sock)
+				}
+				if err == nil && c.String("lxc-socket") != "" {
 					if lxcLn, err = listenAgent("unixpacket", c.String("lxc-socket")); err != nil {
 						ln.Close()
 					}
@@ -95,15 +99,22 @@ func seccompAgentCommand() *cli.Command {
 }
 
 // agentSocket is the socket to listen on: flag, else where the runtime
-// wrapper points listenerPath (its config file), else the default.
-func agentSocket(flag string) string {
+// wrapper points listenerPath (its config file, read as the wrapper reads
+// it), else the default. A config file the wrapper cannot read is an
+// error: falling back to the default would listen where the wrapper does
+// not look.
+func agentSocket(flag string, getenv func(string) string) (string, error) {
 	if flag != "" {
-		return flag
+		return flag, nil
 	}
-	if cfg, err := runtimecfg.Load(runcargs.Shim{}, os.Getenv); err == nil && cfg.Uname != nil {
-		return cfg.Uname.SeccompAgent
+	cfg, err := runtimecfg.Load(runcargs.Shim{}, getenv)
+	if err != nil {
+		return "", fmt.Errorf("%w (fix it, or name the socket with --socket)", err)
 	}
-	return runtimecfg.DefaultSeccompAgent
+	if cfg.Uname != nil {
+		return cfg.Uname.SeccompAgent, nil
+	}
+	return runtimecfg.DefaultSeccompAgent, nil
 }
 
 // listenAgent listens on the Unix socket path, replacing a stale socket
