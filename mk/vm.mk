@@ -13,4 +13,4 @@ vm-assets: deps
 	bash scripts/vm/assets.sh >/dev/null
 
 e2e-arm64: vm-assets
-	ARMHF_SHIM_REQUIRE=1 $(GO) test -count=1 -v -timeout 15m ./test/vm/
+	ARMHF_SHIM_REQUIRE=1 $(GO) test -count=1 -v -timeout 25m ./test/vm/

@@ -25,6 +25,8 @@ pkgs=(
   runc docker.io lxc lxc-dev libcap2-bin podman
   qemu-system-arm qemu-user-static
   cpio busybox-static
+  # the arm64 VM suite's daemon disk (mke2fs -d, readelf for its library check)
+  e2fsprogs binutils
   hyperfine debootstrap iproute2 util-linux time
   # make package's test reads the .rpm (rpm -qp)
   rpm

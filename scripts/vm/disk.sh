@@ -118,6 +118,7 @@ fi
 applets="sh ash uname cat ls sleep true false echo env mkdir rm id head tail grep sed test [ ps
   wc nproc printf tee touch cp mv ln chmod sort tr cut date awk which expr readlink dd hostname
   stat kill pwd find xargs setarch linux32 mktemp rmdir basename dirname"
+cmd='"sh"'
 image() { # image DEB REF ARCH VARIANT OUT [EXTRA_FILE DEST]
   local deb=$1 ref=$2 arch=$3 variant=$4 out=$5 r=$work/img-$3 x=$work/x-$3 id cfg
   mkdir -p "$r"/{bin,proc,dev,sys,tmp,etc,root,run,usr/bin,usr/share/misc} "$x" "$work/arc-$3"
@@ -132,7 +133,7 @@ image() { # image DEB REF ARCH VARIANT OUT [EXTRA_FILE DEST]
   id=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
   mkdir -p "$work/arc-$3/$id"
   mv "$work/layer.tar" "$work/arc-$3/$id/layer.tar"
-  cfg='{"architecture":"'$arch'",'${variant:+'"variant":"'$variant'",'}'"os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:'$id'"]}}'
+  cfg='{"architecture":"'$arch'",'${variant:+'"variant":"'$variant'",'}'"os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":['$cmd']},"rootfs":{"type":"layers","diff_ids":["sha256:'$id'"]}}'
   printf '%s' "$cfg" >"$work/cfg.json"
   cid=$(sha256sum "$work/cfg.json" | cut -d' ' -f1)
   mv "$work/cfg.json" "$work/arc-$3/$cid.json"
@@ -144,6 +145,10 @@ guess=$root/usr/share/misc/config.guess
 [ -f "$guess" ] || { log "no /usr/share/misc/config.guess from autotools-dev"; exit 1; }
 image "$bb32" busybox-armhf:latest arm v7 "$root/images/busybox-armhf.tar" "$guess" /usr/share/misc/config.guess
 image "$bb64" busybox-arm64:latest arm64 v8 "$root/images/busybox-arm64.tar"
+# The CRI sandbox ("pause") image, there being no registry: arm64 busybox
+# sleeping, tagged in the VM as containerd's sandbox_image.
+rm -rf "$work/img-arm64" "$work/arc-arm64"
+cmd='"sleep","1000000000"' image "$bb64" pause:local arm64 v8 "$root/images/pause-arm64.tar"
 # The chroot needs a shell of its own for `chroot DIR sh`.
 install -m 0755 "$work/x-arm64/bin/busybox" "$root/bin/busybox" 2>/dev/null ||
   { mkdir -p "$root/bin"; install -m 0755 "$work/x-arm64/bin/busybox" "$root/bin/busybox"; }

@@ -55,6 +55,21 @@ var daemonChecks = map[string]func(t *testing.T, m cpuModel, r *CaseResult){
 		}
 		wantStdout(t, r, "armv8l-unknown-linux-gnueabihf")
 	},
+	// containerd's CRI (Debian's containerd 1.6) with the handler of
+	// `armhf-shim install containerd`, as a RuntimeClass uses it.
+	"cri-0-start": func(t *testing.T, m cpuModel, r *CaseResult) {
+		t.Logf("%s: containerd start:\n%s", m.Name, r.Output())
+		wantOK(t, r)
+		wantLines(t, r, "docker.io/library/busybox-armhf:latest")
+	},
+	"cri-run-armhf": func(t *testing.T, m cpuModel, r *CaseResult) {
+		if !m.AArch32 {
+			wantNo32BitARM(t, r)
+			return
+		}
+		wantOK(t, r)
+		wantLines(t, r, "uname -m: armv8l", "CPU architecture: 7")
+	},
 }
 
 // wantLines wants each of lines as a whole line of r's stdout.

@@ -39,6 +39,7 @@ type artifact struct {
 	vmPath string   // where the VM finds it
 	pkg    string   // relative to the repository root
 	test   bool     // go test -c instead of go build
+	engine string   // instead: this binary of scripts/engines.sh (pkg unused)
 	env    []string // GOARCH etc.
 	// filled by build
 	hostPath string
@@ -54,6 +55,7 @@ func artifacts() []*artifact {
 		{name: "uname tests (arm64)", vmPath: "/src/uname/uname.test", pkg: "./uname", test: true, env: arm64},
 		{name: "uname tests (arm v7)", vmPath: "/src/uname/uname.arm.test", pkg: "./uname", test: true, env: armv7},
 		{name: "cpuinfo tests (arm64)", vmPath: "/src/cpuinfo/cpuinfo.test", pkg: "./cpuinfo", test: true, env: arm64},
+		{name: "crictl (arm64)", vmPath: "/usr/local/bin/crictl", engine: "crictl", env: arm64},
 	}
 }
 
@@ -302,6 +304,22 @@ func boot(t *testing.T, root string, m cpuModel, kernel, initrd, disk, dir strin
 
 // build cross-builds a into dir and returns the binary's path.
 func build(root, dir string, a *artifact) (string, error) {
+	if a.engine != "" {
+		cmd := exec.Command("bash", filepath.Join(root, "scripts/engines.sh"), a.engine)
+		cmd.Env = append(os.Environ(), a.env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("%s: scripts/engines.sh %s (%s): %v\n%s", a.name, a.engine, strings.Join(a.env, " "), err, stderr.Bytes())
+		}
+		for _, p := range strings.Fields(string(out)) {
+			if filepath.Base(p) == a.engine {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("%s: scripts/engines.sh %s printed no %s: %q", a.name, a.engine, a.engine, out)
+	}
 	out := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_", "(", "", ")", "").Replace(a.name))
 	args := []string{"build", "-trimpath", "-o", out, a.pkg}
 	if a.test {

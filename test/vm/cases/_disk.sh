@@ -28,6 +28,10 @@ disk_up() {
   mount -t tmpfs -o mode=0755 tmpfs $D/run
   mount -t tmpfs -o mode=1777 tmpfs $D/tmp
   for b in /usr/local/bin /cases /armhf; do mount --bind $b $D$b; done
+  # What a host has and no package on the disk provides: the CRI copies
+  # them into host-network pods.
+  echo "127.0.0.1 localhost $(hostname)" >$D/etc/hosts
+  : >$D/etc/resolv.conf
   # cgroup v2: let the daemons' child cgroups use the controllers.
   for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
     echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null

@@ -1,0 +1,38 @@
+# vm-timeout: 240
+# containerd's CRI, Kubernetes' path: Debian's containerd:arm64 (1.6) with
+# the runtime handler `armhf-shim install containerd` declares, on
+# Debian's own config.toml. Imports the busybox images into the k8s.io
+# namespace and tags the arm64 sleeper as the sandbox image (no registry).
+# Output: the install's report, "containerd ready after Ns", the images.
+. /cases/_lib.sh
+. /cases/_disk.sh
+need "$SHIM" /usr/local/bin/crictl
+disk_up
+# Debian's config.toml has a CRI section, which containerd 1.6 would let a
+# drop-in replace whole: install refuses and prints the handler's lines to
+# add by hand, which is what a user of Debian 12 does.
+if in_disk armhf-shim install containerd >/tmp/install.out 2>&1; then
+  cat /tmp/install.out
+else
+  cat /tmp/install.out
+  grep -q "by hand" /tmp/install.out || exit 1
+  sed -n '/(left unchanged):$/,$p' /tmp/install.out | sed 1d >>$D/etc/containerd/config.toml
+  echo "added install's lines to /etc/containerd/config.toml by hand, as it says"
+fi
+printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\ntimeout: 60\n' \
+  >$D/etc/crictl.yaml
+in_disk setsid containerd >/tmp/containerd.log 2>&1 </dev/null &
+if t=$(wait_for 180 in_disk crictl info); then
+  echo "containerd ready after $t"
+else
+  echo "containerd's CRI did not answer within 180s; its log:" >&2
+  tail -30 /tmp/containerd.log >&2
+  exit 1
+fi
+sandbox=$(in_disk crictl info -o go-template --template '{{.config.sandboxImage}}')
+echo "sandbox image: $sandbox"
+for i in busybox-armhf busybox-arm64 pause-arm64; do
+  in_disk ctr -n k8s.io images import --all-platforms /images/$i.tar >/dev/null || exit 1
+done
+in_disk ctr -n k8s.io images tag docker.io/library/pause:local "$sandbox" >/dev/null || exit 1
+in_disk crictl images | awk 'NR > 1 { print $1 ":" $2 }'
