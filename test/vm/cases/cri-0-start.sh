@@ -9,14 +9,16 @@
 need "$SHIM" /usr/local/bin/crictl
 disk_up
 # Debian's config.toml has a CRI section, which containerd 1.6 would let a
-# drop-in replace whole: install refuses and prints the handler's lines to
-# add by hand, which is what a user of Debian 12 does.
+# drop-in replace whole: install writes the handler into it. Should install
+# refuse instead and print lines to add by hand, the case follows them.
 if in_disk armhf-shim install containerd >/tmp/install.out 2>&1; then
   cat /tmp/install.out
 else
   cat /tmp/install.out
   grep -q "by hand" /tmp/install.out || exit 1
   sed -n '/(left unchanged):$/,$p' /tmp/install.out | sed 1d >>$D/etc/containerd/config.toml
+  ln=$(sed -n 's/.*(after `\(ln -s [^`]*\)`.*/\1/p' /tmp/install.out)
+  [ -z "$ln" ] || in_disk $ln || exit 1
   echo "added install's lines to /etc/containerd/config.toml by hand, as it says"
 fi
 printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\ntimeout: 60\n' \

@@ -18,7 +18,7 @@ cat >$D/tmp/cri/ctr.json <<'JSON'
  "log_path": "probe.log",
  "linux": {}}
 JSON
-id=$(in_disk crictl run --runtime armhf /tmp/cri/ctr.json /tmp/cri/pod.json) || exit 1
+id=$(in_disk crictl run --no-pull --runtime armhf /tmp/cri/ctr.json /tmp/cri/pod.json) || exit 1
 exited() { [ "$(in_disk crictl inspect -o go-template --template '{{.status.state}}' "$id")" = CONTAINER_EXITED ]; }
 wait_for 60 exited >/dev/null || { echo "container $id did not exit within 60s" >&2; exit 1; }
 in_disk crictl logs "$id"
