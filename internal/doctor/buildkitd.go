@@ -2,7 +2,9 @@ package doctor
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,6 +26,12 @@ type BuildkitdConfig struct {
 	ContainerdBinary string
 	ContainerdShim   bool
 	ContainerdOff    bool
+	// ContainerdAuto: the file leaves the containerd worker's enabled
+	// unset, so buildkitd makes the worker only if containerd answers
+	// when it starts.
+	ContainerdAuto bool
+	// Addresses are its [grpc] address.
+	Addresses []string
 }
 
 // installed: the file registers armhf-shim's wrapper with a worker.
@@ -47,6 +55,13 @@ type Buildkitd struct {
 	// ContainerdRuntime is its --containerd-worker-runtime ("" unset):
 	// buildkitd then replaces the config's runtime, options and all.
 	ContainerdRuntime string
+	// Addr is the unix socket doctor asked it on ("" none it could);
+	// Workers the executors of the workers it reported ("oci",
+	// "containerd") when WorkersKnown, else WorkersNote says why not.
+	Addr         string
+	Workers      []string
+	WorkersKnown bool
+	WorkersNote  string
 }
 
 // BuildkitdFacts are the default buildkitd.toml and the running buildkitds.
@@ -87,6 +102,8 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 		oci := workerOn(d.OCIWorker, c.OCIOff)
 		switch {
 		case !oci:
+		case d.WorkersKnown && !slices.Contains(d.Workers, "oci"):
+			r.say("buildkitd pid %d reports no OCI worker (its workers: %s)", d.Pid, workerList(d.Workers))
 		case d.FlagBinary != "" && d.FlagShim:
 			r.Active = true
 			r.say("buildkitd pid %d: OCI worker binary %s (--oci-worker-binary), armhf-shim's", d.Pid, d.FlagBinary)
@@ -106,11 +123,27 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 			r.say("buildkitd pid %d: OCI worker runs runc, not armhf-shim", d.Pid)
 		}
 		if c.ContainerdShim && workerOn(d.ContainerdWorker, c.ContainerdOff) {
+			// On auto buildkitd makes the containerd worker only if
+			// containerd answered when it started, so only the running
+			// buildkitd knows.
+			auto := d.ContainerdWorker == "auto" || d.ContainerdWorker == "" && c.ContainerdAuto
 			switch {
 			case d.ContainerdRuntime != "":
 				r.problem("buildkitd pid %d's --containerd-worker-runtime=%s replaces [worker.containerd.runtime] of %s, BinaryName and all: drop the flag and restart it",
 					d.Pid, d.ContainerdRuntime, c.Path)
-			case !stale:
+			case stale:
+			case d.WorkersKnown && !slices.Contains(d.Workers, "containerd"):
+				r.say("buildkitd pid %d reports no containerd worker (its workers: %s)", d.Pid, workerList(d.Workers))
+				r.problem("buildkitd pid %d has no containerd worker, so the wrapper %s that %s gives its runc shim runs nothing: buildkitd makes that worker only if containerd answered when it started; start containerd, then restart buildkitd",
+					d.Pid, c.ContainerdBinary, c.Path)
+			case d.WorkersKnown:
+				r.Active = true
+				r.say("buildkitd pid %d: the containerd worker's runc shim runs %s (buildkitd reports the worker)", d.Pid, c.ContainerdBinary)
+			case auto:
+				r.say("buildkitd pid %d: containerd worker unknown (auto: depends on whether containerd answered when buildkitd started; %s); if it has one, its runc shim runs %s",
+					d.Pid, d.WorkersNote, c.ContainerdBinary)
+			default:
+				// Enabled: buildkitd makes the worker or does not start.
 				r.Active = true
 				r.say("buildkitd pid %d: the containerd worker's runc shim runs %s", d.Pid, c.ContainerdBinary)
 			}
@@ -129,6 +162,13 @@ func workerOn(flag string, configOff bool) bool {
 		return b
 	}
 	return true // auto: on where its runtime is there
+}
+
+func workerList(w []string) string {
+	if len(w) == 0 {
+		return "none"
+	}
+	return strings.Join(w, ", ")
 }
 
 func describeBuildkitdConfig(c BuildkitdConfig) string {

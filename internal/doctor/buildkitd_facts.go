@@ -1,12 +1,17 @@
 package doctor
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/armhf-shim/armhf-shim/shim/install"
 )
@@ -38,6 +43,8 @@ func (h *host) buildkitdConfig(root, path string) BuildkitdConfig {
 	c.OCIShim = c.OCIBinary != "" && h.isShimIn(root, c.OCIBinary)
 	c.OCIOff = cfg.Worker.OCI.Enabled != nil && !*cfg.Worker.OCI.Enabled
 	c.ContainerdOff = !cfg.ContainerdEnabled()
+	c.ContainerdAuto = cfg.Worker.Containerd.Enabled == nil
+	c.Addresses = cfg.GRPC.Address
 	c.ContainerdBinary = cfg.ContainerdBinary()
 	c.ContainerdShim = c.ContainerdBinary != "" && h.isShimIn(root, c.ContainerdBinary)
 	return c
@@ -97,6 +104,7 @@ func (h *host) buildkitdFacts() BuildkitdFacts {
 		if d.FlagBinary != "" {
 			d.FlagShim = h.isShimIn(root, d.FlagBinary)
 		}
+		d.Addr, d.Workers, d.WorkersKnown, d.WorkersNote = h.buildkitdWorkers(root, BuildkitdAddrs(dir, args, d.Config.Addresses))
 		f.Daemons = append(f.Daemons, d)
 	}
 	return f
@@ -128,4 +136,87 @@ func fsutilSameRoot(dir string) bool {
 	a, err1 := os.Stat(filepath.Join(dir, "root") + "/")
 	b, err2 := os.Stat("/")
 	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}
+
+// DefaultBuildkitdAddr is the socket a root buildkitd listens on without
+// --addr or [grpc] address.
+const DefaultBuildkitdAddr = "unix:///run/buildkit/buildkitd.sock"
+
+// BuildkitdAddrs are the addresses the buildkitd of /proc dir, run with
+// args, listens on: its --addr flags, else its config's [grpc] address
+// (cfg), else buildkitd's default.
+func BuildkitdAddrs(dir string, args, cfg []string) []string {
+	var addrs []string
+	for i := 1; i < len(args); i++ {
+		if args[i] == "--addr" && i+1 < len(args) {
+			addrs = append(addrs, args[i+1])
+			i++
+		} else if v, ok := strings.CutPrefix(args[i], "--addr="); ok {
+			addrs = append(addrs, v)
+		}
+	}
+	switch {
+	case len(addrs) > 0:
+		return addrs
+	case len(cfg) > 0:
+		return cfg
+	}
+	return []string{DefaultBuildkitdAddr}
+}
+
+// buildkitdWorkers asks the buildkitd listening on addrs (seen from root)
+// for its workers with buildctl: what it runs, not what its config asks.
+// sock is the socket asked ("" none), note why the workers are unknown.
+func (h *host) buildkitdWorkers(root string, addrs []string) (sock string, workers []string, known bool, note string) {
+	for _, a := range addrs {
+		if p, ok := strings.CutPrefix(a, "unix://"); ok {
+			sock = filepath.Join(root, p)
+			break
+		}
+	}
+	if sock == "" {
+		return "", nil, false, fmt.Sprintf("it listens on no unix socket doctor can reach (%s)", strings.Join(addrs, ", "))
+	}
+	buildctl, err := exec.LookPath("buildctl")
+	if err != nil {
+		return sock, nil, false, "buildctl, which doctor asks a buildkitd's workers with, is not on PATH"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, buildctl, "--addr", "unix://"+sock, "debug", "workers", "--format", "{{json .}}")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err == nil {
+		workers, err = parseBuildkitWorkers(out)
+	}
+	if err != nil {
+		return sock, nil, false, fmt.Sprintf("buildctl --addr unix://%s debug workers: %v %s", sock, err, strings.TrimSpace(tailLines(stderr.String(), 2)))
+	}
+	return sock, workers, true, ""
+}
+
+// parseBuildkitWorkers is the executor ("oci", "containerd") of each
+// worker in buildctl debug workers --format '{{json .}}'.
+func parseBuildkitWorkers(out []byte) ([]string, error) {
+	var ws []struct {
+		Labels map[string]string `json:"labels"`
+	}
+	if err := json.Unmarshal(out, &ws); err != nil {
+		return nil, fmt.Errorf("unexpected output %q: %w", tailLines(string(out), 2), err)
+	}
+	var ex []string
+	for _, w := range ws {
+		ex = append(ex, w.Labels["org.mobyproject.buildkit.worker.executor"])
+	}
+	return ex, nil
+}
+
+// tailLines is the last n lines of s.
+func tailLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
 }

@@ -12,6 +12,10 @@ func TestJudgeBuildkitd(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
 	shimCfg := BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml", Present: true, Mod: t0,
 		OCIBinary: "/usr/bin/armhf-runc", OCIShim: true, ContainerdBinary: "/usr/bin/armhf-runc", ContainerdShim: true}
+	ctdCfg := BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml", Present: true, Mod: t0, OCIOff: true,
+		ContainerdBinary: "/usr/bin/armhf-runc", ContainerdShim: true, ContainerdAuto: true}
+	ctdOn := ctdCfg
+	ctdOn.ContainerdAuto = false
 	plain := BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml", Present: true, Mod: t0}
 	for _, tc := range []struct {
 		name              string
@@ -34,6 +38,21 @@ func TestJudgeBuildkitd(t *testing.T) {
 			"", ""},
 		{"flag alone (a builder container)", BuildkitdFacts{Default: plain, Daemons: []Buildkitd{{Pid: 9, Config: BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml"}, FlagBinary: "/usr/bin/armhf-runc", FlagShim: true}}}, false, true, "",
 			"--oci-worker-binary), armhf-shim's"},
+		// The containerd worker on auto: buildkitd made it only if
+		// containerd answered at its start. Asked, it says; not asked,
+		// doctor does not claim it.
+		{"containerd worker on auto, not asked", BuildkitdFacts{Default: ctdCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: ctdCfg, WorkersNote: "buildctl is not on PATH"}}}, true, false, "",
+			"unknown (auto: depends on whether containerd answered when buildkitd started"},
+		{"containerd worker on auto, reported", BuildkitdFacts{Default: ctdCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: ctdCfg, WorkersKnown: true, Workers: []string{"containerd"}}}}, true, true, "",
+			"buildkitd pid 7: the containerd worker's runc shim runs /usr/bin/armhf-runc (buildkitd reports the worker)"},
+		{"containerd worker on auto, absent", BuildkitdFacts{Default: ctdCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: ctdCfg, WorkersKnown: true}}}, true, false,
+			"buildkitd pid 7 has no containerd worker", "reports no containerd worker"},
+		{"containerd worker enabled in the file", BuildkitdFacts{Default: ctdOn, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: ctdOn, WorkersNote: "x"}}}, true, true, "",
+			"the containerd worker's runc shim runs"},
+		{"containerd worker auto by flag", BuildkitdFacts{Default: ctdOn, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: ctdOn, ContainerdWorker: "auto", WorkersNote: "x"}}}, true, false, "",
+			"unknown (auto"},
+		{"OCI worker reported absent", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: shimCfg, ContainerdWorker: "false", WorkersKnown: true, Workers: []string{"containerd"}}}}, true, false,
+			"", "reports no OCI worker"},
 		{"plain runc", BuildkitdFacts{Default: plain, Daemons: []Buildkitd{{Pid: 9, Config: plain}}}, false, false, "", "OCI worker runs runc, not armhf-shim"},
 		{"malformed", BuildkitdFacts{Default: BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml", Present: true, Err: os.ErrInvalid}}, false, false, "buildkitd: /etc/buildkit/buildkitd.toml: invalid argument", ""},
 	} {
@@ -82,5 +101,24 @@ func TestBuildkitdFacts(t *testing.T) {
 	}
 	if b.Pid != 42 || b.Config.Path != "/etc/bk2.toml" || !b.Config.ContainerdShim || b.Config.OCIShim || b.ContainerdWorker != "false" {
 		t.Errorf("pid 42: %+v", b)
+	}
+}
+
+// buildctl debug workers --format '{{json .}}' as buildkit v0.35.0 prints it.
+func TestParseBuildkitWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		out  string
+		want string
+		err  bool
+	}{
+		{`[{"id":"q1","labels":{"org.mobyproject.buildkit.worker.executor":"oci","org.mobyproject.buildkit.worker.snapshotter":"overlayfs"},"platforms":[{"architecture":"amd64","os":"linux"}]}]` + "\n", "oci", false},
+		{`[{"id":"a","labels":{"org.mobyproject.buildkit.worker.executor":"oci"}},{"id":"b","labels":{"org.mobyproject.buildkit.worker.executor":"containerd"}}]`, "oci,containerd", false},
+		{"null\n", "", false},
+		{"error: connection refused", "", true},
+	} {
+		got, err := parseBuildkitWorkers([]byte(tc.out))
+		if strings.Join(got, ",") != tc.want || (err != nil) != tc.err {
+			t.Errorf("parseBuildkitWorkers(%q) = %q, %v", tc.out, got, err)
+		}
 	}
 }

@@ -395,26 +395,15 @@ func (h *host) localBuildkitd(endpoint string) *LocalBuildkitd {
 		if len(args) == 0 || filepath.Base(args[0]) != "buildkitd" {
 			continue
 		}
-		addrs := []string{}
-		for i := 1; i < len(args); i++ {
-			if args[i] == "--addr" && i+1 < len(args) {
-				addrs = append(addrs, args[i+1])
-				i++
-			} else if v, ok := strings.CutPrefix(args[i], "--addr="); ok {
-				addrs = append(addrs, v)
-			}
-		}
-		if len(addrs) == 0 {
-			addrs = []string{"unix:///run/buildkit/buildkitd.sock"}
-		}
-		for _, a := range addrs {
+		path := BuildkitdConfigPath(dir, args)
+		config, _ := os.ReadFile(filepath.Join(dir, "root", path)) // absent: buildkitd's defaults
+		cfg, _ := install.ParseBuildkitdConfig(config)
+		for _, a := range BuildkitdAddrs(dir, args, cfg.GRPC.Address) {
 			if strings.TrimPrefix(a, "unix://") != sock {
 				continue
 			}
 			pid, _ := strconv.Atoi(filepath.Base(dir))
-			l := &LocalBuildkitd{Pid: pid, Args: args[1:], Path: BuildkitdConfigPath(dir, args)}
-			l.Config, _ = os.ReadFile(filepath.Join(dir, "root", l.Path)) // absent: buildkitd's defaults
-			return l
+			return &LocalBuildkitd{Pid: pid, Args: args[1:], Path: path, Config: config}
 		}
 	}
 	return nil

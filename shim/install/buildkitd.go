@@ -41,6 +41,9 @@ var (
 // BuildkitdConfig is what install and doctor read of buildkitd.toml, with
 // the names and types of buildkit's cmd/buildkitd/config (v0.35.0).
 type BuildkitdConfig struct {
+	GRPC struct {
+		Address []string `toml:"address"`
+	} `toml:"grpc"`
 	Worker struct {
 		OCI struct {
 			Enabled *bool  `toml:"enabled"`

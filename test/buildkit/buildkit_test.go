@@ -496,3 +496,77 @@ func verifyUnits(t *testing.T, buildkitd string) {
 	}
 	t.Logf("systemd-analyze verify: %v %s", err, fmt.Sprint(len(out), " bytes of output"))
 }
+
+// doctor judges a containerd worker left on auto (enabled unset) by what
+// the running buildkitd reports: started while containerd answered, it has
+// the worker (active); started without containerd, it has none (a
+// problem); and with no buildctl to ask, doctor says unknown, not active.
+func TestDoctorContainerdWorkerAuto(t *testing.T) {
+	tl := setup(t)
+	ctd := testenv.StartContainerd(t, testenv.ContainerdOptions{})
+	withBuildctl := filepath.Dir(tl.buildctl) + ":" + os.Getenv("PATH")
+	for _, tc := range []struct {
+		name, ctdAddr string
+		path          string // doctor's PATH
+		detail        string
+		problem       bool
+	}{
+		{"containerd answered", ctd.Address, withBuildctl, "the containerd worker's runc shim runs " + tl.wrapper + " (buildkitd reports the worker)", false},
+		{"no containerd", "/nonexistent/containerd.sock", withBuildctl, "reports no containerd worker", true},
+		{"no buildctl", "/nonexistent/containerd.sock", os.Getenv("PATH"),
+			"containerd worker unknown (auto: depends on whether containerd answered when buildkitd started", false},
+	} {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			if tc.path == os.Getenv("PATH") {
+				if p, err := exec.LookPath("buildctl"); err == nil {
+					t.Fatalf("buildctl is on the test's PATH (%s): the case needs a PATH without it", p)
+				}
+			}
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "buildkitd.toml")
+			os.WriteFile(cfg, []byte("[worker.containerd]\n  address = \""+tc.ctdAddr+"\"\n  namespace = \"armhf-test\"\n"), 0o644)
+			if out, err := exec.Command(tl.shim, "install", "buildkitd", "--config", cfg, "--binary", tl.wrapper).CombinedOutput(); err != nil {
+				t.Fatalf("armhf-shim install buildkitd: %v\n%s", err, out)
+			}
+			root := filepath.Join(dir, "root")
+			addr := "unix://" + filepath.Join(dir, "buildkitd.sock")
+			b := tl.start(t, root, addr, tl.buildkitd, "--config", cfg, "--root", root, "--addr", addr)
+			pid := fmt.Sprintf("buildkitd pid %d", b.cmd.Process.Pid)
+			cmd := exec.Command(tl.shim, "doctor", "--json", "--buildkitd-config", cfg)
+			cmd.Env = append(cleanEnv(), "PATH="+tc.path)
+			out, err := cmd.Output()
+			if err != nil && len(out) == 0 {
+				t.Fatalf("armhf-shim doctor: %v", err)
+			}
+			var r struct {
+				Routes []struct {
+					Name   string
+					Detail string
+				}
+				Problems []string
+			}
+			if err := json.Unmarshal(out, &r); err != nil {
+				t.Fatalf("doctor --json: %v\n%s", err, out)
+			}
+			var detail string
+			for _, rt := range r.Routes {
+				if rt.Name == "buildkitd" {
+					detail = rt.Detail
+				}
+			}
+			if !strings.Contains(detail, pid+": "+tc.detail) && !strings.Contains(detail, pid+" "+tc.detail) {
+				t.Errorf("doctor's buildkitd route does not say %q of %s:\n%s", tc.detail, pid, detail)
+			}
+			var problems []string
+			for _, p := range r.Problems {
+				if strings.Contains(p, pid+" ") {
+					problems = append(problems, p)
+				}
+			}
+			if tc.problem != (len(problems) > 0) || tc.problem && !strings.Contains(problems[0], "has no containerd worker") {
+				t.Errorf("doctor's problems about %s: %q", pid, problems)
+			}
+			t.Logf("doctor: %s\nproblems: %q", detail, problems)
+		})
+	}
+}
