@@ -112,22 +112,70 @@ func (h *host) buildkitdFacts() BuildkitdFacts {
 
 // BuildkitdConfigPath is the buildkitd.toml the buildkitd of /proc dir,
 // run with args, reads: its --config, else $BUILDKITD_CONFIG (buildkitd's
-// own fallback for the flag), else the default.
+// own fallback for the flag), else its default (a rootless buildkitd's
+// under its $XDG_CONFIG_HOME: buildkitdDefaults).
 func BuildkitdConfigPath(dir string, args []string) string {
 	if len(args) > 1 {
 		if v, ok := flagValue(args[1:], "--config"); ok {
 			return v
 		}
 	}
-	cfg := install.DefaultBuildkitdConfig
-	if env, err := os.ReadFile(filepath.Join(dir, "environ")); err == nil {
-		for _, e := range strings.Split(string(env), "\x00") {
-			if v, ok := strings.CutPrefix(e, "BUILDKITD_CONFIG="); ok && v != "" {
-				cfg = v
-			}
+	env := procEnviron(dir)
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "BUILDKITD_CONFIG="); ok && v != "" {
+			return v
 		}
 	}
+	uidMap, _ := os.ReadFile(filepath.Join(dir, "uid_map"))
+	cfg, _ := buildkitdDefaults(env, string(uidMap))
 	return cfg
+}
+
+// procEnviron is the environment of the process of /proc dir (nil when
+// unreadable).
+func procEnviron(dir string) []string {
+	b, err := os.ReadFile(filepath.Join(dir, "environ"))
+	if err != nil {
+		return nil
+	}
+	return strings.Split(string(b), "\x00")
+}
+
+// buildkitdDefaults are the config file and address a buildkitd with
+// environment env and /proc/PID/uid_map uidMap uses when not told: as
+// buildkitd v0.35.0 decides (isRootlessConfig, appdefaults), a rootless
+// one — in a user namespace, $USER set and not root — reads
+// $XDG_CONFIG_HOME/buildkit/buildkitd.toml (else ~/.config/buildkit) and
+// listens in $XDG_RUNTIME_DIR/buildkit; others /etc/buildkit and
+// /run/buildkit.
+func buildkitdDefaults(env []string, uidMap string) (config, addr string) {
+	config, addr = install.DefaultBuildkitdConfig, DefaultBuildkitdAddr
+	get := func(k string) string {
+		v := ""
+		for _, e := range env {
+			if s, ok := strings.CutPrefix(e, k+"="); ok {
+				v = s
+			}
+		}
+		return v
+	}
+	// Outside a user namespace uid_map maps all uids onto themselves.
+	f := strings.Fields(uidMap)
+	inUserNS := len(f) >= 3 && !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+	if u := get("USER"); !inUserNS || u == "" || u == "root" {
+		return config, addr
+	}
+	dir := func(v string) string { d, _, _ := strings.Cut(v, ":"); return d }
+	switch {
+	case get("XDG_CONFIG_HOME") != "":
+		config = filepath.Join(dir(get("XDG_CONFIG_HOME")), "buildkit", "buildkitd.toml")
+	case get("HOME") != "":
+		config = filepath.Join(get("HOME"), ".config", "buildkit", "buildkitd.toml")
+	}
+	if r := get("XDG_RUNTIME_DIR"); r != "" {
+		addr = "unix://" + filepath.Join(dir(r), "buildkit", "buildkitd.sock")
+	}
+	return config, addr
 }
 
 // fsutilSameRoot reports whether the process of /proc dir has doctor's
@@ -138,13 +186,13 @@ func fsutilSameRoot(dir string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
-// DefaultBuildkitdAddr is the socket a root buildkitd listens on without
-// --addr or [grpc] address.
+// DefaultBuildkitdAddr is the socket a buildkitd that is not rootless
+// listens on without --addr or [grpc] address.
 const DefaultBuildkitdAddr = "unix:///run/buildkit/buildkitd.sock"
 
 // BuildkitdAddrs are the addresses the buildkitd of /proc dir, run with
 // args, listens on: its --addr flags, else its config's [grpc] address
-// (cfg), else buildkitd's default.
+// (cfg), else buildkitd's default (buildkitdDefaults).
 func BuildkitdAddrs(dir string, args, cfg []string) []string {
 	var addrs []string
 	for i := 1; i < len(args); i++ {
@@ -161,7 +209,9 @@ func BuildkitdAddrs(dir string, args, cfg []string) []string {
 	case len(cfg) > 0:
 		return cfg
 	}
-	return []string{DefaultBuildkitdAddr}
+	uidMap, _ := os.ReadFile(filepath.Join(dir, "uid_map"))
+	_, def := buildkitdDefaults(procEnviron(dir), string(uidMap))
+	return []string{def}
 }
 
 // buildkitdWorkers asks the buildkitd listening on addrs (seen from root)

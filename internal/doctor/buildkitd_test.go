@@ -122,3 +122,48 @@ func TestParseBuildkitWorkers(t *testing.T) {
 		}
 	}
 }
+
+// buildkitd's defaults follow its own rule (cmd/buildkitd isRootlessConfig,
+// appdefaults): in a user namespace as a user other than root it reads
+// $XDG_CONFIG_HOME/buildkit (else ~/.config/buildkit) and listens on
+// $XDG_RUNTIME_DIR/buildkit; else /etc/buildkit and /run/buildkit.
+func TestBuildkitdDefaults(t *testing.T) {
+	const host = "         0          0 4294967295\n"
+	const userns = "         0       1000          1\n         1     100000      65536\n"
+	for _, tc := range []struct {
+		name      string
+		env       []string
+		uidMap    string
+		cfg, addr string
+	}{
+		{"root", []string{"USER=root", "HOME=/root", "XDG_CONFIG_HOME=/root/.config"}, host, "/etc/buildkit/buildkitd.toml", "unix:///run/buildkit/buildkitd.sock"},
+		{"a user, no user namespace", []string{"USER=ci", "HOME=/home/ci"}, host, "/etc/buildkit/buildkitd.toml", "unix:///run/buildkit/buildkitd.sock"},
+		{"rootless, XDG", []string{"USER=ci", "HOME=/home/ci", "XDG_CONFIG_HOME=/srv/ci/conf", "XDG_RUNTIME_DIR=/run/user/1000"}, userns,
+			"/srv/ci/conf/buildkit/buildkitd.toml", "unix:///run/user/1000/buildkit/buildkitd.sock"},
+		{"rootless, HOME", []string{"USER=ci", "HOME=/home/ci"}, userns, "/home/ci/.config/buildkit/buildkitd.toml", "unix:///run/buildkit/buildkitd.sock"},
+		{"mapped root in a user namespace", []string{"USER=root", "HOME=/root"}, userns, "/etc/buildkit/buildkitd.toml", "unix:///run/buildkit/buildkitd.sock"},
+		{"uid_map unreadable", []string{"USER=ci", "HOME=/home/ci"}, "", "/etc/buildkit/buildkitd.toml", "unix:///run/buildkit/buildkitd.sock"},
+	} {
+		cfg, addr := buildkitdDefaults(tc.env, tc.uidMap)
+		if cfg != tc.cfg || addr != tc.addr {
+			t.Errorf("%s: %s, %s; want %s, %s", tc.name, cfg, addr, tc.cfg, tc.addr)
+		}
+	}
+}
+
+// The config path and address of a rootless buildkitd from its /proc files.
+func TestBuildkitdRootlessPaths(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "environ"), []byte("USER=ci\x00HOME=/home/ci\x00XDG_RUNTIME_DIR=/run/user/1000\x00"), 0o644)
+	os.WriteFile(filepath.Join(dir, "uid_map"), []byte("0 1000 1\n1 100000 65536\n"), 0o644)
+	args := []string{"buildkitd"}
+	if p := BuildkitdConfigPath(dir, args); p != "/home/ci/.config/buildkit/buildkitd.toml" {
+		t.Errorf("config %s", p)
+	}
+	if a := BuildkitdAddrs(dir, args, nil); len(a) != 1 || a[0] != "unix:///run/user/1000/buildkit/buildkitd.sock" {
+		t.Errorf("addrs %q", a)
+	}
+	if a := BuildkitdAddrs(dir, args, []string{"unix:///srv/bk.sock"}); len(a) != 1 || a[0] != "unix:///srv/bk.sock" {
+		t.Errorf("addrs with [grpc] address: %q", a)
+	}
+}
