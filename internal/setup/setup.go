@@ -119,6 +119,14 @@ func lock(state string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
+// configArg is the --config argument naming file ("" for the default).
+func configArg(file string) string {
+	if file == "" {
+		return ""
+	}
+	return " --config " + file
+}
+
 // installRun is install.RunChanged; a test runs a concurrent install
 // just before it.
 var installRun = install.RunChanged
@@ -182,12 +190,18 @@ func Run(o Options, f Facts) (int, error) {
 		// step install never applied changes nothing). Recorded from
 		// install's own look under its lock: a concurrent install between
 		// the look above and install's lock is not taken for setup's.
-		ahead := false
+		// A target partly installed before setup (an uninstall would
+		// already change something) is not claimed: --undo would remove
+		// the user's part with setup's.
+		ahead, partial := false, false
 		var recErr error
 		if err == nil {
 			io := o.installOptions(s, false)
 			if !o.DryRun && !recorded[s.Key()] {
-				io.BeforeChange = func() error {
+				io.BeforeChange = func(part bool) error {
+					if partial = part; part {
+						return nil
+					}
 					st.Steps = append(st.Steps, s)
 					if recErr = writeState(o.State, st); recErr != nil {
 						st.Steps = st.Steps[:len(st.Steps)-1]
@@ -219,8 +233,12 @@ func Run(o Options, f Facts) (int, error) {
 			}
 			continue
 		}
+		if partial {
+			fmt.Fprintf(o.Out, "setup: %s: part of it was installed before setup ran; setup completed it but does not record it, so setup --undo leaves it: remove it with armhf-shim uninstall %s%s\n",
+				s.Target, s.Target, configArg(s.Config))
+		}
 		changed = append(changed, s)
-		recorded[s.Key()] = true
+		recorded[s.Key()] = ahead || recorded[s.Key()]
 	}
 	pending, reloaded := o.applyAll(changed)
 	if o.DryRun {

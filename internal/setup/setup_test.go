@@ -327,3 +327,53 @@ func TestRunConcurrentInstallNotRecorded(t *testing.T) {
 		t.Errorf("setup does not say docker was already set up:\n%s", out.String())
 	}
 }
+
+// TestRunPartialInstallNotClaimed: a target the user had partly installed
+// (their runtime entry in daemon.json, the armhf-runc link gone) is
+// completed but not recorded: setup --undo must not remove the user's
+// part with setup's.
+func TestRunPartialInstallNotClaimed(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "daemon.json")
+	if err := os.WriteFile(cfg, []byte("{\"log-level\": \"warn\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shim := filepath.Join(dir, "bin", "armhf-shim")
+	os.MkdirAll(filepath.Dir(shim), 0o755)
+	if err := os.WriteFile(shim, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The user's own install, then its runc link removed.
+	if err := install.Run(install.Options{Target: "docker", Config: cfg, Binary: shim, Out: &bytes.Buffer{}}); err != nil {
+		t.Fatal(err)
+	}
+	users, _ := os.ReadFile(cfg)
+	link := filepath.Join(dir, "bin", install.RuntimeLinkName)
+	if err := os.Remove(link); err != nil {
+		t.Fatalf("the user's install made no %s to remove: %v", link, err)
+	}
+	state := filepath.Join(dir, "state", "setup.json")
+	facts := Facts{Dockerd: Engine{Running: []Daemon{{Pid: 1 << 22, Config: cfg, Unit: "docker.service"}}}}
+	out := &bytes.Buffer{}
+	o := Options{State: state, Binary: shim, Out: out, Systemctl: "true",
+		Doctor: doctor.Options{BuildkitDropIn: filepath.Join(dir, "none.conf")}}
+	if _, err := Run(o, facts); err != nil {
+		t.Fatalf("setup: %v\n%s", err, out.String())
+	}
+	if _, err := os.Lstat(link); err != nil {
+		t.Errorf("setup did not complete the install (%v):\n%s", err, out.String())
+	}
+	if rec, err := os.ReadFile(state); err == nil && strings.Contains(string(rec), cfg) {
+		t.Errorf("setup claimed the user's partly installed docker target (setup --undo would remove the user's runtime entry):\n%s", rec)
+	}
+	if !strings.Contains(out.String(), "setup --undo leaves it") {
+		t.Errorf("setup does not say --undo leaves the target:\n%s", out.String())
+	}
+	o.Out = &bytes.Buffer{}
+	if _, err := Undo(o, facts); err != nil {
+		t.Fatalf("setup --undo: %v", err)
+	}
+	if b, _ := os.ReadFile(cfg); string(b) != string(users) {
+		t.Errorf("setup --undo changed the user's daemon.json:\n%s\nwant\n%s", b, users)
+	}
+}

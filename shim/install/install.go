@@ -126,9 +126,12 @@ type Options struct {
 	// is made and only when it changes something (Plan.Changes), before
 	// anything is written: a caller records what it is about to change
 	// (setup) from the same look as the change, not from an earlier one a
-	// concurrent install may have made stale. Its error stops the run with
-	// nothing changed. Not called with DryRun.
-	BeforeChange func() error
+	// concurrent install may have made stale. partial says part of the
+	// target is installed already (an uninstall now would change
+	// something), so an uninstall later would remove more than this run
+	// adds. Its error stops the run with nothing changed. Not called with
+	// DryRun.
+	BeforeChange func(partial bool) error
 	Out          io.Writer
 	Now          func() time.Time
 	procRoot     string // where the running dockerds are looked for ("" = /proc)
@@ -375,7 +378,12 @@ func RunChanged(o Options) (bool, error) {
 	}
 	changes := p.Changes()
 	if changes && !o.DryRun && o.BeforeChange != nil {
-		if err := o.BeforeChange(); err != nil {
+		// A target uninstall cannot plan (a foreign entry, an enabled
+		// unit) counts as partly installed: nothing claims it wrongly.
+		un := o
+		un.Uninstall, un.BeforeChange = true, nil
+		up, err := BuildPlan(un)
+		if err := o.BeforeChange(err != nil || up.Changes()); err != nil {
 			return false, err
 		}
 	}
