@@ -208,3 +208,48 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestRunDockerIPv6UninstallUserEdits: uninstall docker takes back the
+// ipv6 members only with the runtime, and only those still as --ipv6
+// wrote them: over a runtime entry the user pointed elsewhere it changes
+// nothing (the ipv6 members included); a member the user changed is kept
+// and named.
+func TestRunDockerIPv6UninstallUserEdits(t *testing.T) {
+	dir, bin := setup(t)
+	cfg := filepath.Join(dir, "daemon.json")
+	os.WriteFile(cfg, []byte(daemonJSON), 0o644)
+	var out bytes.Buffer
+	opts := Options{Target: "docker", Config: cfg, Binary: bin, Out: &out, Now: clock, IPv6: true, FixedCIDRv6: "fd00:ab::/64",
+		DockerdMajor: 20, procRoot: t.TempDir()}
+	if err := Run(opts); err != nil {
+		t.Fatal(err)
+	}
+	installed := mustRead(t, cfg)
+	link := filepath.Join(filepath.Dir(bin), RuntimeLinkName)
+	if !bytes.Contains(installed, []byte(`"`+link+`"`)) {
+		t.Fatalf("no runtime entry running %s:\n%s", link, installed)
+	}
+	foreign := bytes.Replace(installed, []byte(`"`+link+`"`), []byte(`"/opt/other/runc"`), 1)
+	os.WriteFile(cfg, foreign, 0o644)
+	un := opts
+	un.Uninstall, un.IPv6, un.FixedCIDRv6 = true, false, ""
+	if err := Run(un); err == nil || !strings.Contains(err.Error(), "left unchanged") {
+		t.Errorf("uninstall over the user's runtime entry: err = %v", err)
+	}
+	if b := mustRead(t, cfg); !bytes.Equal(b, foreign) {
+		t.Errorf("uninstall changed a file whose runtime entry the user pointed elsewhere:\n%s", b)
+	}
+	userCIDR := bytes.Replace(installed, []byte(`"fd00:ab::/64"`), []byte(`"fd42::/64"`), 1)
+	os.WriteFile(cfg, userCIDR, 0o644)
+	out.Reset()
+	if err := Run(un); err != nil {
+		t.Fatal(err)
+	}
+	m := decodeJSON(t, mustRead(t, cfg))
+	if m["fixed-cidr-v6"] != "fd42::/64" || m["ipv6"] != nil || m["ip6tables"] != nil || m["experimental"] != nil {
+		t.Errorf("after uninstall with the user's fixed-cidr-v6:\n%s", mustRead(t, cfg))
+	}
+	if !strings.Contains(out.String(), `kept "fixed-cidr-v6"`) {
+		t.Errorf("uninstall does not say it kept the user's fixed-cidr-v6:\n%s", out.String())
+	}
+}
