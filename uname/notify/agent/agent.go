@@ -63,6 +63,17 @@ func (a *Agent) Serve(ln *net.UnixListener) error {
 	// cannot keep a container's listener from being served, nor make the
 	// agent start goroutines without bound.
 	shakes, serving := make(chan struct{}, n), make(chan struct{}, n)
+	return a.acceptEach(ln, shakes, func(conn *net.UnixConn) { a.handle(conn, shakes, serving) },
+		fmt.Sprintf("%d connections are sending their state already: connection refused", n))
+}
+
+// acceptEach is the accept loop of both sockets: it accepts connections on
+// ln until ln is closed, and returns nil then. Each connection takes a
+// place in slots and is handed to serve on a goroutine of its own, which
+// frees the place (<-slots) when done with it; with no place free the
+// connection is closed at once and refused logged, so that no client can
+// make the agent start goroutines without bound.
+func (a *Agent) acceptEach(ln *net.UnixListener, slots chan struct{}, serve func(*net.UnixConn), refused string) error {
 	for {
 		conn, err := ln.AcceptUnix()
 		if errors.Is(err, net.ErrClosed) {
@@ -76,11 +87,11 @@ func (a *Agent) Serve(ln *net.UnixListener) error {
 			return err
 		}
 		select {
-		case shakes <- struct{}{}:
-			go a.handle(conn, shakes, serving)
+		case slots <- struct{}{}:
+			go serve(conn)
 		default:
 			conn.Close()
-			a.logf("%d connections are sending their state already: connection refused", n)
+			a.logf("%s", refused)
 		}
 	}
 }

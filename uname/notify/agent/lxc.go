@@ -92,29 +92,10 @@ func LXCReply(msg []byte, r *LXCRequest, resp notify.Resp) []byte {
 func (a *Agent) ServeLXC(ln *net.UnixListener) error {
 	n := max(a.Max, 1)
 	slots := make(chan struct{}, n)
-	for {
-		conn, err := ln.AcceptUnix()
-		if errors.Is(err, net.ErrClosed) {
-			return nil
-		}
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		select {
-		case slots <- struct{}{}:
-			go func() {
-				defer func() { <-slots }()
-				a.serveLXCConn(conn)
-			}()
-		default:
-			conn.Close()
-			a.logf("LXC: %d containers served already (the maximum): connection refused; liblxc answers their uname with ENOSYS", n)
-		}
-	}
+	return a.acceptEach(ln, slots, func(conn *net.UnixConn) {
+		defer func() { <-slots }()
+		a.serveLXCConn(conn)
+	}, fmt.Sprintf("LXC: %d containers served already (the maximum): connection refused; liblxc answers their uname with ENOSYS", n))
 }
 
 // serveLXCConn answers one monitor's notifications until it hangs up.
