@@ -203,15 +203,73 @@ func BuildkitdAddrs(dir string, args, cfg []string) []string {
 			addrs = append(addrs, v)
 		}
 	}
-	switch {
-	case len(addrs) > 0:
-		return addrs
-	case len(cfg) > 0:
-		return cfg
+	if len(addrs) == 0 {
+		addrs = cfg
+	}
+	if len(addrs) > 0 {
+		return resolveFDAddrs(dir, addrs)
 	}
 	uidMap, _ := os.ReadFile(filepath.Join(dir, "uid_map"))
 	_, def := buildkitdDefaults(procEnviron(dir), string(uidMap))
 	return []string{def}
+}
+
+// resolveFDAddrs replaces an fd:// address (systemd socket activation, as
+// armhf-buildkitd.service runs it) with the unix sockets the process of
+// /proc dir holds listening: the address names no path, but the inherited
+// socket has one, and that is where buildctl can ask it.
+func resolveFDAddrs(dir string, addrs []string) []string {
+	var out []string
+	for _, a := range addrs {
+		if !strings.HasPrefix(a, "fd://") {
+			out = append(out, a)
+			continue
+		}
+		paths := listeningUnixSockets(dir)
+		if len(paths) == 0 {
+			out = append(out, a)
+		}
+		for _, p := range paths {
+			out = append(out, "unix://"+p)
+		}
+	}
+	return out
+}
+
+// listeningUnixSockets are the paths of the listening unix sockets among
+// the open files of the process of /proc dir.
+func listeningUnixSockets(dir string) []string {
+	ents, err := os.ReadDir(filepath.Join(dir, "fd"))
+	if err != nil {
+		return nil
+	}
+	inodes := map[string]bool{}
+	for _, e := range ents {
+		l, _ := os.Readlink(filepath.Join(dir, "fd", e.Name()))
+		if ino, ok := strings.CutPrefix(l, "socket:["); ok {
+			inodes[strings.TrimSuffix(ino, "]")] = true
+		}
+	}
+	table, err := os.ReadFile(filepath.Join(dir, "net", "unix"))
+	if err != nil {
+		return nil
+	}
+	return unixListeners(table, inodes)
+}
+
+// unixListeners are the paths, in /proc/net/unix's text, of the listening
+// (__SO_ACCEPTCON) sockets whose inodes are in inodes.
+func unixListeners(table []byte, inodes map[string]bool) []string {
+	var paths []string
+	for _, line := range strings.Split(string(table), "\n")[1:] {
+		// Num RefCount Protocol Flags Type St Inode [Path]
+		f := strings.Fields(line)
+		if len(f) < 8 || !inodes[f[6]] || f[3] != "00010000" || !strings.HasPrefix(f[7], "/") {
+			continue
+		}
+		paths = append(paths, f[7])
+	}
+	return paths
 }
 
 // buildkitdWorkers asks the buildkitd listening on addrs (seen from root)

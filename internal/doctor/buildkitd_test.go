@@ -1,6 +1,8 @@
 package doctor
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,5 +167,46 @@ func TestBuildkitdRootlessPaths(t *testing.T) {
 	}
 	if a := BuildkitdAddrs(dir, args, []string{"unix:///srv/bk.sock"}); len(a) != 1 || a[0] != "unix:///srv/bk.sock" {
 		t.Errorf("addrs with [grpc] address: %q", a)
+	}
+}
+
+// TestUnixListeners: of a /proc/net/unix table (a capture's shape), the
+// listening sockets of the given inodes with a path; connected ends,
+// abstract and unnamed sockets, and other processes' sockets are not.
+func TestUnixListeners(t *testing.T) {
+	table := []byte(`Num       RefCount Protocol Flags    Type St Inode Path
+0000000000000000: 00000002 00000000 00010000 0001 01 41230 /run/armhf-buildkit/buildkitd.sock
+0000000000000000: 00000003 00000000 00000000 0001 03 41231 /run/armhf-buildkit/buildkitd.sock
+0000000000000000: 00000002 00000000 00010000 0001 01 41232 @/containerd-shim/abc.sock@
+0000000000000000: 00000002 00000000 00010000 0005 01 41233
+0000000000000000: 00000002 00000000 00010000 0001 01 99999 /run/other.sock
+0000000000000000: 00000002 00000000 00010000 0001 01 41234 /run/buildkit/second.sock
+`)
+	inodes := map[string]bool{"41230": true, "41231": true, "41232": true, "41233": true, "41234": true}
+	got := unixListeners(table, inodes)
+	want := []string{"/run/armhf-buildkit/buildkitd.sock", "/run/buildkit/second.sock"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("unixListeners = %q, want %q", got, want)
+	}
+}
+
+// TestBuildkitdAddrsFD: a socket-activated buildkitd (--addr fd://) is
+// asked on the unix socket it holds listening. The process is this test's
+// own, holding a listener like systemd's.
+func TestBuildkitdAddrsFD(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "bk.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	dir := fmt.Sprintf("/proc/%d", os.Getpid())
+	got := BuildkitdAddrs(dir, []string{"buildkitd", "--addr", "fd://"}, nil)
+	if len(got) != 1 || got[0] != "unix://"+sock {
+		t.Fatalf("BuildkitdAddrs(fd://) = %q, want [unix://%s]", got, sock)
+	}
+	l.Close()
+	if got := BuildkitdAddrs(dir, []string{"buildkitd", "--addr", "fd://"}, nil); len(got) != 1 || got[0] != "fd://" {
+		t.Fatalf("with no listener: %q, want [fd://] (nothing to ask)", got)
 	}
 }
