@@ -121,11 +121,11 @@ func RuntimeMain(args []string) int {
 	log := runclog.New(inv.Global.Log, inv.Global.LogFormat, inv.Global.Debug)
 	plan, err := Prepare(inv, ProcessEnv(), log)
 	if err != nil {
-		log.Errorf("%v", err)
+		log.Fatalf("%v", err)
 		return 1
 	}
 	log.Close()
-	log.Errorf("%v", execPlan(plan))
+	log.Fatalf("%v", execPlan(plan))
 	return 1
 }
 
@@ -136,7 +136,7 @@ func RuntimeMain(args []string) int {
 func failUnparsed(args []string, err error) int {
 	path, format := runcargs.LogFlags(args)
 	log := runclog.New(path, format, false)
-	log.Errorf("%v", err)
+	log.Fatalf("%v", err)
 	log.Close()
 	return 1
 }

@@ -58,6 +58,19 @@ func (l *Logger) Warnf(format string, args ...any) { l.log("warning", fmt.Sprint
 // Errorf logs at error level.
 func (l *Logger) Errorf(format string, args ...any) { l.log("error", fmt.Sprintf(format, args...)) }
 
+// Fatalf is the wrapper's last word before it exits non-zero, as runc's
+// fatal: the error line in the log, and the message on stderr too when the
+// log is a file. Callers that read only runc's stderr (BuildKit's runc
+// executor passes it on as the RUN step's output and never reads --log)
+// see why, as they would with runc.
+func (l *Logger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.log("error", msg)
+	if l.w != l.Stderr {
+		fmt.Fprintln(l.Stderr, "armhf-shim: "+msg)
+	}
+}
+
 func (l *Logger) writer() io.Writer {
 	if l.opened {
 		return l.w

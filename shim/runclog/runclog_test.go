@@ -126,3 +126,29 @@ func TestJSONLineMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestFatalAlsoOnStderr: as runc's fatal, the last error goes to the --log
+// file and to stderr (BuildKit shows only stderr); without --log it is
+// written once, to stderr.
+func TestFatalAlsoOnStderr(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.json")
+	var stderr bytes.Buffer
+	l := New(path, "json", false)
+	l.Stderr, l.Now = &stderr, fixed
+	l.Fatalf("cannot run %s", "32-bit code")
+	l.Close()
+	if got := lastRuntimeError(t, path); got != "armhf-shim: cannot run 32-bit code" {
+		t.Errorf("log file's last error = %q", got)
+	}
+	if got := stderr.String(); got != "armhf-shim: cannot run 32-bit code\n" {
+		t.Errorf("stderr = %q, want the message once", got)
+	}
+
+	stderr.Reset()
+	l = New("", "text", false)
+	l.Stderr, l.Now = &stderr, fixed
+	l.Fatalf("no runc")
+	if got, want := stderr.String(), `time="2026-11-23T12:00:00.000000005Z" level=error msg="armhf-shim: no runc"`+"\n"; got != want {
+		t.Errorf("without --log stderr = %q, want only the log line %q", got, want)
+	}
+}

@@ -20,7 +20,7 @@ var daemonChecks = map[string]func(t *testing.T, m cpuModel, r *CaseResult){
 	"dockerd-0-start": func(t *testing.T, m cpuModel, r *CaseResult) {
 		t.Logf("%s: dockerd start:\n%s", m.Name, r.Output())
 		wantOK(t, r)
-		wantLines(t, r, "default-runtime: armhf", "busybox-armhf:latest", "busybox-arm64:latest")
+		wantLines(t, r, "default-runtime: armhf", "dockerd PATH: /usr/local/lib/armhf-shim/buildkit:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin (from /etc/systemd/system/docker.service.d/armhf-shim-buildkit.conf)", "busybox-armhf:latest", "busybox-arm64:latest")
 	},
 	"dockerd-run-armhf": func(t *testing.T, m cpuModel, r *CaseResult) {
 		if !m.AArch32 {
@@ -47,6 +47,19 @@ var daemonChecks = map[string]func(t *testing.T, m cpuModel, r *CaseResult){
 		c.wantAll(t, "CPU architecture", "8")
 		c.wantAll(t, "CPU part", m.Part)
 		c.wantProcessors(t, vmCPUs)
+	},
+	// dockerd's embedded BuildKit with --platform linux/arm/v7 and no QEMU:
+	// the RUN runs natively through install buildkit's runc link, or (no
+	// AArch32) the build fails saying why, never with another architecture.
+	"dockerd-build-armhf": func(t *testing.T, m cpuModel, r *CaseResult) {
+		if !m.AArch32 {
+			wantNo32BitARM(t, r)
+			return
+		}
+		t.Logf("%s: dockerd-build-armhf:\n%s", m.Name, r.Stdout)
+		wantOK(t, r)
+		wantLines(t, r, "uname -m: armv8l", "CPU architecture: 7", "platform: linux/arm/v7",
+			"image: linux/arm/v7")
 	},
 	"dockerd-config-guess": func(t *testing.T, m cpuModel, r *CaseResult) {
 		if !m.AArch32 {
