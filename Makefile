@@ -1,8 +1,10 @@
 # armhf-shim — build and test.
 #
 #   make build        bin/armhf-shim, bin/armhf-runc and bin/armhf-docker (static) and bin/armhf-lxc (cgo, go-lxc)
-#   make test         THE test command: installs what it needs (apt, as root), then vet, static-binary
-#                     check, unit + host integration tests (real runc, dockerd, LXC) and the arm64 VM suite
+#   make test         THE test command: installs what it needs (apt, as root; the engines of
+#                     scripts/engines.versions from the Go module proxy), then vet, static-binary check,
+#                     unit + host integration tests (real runc, containerd, dockerd, BuildKit, LXC) and the
+#                     arm64 VM suite
 #   make bench        benchmarks (not part of make test), headline first; writes docs/PERFORMANCE.md
 #   make fuzz         longer fuzzing runs (not part of make test)
 #   make package      .deb and .rpm for amd64 and arm64 in dist/ (mk/package.mk)
@@ -17,7 +19,7 @@ TAGS     := urfave_cli_no_docs
 TEST_ENV := ARMHF_SHIM_REQUIRE=1
 GOTEST_TIMEOUT ?= 20m
 
-.PHONY: all build test deps vet static unit clean bench bench-build bench-micro fuzz
+.PHONY: all build test deps engines vet static unit clean bench bench-build bench-micro fuzz
 
 all: build
 
@@ -67,7 +69,14 @@ static: deps
 
 UNIT_PKGS = $$($(GO) list ./... | grep -v '/test/vm')
 
-unit: deps
+# The engines of scripts/engines.versions the suites use (the host's, and crictl for the arm64 VM), built
+# before them: a cold build takes minutes, which would otherwise be charged to the timeout of whichever test
+# package asks first. Cached in .cache/engines, so a warm run only checks the stamps.
+engines: deps
+	bash scripts/engines.sh >/dev/null
+	GOARCH=arm64 bash scripts/engines.sh crictl >/dev/null
+
+unit: deps engines
 	$(TEST_ENV) $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) $(UNIT_PKGS)
 	cd tools && $(TEST_ENV) $(GO) test -count=1 ./...
 

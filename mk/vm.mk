@@ -12,5 +12,5 @@ GO ?= go
 vm-assets: deps
 	bash scripts/vm/assets.sh >/dev/null
 
-e2e-arm64: vm-assets
+e2e-arm64: vm-assets engines
 	ARMHF_SHIM_REQUIRE=1 $(GO) test -count=1 -v -timeout 25m ./test/vm/
