@@ -238,15 +238,7 @@ func BuildkitdUninstall(old []byte, rec *record) ([]byte, []string, error) {
 }
 
 func planBuildkitd(o Options) (Plan, error) {
-	path := o.configFile()
-	if path == "" {
-		path = inRoot(o.Root, DefaultBuildkitdConfig)
-	}
-	path, err := resolve(o.Root, path)
-	if err != nil {
-		return Plan{}, err
-	}
-	t, err := readTarget(o.Root, path)
+	path, t, err := o.readPrimary()
 	if err != nil {
 		return Plan{}, err
 	}

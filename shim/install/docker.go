@@ -12,15 +12,7 @@ import (
 )
 
 func planDocker(o Options) (Plan, error) {
-	path := o.configFile()
-	if path == "" {
-		path = inRoot(o.Root, DefaultDockerConfig)
-	}
-	path, err := resolve(o.Root, path)
-	if err != nil {
-		return Plan{}, err
-	}
-	t, err := readTarget(o.Root, path)
+	path, t, err := o.readPrimary()
 	if err != nil {
 		return Plan{}, err
 	}

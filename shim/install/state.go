@@ -102,6 +102,18 @@ type target struct {
 	oldRec []byte
 }
 
+// readPrimary reads the file target o edits (its --config, else the
+// target's default below the root), a symlink resolved so the link stays
+// and its target is edited, with armhf-shim's record of it.
+func (o *Options) readPrimary() (string, target, error) {
+	path, err := resolve(o.Root, o.primaryPath())
+	if err != nil {
+		return "", target{}, err
+	}
+	t, err := readTarget(o.Root, path)
+	return path, t, err
+}
+
 func readTarget(root, path string) (target, error) {
 	var t target
 	var err error
