@@ -36,12 +36,18 @@ mkdir -p "$debs"
 exec 8>"$cache/.disk.lock"
 flock -w 900 8 || { log "timed out waiting for $cache/.disk.lock"; exit 1; }
 
-pkgs=()
+# PKG:ARCH@DIR unpacks into DIR instead of / (a second userland that
+# would collide with the first, e.g. the armhf docker.io for dind).
+pkgs=() dests=()
 while read -r line; do
   line=${line%%#*}
-  for p in $line; do pkgs+=("$p"); done
+  for p in $line; do
+    pkgs+=("${p%%@*}")
+    case $p in *@/*) dests+=("${p#*@}") ;; *@*) missing "$list: $p: the directory after @ must be absolute" ;; *) dests+=("") ;; esac
+  done
 done <"$list"
 pkgs+=(busybox-static:arm64 busybox-static:armhf)
+dests+=("" "")
 
 # One apt-cache call resolves every package: "NAME:ARCH VERSION" lines.
 table=$(apt-cache show --no-all-versions "${pkgs[@]}" 2>/dev/null |
@@ -85,26 +91,36 @@ work=$(mktemp -d "$cache/disk-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root bb64="" bb32=""
 mkdir -p "$root"
-for f in "${files[@]}"; do
+extra=()
+for i in "${!files[@]}"; do
+  f=${files[$i]}
   case $(basename "$f") in
     busybox-static_*_arm64.deb) bb64=$f; continue ;;
     busybox-static_*_armhf.deb) bb32=$f; continue ;;
   esac
-  dpkg-deb -x "$f" "$root"
+  d=${dests[$i]}
+  [ -z "$d" ] || extra+=("$root$d/usr/bin" "$root$d/usr/sbin")
+  mkdir -p "$root$d"
+  dpkg-deb -x "$f" "$root$d"
+  [ -z "$d" ] || rm -rf "$root$d"/usr/share/{doc,man,lintian,bash-completion,zsh,fish} "$root$d"/etc/init.d "$root$d"/lib/systemd
 done
 rm -rf "$root"/usr/share/{doc,man,lintian,bash-completion,zsh,fish} "$root"/etc/init.d "$root"/lib/systemd \
   "$root"/usr/lib/*-linux-gnu*/gconv
 
-# Every ELF program's NEEDED libraries must be on the disk: dependencies
-# are not resolved from the list, so name what is missing.
+# Every ELF program's NEEDED libraries must be on the disk, of its own
+# architecture (in /: the programs of an @DIR userland run on this root's
+# loader and libraries, as on a multiarch host): dependencies are not
+# resolved from the list, so name what is missing.
 need_missing=$(
-  find "$root"/usr/bin "$root"/usr/sbin "$root"/usr/libexec "$root"/lib "$root"/usr/lib -type f 2>/dev/null |
+  find "$root"/usr/bin "$root"/usr/sbin "$root"/usr/libexec "$root"/lib "$root"/usr/lib "${extra[@]}" -type f 2>/dev/null |
   while read -r f; do
     [ "$(head -c4 "$f" 2>/dev/null)" = $'\x7fELF' ] || continue
+    case $(readelf -h "$f" 2>/dev/null | awk '/Class:/ { print $2 }') in
+      ELF32) ma=arm-linux-gnueabihf ;;
+      *) ma=aarch64-linux-gnu ;;
+    esac
     readelf -d "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | while read -r lib; do
-      [ -e "$root/lib/aarch64-linux-gnu/$lib" ] || [ -e "$root/usr/lib/aarch64-linux-gnu/$lib" ] ||
-        [ -e "$root/lib/arm-linux-gnueabihf/$lib" ] || [ -e "$root/usr/lib/arm-linux-gnueabihf/$lib" ] ||
-        echo "${f#$root} needs $lib"
+      [ -e "$root/lib/$ma/$lib" ] || [ -e "$root/usr/lib/$ma/$lib" ] || echo "${f#$root} needs $lib ($ma)"
     done
   done | sort -u || true)
 if [ -n "$need_missing" ]; then

@@ -68,6 +68,30 @@ var daemonChecks = map[string]func(t *testing.T, m cpuModel, r *CaseResult){
 		}
 		wantStdout(t, r, "armv8l-unknown-linux-gnueabihf")
 	},
+	// The 32-bit dockerd (armhf-shim dind start) of Debian's armhf docker.io:
+	// Docker itself reports and picks linux/arm. On a CPU without AArch32 it
+	// cannot start, and must say so.
+	"dind-0-start": func(t *testing.T, m cpuModel, r *CaseResult) {
+		t.Logf("%s: dind start:\n%s", m.Name, r.Output())
+		if !m.AArch32 {
+			wantNo32BitARM(t, r)
+			return
+		}
+		wantOK(t, r)
+		wantLines(t, r, "version: linux/arm", "busybox-armhf:latest")
+	},
+	"dind-build": func(t *testing.T, m cpuModel, r *CaseResult) {
+		if !m.AArch32 {
+			if r.RC == 0 {
+				t.Errorf("dind-build exited 0 on a CPU without AArch32:\n%s", r.Output())
+			}
+			return
+		}
+		t.Logf("%s: dind-build:\n%s", m.Name, r.Stdout)
+		wantOK(t, r)
+		wantLines(t, r, "uname -m: armv8l", "CPU architecture: 7", "platform: linux/arm/v7",
+			"image: linux/arm/v7", "classic uname -m: armv8l")
+	},
 	// containerd's CRI (Debian's containerd 1.6) with the handler of
 	// `armhf-shim install containerd`, as a RuntimeClass uses it.
 	"cri-0-start": func(t *testing.T, m cpuModel, r *CaseResult) {
