@@ -39,6 +39,7 @@ flock -w 900 8 || { log "timed out waiting for $cache/.disk.lock"; exit 1; }
 # PKG:ARCH@DIR unpacks into DIR instead of / (a second userland that
 # would collide with the first, e.g. the armhf docker.io for dind).
 pkgs=() dests=()
+declare -A counted
 while read -r line; do
   line=${line%%#*}
   for p in $line; do
@@ -184,7 +185,11 @@ for f in "${files[@]}"; do basename "$f"; done >"$root/etc/vm-disk"
 # another module).
 # Size: the tree plus a third for the daemons' writes (/var/lib/docker
 # etc.; the snapshot overlay holds them, the image must fit them).
+# An @DIR userland counts twice: dind start copies its input.
 kb=$(du -sk "$root" | cut -f1)
+for d in "${dests[@]}"; do
+  [ -z "$d" ] || [ -n "${counted[$d]:-}" ] || { counted[$d]=1; kb=$(( kb + $(du -sk "$root$d" | cut -f1) )); }
+done
 size=$(( kb + kb / 3 + 65536 ))
 rm -f "$work/disk.img"
 mke2fs -q -t ext4 -O ^has_journal,^metadata_csum -E root_owner=0:0 -L vmdisk -d "$root" "$work/disk.img" "${size}k" >&2
