@@ -51,6 +51,15 @@ recipe() {
   esac
 }
 
+# has WORD LIST...: whether WORD is one of LIST. (Not `printf | grep -q`: grep exits at the first match, and
+# under pipefail the printf it leaves writing dies of SIGPIPE, failing the pipeline now and then.)
+has() {
+  local w=$1 x
+  shift
+  for x in "$@"; do [ "$x" = "$w" ] && return 0; done
+  return 1
+}
+
 # binaries PACKAGE...: the binary name of each package (go build's: its last path element).
 binaries() {
   local p
@@ -110,7 +119,7 @@ for want in "$@"; do
     if [ "$want" = "$name" ]; then
       build "$name" "$ver" "$mod" "${pkgs[@]}"
       printf '%s\n' "${bins[@]/#/$dir/}"
-    elif printf '%s\n' "${bins[@]}" | grep -qxF -- "$want"; then
+    elif has "$want" "${bins[@]}"; then
       build "$name" "$ver" "$mod" "${pkgs[@]}"
       echo "$dir/$want"
     else
