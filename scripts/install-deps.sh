@@ -17,8 +17,11 @@ stale=${ARMHF_SHIM_APT_STALE:-/tmp/.armhf-shim-apt-stale}
 
 # Foreign architectures: their .debs (busybox-static:i386/armhf/arm64, the arm64
 # kernel) are fetched with apt-get download by the tests, never installed.
+# (The list is read once into a variable: `dpkg ... | grep -q` under pipefail fails now and then, when grep
+# exits at its match and dpkg, still writing, dies of SIGPIPE.)
+foreign=$(dpkg --print-foreign-architectures)
 for a in arm64 armhf i386; do
-  dpkg --print-foreign-architectures | grep -qx "$a" || { dpkg --add-architecture "$a"; touch "$stale"; }
+  grep -qx "$a" <<<"$foreign" || { dpkg --add-architecture "$a"; touch "$stale"; }
 done
 
 pkgs=(
