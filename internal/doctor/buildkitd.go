@@ -94,11 +94,7 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 			r.problem("buildkitd pid %d's %s: %v", d.Pid, c.Path, c.Err)
 		}
 		// A config written after buildkitd started is not what it runs.
-		// The start time is known to the second (/proc/stat's btime is
-		// whole seconds), so a file written within a second of it counts
-		// as read: install, then start, is common and must not be judged
-		// stale.
-		stale := c.Present && !d.Started.IsZero() && c.Mod.After(d.Started.Add(time.Second))
+		stale := c.Present && !d.Started.IsZero() && !readAtStart(d.Started, c.Mod)
 		oci := workerOn(d.OCIWorker, c.OCIOff)
 		switch {
 		case !oci:

@@ -291,6 +291,15 @@ func (h *host) pidsNamed(name string) []int {
 	return out
 }
 
+// readAtStart reports whether a daemon started at started read a file
+// last written at mod. The start time is known only to the second
+// (/proc/stat's btime is whole seconds), so a file written within a second
+// after it counts as read: install, then start, is the common order and
+// must not be judged stale.
+func readAtStart(started, mod time.Time) bool {
+	return !mod.After(started.Add(time.Second))
+}
+
 // started is a process's start time: /proc/PID/stat's starttime (clock
 // ticks after boot, USER_HZ 100 on Linux) after /proc/stat's btime.
 func (h *host) started(pid int) time.Time {

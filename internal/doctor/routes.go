@@ -258,7 +258,7 @@ func JudgeContainerd(f ContainerdFacts) Route {
 		if !r.Installed {
 			continue
 		}
-		if d.Started.After(f.DropInMod) {
+		if readAtStart(d.Started, f.DropInMod) {
 			r.Active = true
 			r.say("containerd pid %d started after it was written", d.Pid)
 		} else {

@@ -119,6 +119,10 @@ func TestJudgeContainerd(t *testing.T) {
 		{"installed, none running", base, verdict{installed: true, detail: []string{"no running containerd"}}},
 		{"restarted after", with(base, written.Add(time.Minute)), verdict{installed: true, active: true}},
 		{"started before", with(base, written.Add(-time.Hour)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
+		// install, then start within the second: the start time is known
+		// only to the second, so this is the file it read.
+		{"started in the second of the write", with(base, written.Add(-500*time.Millisecond)), verdict{installed: true, active: true}},
+		{"started two seconds before", with(base, written.Add(-2*time.Second)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
 		{"not imported", with(notImported, written.Add(time.Minute)), verdict{problems: []string{"not in the imports"}}},
 		{"in place, restarted after", with(inPlace, written.Add(time.Minute)), verdict{installed: true, active: true, detail: []string{"in the CRI section of " + base.Config}}},
 		{"in place, started before", with(inPlace, written.Add(-time.Hour)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
