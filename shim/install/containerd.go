@@ -240,7 +240,9 @@ func planContainerd(o Options) (Plan, error) {
 		rec.Imports = e
 	}
 	rec.willCreate(filepath.Dir(dropIn))
-	p.Files = append(change(mainPath, old, nw, mode), change(dropIn, oldDrop, drop, 0o644)...)
+	// The drop-in first: containerd refuses to start on an import that is
+	// missing, which an install killed between the two writes would leave.
+	p.Files = append(change(dropIn, oldDrop, drop, 0o644), change(mainPath, old, nw, mode)...)
 	rec.finish(&p, mainPath, oldRec, false)
 	p.Notes = append(p.Notes, fmt.Sprintf("use it with ctr run --runtime io.containerd.runc.v2 --runc-binary %s ..., "+
 		"or a Kubernetes RuntimeClass with handler: %s", rt, o.RuntimeName))

@@ -716,3 +716,36 @@ func TestPlanChangesIgnoresRecordOnly(t *testing.T) {
 		t.Errorf("RunChanged = %v (%v) for a record-only plan: the node installer would restart containerd for nothing", ch, err)
 	}
 }
+
+// The drop-in is written before config.toml imports it, and on uninstall
+// goes after the import: containerd refuses to start on a missing import,
+// which an install killed between the two writes would otherwise leave.
+func TestContainerdDropInWrittenBeforeItsImport(t *testing.T) {
+	for _, old := range []string{"", "version = 2\n"} {
+		dir, bin := setup(t)
+		cfg := filepath.Join(dir, "config.toml")
+		drop := DropInPath(cfg)
+		if old != "" {
+			os.WriteFile(cfg, []byte(old), 0o644)
+		}
+		for _, un := range []bool{false, true} {
+			o := Options{Target: "containerd", Config: cfg, Binary: bin, ContainerdVersion: "1.7.27", Uninstall: un}
+			if err := o.defaults(); err != nil {
+				t.Fatal(err)
+			}
+			at := map[string]int{}
+			for i, f := range plan0(t, o).Files {
+				at[f.Path] = i
+			}
+			if _, ok := at[drop]; !ok {
+				t.Fatalf("config %q, uninstall %v: the plan does not write %s", old, un, drop)
+			}
+			if un != (at[drop] > at[cfg]) {
+				t.Errorf("config %q, uninstall %v: %s is written at %d, config.toml at %d", old, un, drop, at[drop], at[cfg])
+			}
+			if !un {
+				run(t, o)
+			}
+		}
+	}
+}
