@@ -56,20 +56,21 @@ func Apply(o Options, steps []Step) error {
 	if err := o.defaults(); err != nil {
 		return err
 	}
-	changed := false
 	for _, s := range steps {
 		var err error
 		switch s.Kind {
 		case CopyBinary:
 			err = copyBinary(s.Src, o.under(s.Path), o)
 		case Containerd:
-			changed, err = containerd(o, s.Path)
+			err = containerd(o, s.Path)
 		case RestartContainerd:
-			if !changed {
+			if _, err := os.Stat(o.under(RestartPending)); errors.Is(err, fs.ErrNotExist) {
 				fmt.Fprintf(o.Out, "node-install: containerd's configuration is unchanged: not restarted\n")
 				continue
 			}
-			err = restart(o)
+			if err = restart(o); err == nil {
+				err = os.Remove(o.under(RestartPending))
+			}
 		case WriteLabels:
 			err = writeIfChanged(o.under(s.Path), s.Data, 0o644, o)
 		case RemoveFile:
@@ -124,9 +125,16 @@ func writeIfChanged(path string, data []byte, perm os.FileMode, o Options) error
 	return nil
 }
 
-// containerd runs install's containerd target below the root and reports
-// whether it changed anything.
-func containerd(o Options, config string) (bool, error) {
+// RestartPending is the node's note that containerd's configuration
+// changed and containerd has not been restarted since: written before the
+// change and removed after the restart, so a run that failed in between
+// (the restart, or a kill) leaves it for the next run to finish. In /run,
+// which a reboot, and with it a fresh containerd, clears.
+const RestartPending = "/run/armhf-shim-containerd-restart"
+
+// containerd runs install's containerd target below the root, noting
+// RestartPending, under install's lock, before it changes anything.
+func containerd(o Options, config string) error {
 	ver := o.ContainerdVersion
 	if ver == "" {
 		ver = nodeContainerdVersion(o.Root)
@@ -140,9 +148,15 @@ func containerd(o Options, config string) (bool, error) {
 		ContainerdVersion: ver,
 		Uninstall:         o.Undo,
 		Out:               o.Out,
+		BeforeChange: func(bool) error {
+			p := o.under(RestartPending)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(p, nil, 0o644)
+		},
 	}
-	// Decided under install's lock, from the plan it applies.
-	return install.RunChanged(io)
+	return install.Run(io)
 }
 
 // nodePATH is where the node's programs are looked for.

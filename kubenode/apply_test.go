@@ -56,6 +56,7 @@ func scratchNode(t *testing.T) (root, src string) {
 	root, src = t.TempDir(), t.TempDir()
 	os.MkdirAll(filepath.Join(root, "etc/containerd"), 0o755)
 	os.MkdirAll(filepath.Join(root, "opt"), 0o755) // as on every node
+	os.MkdirAll(filepath.Join(root, "run"), 0o755)
 	os.WriteFile(filepath.Join(root, "etc/containerd/config.toml"), []byte(userConfig), 0o644)
 	for _, b := range Binaries {
 		os.WriteFile(filepath.Join(src, b), []byte("#!binary "+b+"\n"), 0o755)
@@ -146,6 +147,33 @@ func TestApplyScratchRoot(t *testing.T) {
 	if after := testenv.TreeDigest(t, root); after != before {
 		out, _ := exec.Command("find", root).CombinedOutput()
 		t.Errorf("undo did not give the root back:\n%s", out)
+	}
+}
+
+// A run whose restart failed leaves the restart pending: the next run,
+// with nothing left to change, still restarts containerd, and the one
+// after that does not.
+func TestRestartPendingAfterFailedRestart(t *testing.T) {
+	root, src := scratchNode(t)
+	var out bytes.Buffer
+	// --restart signal with no containerd on the socket: the restart fails.
+	o := Options{Root: root, Source: src, Restart: RestartSignal, ContainerdVersion: "2.4.2", Out: &out}
+	steps, err := Plan(o, Facts{Native: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(o, steps); err == nil || !strings.Contains(err.Error(), "containerd's socket") {
+		t.Fatalf("a restart with no containerd: %v\n%s", err, out.String())
+	}
+	o.Restart = RestartNone
+	for i, want := range []string{"--restart none", "unchanged: not restarted"} {
+		out.Reset()
+		if err := Apply(o, steps); err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("run %d: want %q in:\n%s", i+2, want, out.String())
+		}
 	}
 }
 

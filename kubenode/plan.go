@@ -10,14 +10,16 @@
 //   - on a node where armhf code runs natively: the static binaries are
 //     copied to BinDir, `install containerd --root` writes the drop-in
 //     declaring the armhf handler, containerd is restarted when that
-//     changed anything (systemd, a signal, or not at all: Restart), and
-//     the node-feature-discovery labels are written;
+//     changed anything, in this run or in one that failed before its
+//     restart (systemd, a signal, or not at all: Restart), and the
+//     node-feature-discovery labels are written;
 //   - on any other node: the labels alone (aarch32=false), nothing else;
 //   - with Undo: `uninstall containerd --root`, the restart, the binaries
 //     and the labels removed.
 //
 // Every step is idempotent, so the DaemonSet's pod may run it again at any
-// time; containerd is restarted only when its configuration changed.
+// time; containerd is restarted only when its configuration changed since
+// it was last restarted (RestartPending).
 package kubenode
 
 import (
@@ -112,7 +114,7 @@ type Kind int
 const (
 	CopyBinary        Kind = iota // Src (in this container) to Path (on the node)
 	Containerd                    // install (or uninstall) the containerd runtime handler (drop-in, or config.toml's CRI section on containerd 1.x)
-	RestartContainerd             // when the Containerd step changed anything
+	RestartContainerd             // when RestartPending says the configuration changed since the last restart
 	WriteLabels                   // Data to Path
 	RemoveFile                    // Path, if present
 	RemoveDirIfEmpty              // Path

@@ -353,8 +353,8 @@ func Run(o Options) error {
 // RunChanged is Run that also reports whether the plan it made under the
 // lock changes anything but install's own record (Plan.Changes; with
 // DryRun, whether it would): a caller that acts on a change (setup records
-// it, the node installer restarts containerd) asks this, because a look
-// taken before the lock can be stale by the time install runs.
+// it) asks this, because a look taken before the lock can be stale by the
+// time install runs.
 func RunChanged(o Options) (bool, error) {
 	if err := o.defaults(); err != nil {
 		return false, err
