@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -135,17 +134,13 @@ const RestartPending = "/run/armhf-shim-containerd-restart"
 // containerd runs install's containerd target below the root, noting
 // RestartPending, under install's lock, before it changes anything.
 func containerd(o Options, config string) error {
-	ver := o.ContainerdVersion
-	if ver == "" {
-		ver = nodeContainerdVersion(o.Root)
-	}
 	io := install.Options{
 		Target:            "containerd",
 		Root:              o.Root,
 		Config:            config,
 		RuntimeName:       o.RuntimeName,
 		Binary:            filepath.Join(o.BinDir, install.RuntimeLinkName),
-		ContainerdVersion: ver,
+		ContainerdVersion: o.ContainerdVersion, // "": install asks the node's containerd
 		Uninstall:         o.Undo,
 		Out:               o.Out,
 		BeforeChange: func(bool) error {
@@ -179,24 +174,6 @@ func nodeCommand(root, name string, args ...string) (*exec.Cmd, error) {
 		}
 	}
 	return nil, fmt.Errorf("no %s in the node's %s", name, strings.Join(nodePATH, ", "))
-}
-
-// nodeContainerdVersion is `containerd --version` of the node's containerd
-// ("" when it cannot be run: install then says what it needs).
-func nodeContainerdVersion(root string) string {
-	cmd, err := nodeCommand(root, "containerd", "--version")
-	if err != nil {
-		return ""
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return ""
-	}
-	m := regexp.MustCompile(`\b(v?\d+\.\d+\.\d+)`).FindSubmatch(out)
-	if m == nil {
-		return ""
-	}
-	return strings.TrimPrefix(string(m[1]), "v")
 }
 
 // restartTimeout bounds the wait for containerd to come back.

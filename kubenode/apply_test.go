@@ -241,25 +241,30 @@ func TestRestartSignal(t *testing.T) {
 	}
 }
 
-// The node's containerd version comes from its own binary, run in the
-// node's root: here the pinned static containerd put in a scratch root,
-// where this machine's PATH cannot find it.
-func TestNodeContainerdVersion(t *testing.T) {
-	testenv.SkipShort(t, "the pinned containerd")
-	testenv.RequireRoot(t)
-	root := t.TempDir()
-	if got := nodeContainerdVersion(root); got != "" {
-		t.Errorf("no containerd in the node: %q", got)
-	}
-	b, err := os.ReadFile(testenv.Engine(t, "containerd"))
+// Without --containerd-version the version is asked of the node's own
+// containerd, run in the node's root (this machine's PATH cannot find
+// it), and install's messages say where it came from.
+func TestContainerdVersionAskedOfTheNode(t *testing.T) {
+	testenv.RequireRoot(t) // to chroot into the node root
+	root, src := scratchNode(t)
+	b, err := os.ReadFile(testenv.BuildBinary(t, "./kubenode/testdata/containerd-1.7"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.MkdirAll(filepath.Join(root, "usr/local/bin"), 0o755)
 	os.WriteFile(filepath.Join(root, "usr/local/bin/containerd"), b, 0o755)
-	want := strings.TrimPrefix(testenv.EngineVersion(t, "containerd"), "v")
-	if got := nodeContainerdVersion(root); got != want {
-		t.Errorf("node containerd version %q, want %q", got, want)
+	os.WriteFile(filepath.Join(root, "etc/containerd/config.toml"), []byte("version = 2\n\n[plugins.\"io.containerd.grpc.v1.cri\"]\n"), 0o644)
+	var out bytes.Buffer
+	o := Options{Root: root, Source: src, Restart: RestartNone, Out: &out}
+	steps, err := Plan(o, Facts{Native: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(o, steps); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if want := "containerd 1.7.27 (as /usr/local/bin/containerd --version says)"; !strings.Contains(out.String(), want) {
+		t.Errorf("want %q in:\n%s", want, out.String())
 	}
 }
 
