@@ -6,8 +6,7 @@
 // ones untouched, driven by buildctl and by `docker buildx` through the
 // remote driver, with buildkitd started as deploy/systemd's unit starts it.
 //
-// Every test starts buildkitd: it skips under -short, needs root, and runs
-// under `flock /tmp/armhf-heavy.lock` (make test).
+// Every test starts buildkitd, so it skips under -short and needs root.
 package buildkit
 
 import (

@@ -6,6 +6,5 @@
 // and a runc that honours an OCI bundle's linux.personality, the mechanism
 // by which a 32-bit container sees a 32-bit machine.
 //
-// Every test starts daemons or containers: it skips under -short and runs
-// under `flock /tmp/armhf-heavy.lock` (make test).
+// Every test starts daemons or containers, so it skips under -short.
 package engines
