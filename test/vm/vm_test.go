@@ -339,7 +339,8 @@ func build(root, dir string, a *artifact) (string, error) {
 }
 
 // inputsDigest hashes the sources that end up in the VM: the module's Go
-// files, go.mod/go.sum, the scripts and case files, and testdata.
+// files, go.mod/go.sum, the scripts and case files, the engines' recipe
+// (crictl) and testdata.
 func inputsDigest(root string) (string, error) {
 	h := sha256.New()
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
@@ -357,7 +358,7 @@ func inputsDigest(root string) (string, error) {
 			return nil
 		}
 		if !strings.HasSuffix(p, ".go") && rel != "go.mod" && rel != "go.sum" &&
-			!strings.HasPrefix(rel, "scripts/vm/") && !strings.HasPrefix(rel, "test/vm/") &&
+			!strings.HasPrefix(rel, "scripts/vm/") && !strings.HasPrefix(rel, "scripts/engines.") && !strings.HasPrefix(rel, "test/vm/") &&
 			!strings.Contains("/"+rel, "/testdata/") {
 			return nil
 		}
