@@ -213,6 +213,11 @@ func planContainerd(o Options) (Plan, error) {
 			"if another containerd reads it, name it with --containerd PATH or --containerd-version X.Y.Z (left unchanged)", mainPath, ver, verFrom)
 	}
 	withRunc := !declaresRunc(c, version)
+	if !known || major < 2 {
+		if err := refuseCRIImports(o, c.Imports, hostMain, hostDrop, version, ver, verFrom); err != nil {
+			return Plan{}, err
+		}
+	}
 	// containerd 1.x (services/server/config mergeConfig, 1.6 and 1.7)
 	// replaces a whole plugin section with an imported file's, where 2.x
 	// merges them key by key: on 1.x a drop-in would wipe config.toml's
@@ -532,9 +537,69 @@ func dropImport(data []byte, hostDrop string, rec *record) ([]byte, error) {
 }
 
 // reader names the containerd that reads config.toml, for messages.
-func (x planCtx) reader() string {
-	if x.ver == "" {
-		return "containerd 1.x, if that is what reads it (" + x.verFrom + "),"
+func (x planCtx) reader() string { return containerdReader(x.ver, x.verFrom) }
+
+func containerdReader(ver, from string) string {
+	if ver == "" {
+		return "containerd 1.x, if that is what reads it (" + from + "),"
 	}
-	return fmt.Sprintf("containerd %s (%s)", x.ver, x.verFrom)
+	return fmt.Sprintf("containerd %s (%s)", ver, from)
+}
+
+// refuseCRIImports refuses an install where config.toml imports a file
+// (other than the drop-in) with a CRI section of its own: containerd 1.x
+// lets that section replace config.toml's and the drop-in's whole, or the
+// drop-in's replace it, so either armhf-shim's handler or the file's
+// settings would be lost. The error says what to add to that file by hand.
+func refuseCRIImports(o Options, imports []string, hostMain, hostDrop string, version int, ver, verFrom string) error {
+	plugin := criPlugin(version)
+	loaded := map[string]bool{hostMain: true, hostDrop: true}
+	pending := resolveImports(o.Root, hostMain, imports)
+	for len(pending) > 0 {
+		p := pending[0]
+		pending = pending[1:]
+		if loaded[p] {
+			continue
+		}
+		loaded[p] = true
+		b, _, err := readExisting(o.Root, inRoot(o.Root, p))
+		if err != nil || b == nil {
+			continue // containerd says so at start; it is not install's to judge
+		}
+		c, _, err := parseMain(b)
+		if err != nil {
+			return fmt.Errorf("%s, imported by %s: %w", p, hostMain, err)
+		}
+		if _, has := c.Plugins[plugin]; has {
+			rt, _ := o.runtimeLink()
+			lines := tablesOnly(ContainerdDropIn(version, o.RuntimeName, rt, o.SetAsDefault, !declaresRunc(c, version)))
+			return fmt.Errorf("%s imports %s, which has a [plugins.%q] section: %s lets one file's section replace another's whole, "+
+				"so armhf-shim's handler and that file's settings cannot both be kept; add these lines to %s by hand instead (left unchanged):\n%s",
+				hostMain, p, plugin, containerdReader(ver, verFrom), p, lines)
+		}
+		pending = append(pending, resolveImports(o.Root, p, c.Imports)...)
+	}
+	return nil
+}
+
+// resolveImports is the files imports names, as containerd resolves them
+// (services/server/config resolveImports): relative to parent's directory,
+// with "*" globs, matched below root; host paths.
+func resolveImports(root, parent string, imports []string) []string {
+	var out []string
+	for _, im := range imports {
+		im = filepath.Clean(im)
+		if !filepath.IsAbs(im) {
+			im = filepath.Join(filepath.Dir(parent), im)
+		}
+		if !strings.Contains(im, "*") {
+			out = append(out, im)
+			continue
+		}
+		m, _ := filepath.Glob(inRoot(root, im))
+		for _, f := range m {
+			out = append(out, onHost(root, f))
+		}
+	}
+	return out
 }

@@ -749,3 +749,43 @@ func TestContainerdDropInWrittenBeforeItsImport(t *testing.T) {
 		}
 	}
 }
+
+// A file config.toml imports with a CRI section of its own (the NVIDIA
+// toolkit's conf.d/99-nvidia.toml, say): containerd 1.x lets it and the
+// drop-in (or config.toml's section, with the handler in it) replace each
+// other whole, so install refuses and says what to add to that file;
+// containerd 2.x merges them key by key, so the drop-in is fine there.
+func TestContainerd1xRefusesAnImportWithACRISection(t *testing.T) {
+	nvidia := "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.nvidia]\n  runtime_type = \"io.containerd.runc.v2\"\n"
+	for _, c := range []struct{ name, main, other, via string }{
+		{"glob import", "version = 2\nimports = [\"conf.d/*.toml\"]\n", "conf.d/99-nvidia.toml", ""},
+		{"CRI section too", "version = 2\nimports = [\"other.toml\"]\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"p\"\n", "other.toml", ""},
+		{"imported by an import", "version = 2\nimports = [\"other.toml\"]\n", "conf.d/99-nvidia.toml", "version = 2\nimports = [\"conf.d/99-nvidia.toml\"]\n"},
+	} {
+		for _, ver := range []string{"1.7.27", "2.1.4"} {
+			dir, bin := setup(t)
+			cfg := filepath.Join(dir, "config.toml")
+			os.MkdirAll(filepath.Join(dir, "conf.d"), 0o755)
+			os.WriteFile(cfg, []byte(c.main), 0o644)
+			if c.via != "" {
+				os.WriteFile(filepath.Join(dir, "other.toml"), []byte(c.via), 0o644)
+			}
+			other := filepath.Join(dir, c.other)
+			os.WriteFile(other, []byte(nvidia), 0o644)
+			var out bytes.Buffer
+			err := Run(Options{Target: "containerd", Config: cfg, Binary: bin, ContainerdVersion: ver, Out: &out, Now: clock})
+			if ver == "2.1.4" {
+				if err != nil {
+					t.Errorf("%s, containerd %s: %v", c.name, ver, err)
+				}
+				continue
+			}
+			if err == nil || !strings.Contains(err.Error(), "imports "+other) || !strings.Contains(err.Error(), "runtimes.armhf.options]") {
+				t.Errorf("%s, containerd %s: want a refusal naming %s with the lines to add: %v", c.name, ver, other, err)
+			}
+			if got := readFile(t, cfg); got != c.main {
+				t.Errorf("%s, containerd %s: config.toml changed:\n%s", c.name, ver, got)
+			}
+		}
+	}
+}
