@@ -369,8 +369,13 @@ func AddImport(data []byte, imports []string, mainPath, dropIn string) ([]byte, 
 	}
 	line := renderImports(append(append([]string(nil), imports...), dropIn))
 	if !ok {
-		// A top-level key may go anywhere before the first table: the top.
-		return append([]byte(line+"  # added by armhf-shim install containerd\n"), data...), nil
+		// A top-level key may go anywhere before the first table: the top,
+		// ended as the file's lines are.
+		nl := "\n"
+		if bytes.Contains(data, []byte("\r\n")) {
+			nl = "\r\n"
+		}
+		return append([]byte(line+"  # added by armhf-shim install containerd"+nl), data...), nil
 	}
 	return append(append(append([]byte(nil), data[:start]...), line...), data[end:]...), nil
 }

@@ -290,6 +290,12 @@ func TestAddRemoveImport(t *testing.T) {
 			}
 		})
 	}
+	// In a CRLF file the added line ends as the others do.
+	if out, _ := AddImport([]byte("version = 2\r\n"), nil, main, drop); !bytes.HasPrefix(out, []byte("imports = [\""+drop+"\"]  # added by armhf-shim install containerd\r\nversion")) {
+		t.Errorf("CRLF: %q", out)
+	} else if back, _ := RemoveImport(out, drop); string(back) != "version = 2\r\n" {
+		t.Errorf("CRLF, removed: %q", back)
+	}
 	// A glob import already covers the drop-in.
 	in := []byte("version = 2\nimports = [\"conf.d/*.toml\"]\n")
 	if out, _ := AddImport(in, []string{"conf.d/*.toml"}, main, drop); !bytes.Equal(out, in) {
