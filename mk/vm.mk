@@ -4,7 +4,7 @@
 #                    per CPU model (cortex-a72, neoverse-n1, a64fx) and run
 #                    test/vm/cases/*.sh in it; logs in .cache/vm/logs/<model>/
 # Knobs (environment): ARMHF_SHIM_VM_CPUS=cortex-a72,a64fx  ARMHF_SHIM_VM_PARALLEL=2
-#                      ARMHF_SHIM_VM_TIMEOUT=120 (seconds per boot)
+#                      ARMHF_SHIM_VM_TIMEOUT=600 (seconds per boot, the default)
 GO ?= go
 
 .PHONY: vm-assets e2e-arm64

@@ -12,8 +12,9 @@
 // its stdout, stderr and exit status on the serial console in a line
 // protocol, and powers off. [ParseSerial] turns the captured console text
 // into a [Report]; the test's assertions are keyed by case name
-// (checks_test.go). A case without a registered check passes on exit 0,
-// counts as skipped on exit 77 and fails otherwise.
+// (checks_test.go and the *_checks_test.go files). A case without a
+// registered check passes on exit 0, counts as skipped on exit 77 and fails
+// otherwise.
 //
 // Adding a case: drop NAME.sh into cases/ (first line "# vm-timeout: SECS"
 // to change the default of 60), optionally register a check for NAME.
