@@ -9,18 +9,11 @@
 need "$SHIM" /usr/local/bin/crictl
 disk_up
 # Debian's config.toml has a CRI section, which containerd 1.6 would let a
-# drop-in replace whole: install writes the handler into it. Should install
-# refuse instead and print lines to add by hand, the case follows them.
-if in_disk armhf-shim install containerd >/tmp/install.out 2>&1; then
-  cat /tmp/install.out
-else
-  cat /tmp/install.out
-  grep -q "by hand" /tmp/install.out || exit 1
-  sed -n '/(left unchanged):$/,$p' /tmp/install.out | sed 1d >>$D/etc/containerd/config.toml
-  ln=$(sed -n 's/.*(after `\(ln -s [^`]*\)`.*/\1/p' /tmp/install.out)
-  [ -z "$ln" ] || in_disk $ln || exit 1
-  echo "added install's lines to /etc/containerd/config.toml by hand, as it says"
-fi
+# drop-in replace whole: install must write the handler into it.
+in_disk armhf-shim install containerd >/tmp/install.out 2>&1 || { cat /tmp/install.out; exit 1; }
+cat /tmp/install.out
+grep -q "written into the CRI section" /tmp/install.out ||
+  { echo "install containerd did not write the handler into config.toml's CRI section" >&2; exit 1; }
 printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\ntimeout: 60\n' \
   >$D/etc/crictl.yaml
 in_disk setsid containerd >/tmp/containerd.log 2>&1 </dev/null &
