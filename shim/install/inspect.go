@@ -135,3 +135,44 @@ func BuildkitLink(linkDir string) string {
 	}
 	return filepath.Join(linkDir, "runc")
 }
+
+func shortErr(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// isShimPath reports whether a runtime path looks like armhf-shim's (by
+// name: doctor has no binary to compare with).
+func isShimPath(p string) bool {
+	switch filepath.Base(p) {
+	case RuntimeLinkName, "armhf-shim":
+		return true
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		switch filepath.Base(real) {
+		case RuntimeLinkName, "armhf-shim":
+			return true
+		}
+	}
+	return false
+}
+
+// inPlaceHandlers: where install wrote the handler into config.toml's own
+// CRI section (its record says so), the handlers that section declares.
+func inPlaceHandlers(mainPath string) (string, bool, error) {
+	rec, _, err := loadRecord("", mainPath)
+	if err != nil || len(rec.CRI) == 0 {
+		return "", false, err
+	}
+	b, err := os.ReadFile(mainPath)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %s", mainPath, shortErr(err))
+	}
+	c, _, err := parseMain(b)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %v", mainPath, err)
+	}
+	return handlerNames(c), true, nil
+}
