@@ -78,7 +78,8 @@ fetch() {
     command -v apt-get >/dev/null || missing "apt-get not found"
     tmp=$(mktemp -d "$cache/debs/dl.XXXXXX")
     log "downloading $spec=$ver"
-    if ! (cd "$tmp" && apt-get download -q "$spec=$ver" >&2); then
+    # Every helper's apt-get shares one lock, as in disk.sh.
+    if ! (cd "$tmp" && flock /tmp/armhf-apt.lock apt-get download -q "$spec=$ver" >&2); then
       rm -rf "$tmp"
       log "apt-get download $spec=$ver failed (stale apt lists? run apt-get update)"
       exit 1
