@@ -63,12 +63,12 @@ func Apply(o Options, steps []Step) error {
 		case Containerd:
 			err = containerd(o, s.Path)
 		case RestartContainerd:
-			if _, err := os.Stat(o.under(RestartPending)); errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Stat(o.under(restartPending)); errors.Is(err, fs.ErrNotExist) {
 				fmt.Fprintf(o.Out, "node-install: containerd's configuration is unchanged: not restarted\n")
 				continue
 			}
 			if err = restart(o); err == nil {
-				err = os.Remove(o.under(RestartPending))
+				err = os.Remove(o.under(restartPending))
 			}
 		case WriteLabels:
 			err = writeIfChanged(o.under(s.Path), s.Data, 0o644, o)
@@ -124,15 +124,15 @@ func writeIfChanged(path string, data []byte, perm os.FileMode, o Options) error
 	return nil
 }
 
-// RestartPending is the node's note that containerd's configuration
+// restartPending is the node's note that containerd's configuration
 // changed and containerd has not been restarted since: written before the
 // change and removed after the restart, so a run that failed in between
 // (the restart, or a kill) leaves it for the next run to finish. In /run,
 // which a reboot, and with it a fresh containerd, clears.
-const RestartPending = "/run/armhf-shim-containerd-restart"
+const restartPending = "/run/armhf-shim-containerd-restart"
 
 // containerd runs install's containerd target below the root, noting
-// RestartPending, under install's lock, before it changes anything.
+// restartPending, under install's lock, before it changes anything.
 func containerd(o Options, config string) error {
 	io := install.Options{
 		Target:            "containerd",
@@ -144,7 +144,7 @@ func containerd(o Options, config string) error {
 		Uninstall:         o.Undo,
 		Out:               o.Out,
 		BeforeChange: func(bool) error {
-			p := o.under(RestartPending)
+			p := o.under(restartPending)
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				return err
 			}

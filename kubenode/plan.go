@@ -19,7 +19,7 @@
 //
 // Every step is idempotent, so the DaemonSet's pod may run it again at any
 // time; containerd is restarted only when its configuration changed since
-// it was last restarted (RestartPending).
+// it was last restarted (restartPending).
 package kubenode
 
 import (
@@ -114,7 +114,7 @@ type Kind int
 const (
 	CopyBinary        Kind = iota // Src (in this container) to Path (on the node)
 	Containerd                    // install (or uninstall) the containerd runtime handler (drop-in, or config.toml's CRI section on containerd 1.x)
-	RestartContainerd             // when RestartPending says the configuration changed since the last restart
+	RestartContainerd             // when restartPending says the configuration changed since the last restart
 	WriteLabels                   // Data to Path
 	RemoveFile                    // Path, if present
 	RemoveDirIfEmpty              // Path
