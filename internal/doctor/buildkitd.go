@@ -96,12 +96,13 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 		// A config written after buildkitd started is not what it runs.
 		stale := c.Present && !d.Started.IsZero() && !readAtStart(d.Started, c.Mod)
 		oci := workerOn(d.OCIWorker, c.OCIOff)
+		ociShim := false // this buildkitd's OCI worker runs the wrapper
 		switch {
 		case !oci:
 		case d.WorkersKnown && !slices.Contains(d.Workers, "oci"):
 			r.say("buildkitd pid %d reports no OCI worker (its workers: %s)", d.Pid, workerList(d.Workers))
 		case d.FlagBinary != "" && d.FlagShim:
-			r.Active = true
+			r.Active, ociShim = true, true
 			r.say("buildkitd pid %d: OCI worker binary %s (--oci-worker-binary), armhf-shim's", d.Pid, d.FlagBinary)
 		case d.FlagBinary != "":
 			r.say("buildkitd pid %d: OCI worker binary %s (--oci-worker-binary), not armhf-shim", d.Pid, d.FlagBinary)
@@ -113,7 +114,7 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 			r.say("installed, not active: buildkitd pid %d started before %s was written", d.Pid, c.Path)
 			r.problem("buildkitd pid %d started before %s was last written and reads it only at start: restart it (systemctl restart armhf-buildkitd, or its own service)", d.Pid, c.Path)
 		case c.OCIShim:
-			r.Active = true
+			r.Active, ociShim = true, true
 			r.say("buildkitd pid %d: OCI worker binary %s from %s, armhf-shim's", d.Pid, c.OCIBinary, c.Path)
 		default:
 			r.say("buildkitd pid %d: OCI worker runs runc, not armhf-shim", d.Pid)
@@ -128,6 +129,9 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 				r.problem("buildkitd pid %d's --containerd-worker-runtime=%s replaces [worker.containerd.runtime] of %s, BinaryName and all: drop the flag and restart it",
 					d.Pid, d.ContainerdRuntime, c.Path)
 			case stale:
+			case d.WorkersKnown && !slices.Contains(d.Workers, "containerd") && ociShim:
+				// A host without containerd: the OCI worker builds, and runs the wrapper.
+				r.say("buildkitd pid %d reports no containerd worker (its workers: %s); its builds run on the OCI worker", d.Pid, workerList(d.Workers))
 			case d.WorkersKnown && !slices.Contains(d.Workers, "containerd"):
 				r.say("buildkitd pid %d reports no containerd worker (its workers: %s)", d.Pid, workerList(d.Workers))
 				r.problem("buildkitd pid %d has no containerd worker, so the wrapper %s that %s gives its runc shim runs nothing: buildkitd makes that worker only if containerd answered when it started; start containerd, then restart buildkitd",

@@ -49,6 +49,10 @@ func TestJudgeBuildkitd(t *testing.T) {
 			"buildkitd pid 7: the containerd worker's runc shim runs /usr/bin/armhf-runc (buildkitd reports the worker)"},
 		{"containerd worker on auto, absent", BuildkitdFacts{Default: ctdCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: ctdCfg, WorkersKnown: true}}}, true, false,
 			"buildkitd pid 7 has no containerd worker", "reports no containerd worker"},
+		// No containerd on the host (the default config, both workers on):
+		// the OCI worker runs the wrapper, so the missing one is no problem.
+		{"containerd worker absent, OCI worker runs it", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: shimCfg, WorkersKnown: true, Workers: []string{"oci"}}}}, true, true, "",
+			"reports no containerd worker (its workers: oci); its builds run on the OCI worker"},
 		{"containerd worker enabled in the file", BuildkitdFacts{Default: ctdOn, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: ctdOn, WorkersNote: "x"}}}, true, true, "",
 			"the containerd worker's runc shim runs"},
 		{"containerd worker auto by flag", BuildkitdFacts{Default: ctdOn, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: ctdOn, ContainerdWorker: "auto", WorkersNote: "x"}}}, true, false, "",
