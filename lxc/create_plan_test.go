@@ -111,7 +111,7 @@ func TestPlanCreate(t *testing.T) {
 			Dir: dir, Host: host,
 			State:    State{Name: "b1", Rootfs: "/srv/rootfs", Source: "/srv/rootfs", Arch: "i686", Network: "none"},
 			Spec:     Spec{Name: "b1", Dir: dir, Rootfs: "/srv/rootfs", Arch: "i686"},
-			Warnings: []string{"this x86_64 host cannot run i386 code natively (execve of a 32-bit test ELF = ENOEXEC: the kernel has no 32-bit loader); use QEMU user emulation through binfmt_misc instead (apt-get install qemu-user-static binfmt-support, or docker run --privileged --rm tonistiigi/binfmt --install arm); the container's 32-bit programs will run under qemu-i386"},
+			Warnings: []string{"this x86_64 host cannot run i386 code natively (execve of a 32-bit test ELF = ENOEXEC: the kernel has no 32-bit loader); use QEMU user emulation through binfmt_misc instead (apt-get install qemu-user-static binfmt-support, or docker run --privileged --rm tonistiigi/binfmt --install 386); the container's 32-bit programs will run under qemu-i386"},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

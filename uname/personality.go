@@ -123,9 +123,8 @@ type NoCompatError struct {
 
 func (e *NoCompatError) Error() string {
 	return fmt.Sprintf("this %s host cannot run 32-bit code natively: the kernel refuses the LINUX32 personality (%v), "+
-		"so the CPU has no AArch32 at EL0; run armhf through QEMU user emulation instead "+
-		"(apt-get install qemu-user-static binfmt-support, or docker run --privileged --rm tonistiigi/binfmt --install arm)",
-		e.Machine, e.Err)
+		"so the CPU has no AArch32 at EL0; run armhf through QEMU user emulation instead (%s)",
+		e.Machine, e.Err, EmulationAdvice("armhf"))
 }
 
 func (e *NoCompatError) Unwrap() error { return e.Err }

@@ -47,9 +47,19 @@ func (p Probe) Err() error {
 	if p.Target == "" {
 		return fmt.Errorf("armhf-shim supports arm64 and x86_64 kernels; this one is %q", p.Machine)
 	}
-	return fmt.Errorf("this %s host cannot run %s code natively (%s); use QEMU user emulation through binfmt_misc instead "+
-		"(apt-get install qemu-user-static binfmt-support, or docker run --privileged --rm tonistiigi/binfmt --install arm)",
-		p.Machine, p.Target, p.Method)
+	return fmt.Errorf("this %s host cannot run %s code natively (%s); use QEMU user emulation through binfmt_misc instead (%s)",
+		p.Machine, p.Target, p.Method, EmulationAdvice(p.Target))
+}
+
+// EmulationAdvice says what to install where 32-bit code of target ("armhf"
+// or "i386") cannot run natively: the one wording the wrapper's errors and
+// doctor share.
+func EmulationAdvice(target string) string {
+	binfmt := "arm"
+	if target == "i386" {
+		binfmt = "386"
+	}
+	return "apt-get install qemu-user-static binfmt-support, or docker run --privileged --rm tonistiigi/binfmt --install " + binfmt
 }
 
 // ProbeCompat decides whether this host runs 32-bit code of its compat

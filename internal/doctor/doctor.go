@@ -198,7 +198,7 @@ func (r *Report) judgeCompat(p uname.Probe) {
 			why = "the kernel has no IA32 emulation (CONFIG_IA32_EMULATION off, or ia32_emulation=0 on its command line)"
 		}
 		r.Verdict = fmt.Sprintf("NO: this host cannot run %s code natively; %s. "+
-			"Build %s under QEMU user emulation instead (qemu-user-static + binfmt_misc)", target, why, target)
+			"Build %s under QEMU user emulation instead: %s", target, why, target, uname.EmulationAdvice(p.Target))
 	case p.EmulatorOn:
 		r.ExitCode = 1
 		r.Verdict = fmt.Sprintf("NO (fixable): the CPU runs %s natively, but binfmt_misc handler %s intercepts 32-bit ELFs, so they run EMULATED. "+

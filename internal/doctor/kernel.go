@@ -112,12 +112,12 @@ func (r KernelReport) verdict(native bool, cpu string) string {
 	}
 	for _, c := range []KernelCheck{r.PageSize, r.Config} {
 		if c.Status == StatusProblem {
-			needs := ""
+			needs, target := "", "i386"
 			if isARM64(r.Machine) {
-				needs = fmt.Sprintf(" (another kernel helps only on a CPU with AArch32 at EL0; this one: %s)", cpu)
+				needs, target = fmt.Sprintf(" (another kernel helps only on a CPU with AArch32 at EL0; this one: %s)", cpu), "armhf"
 			}
 			return fmt.Sprintf("NO: this host cannot run 32-bit code natively because of its kernel: %s. Fix: %s%s; "+
-				"or build under QEMU user emulation instead (qemu-user-static + binfmt_misc)", c.Detail, c.Fix, needs)
+				"or build under QEMU user emulation instead: %s", c.Detail, c.Fix, needs, uname.EmulationAdvice(target))
 		}
 	}
 	return ""
