@@ -74,7 +74,7 @@ UNIT_PKGS = $$($(GO) list ./... | grep -v '/test/vm')
 # package asks first. Cached in .cache/engines, so a warm run only checks the stamps.
 engines: deps
 	bash scripts/engines.sh >/dev/null
-	GOARCH=arm64 bash scripts/engines.sh crictl >/dev/null
+	GOARCH=arm64 bash scripts/engines.sh crictl buildkit >/dev/null
 
 unit: deps engines
 	$(TEST_ENV) $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) $(UNIT_PKGS)

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -91,6 +92,75 @@ var daemonChecks = map[string]func(t *testing.T, m cpuModel, r *CaseResult){
 		wantOK(t, r)
 		wantLines(t, r, "uname -m: armv8l", "CPU architecture: 7", "platform: linux/arm/v7",
 			"image: linux/arm/v7", "classic uname -m: armv8l")
+	},
+	// A standalone buildkitd:arm64 configured by install buildkitd (OCI
+	// worker). Its own probe of the CPU decides whether linux/arm/v7 is a
+	// native platform: listed with AArch32, not without.
+	"buildkitd-0-start": func(t *testing.T, m cpuModel, r *CaseResult) {
+		t.Logf("%s: buildkitd start:\n%s", m.Name, r.Output())
+		wantOK(t, r)
+		wantLines(t, r, `binary = "/usr/local/bin/armhf-runc"`)
+		platforms := ""
+		for _, l := range strings.Split(r.Stdout, "\n") {
+			if p, ok := strings.CutPrefix(l, "worker platforms: "); ok {
+				platforms = p
+			}
+		}
+		listed := strings.Contains(","+platforms+",", ",linux/arm/v7,")
+		if !strings.HasPrefix(platforms, "linux/arm64") || listed != m.AArch32 {
+			t.Errorf("%s (AArch32 %v): buildkitd's worker platforms %q", m.Name, m.AArch32, platforms)
+		}
+	},
+	// buildctl --opt platform=linux/arm/v7 with no QEMU: the RUN runs
+	// natively through the wrapper, or (no AArch32) the build fails saying
+	// why, never with another architecture.
+	"buildkitd-build-armhf": func(t *testing.T, m cpuModel, r *CaseResult) {
+		if !m.AArch32 {
+			wantNo32BitARM(t, r)
+			return
+		}
+		t.Logf("%s: buildkitd-build-armhf:\n%s", m.Name, r.Stdout)
+		wantOK(t, r)
+		wantLines(t, r, "uname -m: armv8l", "CPU architecture: 7", "platform: linux/arm/v7",
+			"image: linux/arm/v7")
+	},
+	// doctor finds the running buildkitd and asks it which binary its
+	// worker runs; without AArch32 it says what to use instead.
+	"buildkitd-doctor": func(t *testing.T, m cpuModel, r *CaseResult) {
+		var rep struct {
+			Routes []struct {
+				Name              string
+				Installed, Active bool
+				Detail            string
+			}
+			Verdict  string
+			Problems []string
+		}
+		if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+			t.Fatalf("doctor --json (exit %d): %v\n%s", r.RC, err, r.Output())
+		}
+		found := false
+		for _, rt := range rep.Routes {
+			if rt.Name == "buildkitd" {
+				found = true
+				if !rt.Installed || !rt.Active || !strings.Contains(rt.Detail, "/usr/local/bin/armhf-runc") {
+					t.Errorf("%s: doctor's buildkitd route: %+v", m.Name, rt)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: doctor --json has no buildkitd route:\n%s", m.Name, r.Stdout)
+		}
+		if m.AArch32 {
+			if r.RC != 0 {
+				t.Errorf("%s: doctor exited %d: %s; problems %q", m.Name, r.RC, rep.Verdict, rep.Problems)
+			}
+			return
+		}
+		t.Logf("%s: doctor's verdict: %s", m.Name, rep.Verdict)
+		if r.RC != 1 || !strings.Contains(rep.Verdict, "AArch32") || !strings.Contains(rep.Verdict, "apt-get install qemu-user-static") {
+			t.Errorf("%s (no AArch32): doctor exited %d; its verdict does not name AArch32 and what to install: %q", m.Name, r.RC, rep.Verdict)
+		}
 	},
 	// containerd's CRI (Debian's containerd 1.6) with the handler of
 	// `armhf-shim install containerd`, as a RuntimeClass uses it.

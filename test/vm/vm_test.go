@@ -56,6 +56,8 @@ func artifacts() []*artifact {
 		{name: "uname tests (arm v7)", vmPath: "/src/uname/uname.arm.test", pkg: "./uname", test: true, env: armv7},
 		{name: "cpuinfo tests (arm64)", vmPath: "/src/cpuinfo/cpuinfo.test", pkg: "./cpuinfo", test: true, env: arm64},
 		{name: "crictl (arm64)", vmPath: "/usr/local/bin/crictl", engine: "crictl", env: arm64},
+		{name: "buildkitd (arm64)", vmPath: "/usr/local/bin/buildkitd", engine: "buildkitd", env: arm64},
+		{name: "buildctl (arm64)", vmPath: "/usr/local/bin/buildctl", engine: "buildctl", env: arm64},
 	}
 }
 
