@@ -232,10 +232,8 @@ func planDockerCLI(o Options) (Plan, error) {
 		if err := doc.set(rawjson.AppendString(nil, fronts), "docker"); err != nil {
 			return Plan{}, fmt.Errorf("%s: %v: left unchanged", path, err)
 		}
+		// A new document already ends with its newline.
 		nw = doc.b
-		if old == nil {
-			nw = append(nw, '\n')
-		}
 	}
 	rec.CLI = cr
 	rec.willCreate(filepath.Dir(path))

@@ -201,3 +201,15 @@ func TestRunningDockerdsSkipsForkedChildren(t *testing.T) {
 		t.Errorf("got %+v, want the daemon 100 alone", ds)
 	}
 }
+
+// A config file that install docker-cli creates is the one member and a
+// single final newline, as every other file it writes (it ended with a
+// blank line).
+func TestDockerCLINewConfigBytes(t *testing.T) {
+	h := newCLIHost(t, "usr/bin")
+	run(t, h.opts(false))
+	want := "{\n  \"docker\": \"" + h.real + "\"\n}\n"
+	if got := readFile(t, h.cfg); got != want {
+		t.Errorf("new config file %q, want %q", got, want)
+	}
+}
