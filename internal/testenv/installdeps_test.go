@@ -55,3 +55,21 @@ func TestInstallDepsStaleMarker(t *testing.T) {
 		})
 	}
 }
+
+// Building the binaries installs nothing: make build (bin/armhf-lxc with
+// it) ran install-deps.sh, which on an operator's build host added the
+// foreign architectures and the test toolchain (podman, QEMU, cross
+// compilers). Without liblxc's headers the build says what to install.
+func TestMakeBuildInstallsNothing(t *testing.T) {
+	mk := RequireCommand(t, "make")
+	out, err := exec.Command(mk, "-n", "-C", RepoRoot(), "build").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n build: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "install-deps") {
+		t.Errorf("make build runs install-deps.sh:\n%s", out)
+	}
+	if !strings.Contains(string(out), "apt-get install lxc-dev") {
+		t.Errorf("make build does not check for liblxc's headers before building armhf-lxc:\n%s", out)
+	}
+}
