@@ -18,13 +18,16 @@ import (
 
 // Status is what status and list report about a container.
 type Status struct {
-	Name    string   `json:"name"`
-	State   string   `json:"state"`         // STOPPED, RUNNING, ...
-	PID     int      `json:"pid,omitempty"` // init's pid on the host
-	Arch    string   `json:"arch"`          // lxc.arch
-	Machine string   `json:"machine,omitempty"`
-	IPs     []string `json:"ips,omitempty"`
-	Managed bool     `json:"managed"` // created by armhf-lxc
+	Name    string `json:"name"`
+	State   string `json:"state"`             // STOPPED, RUNNING, ...
+	PID     int    `json:"pid,omitempty"`     // init's pid on the host
+	Arch    string `json:"arch"`              // lxc.arch
+	Machine string `json:"machine,omitempty"` // what uname -m says to its 32-bit programs while it runs
+	// SeccompAgent is the socket of the agent that answers uname with
+	// Machine (create --machine); "" = the kernel answers.
+	SeccompAgent string   `json:"seccomp_agent,omitempty"`
+	IPs          []string `json:"ips,omitempty"`
+	Managed      bool     `json:"managed"` // created by armhf-lxc
 	// From armhf-lxc.json (Managed only).
 	Rootfs       string `json:"rootfs,omitempty"`
 	OwnsRootfs   bool   `json:"owns_rootfs,omitempty"`
@@ -60,7 +63,8 @@ func (m *Manager) status(c *golxc.Container) Status {
 	if a := c.ConfigItem("lxc.arch"); len(a) > 0 {
 		s.Arch = a[0]
 	}
-	if st, err := ReadState(m.Dir(s.Name)); err == nil {
+	st, err := ReadState(m.Dir(s.Name))
+	if err == nil {
 		s.Managed = true
 		s.Rootfs, s.OwnsRootfs, s.Nesting, s.Docker = st.Rootfs, st.OwnsRootfs, st.Nesting, st.Docker
 		s.CPUs, s.Network, s.Shim = st.CPUs, st.Network, st.Shim
@@ -68,14 +72,17 @@ func (m *Manager) status(c *golxc.Container) Status {
 	if c.Running() {
 		s.PID = c.InitPid()
 		s.Machine = machineOf(s.PID)
+		if s.Managed && st.Machine != "" && s.Machine == uname.HostCompatMachine() {
+			// The personality says the compat machine, but the
+			// container's 32-bit uname is answered by the agent.
+			s.Machine, s.SeccompAgent = st.Machine, st.SeccompAgent
+		}
 		if ips, err := c.IPAddresses(); err == nil {
 			s.IPs = ips
 		}
 		if s.Docker {
-			if st, err := ReadState(m.Dir(s.Name)); err == nil {
-				if sock, err := ContainerSocket(s.PID, st.DockerSocket); err == nil {
-					s.DockerSocket = sock
-				}
+			if sock, err := ContainerSocket(s.PID, st.DockerSocket); err == nil {
+				s.DockerSocket = sock
 			}
 		}
 	}

@@ -72,6 +72,13 @@ func TestMachine(t *testing.T) {
 	if log.Len() > 0 {
 		t.Errorf("agent log: %s", log.String())
 	}
+	// status tells what uname -m says there, not the personality's machine.
+	if got := h.must("status", m1); !strings.Contains(got, "Machine: armv7l (32-bit programs; answered by armhf-shim seccomp-agent on "+lxcSock+")") {
+		t.Errorf("status:\n%s", got)
+	}
+	if got := h.must("status", "--json", m1); !strings.Contains(got, `"machine": "armv7l"`) || !strings.Contains(got, `"seccomp_agent": "`+lxcSock+`"`) {
+		t.Errorf("status --json:\n%s", got)
+	}
 
 	// The agent stops while the container runs: liblxc cannot reach it
 	// and answers ENOSYS; uname fails, it does not hang.

@@ -102,7 +102,10 @@ func printStatus(w io.Writer, s lxc.Status) {
 		fmt.Fprintf(tw, "PID:\t%d\n", s.PID)
 	}
 	fmt.Fprintf(tw, "Arch:\t%s\n", orDash(s.Arch))
-	if s.Machine != "" {
+	switch {
+	case s.SeccompAgent != "":
+		fmt.Fprintf(tw, "Machine:\t%s (32-bit programs; answered by armhf-shim seccomp-agent on %s)\n", s.Machine, s.SeccompAgent)
+	case s.Machine != "":
 		fmt.Fprintf(tw, "Machine:\t%s\n", s.Machine)
 	}
 	if s.State == "RUNNING" {
