@@ -38,6 +38,11 @@ pkgs=(
   pkg-config "libseccomp-dev:$(dpkg --print-architecture)" libseccomp-dev:arm64
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
+# The 32-bit dockerd of Debian's i386 packages (dind/debian386_test.go) runs on the host's loader:
+# their libraries, multiarch, as docs/docker.md's "From Debian's packages" has the user install them.
+if [ "$(dpkg --print-architecture)" = amd64 ]; then
+  pkgs+=(libc6:i386 libseccomp2:i386 libdevmapper1.02.1:i386 libsystemd0:i386)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
