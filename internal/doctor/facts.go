@@ -284,7 +284,7 @@ func (h *host) pidsNamed(name string) []int {
 		if err != nil {
 			continue
 		}
-		if b, _ := os.ReadFile(filepath.Join(h.opts.Proc, e.Name(), "comm")); strings.TrimSpace(string(b)) == name {
+		if b, _ := os.ReadFile(filepath.Join(h.opts.Proc, e.Name(), "comm")); strings.TrimSpace(string(b)) == name && install.InHostRoot(h.opts.Proc, pid) {
 			out = append(out, pid)
 		}
 	}

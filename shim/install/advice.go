@@ -123,6 +123,9 @@ func scanDockerds(procRoot string) []dockerDaemon {
 		if strings.TrimSpace(string(comm)) != "dockerd" || parentIsDockerd(procRoot, dir) {
 			continue // a dockerd's child between fork and exec is no daemon
 		}
+		if !InHostRoot(procRoot, pid) {
+			continue
+		}
 		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
 		if err != nil {
 			continue
@@ -140,6 +143,21 @@ func scanDockerds(procRoot string) []dockerDaemon {
 		out = append(out, d)
 	}
 	return out
+}
+
+// InHostRoot reports whether process pid (of the /proc at procRoot) has the
+// root directory of that /proc's PID 1. A daemon in another root — in an
+// LXC container (armhf-lxc --docker), in a docker:dind container — reads
+// that root's config files and listens on its sockets: it is not one of
+// this host's engines. When either root cannot be read (no permission, a
+// /proc without root links), the process counts as the host's.
+func InHostRoot(procRoot string, pid int) bool {
+	host, err := os.Stat(filepath.Join(procRoot, "1", "root"))
+	if err != nil {
+		return true
+	}
+	its, err := os.Stat(filepath.Join(procRoot, strconv.Itoa(pid), "root"))
+	return err != nil || os.SameFile(host, its)
 }
 
 // parentIsDockerd reports whether the parent of process dir is a dockerd.

@@ -2,9 +2,11 @@ package install
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -211,5 +213,34 @@ func TestDockerCLINewConfigBytes(t *testing.T) {
 	want := "{\n  \"docker\": \"" + h.real + "\"\n}\n"
 	if got := readFile(t, h.cfg); got != want {
 		t.Errorf("new config file %q, want %q", got, want)
+	}
+}
+
+// A dockerd in another root (armhf-lxc --docker's, in its container) is not
+// one of the host's: doctor took it for a daemon reading the host's
+// daemon.json, asked the host's socket for it, and judged BuildKit by its
+// PATH resolved on the host.
+func TestRunningDockerdsSkipsOtherRoots(t *testing.T) {
+	proc := t.TempDir()
+	host, container := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(proc, "1"), 0o755)
+	os.Symlink(host, filepath.Join(proc, "1", "root"))
+	for _, p := range []struct{ pid, root string }{{"100", host}, {"200", container}, {"300", ""}} {
+		d := filepath.Join(proc, p.pid)
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "comm"), []byte("dockerd\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "cmdline"), []byte("/usr/sbin/dockerd\x00"), 0o644)
+		os.WriteFile(filepath.Join(d, "stat"), []byte(p.pid+" (dockerd) S 1 1 1 0\n"), 0o644)
+		if p.root != "" {
+			os.Symlink(p.root, filepath.Join(d, "root"))
+		}
+	}
+	var pids []int
+	for _, d := range RunningDockerds(proc) {
+		pids = append(pids, d.Pid)
+	}
+	sort.Ints(pids)
+	if fmt.Sprint(pids) != "[100 300]" {
+		t.Errorf("daemons %v, want [100 300] (200 runs in another root; 300's root is unreadable)", pids)
 	}
 }
