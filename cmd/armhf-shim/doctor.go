@@ -33,9 +33,10 @@ func doctorCommand() *cli.Command {
 			&cli.StringFlag{Name: "daemon-json", Usage: "judge the docker route by this daemon.json and the dockerds that read it (default /etc/docker/daemon.json)"},
 			&cli.StringFlag{Name: "containerd-config", Usage: "containerd's config.toml (default /etc/containerd/config.toml)"},
 			&cli.StringFlag{Name: "buildkitd-config", Usage: "a standalone buildkitd's buildkitd.toml (default /etc/buildkit/buildkitd.toml; running buildkitds are judged by their own)"},
-			&cli.StringFlag{Name: "dind-dir", Usage: "the 32-bit dockerd's state directory (default /var/lib/armhf-shim/dind)"},
+			&cli.StringFlag{Name: "dind-dir", EnvVars: []string{"ARMHF_SHIM_DIND_DIR"}, Usage: "the 32-bit dockerd's state directory (default /var/lib/armhf-shim/dind)"},
 			&cli.StringFlag{Name: "nfd", Usage: "also write the node's labels for node-feature-discovery to this file (e.g. " + doctor.NFDFile + ")"},
-			&cli.StringFlag{Name: "lxcpath", Usage: "where armhf-lxc's containers are (default: lxc.conf's lxc.lxcpath, else /var/lib/lxc)"},
+			// The variable armhf-lxc reads too: doctor then sees the containers armhf-lxc made.
+			&cli.StringFlag{Name: "lxcpath", EnvVars: []string{"ARMHF_LXC_PATH"}, Usage: "where armhf-lxc's containers are (default: lxc.conf's lxc.lxcpath, else /var/lib/lxc)"},
 		},
 		Action: func(c *cli.Context) error {
 			r, err := doctor.Diagnose(doctor.Options{

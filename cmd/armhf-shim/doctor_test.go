@@ -174,3 +174,17 @@ func TestDoctorNFD(t *testing.T) {
 		t.Errorf("native, but no compat machine %q in:\n%s", m, b)
 	}
 }
+
+// doctor looks for armhf-lxc's containers and the 32-bit dockerd where
+// they are made: ARMHF_LXC_PATH and ARMHF_SHIM_DIND_DIR, which armhf-lxc
+// and dind read, were ignored ("no armhf-lxc containers in /var/lib/lxc"
+// beside a running one).
+func TestDoctorEnvDirs(t *testing.T) {
+	lxcpath, dindDir := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(lxcpath, "b1"), 0o755)
+	os.WriteFile(filepath.Join(lxcpath, "b1", "armhf-lxc.json"), []byte(`{"version":1,"name":"b1","docker":true}`), 0o644)
+	r := runShim(t, "", []string{"ARMHF_LXC_PATH=" + lxcpath, "ARMHF_SHIM_DIND_DIR=" + dindDir}, "doctor")
+	if !strings.Contains(r.stdout, "b1: ") || !strings.Contains(r.stdout, "route dind:") || !strings.Contains(r.stdout, dindDir) {
+		t.Errorf("doctor with ARMHF_LXC_PATH=%s ARMHF_SHIM_DIND_DIR=%s:\n%s%s", lxcpath, dindDir, r.stdout, r.stderr)
+	}
+}
