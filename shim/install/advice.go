@@ -146,15 +146,18 @@ func scanDockerds(procRoot string) []dockerDaemon {
 }
 
 // InHostRoot reports whether process pid (of the /proc at procRoot) has the
-// root directory of that /proc's PID 1. A daemon in another root — in an
-// LXC container (armhf-lxc --docker), in a docker:dind container — reads
-// that root's config files and listens on its sockets: it is not one of
-// this host's engines. When either root cannot be read (no permission, a
+// root directory of that /proc's PID 1 (where PID 1's is unreadable, as
+// under a sandbox's init: this process's own). A daemon in another root —
+// in an LXC container (armhf-lxc --docker), in a docker:dind container —
+// reads that root's config files and listens on its sockets: it is not one
+// of this host's engines. When the roots cannot be read (no permission, a
 // /proc without root links), the process counts as the host's.
 func InHostRoot(procRoot string, pid int) bool {
 	host, err := os.Stat(filepath.Join(procRoot, "1", "root"))
 	if err != nil {
-		return true
+		if host, err = os.Stat(filepath.Join(procRoot, "self", "root")); err != nil {
+			return true
+		}
 	}
 	its, err := os.Stat(filepath.Join(procRoot, strconv.Itoa(pid), "root"))
 	return err != nil || os.SameFile(host, its)

@@ -243,4 +243,11 @@ func TestRunningDockerdsSkipsOtherRoots(t *testing.T) {
 	if fmt.Sprint(pids) != "[100 300]" {
 		t.Errorf("daemons %v, want [100 300] (200 runs in another root; 300's root is unreadable)", pids)
 	}
+	// PID 1's root unreadable (a sandbox's init): this process's own is the host's.
+	os.Remove(filepath.Join(proc, "1", "root"))
+	os.MkdirAll(filepath.Join(proc, "self"), 0o755)
+	os.Symlink(host, filepath.Join(proc, "self", "root"))
+	if ds := RunningDockerds(proc); len(ds) != 2 || ds[0].Pid == 200 || ds[1].Pid == 200 {
+		t.Errorf("with self's root: %+v, want 100 and 300", ds)
+	}
 }
