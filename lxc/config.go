@@ -426,6 +426,8 @@ const InitScript = `#!/bin/sh
 # (lxc.signal.halt) sends SIGTERM to every process of the container and
 # exits once they are gone, so "armhf-lxc stop" lets dockerd and builds
 # shut down cleanly; liblxc kills whatever is left when init exits.
+# dockerd goes first, alone: it stops its containers through its
+# containerd, which a SIGTERM at the same time would take away.
 stopping=
 trap 'stopping=1' TERM
 while [ -z "$stopping" ]; do
@@ -433,6 +435,21 @@ while [ -z "$stopping" ]; do
 	wait $!
 	kill $! 2>/dev/null
 done
+dockerds() {
+	for p in /proc/[0-9]*; do
+		{ read -r c <"$p/comm"; } 2>/dev/null && [ "$c" = dockerd ] && echo "${p#/proc/}"
+	done
+}
+set -- $(dockerds)
+if [ "$#" -gt 0 ]; then
+	kill -TERM "$@" 2>/dev/null
+	i=0
+	while [ "$i" -lt 60 ] && [ -n "$(dockerds)" ]; do
+		sleep 1 &
+		wait $!
+		i=$((i + 1))
+	done
+fi
 kill -TERM -1 2>/dev/null
 i=0
 while [ "$i" -lt 60 ]; do

@@ -744,11 +744,23 @@ func TestDockerInside(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, " "+compat(t)+"\n") || !strings.Contains(r.stderr, "CPU architecture: 7") {
 		t.Errorf("BuildKit build in the LXC container: want %s and CPU architecture: 7 from its RUN step, got %s", compat(t), r)
 	}
+	// stop lets dockerd stop its containers: the init signals it alone
+	// first, not its containerd with it (dockerd then could not reach its
+	// containers: "Error sending stop", and they ended killed, status 255).
+	h.must("exec", d1, "--", "docker", "run", "-d", "--name", "term", "--network", "none", "bb:test",
+		"sh", "-c", "trap 'exit 3' TERM; while :; do sleep 1; done")
+	logOff := fileLen(filepath.Join(h.lxcpath, d1, "dockerd.log"))
 	// dockerd comes back after a restart.
-	h.must("stop", d1)
+	h.must("stop", "--timeout", "30s", d1)
+	if log, _ := os.ReadFile(filepath.Join(h.lxcpath, d1, "dockerd.log")); bytes.Contains(log[logOff:], []byte("Error sending stop")) {
+		t.Errorf("dockerd could not stop its container when the LXC container stopped:\n%s", log[logOff:])
+	}
 	h.must("start", d1)
 	if out := h.must("exec", d1, "--", "docker", "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, "bb:test") {
 		t.Errorf("after restart, docker images = %q", out)
+	}
+	if out := h.must("exec", d1, "--", "docker", "ps", "-a", "--filter", "name=term", "--format", "{{.Status}}"); !strings.HasPrefix(out, "Exited (3)") {
+		t.Errorf("the container dockerd ran when the LXC container stopped: %q, want Exited (3) (stopped by dockerd's SIGTERM)", out)
 	}
 }
 
@@ -994,4 +1006,13 @@ func TestStartInterruptedNoDocker(t *testing.T) {
 			h.run("stop", "--timeout", "0", name)
 		}
 	}
+}
+
+// fileLen is the size of file p (0 when it does not exist).
+func fileLen(p string) int64 {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
