@@ -55,5 +55,57 @@ wait_for() {
     [ $i -ge $n ] && return 1
     sleep 0.5
   done
-  awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.2fs\n", b - a }'
+  since "$t0"; echo
+}
+
+# since T0: seconds since T0 (a /proc/uptime reading), as "2.31s".
+since() {
+  awk -v a="$1" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.2fs", b - a }'
+}
+
+# probe_context DIR: a build context in the disk at DIR (a path as the
+# chroot sees it): the armhf busybox rootfs (the layer of the disk's
+# docker-archive) with platformprobe, and a Dockerfile FROM scratch whose RUN
+# prints "@@ uname -m: M", "@@ CPU architecture: N" and "@@ platform: P".
+probe_context() {
+  rm -rf "$D$1"; mkdir -p "$D$1/rootfs/usr/local/bin" "$D$1/x"
+  tar -xf $D/images/busybox-armhf.tar -C "$D$1/x" || return 1
+  for l in "$D$1"/x/*/layer.tar; do tar -xf "$l" -C "$D$1/rootfs" || return 1; done
+  rm -rf "$D$1/x"
+  cp "$PROBE" "$D$1/rootfs/usr/local/bin/platformprobe"
+  cat >"$D$1/Dockerfile" <<'DF'
+FROM scratch
+COPY rootfs/ /
+RUN echo "@@ uname -m: $(uname -m)"; echo "@@ $(grep -m1 '^CPU architecture' /proc/cpuinfo)"; echo "@@ platform: $(/usr/local/bin/platformprobe)"
+DF
+}
+
+# run_lines LOG: the "@@ " lines a BuildKit build's RUN printed, from its
+# --progress=plain LOG, without BuildKit's "#N 0.123 " prefix.
+run_lines() {
+  sed -n 's/^#[0-9]* [0-9.]* @@ //p' "$1"
+}
+
+# start_daemon NAME SECS LOG CMD...: waits up to SECS for CMD (a client
+# call) to answer; prints "NAME ready after Ns", or fails with LOG's tail.
+start_daemon() {
+  name=$1 secs=$2 log=$3; shift 3
+  if t=$(wait_for "$secs" "$@"); then
+    echo "$name ready after $t"
+  else
+    echo "$name did not answer within ${secs}s; its log:" >&2
+    tail -30 "$log" >&2
+    exit 1
+  fi
+}
+
+# stop_daemon NAME: SIGTERM to the running NAME, waiting up to 50 s; prints
+# "stopped after Ns" (or "no NAME running").
+stop_daemon() {
+  pid=$(pidof "$1") || { echo "no $1 running"; return 0; }
+  kill $pid
+  i=0
+  while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.5; i=$((i + 1)); done
+  kill -0 $pid 2>/dev/null && { echo "$1 (pid $pid) did not stop within 50s" >&2; exit 1; }
+  echo "stopped after $((i / 2))s"
 }

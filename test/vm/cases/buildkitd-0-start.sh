@@ -15,12 +15,6 @@ in_disk armhf-shim install buildkitd || exit 1
 echo "buildkitd.toml:"
 sed 's/^/  /' $D/etc/buildkit/buildkitd.toml
 in_disk setsid buildkitd >/tmp/buildkitd.log 2>&1 </dev/null &
-if t=$(wait_for 120 in_disk buildctl debug workers); then
-  echo "buildkitd ready after $t"
-else
-  echo "buildkitd did not answer within 120s; its log:" >&2
-  tail -30 /tmp/buildkitd.log >&2
-  exit 1
-fi
+start_daemon buildkitd 120 /tmp/buildkitd.log in_disk buildctl debug workers
 # "Platforms: linux/arm64,linux/arm/v7,..." in buildctl's verbose listing.
 echo "worker platforms: $(in_disk buildctl debug workers -v | sed -n 's/^Platforms:[[:space:]]*//p' | head -1)"

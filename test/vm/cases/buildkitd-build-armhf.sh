@@ -10,25 +10,15 @@
 . /cases/_disk.sh
 need "$PROBE"
 disk_up
-ctx=$D/tmp/build-bk
-rm -rf "$ctx"; mkdir -p "$ctx/rootfs/usr/local/bin" "$ctx/x"
-tar -xf $D/images/busybox-armhf.tar -C "$ctx/x" || exit 1
-for l in "$ctx"/x/*/layer.tar; do tar -xf "$l" -C "$ctx/rootfs" || exit 1; done
-rm -rf "$ctx/x"
-cp "$PROBE" "$ctx/rootfs/usr/local/bin/platformprobe"
-cat >"$ctx/Dockerfile" <<'DF'
-FROM scratch
-COPY rootfs/ /
-RUN echo "@@ uname -m: $(uname -m)"; echo "@@ $(grep -m1 '^CPU architecture' /proc/cpuinfo)"; echo "@@ platform: $(/usr/local/bin/platformprobe)"
-DF
+probe_context /tmp/build-bk || exit 1
 t0=$(cut -d' ' -f1 /proc/uptime)
 in_disk buildctl build --progress=plain --frontend dockerfile.v0 \
   --local context=/tmp/build-bk --local dockerfile=/tmp/build-bk \
   --opt platform=linux/arm/v7 --output type=oci,dest=/tmp/build-bk.oci.tar \
   >/tmp/build-bk.log 2>&1; rc=$?
-echo "build took $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.2fs", b - a }') (exit $rc)"
+echo "build took $(since "$t0") (exit $rc)"
 cat /tmp/build-bk.log >&2
-sed -n 's/^#[0-9]* [0-9.]* @@ //p' /tmp/build-bk.log
+run_lines /tmp/build-bk.log
 [ $rc = 0 ] || exit $rc
 # index.json -> the manifest -> its config (the manifest's first digest).
 o=/tmp/build-bk.oci; rm -rf $o; mkdir -p $o

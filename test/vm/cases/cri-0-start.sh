@@ -17,13 +17,7 @@ grep -q "written into the CRI section" /tmp/install.out ||
 printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\ntimeout: 60\n' \
   >$D/etc/crictl.yaml
 in_disk setsid containerd >/tmp/containerd.log 2>&1 </dev/null &
-if t=$(wait_for 180 in_disk crictl info); then
-  echo "containerd ready after $t"
-else
-  echo "containerd's CRI did not answer within 180s; its log:" >&2
-  tail -30 /tmp/containerd.log >&2
-  exit 1
-fi
+start_daemon containerd 180 /tmp/containerd.log in_disk crictl info
 sandbox=$(in_disk crictl info -o go-template --template '{{.config.sandboxImage}}')
 echo "sandbox image: $sandbox"
 for i in busybox-armhf busybox-arm64 pause-arm64; do

@@ -12,7 +12,7 @@ disk_up
 t0=$(cut -d' ' -f1 /proc/uptime)
 in_disk armhf-shim dind start --input /dind-armhf --timeout 240s --network host -- \
   --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 || exit 1
-echo "dind ready after $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.2fs", b - a }')"
+echo "dind ready after $(since "$t0")"
 dk() { in_disk docker -H unix:///var/lib/armhf-shim/dind/docker.sock "$@"; }
 echo "version: $(dk version -f '{{.Server.Os}}/{{.Server.Arch}}')"
 echo "info: $(dk info -f '{{.Architecture}} {{.OSType}} {{.NCPU}}')"

@@ -23,13 +23,7 @@ echo "runc on that PATH: $(in_disk env PATH="$dpath" sh -c 'r=$(command -v runc)
 # iptables is not on the disk.
 in_disk env PATH="$dpath" setsid dockerd --bridge=none --iptables=false --ip6tables=false \
   --storage-driver=overlay2 >/tmp/dockerd.log 2>&1 </dev/null &
-if t=$(wait_for 240 in_disk docker info -f '{{.ServerVersion}}'); then
-  echo "dockerd ready after $t"
-else
-  echo "dockerd did not answer within 240s; its log:" >&2
-  tail -30 /tmp/dockerd.log >&2
-  exit 1
-fi
+start_daemon dockerd 240 /tmp/dockerd.log in_disk docker info -f '{{.ServerVersion}}'
 echo "default-runtime: $(in_disk docker info -f '{{.DefaultRuntime}}')"
 for i in armhf arm64; do
   in_disk docker load -q -i /images/busybox-$i.tar || { tail -20 /tmp/dockerd.log >&2; exit 1; }
