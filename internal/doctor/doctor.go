@@ -118,14 +118,21 @@ func Diagnose(o Options) (*Report, error) {
 	}
 
 	docker := h.dockerFacts()
+	dind := h.dindFacts()
+	daemons := h.allDockerds(docker.Daemons)
+	for i := range daemons {
+		if dind.Running && daemons[i].Pid == dind.Pid {
+			daemons[i].Dind = dind.Dir
+		}
+	}
 	r.Routes = []Route{
 		JudgeDocker(docker),
-		JudgeBuildkit(h.buildkitFacts(h.allDockerds(docker.Daemons))),
+		JudgeBuildkit(h.buildkitFacts(daemons)),
 		JudgeBuildkitd(h.buildkitdFacts()),
 		JudgeContainerd(h.containerdFacts()),
 		JudgePodman(h.podmanFacts()),
 		JudgeDockerCLI(h.cliFacts()),
-		JudgeDind(h.dindFacts()),
+		JudgeDind(dind),
 		JudgeLXC(h.lxcFacts()),
 	}
 	for _, rt := range r.Routes {

@@ -55,6 +55,9 @@ type Dockerd struct {
 	EnvErr   error
 	Runc     string
 	RuncShim bool
+	// Dind is the state directory when this is armhf-shim dind's daemon,
+	// judged by route dind, not as the host's dockerd.
+	Dind string
 }
 
 // DockerFacts are daemon.json and the dockerds that read it.
@@ -172,8 +175,9 @@ type BuildkitFacts struct {
 
 // JudgeBuildkit judges dockerd's embedded BuildKit, which runs `runc` from
 // dockerd's PATH: active when a running dockerd's own PATH finds
-// armhf-shim first, however it got there (the drop-in, armhf-lxc's
-// dockerd).
+// armhf-shim first, however it got there (the drop-in, a dockerd started
+// by hand with it). The 32-bit dockerd of dind has the wrapper by
+// construction and a route of its own: it does not make this one active.
 func JudgeBuildkit(f BuildkitFacts) Route {
 	r := Route{Name: "buildkit", Installed: f.DropInPresent}
 	switch {
@@ -191,6 +195,8 @@ func JudgeBuildkit(f BuildkitFacts) Route {
 	}
 	for _, d := range f.Daemons {
 		switch {
+		case d.Dind != "":
+			r.say("dockerd pid %d is armhf-shim dind's (%s; see route dind)", d.Pid, d.Dind)
 		case d.EnvErr != nil:
 			r.say("dockerd pid %d: cannot read its environment (%v)", d.Pid, d.EnvErr)
 		case d.RuncShim:

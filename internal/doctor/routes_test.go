@@ -89,8 +89,13 @@ func TestJudgeBuildkit(t *testing.T) {
 		// The drop-in is there, dockerd was not restarted: judged by dockerd's PATH, not the file.
 		{"drop-in, dockerd not restarted", BuildkitFacts{DropIn: drop, DropInPresent: true, Link: link, LinkTarget: "/x", Daemons: []Dockerd{plain}},
 			verdict{installed: true, detail: []string{"not armhf-shim"}, problems: []string{"installed, not active: dockerd pid 5 started without the drop-in's PATH"}}},
-		// armhf-lxc's dockerd gets the route without any drop-in.
+		// A dockerd started with the wrapper on its PATH gets the route without any drop-in.
 		{"no drop-in, dockerd has it", BuildkitFacts{DropIn: drop, Link: link, Daemons: []Dockerd{shimPATH}}, verdict{active: true}},
+		// dind's dockerd has it by construction and its own route: this one is not active,
+		// nor installed-but-inactive for it.
+		{"dind's dockerd", BuildkitFacts{DropIn: drop, DropInPresent: true, Link: link, LinkTarget: "/x",
+			Daemons: []Dockerd{{Pid: 7, PATH: "/var/lib/armhf-shim/dind/bin:/usr/bin", Runc: "/var/lib/armhf-shim/dind/bin/runc", RuncShim: true, Dind: "/var/lib/armhf-shim/dind"}}},
+			verdict{installed: true, detail: []string{"dockerd pid 7 is armhf-shim dind's (/var/lib/armhf-shim/dind; see route dind)"}}},
 		{"link missing", BuildkitFacts{DropIn: drop, DropInPresent: true, Link: link}, verdict{installed: true, problems: []string{link + " is missing"}}},
 		{"environ unreadable", BuildkitFacts{DropIn: drop, Link: link, Daemons: []Dockerd{{Pid: 3, EnvErr: errors.New("permission denied")}}},
 			verdict{detail: []string{"cannot read its environment"}}},
