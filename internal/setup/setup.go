@@ -49,7 +49,10 @@ type Options struct {
 // State is setup's record: the steps it changed, in order.
 type State struct {
 	Binary string `json:"binary"`
-	Steps  []Step `json:"steps"`
+	// CreatedDir: setup made the record's directory, which goes with the
+	// record (nothing of setup's is left once everything is undone).
+	CreatedDir bool   `json:"createdDir,omitempty"`
+	Steps      []Step `json:"steps"`
 }
 
 func (o *Options) defaults() {
@@ -89,6 +92,9 @@ func writeState(path string, s State) error {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
+		if s.CreatedDir {
+			os.Remove(filepath.Dir(path)) // fails, harmlessly, when not empty
+		}
 		return nil
 	}
 	b, err := json.MarshalIndent(s, "", "  ")
@@ -102,21 +108,42 @@ func writeState(path string, s State) error {
 }
 
 // lock takes an exclusive lock on the state's directory: two setups take
-// turns, each seeing the other's record.
-func lock(state string) (func(), error) {
+// turns, each seeing the other's record. It makes the directory when it is
+// missing (created says so) and takes the lock again when the directory
+// was removed, or replaced, while it waited (the last undo removes it).
+// Unlocking removes a directory it made that is still empty.
+func lock(state string) (unlock func(), created bool, err error) {
 	dir := filepath.Dir(state)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+	for try := 0; try < 100; try++ {
+		made := false
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			made = true
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, false, err
+		}
+		f, err := os.Open(dir)
+		if err != nil {
+			continue // removed meanwhile: again
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, false, fmt.Errorf("locking %s: %w", dir, err)
+		}
+		held, err1 := f.Stat()
+		now, err2 := os.Stat(dir)
+		if err1 != nil || err2 != nil || !os.SameFile(held, now) {
+			f.Close()
+			continue
+		}
+		return func() {
+			if made {
+				os.Remove(dir) // fails, harmlessly, when a record is in it
+			}
+			f.Close()
+		}, made, nil
 	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", dir, err)
-	}
-	return func() { f.Close() }, nil
+	return nil, false, fmt.Errorf("locking %s: the directory keeps changing", dir)
 }
 
 // configArg is the --config argument naming file ("" for the default).
@@ -156,9 +183,10 @@ func Run(o Options, f Facts) (int, error) {
 		return 0, nil
 	}
 	var unlock func()
+	created := false
 	if !o.DryRun {
 		var err error
-		if unlock, err = lock(o.State); err != nil {
+		if unlock, created, err = lock(o.State); err != nil {
 			return 2, err
 		}
 		defer unlock()
@@ -167,6 +195,7 @@ func Run(o Options, f Facts) (int, error) {
 	if err != nil {
 		return 2, err
 	}
+	st.CreatedDir = st.CreatedDir || created
 	recorded := map[string]bool{}
 	for _, s := range st.Steps {
 		recorded[s.Key()] = true
@@ -420,7 +449,7 @@ func (o Options) verify(steps []Step, pending []string, acted bool) int {
 func Undo(o Options, f Facts) (int, error) {
 	o.defaults()
 	if !o.DryRun {
-		unlock, err := lock(o.State)
+		unlock, _, err := lock(o.State)
 		if err != nil {
 			return 2, err
 		}

@@ -377,3 +377,57 @@ func TestRunPartialInstallNotClaimed(t *testing.T) {
 		t.Errorf("setup --undo changed the user's daemon.json:\n%s\nwant\n%s", b, users)
 	}
 }
+
+// TestUndoLeavesNoStateDir: setup makes the record's directory
+// (/var/lib/armhf-shim), so the undo of its last step removes it, and a
+// setup that records nothing leaves none: after setup --undo and dpkg -P
+// nothing of armhf-shim is left on the host.
+func TestUndoLeavesNoStateDir(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "daemon.json")
+	if err := os.WriteFile(cfg, []byte("{\"log-level\": \"warn\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shim := filepath.Join(dir, "bin", "armhf-shim")
+	os.MkdirAll(filepath.Dir(shim), 0o755)
+	for _, b := range []string{shim, filepath.Join(dir, "bin", install.RuntimeLinkName)} {
+		if err := os.WriteFile(b, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stateDir := filepath.Join(dir, "var", "armhf-shim")
+	state := filepath.Join(stateDir, "setup.json")
+	facts := Facts{Dockerd: Engine{Running: []Daemon{{Pid: 1 << 22, Config: cfg, Unit: "docker.service"}}}}
+	out := &bytes.Buffer{}
+	o := Options{State: state, Binary: shim, Out: out, Systemctl: "true",
+		Doctor: doctor.Options{BuildkitDropIn: filepath.Join(dir, "none.conf")}}
+	if _, err := Run(o, facts); err != nil {
+		t.Fatalf("setup: %v\n%s", err, out.String())
+	}
+	if _, err := os.Stat(state); err != nil {
+		t.Fatalf("setup recorded nothing (%v):\n%s", err, out.String())
+	}
+	if _, err := Undo(o, facts); err != nil {
+		t.Fatalf("setup --undo: %v\n%s", err, out.String())
+	}
+	if _, err := os.Lstat(stateDir); err == nil {
+		t.Errorf("setup --undo left %s", stateDir)
+	}
+	if _, err := Undo(o, facts); err != nil {
+		t.Fatalf("second setup --undo: %v", err)
+	}
+	if _, err := os.Lstat(stateDir); err == nil {
+		t.Errorf("a setup --undo with nothing to undo left %s", stateDir)
+	}
+	// Installed by the user: setup changes nothing, records nothing.
+	if err := install.Run(install.Options{Target: "docker", Config: cfg, Binary: shim, Out: &bytes.Buffer{}}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if _, err := Run(o, facts); err != nil || !strings.Contains(out.String(), "docker: already set up") {
+		t.Fatalf("setup: %v\n%s", err, out.String())
+	}
+	if _, err := os.Lstat(stateDir); err == nil {
+		t.Errorf("a setup that recorded nothing left %s", stateDir)
+	}
+}
