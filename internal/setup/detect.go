@@ -76,8 +76,26 @@ type Step struct {
 	Why        string `json:"-"`
 }
 
-// Key identifies a step: a target and the file it edits.
-func (s Step) Key() string { return s.Target + " " + s.Config }
+// Key identifies a step: a target and the file it edits, the default
+// named as such, so that a step recorded while its engine was not running
+// (no config named: install's default) is the same step once the engine
+// runs and names that file (undo then finds how the running engine picks
+// the removal up).
+func (s Step) Key() string {
+	c := s.Config
+	if c == "" {
+		c = defaultConfig[s.Target]
+	}
+	return s.Target + " " + c
+}
+
+// defaultConfig is the file install edits for a target given no --config,
+// for the targets whose running engine names its own.
+var defaultConfig = map[string]string{
+	"docker":     install.DefaultDockerConfig,
+	"containerd": install.DefaultContainerd,
+	"buildkitd":  install.DefaultBuildkitdConfig,
+}
 
 // Detection is what setup would do on a host with these facts.
 type Detection struct {

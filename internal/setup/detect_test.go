@@ -105,3 +105,26 @@ func TestDetect(t *testing.T) {
 		})
 	}
 }
+
+// A step recorded while its engine was not running names no config
+// (install's default); once the engine runs from that default it is the
+// same step: setup --undo looks up how the running engine picks the
+// removal up by it (a dockerd restart, a containerd restart), and a second
+// setup finds it recorded.
+func TestStepKeyNotRunningThenRunning(t *testing.T) {
+	installed := Facts{Dockerd: Engine{Binary: "/usr/sbin/dockerd"}, Containerd: Engine{Binary: "/usr/bin/containerd"}, Buildkitd: Engine{Binary: "/usr/bin/buildkitd"}}
+	running := installed
+	running.Dockerd.Running = []Daemon{{Pid: 7, Config: "/etc/docker/daemon.json"}}
+	running.Containerd.Running = []Daemon{{Pid: 8, Config: "/etc/containerd/config.toml", Binary: "/usr/bin/containerd"}}
+	running.Buildkitd.Running = []Daemon{{Pid: 9, Config: "/etc/buildkit/buildkitd.toml"}}
+	now := map[string]Apply{}
+	for _, s := range Detect(running).Steps {
+		now[s.Key()] = s.Apply
+	}
+	for _, s := range Detect(installed).Steps {
+		a, ok := now[s.Key()]
+		if !ok || a.Kind == ApplyNone {
+			t.Errorf("step %s recorded while not running: not found among the running engines' steps (%v)", s.Target, now)
+		}
+	}
+}
