@@ -108,3 +108,36 @@ func TestCLIFacts(t *testing.T) {
 		t.Errorf("real docker first: %+v", f)
 	}
 }
+
+// The containerds reading config.toml, from /proc: the service's (its
+// unit, under systemd), not a child of it between fork and exec (a shim
+// starting: comm and arguments are still containerd's), not one reading
+// another config; the fix for a stale one names its service, and without
+// systemd says to restart it by hand.
+func TestContainerdFacts(t *testing.T) {
+	proc := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(cfg, []byte("version = 2\n"), 0o644)
+	add := func(pid, ppid, comm, cmdline, cgroup string) {
+		dir := filepath.Join(proc, pid)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "comm"), []byte(comm+"\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "cmdline"), []byte(strings.ReplaceAll(cmdline, " ", "\x00")+"\x00"), 0o644)
+		os.WriteFile(filepath.Join(dir, "cgroup"), []byte(cgroup+"\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "stat"), []byte(pid+" ("+comm+") S "+ppid+" 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n"), 0o644)
+	}
+	add("1", "0", "systemd", "/sbin/init", "0::/init.scope")
+	add("300", "1", "containerd", "/usr/bin/containerd --config "+cfg, "0::/system.slice/containerd.service")
+	add("301", "300", "containerd", "/usr/bin/containerd --config "+cfg, "0::/system.slice/containerd.service")
+	add("400", "1", "containerd", "/usr/bin/containerd --config /srv/other.toml", "0::/system.slice/other.service")
+	f := newHost(Options{Proc: proc, ContainerdConfig: cfg}).containerdFacts()
+	if len(f.Daemons) != 1 || f.Daemons[0].Pid != 300 || f.Daemons[0].Unit != "containerd.service" {
+		t.Errorf("containerds reading %s: %+v, want pid 300 of containerd.service alone", cfg, f.Daemons)
+	}
+	// Without systemd a cgroup path names no service setup could restart.
+	os.WriteFile(filepath.Join(proc, "1", "comm"), []byte("init\n"), 0o644)
+	f = newHost(Options{Proc: proc, ContainerdConfig: cfg}).containerdFacts()
+	if len(f.Daemons) != 1 || f.Daemons[0].Unit != "" {
+		t.Errorf("without systemd: %+v", f.Daemons)
+	}
+}

@@ -220,6 +220,16 @@ type Containerd struct {
 	Pid        int
 	ConfigFile string
 	Started    time.Time
+	Unit       string // its systemd service, "" when none (or systemd does not run the host)
+}
+
+// restart says how to restart this containerd: its service, else by hand
+// (no systemctl can restart a containerd that is not a service).
+func (d Containerd) restart() string {
+	if d.Unit != "" {
+		return "systemctl restart " + strings.TrimSuffix(d.Unit, ".service")
+	}
+	return fmt.Sprintf("restart the containerd with pid %d (stop it, start it with the same arguments)", d.Pid)
 }
 
 // ContainerdFacts are install containerd's drop-in and the containerds
@@ -269,7 +279,7 @@ func JudgeContainerd(f ContainerdFacts) Route {
 			r.say("containerd pid %d started after it was written", d.Pid)
 		} else {
 			r.say("installed, not active: containerd pid %d started before it was written", d.Pid)
-			r.problem("containerd pid %d started before %s was written and reads it only at start: systemctl restart containerd", d.Pid, f.DropIn)
+			r.problem("containerd pid %d started before %s was written and reads it only at start: %s", d.Pid, f.DropIn, d.restart())
 		}
 	}
 	return r

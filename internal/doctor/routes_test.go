@@ -108,9 +108,13 @@ func TestJudgeContainerd(t *testing.T) {
 	written := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	base := ContainerdFacts{Config: "/etc/containerd/config.toml", DropIn: "/etc/containerd/conf.d/armhf-shim.toml", Present: true, Imported: true, Handlers: `"armhf"`, DropInMod: written}
 	with := func(f ContainerdFacts, started time.Time) ContainerdFacts {
-		f.Daemons = []Containerd{{Pid: 11, Started: started}}
+		f.Daemons = []Containerd{{Pid: 11, Started: started, Unit: "containerd.service"}}
 		return f
 	}
+	// A containerd started by hand (no systemd, or not a service): no
+	// systemctl restarts it.
+	byHand := with(base, written.Add(-time.Hour))
+	byHand.Daemons[0].Unit = ""
 	notImported := base
 	notImported.Imported = false
 	// containerd 1.x with a CRI section: the handler is in config.toml.
@@ -131,6 +135,7 @@ func TestJudgeContainerd(t *testing.T) {
 		{"not imported", with(notImported, written.Add(time.Minute)), verdict{problems: []string{"not in the imports"}}},
 		{"in place, restarted after", with(inPlace, written.Add(time.Minute)), verdict{installed: true, active: true, detail: []string{"in the CRI section of " + base.Config}}},
 		{"in place, started before", with(inPlace, written.Add(-time.Hour)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
+		{"started before, not a service", byHand, verdict{installed: true, problems: []string{"restart the containerd with pid 11 (stop it, start it with the same arguments)"}}},
 		{"absent", ContainerdFacts{Config: base.Config, DropIn: base.DropIn}, verdict{detail: []string{"no " + base.DropIn}}},
 	} {
 		check(t, tc.name, JudgeContainerd(tc.f), tc.want)

@@ -164,21 +164,25 @@ func InHostRoot(procRoot string, pid int) bool {
 }
 
 // parentIsDockerd reports whether the parent of process dir is a dockerd.
-func parentIsDockerd(procRoot, dir string) bool {
+func parentIsDockerd(procRoot, dir string) bool { return parentComm(procRoot, dir) == "dockerd" }
+
+// parentComm is the command name of the parent of process dir ("" when
+// unknown).
+func parentComm(procRoot, dir string) string {
 	b, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
-		return false
+		return ""
 	}
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return false
+		return ""
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 2 {
-		return false
+		return ""
 	}
 	comm, _ := os.ReadFile(filepath.Join(procRoot, f[1], "comm"))
-	return strings.TrimSpace(string(comm)) == "dockerd"
+	return strings.TrimSpace(string(comm))
 }
 
 // configFileArg is dockerd's --config-file (default /etc/docker/daemon.json).
@@ -224,4 +228,90 @@ func dockerdMajor(bin string) int {
 	}
 	n, _ := strconv.Atoi(string(m[1]))
 	return n
+}
+
+// containerdDaemon is a running containerd.
+type containerdDaemon struct {
+	Pid        int
+	ConfigFile string // its config.toml, absolute, as it names it
+	Unit       string // its systemd service, "" if none (or systemd does not run the host)
+}
+
+// scanContainerds lists the containerd processes under procRoot from their
+// /proc files alone, not a containerd's child between fork and exec (a
+// shim starting).
+func scanContainerds(procRoot string) []containerdDaemon {
+	ents, _ := os.ReadDir(procRoot)
+	systemd := false
+	if b, err := os.ReadFile(filepath.Join(procRoot, "1", "comm")); err == nil && strings.TrimSpace(string(b)) == "systemd" {
+		systemd = true
+	}
+	var out []containerdDaemon
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		dir := filepath.Join(procRoot, e.Name())
+		comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
+		if strings.TrimSpace(string(comm)) != "containerd" || parentComm(procRoot, dir) == "containerd" {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+		if err != nil {
+			continue
+		}
+		d := containerdDaemon{Pid: pid, ConfigFile: containerdConfigArg(strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00"))}
+		if !filepath.IsAbs(d.ConfigFile) {
+			if cwd, err := os.Readlink(filepath.Join(dir, "cwd")); err == nil {
+				d.ConfigFile = filepath.Join(cwd, d.ConfigFile)
+			}
+		}
+		if systemd {
+			cg, _ := os.ReadFile(filepath.Join(dir, "cgroup"))
+			d.Unit = serviceUnit(cg)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// containerdConfigArg is containerd's --config (default DefaultContainerd).
+func containerdConfigArg(args []string) string {
+	for i := 1; i < len(args); i++ {
+		if (args[i] == "--config" || args[i] == "-c") && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(args[i], "--config="); ok {
+			return v
+		}
+	}
+	return DefaultContainerd
+}
+
+// containerdApply says, for each running containerd that reads config
+// (below o's root), how to restart it: containerd reads its configuration
+// only at start. A containerd that is not a systemd service is restarted
+// by hand: no systemctl can.
+func containerdApply(o Options, config string) []string {
+	proc := o.procRoot
+	if proc == "" {
+		proc = "/proc"
+	}
+	const why = "containerd reads its config only at start"
+	var out []string
+	for _, d := range scanContainerds(proc) {
+		if !fsutil.SameFile(inRoot(o.Root, d.ConfigFile), config) {
+			continue
+		}
+		if d.Unit != "" {
+			out = append(out, fmt.Sprintf("systemctl restart %s   # %s", strings.TrimSuffix(d.Unit, ".service"), why))
+		} else {
+			out = append(out, fmt.Sprintf("restart the containerd with pid %d (stop it, start it with the same arguments): %s", d.Pid, why))
+		}
+	}
+	if len(out) == 0 {
+		return []string{fmt.Sprintf("nothing now: no running containerd reads %s; one started with it reads the change", onHost(o.Root, config))}
+	}
+	return out
 }

@@ -160,3 +160,38 @@ func TestApplyHintsRealDockerd(t *testing.T) {
 		t.Logf("this dockerd applied the removal on SIGHUP (default %q): the restart hint is more than it needs", got)
 	}
 }
+
+// The apply hint after a containerd config edit names how to restart the
+// containerd that reads the file: its service under systemd, else by hand
+// (on a host without systemd, `systemctl restart containerd` cannot work),
+// or nothing when none reads it.
+func TestContainerdApplyHints(t *testing.T) {
+	dir, bin := setup(t)
+	cfg := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfg, []byte("version = 2\n"), 0o644)
+	proc := fakeProc(t, filepath.Join(dir, "d32.json"))
+	started := func(pid, cmdline string) {
+		d := filepath.Join(proc, pid)
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "comm"), []byte("containerd\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "cmdline"), []byte(strings.ReplaceAll(cmdline, " ", "\x00")+"\x00"), 0o644)
+		os.WriteFile(filepath.Join(d, "cgroup"), []byte("0::/user.slice/session-1.scope\n"), 0o644)
+		os.Symlink("/", filepath.Join(d, "cwd"))
+	}
+	o := Options{Target: "containerd", Config: cfg, Binary: bin, ContainerdVersion: "2.1.4", procRoot: proc}
+	if got := containerdApply(o, cfg); len(got) != 1 || !strings.HasPrefix(got[0], "nothing now: no running containerd reads "+cfg) {
+		t.Errorf("none reads it: %q", got)
+	}
+	if got := containerdApply(o, DefaultContainerd); len(got) != 1 || !strings.HasPrefix(got[0], "systemctl restart containerd ") {
+		t.Errorf("containerd.service reads it: %q", got)
+	}
+	started("400", "/usr/bin/containerd --config "+cfg)
+	if out := run(t, o); !strings.Contains(out, "to apply: restart the containerd with pid 400 (stop it, start it with the same arguments)") || strings.Contains(out, "systemctl") {
+		t.Errorf("install, containerd started by hand:\n%s", out)
+	}
+	// No systemd: a cgroup path names no service.
+	os.WriteFile(filepath.Join(proc, "1", "comm"), []byte("init\n"), 0o644)
+	if got := containerdApply(o, DefaultContainerd); len(got) != 1 || !strings.HasPrefix(got[0], "restart the containerd with pid 300 ") {
+		t.Errorf("without systemd: %q", got)
+	}
+}

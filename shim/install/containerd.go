@@ -171,7 +171,7 @@ func planContainerd(o Options) (Plan, error) {
 	}
 	ver, verFrom := o.containerdVersion()
 	var p Plan
-	p.Apply = []string{"systemctl restart containerd   # containerd reads its config only at start"}
+	p.Apply = containerdApply(o, mainPath)
 	if o.Uninstall {
 		created := contains(rec.CreatedFiles, mainPath) && rec.ours(mainPath, old)
 		base, notes, err := ContainerdCRIUninstall(old, rec)
