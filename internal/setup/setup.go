@@ -355,7 +355,13 @@ func (o Options) applyAll(steps []Step) (pending []string, acted bool) {
 			fmt.Fprintf(o.Out, "setup: %s needs a restart to pick this up: systemctl restart %s (or run setup --restart)\n", a.Engine, a.Unit)
 			pending = append(pending, a.Unit)
 		default:
-			fmt.Fprintf(o.Out, "setup: %s needs a restart to pick this up and is not a systemd service: stop it and start it with the same arguments\n", what)
+			// --restart restarts systemd services only: it cannot know how
+			// a daemon started by hand (or by another init) was started.
+			cannot := ""
+			if o.Restart {
+				cannot = ", which --restart cannot restart"
+			}
+			fmt.Fprintf(o.Out, "setup: %s needs a restart to pick this up and is not a systemd service%s: stop it and start it with the same arguments\n", what, cannot)
 			pending = append(pending, what)
 		}
 	}

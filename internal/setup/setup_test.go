@@ -32,7 +32,7 @@ func TestApplyAll(t *testing.T) {
 		{true, []string{
 			"setup: would run systemctl daemon-reload",
 			"setup: would run systemctl restart docker.service",
-			"setup: containerd (pid 21) needs a restart to pick this up and is not a systemd service",
+			"setup: containerd (pid 21) needs a restart to pick this up and is not a systemd service, which --restart cannot restart: stop it",
 		}, []string{"containerd (pid 21)"}},
 	} {
 		var out bytes.Buffer
