@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/armhf-shim/armhf-shim/dind"
 	"github.com/armhf-shim/armhf-shim/dockercli"
 	"github.com/armhf-shim/armhf-shim/dockercli/dockerbin"
@@ -322,16 +324,19 @@ func (h *host) pidsNamed(name string) []int {
 }
 
 // readAtStart reports whether a daemon started at started read a file
-// last written at mod. The start time is known only to the second
-// (/proc/stat's btime is whole seconds), so a file written within a second
-// after it counts as read: install, then start, is the common order and
-// must not be judged stale.
+// last written at mod: started is the latest its start can have been
+// (host.started), so a file written after it was written after the start.
 func readAtStart(started, mod time.Time) bool {
-	return !mod.After(started.Add(time.Second))
+	return !mod.After(started)
 }
 
-// started is a process's start time: /proc/PID/stat's starttime (clock
-// ticks after boot, USER_HZ 100 on Linux) after /proc/stat's btime.
+// started is the latest a process's start can have been: /proc/PID/stat's
+// starttime (clock ticks after boot, USER_HZ 100 on Linux, rounded down)
+// after the boot time. /proc/stat's btime gives the boot time only to the
+// second, which made a daemon started, then set up, within one second look
+// as if it had read the new file; CLOCK_BOOTTIME gives it to the
+// microsecond, and is used when it agrees with btime (the same host's
+// /proc). Else the second btime may be off is added.
 func (h *host) started(pid int) time.Time {
 	b, err := os.ReadFile(filepath.Join(h.opts.Proc, strconv.Itoa(pid), "stat"))
 	if err != nil {
@@ -346,6 +351,8 @@ func (h *host) started(pid int) time.Time {
 		return time.Time{}
 	}
 	ticks, _ := strconv.ParseInt(f[19], 10, 64)
+	const tick = 10 * time.Millisecond
+	after := time.Duration(ticks)*tick + tick
 	st, err := os.Open(filepath.Join(h.opts.Proc, "stat"))
 	if err != nil {
 		return time.Time{}
@@ -355,10 +362,25 @@ func (h *host) started(pid int) time.Time {
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "btime "); ok {
 			bt, _ := strconv.ParseInt(v, 10, 64)
-			return time.Unix(bt, 0).Add(time.Duration(ticks) * 10 * time.Millisecond)
+			btime := time.Unix(bt, 0)
+			if boot, ok := bootTime(); ok && boot.Sub(btime) > -time.Second && boot.Sub(btime) < 2*time.Second {
+				return boot.Add(after)
+			}
+			return btime.Add(after + time.Second)
 		}
 	}
 	return time.Time{}
+}
+
+// bootTime is when this host booted, to the microsecond: now less the time
+// since boot (CLOCK_BOOTTIME, which /proc's start times count from).
+func bootTime() (time.Time, bool) {
+	var ts unix.Timespec
+	now := time.Now()
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return time.Time{}, false
+	}
+	return now.Add(-time.Duration(ts.Nano())), true
 }
 
 func (h *host) podmanFacts() PodmanFacts {

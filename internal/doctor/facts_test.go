@@ -2,9 +2,11 @@ package doctor
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDockerdSocket(t *testing.T) {
@@ -139,5 +141,30 @@ func TestContainerdFacts(t *testing.T) {
 	f = newHost(Options{Proc: proc, ContainerdConfig: cfg}).containerdFacts()
 	if len(f.Daemons) != 1 || f.Daemons[0].Unit != "" {
 		t.Errorf("without systemd: %+v", f.Daemons)
+	}
+}
+
+// A process's start time is known to a clock tick, not to the second of
+// /proc/stat's btime: a containerd started, then set up, within one second
+// must not look as if it had read the new file (setup said "route
+// containerd works" and exit 0 while that containerd had never read it).
+func TestStartedToTheTick(t *testing.T) {
+	time.Sleep(20 * time.Millisecond)
+	before := time.Now()
+	cmd := exec.Command("sleep", "5")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	defer cmd.Process.Kill()
+	got := newHost(Options{Proc: "/proc"}).started(cmd.Process.Pid)
+	// The latest the start can have been: not before it, at most a tick
+	// (and the clocks' read) after it.
+	if got.Before(before) || got.After(after.Add(30*time.Millisecond)) {
+		t.Errorf("started %v, want within [%v, %v+30ms]", got.Format(time.StampMicro), before.Format(time.StampMicro), after.Format(time.StampMicro))
+	}
+	written := after.Add(50 * time.Millisecond)
+	if readAtStart(got, written) {
+		t.Errorf("a file written 50ms after the start counts as read at start")
 	}
 }

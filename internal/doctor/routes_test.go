@@ -128,9 +128,11 @@ func TestJudgeContainerd(t *testing.T) {
 		{"installed, none running", base, verdict{installed: true, detail: []string{"no running containerd"}}},
 		{"restarted after", with(base, written.Add(time.Minute)), verdict{installed: true, active: true}},
 		{"started before", with(base, written.Add(-time.Hour)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
-		// install, then start within the second: the start time is known
-		// only to the second, so this is the file it read.
-		{"started in the second of the write", with(base, written.Add(-500*time.Millisecond)), verdict{installed: true, active: true}},
+		// Started is the latest the start can have been (host.started):
+		// started, then set up, within one second is stale; the write at
+		// that latest start is taken as read.
+		{"started half a second before the write", with(base, written.Add(-500*time.Millisecond)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
+		{"written at the latest start", with(base, written), verdict{installed: true, active: true}},
 		{"started two seconds before", with(base, written.Add(-2*time.Second)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
 		{"not imported", with(notImported, written.Add(time.Minute)), verdict{problems: []string{"not in the imports"}}},
 		{"in place, restarted after", with(inPlace, written.Add(time.Minute)), verdict{installed: true, active: true, detail: []string{"in the CRI section of " + base.Config}}},
