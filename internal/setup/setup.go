@@ -203,7 +203,7 @@ func Run(o Options, f Facts) (int, error) {
 	if st.Binary == "" {
 		st.Binary = o.Binary
 	}
-	var changed []Step
+	var changed, unchanged []Step
 	failed := 0
 	for _, s := range det.Steps {
 		fmt.Fprintf(o.Out, "setup: %s — %s\n", s.Target, s.Why)
@@ -212,6 +212,7 @@ func Run(o Options, f Facts) (int, error) {
 		p, err := install.BuildPlan(o.installOptions(s, false))
 		if err == nil && !p.Changes() {
 			fmt.Fprintf(o.Out, "setup: %s: already set up\n", s.Target)
+			unchanged = append(unchanged, s)
 			continue
 		}
 		// Recorded before install changes anything, so that a setup killed
@@ -248,6 +249,7 @@ func Run(o Options, f Facts) (int, error) {
 			}
 			if err == nil && !did {
 				fmt.Fprintf(o.Out, "setup: %s: already set up\n", s.Target)
+				unchanged = append(unchanged, s)
 				continue
 			}
 		}
@@ -269,6 +271,11 @@ func Run(o Options, f Facts) (int, error) {
 		changed = append(changed, s)
 		recorded[s.Key()] = ahead || recorded[s.Key()]
 	}
+	// A step already set up whose engine has not picked it up (an earlier
+	// setup left its restart to the user) is applied as if it had just
+	// changed: `setup --restart` after `setup` restarts what the first
+	// said needed it.
+	changed = append(changed, o.notPickedUp(unchanged)...)
 	pending, reloaded := o.applyAll(changed)
 	if o.DryRun {
 		return min(failed, 1), nil
@@ -386,10 +393,8 @@ func (o Options) act(what, name string, args ...string) bool {
 // routeOf is the doctor route that judges a target ("" = doctor has none).
 var routeOf = map[string]string{"docker": "docker", "buildkit": "buildkit", "containerd": "containerd", "podman": "podman", "buildkitd": "buildkitd"}
 
-// verify asks doctor about the routes of steps: 1 if one does not work.
-// After a reload or restart it asks again for a while: a daemon applies a
-// SIGHUP, and systemd a restart, after the call returns.
-func (o Options) verify(steps []Step, pending []string, acted bool) int {
+// doctorOptions are o's doctor options with the files steps edit.
+func (o Options) doctorOptions(steps []Step) doctor.Options {
 	d := o.Doctor
 	for _, s := range steps {
 		switch {
@@ -401,6 +406,46 @@ func (o Options) verify(steps []Step, pending []string, acted bool) int {
 			d.BuildkitdConfig = s.Config
 		}
 	}
+	return d
+}
+
+// notPickedUp are the steps of steps, each already set up, whose running
+// engine has not picked the change up: doctor finds the route installed
+// but not active (a runtime not loaded, a config read before it was
+// written).
+func (o Options) notPickedUp(steps []Step) []Step {
+	var cands []Step
+	for _, s := range steps {
+		if s.Apply.Kind != ApplyNone && routeOf[s.Target] != "" {
+			cands = append(cands, s)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	r, err := doctor.Diagnose(o.doctorOptions(cands))
+	if err != nil {
+		return nil
+	}
+	stale := map[string]bool{}
+	for _, rt := range r.Routes {
+		stale[rt.Name] = rt.Installed && !rt.Active
+	}
+	var out []Step
+	for _, s := range cands {
+		if stale[routeOf[s.Target]] {
+			fmt.Fprintf(o.Out, "setup: %s is set up, but %s (pid %d) has not picked it up\n", s.Target, s.Apply.Engine, s.Apply.Pid)
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// verify asks doctor about the routes of steps: 1 if one does not work.
+// After a reload or restart it asks again for a while: a daemon applies a
+// SIGHUP, and systemd a restart, after the call returns.
+func (o Options) verify(steps []Step, pending []string, acted bool) int {
+	d := o.doctorOptions(steps)
 	want := map[string]bool{}
 	for _, s := range steps {
 		if n := routeOf[s.Target]; n != "" {

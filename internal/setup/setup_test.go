@@ -431,3 +431,54 @@ func TestUndoLeavesNoStateDir(t *testing.T) {
 		t.Errorf("a setup that recorded nothing left %s", stateDir)
 	}
 }
+
+// TestRestartAfterSetup: setup leaves a containerd restart to the user and
+// says "or run setup --restart"; that second run finds everything already
+// set up, and must still restart the containerd that has not read its
+// config (doctor, from a /proc where it started long before).
+func TestRestartAfterSetup(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte("version = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shim := filepath.Join(dir, "bin", "armhf-shim")
+	ctd := filepath.Join(dir, "bin", "containerd")
+	os.MkdirAll(filepath.Dir(shim), 0o755)
+	os.WriteFile(shim, []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "bin", install.RuntimeLinkName), []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(ctd, []byte("#!/bin/sh\necho containerd github.com/containerd/containerd v2.1.4 abc\n"), 0o755)
+	// A /proc with systemd and containerd.service reading cfg, started at boot, long ago.
+	proc := filepath.Join(dir, "proc")
+	add := func(pid, comm, cmdline, cgroup string) {
+		d := filepath.Join(proc, pid)
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "comm"), []byte(comm+"\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "cmdline"), []byte(strings.ReplaceAll(cmdline, " ", "\x00")+"\x00"), 0o644)
+		os.WriteFile(filepath.Join(d, "cgroup"), []byte(cgroup+"\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "stat"), []byte(pid+" ("+comm+") S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n"), 0o644)
+	}
+	add("1", "systemd", "/sbin/init", "0::/init.scope")
+	add("4242", "containerd", ctd+" --config "+cfg, "0::/system.slice/containerd.service")
+	os.WriteFile(filepath.Join(proc, "stat"), []byte("cpu 0 0 0 0\nbtime 1000000000\n"), 0o644)
+
+	log := filepath.Join(dir, "calls")
+	systemctl := filepath.Join(dir, "systemctl")
+	os.WriteFile(systemctl, []byte("#!/bin/sh\necho \"$*\" >> "+log+"\n"), 0o755)
+	facts := Facts{Systemd: true, Containerd: Engine{Binary: ctd, Running: []Daemon{{Pid: 4242, Config: cfg, Unit: "containerd.service", Binary: ctd}}}}
+	out := &bytes.Buffer{}
+	o := Options{State: filepath.Join(dir, "state", "setup.json"), Binary: shim, Out: out, Systemctl: systemctl,
+		Doctor: doctor.Options{Proc: proc, BuildkitDropIn: filepath.Join(dir, "none.conf")}}
+	if code, err := Run(o, facts); err != nil || code != 1 || !strings.Contains(out.String(), "or run setup --restart") {
+		t.Fatalf("setup: %d %v (want 1: containerd not restarted)\n%s", code, err, out.String())
+	}
+	if calls, _ := os.ReadFile(log); len(calls) != 0 {
+		t.Errorf("setup without --restart ran systemctl %s", calls)
+	}
+	out.Reset()
+	o.Restart = true
+	Run(o, facts)
+	if calls, _ := os.ReadFile(log); strings.TrimSpace(string(calls)) != "restart containerd.service" {
+		t.Errorf("setup --restart after setup: systemctl calls %q, want a restart of containerd.service\n%s", calls, out.String())
+	}
+}
