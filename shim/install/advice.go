@@ -254,8 +254,8 @@ func scanContainerds(procRoot string) []containerdDaemon {
 		}
 		dir := filepath.Join(procRoot, e.Name())
 		comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
-		if strings.TrimSpace(string(comm)) != "containerd" || parentComm(procRoot, dir) == "containerd" {
-			continue
+		if strings.TrimSpace(string(comm)) != "containerd" || parentComm(procRoot, dir) == "containerd" || !InHostRoot(procRoot, pid) {
+			continue // a shim starting, or a containerd in another root (a container's)
 		}
 		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
 		if err != nil {
