@@ -110,7 +110,7 @@ func kernelAtLeast(release string, major, minor int) bool {
 }
 
 // The --json schema (docs/doctor.md): routes [{name, installed, active,
-// detail}] for the seven routes in order, problems always a list; and
+// detail}] for the nine routes in order, problems always a list; and
 // --daemon-json points the docker route at another file.
 func TestDoctorJSONSchema(t *testing.T) {
 	dir := t.TempDir()
@@ -138,7 +138,7 @@ func TestDoctorJSONSchema(t *testing.T) {
 			t.Errorf("route %s has members %v, want name, installed, active, detail", name, rt)
 		}
 	}
-	if strings.Join(names, " ") != "docker buildkit buildkitd containerd podman docker-cli dind lxc" {
+	if strings.Join(names, " ") != "docker buildkit buildkitd containerd podman docker-cli dind lxc podman-runtime" {
 		t.Errorf("routes %q", names)
 	}
 	var problems []string

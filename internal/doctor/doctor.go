@@ -134,6 +134,8 @@ func Diagnose(o Options) (*Report, error) {
 		JudgeDockerCLI(h.cliFacts()),
 		JudgeDind(dind),
 		JudgeLXC(h.lxcFacts()),
+		// Last: the routes list only grows at its end (docs/doctor.md).
+		JudgePodmanRuntime(h.podmanRuntimeFacts()),
 	}
 	for _, rt := range r.Routes {
 		r.Problems = append(r.Problems, rt.Problems...)

@@ -3,6 +3,7 @@ package doctor
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,8 @@ import (
 	"github.com/armhf-shim/armhf-shim/dockercli/dockerbin"
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/shim/install"
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 )
 
 // The edge: facts gathered from the host's files, /proc and the engines'
@@ -409,6 +412,100 @@ func (h *host) podmanFacts() PodmanFacts {
 			}
 			f.Hooks = append(f.Hooks, hk)
 		}
+	}
+	return f
+}
+
+// askPodman asks podman (podman info, after the global flags args) which
+// runtime it resolves by default: its own word, from the containers.conf
+// files it reads. A variable: tests answer for podman.
+var askPodman = func(podman string, args ...string) PodmanAnswer {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	args = append(args, "info", "--format", "{{.Host.OCIRuntime.Name}}\n{{.Host.OCIRuntime.Path}}")
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, podman, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(tailLines(stderr.String(), 1))
+		if msg == "" {
+			msg = err.Error()
+		}
+		return PodmanAnswer{Err: msg}
+	}
+	name, path, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return PodmanAnswer{Name: name, Path: path}
+}
+
+func (h *host) podmanRuntimeFacts() PodmanRuntimeFacts {
+	conf := install.InspectPodmanConf(h.opts.Root)
+	f := PodmanRuntimeFacts{ConfErrs: conf.Errs, Effective: conf.Runtime, EffectiveFile: conf.RuntimeFile, Override: conf.Override}
+	f.Podman = lookPath("podman", os.Getenv("PATH")+":/usr/bin:/usr/local/bin")
+	shim := map[string]bool{}
+	for _, name := range sortedKeys(conf.Runtimes) {
+		e := conf.Runtimes[name]
+		// podman runs the first of the paths that is a regular file.
+		rt := ShimRuntime{Name: name, File: e.File, Missing: true}
+		for _, p := range e.Paths {
+			if st, err := os.Stat(filepath.Join(h.opts.Root, p)); err == nil && st.Mode().IsRegular() {
+				rt.Path, rt.Missing = p, false
+				break
+			}
+		}
+		if rt.Missing {
+			for _, p := range e.Paths {
+				if install.IsShimPath(p) {
+					rt.Path = p
+				}
+			}
+		}
+		if rt.Path == "" || !h.isShim(filepath.Join(h.opts.Root, rt.Path)) {
+			continue
+		}
+		shim[name] = true
+		f.Runtimes = append(f.Runtimes, rt)
+	}
+	for _, file := range sortedKeys(conf.RuntimeSetBy) {
+		if shim[conf.RuntimeSetBy[file]] {
+			f.DefaultBy = append(f.DefaultBy, file)
+		}
+	}
+	if len(f.Runtimes) == 0 {
+		return f
+	}
+	for _, rt := range f.Runtimes {
+		if rt.Missing {
+			continue
+		}
+		// podman gives its runtime an empty environment's PATH: the
+		// wrapper looks for runc in the standard directories then.
+		cfg, err := runtimecfg.Load(runcargs.Shim{}, func(string) string { return "" })
+		if err == nil {
+			var self runtimecfg.FileID
+			if self, err = runtimecfg.StatID(filepath.Join(h.opts.Root, rt.Path)); err == nil {
+				_, err = runtimecfg.Find(cfg.Runtime, cfg.RuntimeSource, "", self, nil)
+			}
+		}
+		if err != nil {
+			f.RuncErr = err.Error()
+		}
+		break
+	}
+	if f.Podman == "" || h.opts.Root != "/" {
+		return f // the host's podman reads the host's files, not Root's
+	}
+	d := askPodman(f.Podman)
+	d.Shim = d.Err == "" && h.isShim(d.Path)
+	f.Default = &d
+	f.Asked = map[string]PodmanAnswer{}
+	for _, rt := range f.Runtimes {
+		if rt.Missing || (d.Shim && d.Name == rt.Name) {
+			continue
+		}
+		a := askPodman(f.Podman, "--runtime", rt.Name)
+		a.Shim = a.Err == "" && h.isShim(a.Path)
+		f.Asked[rt.Name] = a
 	}
 	return f
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/armhf-shim/armhf-shim/shim/install"
 )
 
 func TestDockerdSocket(t *testing.T) {
@@ -52,6 +54,51 @@ func TestPodmanFacts(t *testing.T) {
 	}
 	if r := JudgePodman(f); !r.Installed || !strings.Contains(r.Detail, "armhf-shim.json") {
 		t.Errorf("%+v", r)
+	}
+}
+
+// The runtime wrapper as install podman-runtime registers it, read from
+// podman's containers.conf files as podman reads them: Debian 12's
+// packaged containers.conf, an operator's containers.conf with runtimes
+// of its own, the drop-in, and a site drop-in read after it.
+func TestPodmanRuntimeFacts(t *testing.T) {
+	root := t.TempDir()
+	bin := filepath.Join(root, "usr/local/bin/armhf-runc") // registered as is, no link (which would point at the host path)
+	os.MkdirAll(filepath.Dir(bin), 0o755)
+	os.WriteFile(bin, []byte("#!/bin/true\n"), 0o755)
+	conf := filepath.Join(root, "etc/containers/containers.conf")
+	os.MkdirAll(filepath.Dir(conf), 0o755)
+	os.WriteFile(conf, []byte("# the operator's\n[containers]\ndefault_ulimits = [\"nofile=20000:20000\"]\n\n[engine]\nruntime = \"runc\"\n\n[engine.runtimes]\nrunc = [\"/usr/sbin/runc\"]\n"), 0o644)
+	h := newHost(Options{Root: root})
+	if f := h.podmanRuntimeFacts(); len(f.Runtimes) != 0 || f.Effective != "runc" || f.EffectiveFile != conf {
+		t.Fatalf("before install: %+v", f)
+	}
+	for _, def := range []bool{false, true} {
+		if err := install.Run(install.Options{Target: "podman-runtime", Root: root, Binary: "/usr/local/bin/armhf-runc", SetAsDefault: def, Out: &strings.Builder{}}); err != nil {
+			t.Fatal(err)
+		}
+		f := h.podmanRuntimeFacts()
+		dropIn := filepath.Join(root, install.DefaultPodmanRuntimeDropIn)
+		if len(f.Runtimes) != 1 || f.Runtimes[0].Name != "armhf" || f.Runtimes[0].Path != "/usr/local/bin/armhf-runc" || f.Runtimes[0].File != dropIn || f.Runtimes[0].Missing {
+			t.Errorf("default %v: runtimes %+v", def, f.Runtimes)
+		}
+		if want := map[bool]string{false: "runc", true: "armhf"}[def]; f.Effective != want || (def && (len(f.DefaultBy) != 1 || f.DefaultBy[0] != dropIn)) {
+			t.Errorf("default %v: effective %q (%s), set by %q", def, f.Effective, f.EffectiveFile, f.DefaultBy)
+		}
+		if f.Default != nil {
+			t.Errorf("podman asked about a root other than /: %+v", f.Default)
+		}
+	}
+	site := filepath.Join(root, "etc/containers/containers.conf.d/zz-site.conf")
+	os.WriteFile(site, []byte("[engine]\nruntime = \"runc\"\n"), 0o644)
+	os.Remove(filepath.Join(root, "usr/local/bin/armhf-runc"))
+	f := h.podmanRuntimeFacts()
+	if f.Effective != "runc" || f.EffectiveFile != site || len(f.DefaultBy) != 1 || len(f.Runtimes) != 1 || !f.Runtimes[0].Missing {
+		t.Errorf("site drop-in, binary gone: %+v", f)
+	}
+	os.WriteFile(site, []byte("[engine\n"), 0o644)
+	if f := h.podmanRuntimeFacts(); len(f.ConfErrs) != 1 || !strings.Contains(f.ConfErrs[0], site) {
+		t.Errorf("malformed drop-in: %q", f.ConfErrs)
 	}
 }
 

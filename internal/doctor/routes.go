@@ -3,6 +3,7 @@ package doctor
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -326,6 +327,121 @@ func JudgePodman(f PodmanFacts) Route {
 		r.say("podman is not installed")
 	} else {
 		r.say("podman %s reads hooks from %s", f.Podman, strings.Join(f.ReadDirs, ", "))
+	}
+	return r
+}
+
+// ShimRuntime is a runtime podman's containers.conf registers whose path
+// is armhf-shim's wrapper.
+type ShimRuntime struct {
+	Name, Path string
+	File       string // the containers.conf file that registers it
+	Missing    bool   // none of its paths exists
+}
+
+// PodmanAnswer is what podman info says of a runtime: the name and path
+// it resolved, or its error.
+type PodmanAnswer struct {
+	Name, Path string
+	Err        string
+	Shim       bool // Path is armhf-shim's
+}
+
+// PodmanRuntimeFacts are the runtimes of armhf-shim's that podman's
+// containers.conf files register, and what podman itself makes of them.
+type PodmanRuntimeFacts struct {
+	Podman   string // podman's path, "" when not installed
+	Runtimes []ShimRuntime
+	// Default is what `podman info` reports as its default runtime (nil:
+	// not asked); Asked what `podman --runtime NAME info` reports of each
+	// runtime of Runtimes that is not the default.
+	Default *PodmanAnswer
+	Asked   map[string]PodmanAnswer
+	// DefaultBy are the files that set [engine] runtime to a runtime of
+	// Runtimes (the drop-in of install --set-as-default), Effective the
+	// [engine] runtime of the last file that sets one, and EffectiveFile
+	// that file.
+	DefaultBy                []string
+	Effective, EffectiveFile string
+	// ConfErrs: containers.conf files podman cannot read.
+	ConfErrs []string
+	// Override is $CONTAINERS_CONF: podman reads that file alone.
+	Override string
+	// RuncErr: why the wrapper, run by podman with an empty PATH, finds
+	// no real runtime ("" it does).
+	RuncErr string
+}
+
+// JudgePodmanRuntime judges the runtime wrapper registered with podman
+// (install podman-runtime): installed when a containers.conf file
+// registers a runtime whose path is armhf-shim's, active when podman
+// itself resolves that runtime to it (podman reads containers.conf at
+// every command, so no restart is involved).
+func JudgePodmanRuntime(f PodmanRuntimeFacts) Route {
+	r := Route{Name: "podman-runtime", Installed: len(f.Runtimes) > 0}
+	for _, e := range f.ConfErrs {
+		r.problem("podman cannot read %s: every podman command fails; fix the file", e)
+	}
+	if f.Override != "" {
+		r.say("CONTAINERS_CONF=%s: podman reads that file alone", f.Override)
+	}
+	if !r.Installed {
+		r.say("no containers.conf registers armhf-shim's runtime wrapper")
+		if f.Podman == "" {
+			r.say("podman is not installed")
+		}
+		return r
+	}
+	missingDefault := false
+	isDefault := func(name string) bool {
+		return f.Default != nil && f.Default.Err == "" && f.Default.Name == name && f.Default.Shim
+	}
+	for _, rt := range f.Runtimes {
+		r.say("runtime %q is %s (%s)", rt.Name, rt.Path, rt.File)
+		if rt.Missing {
+			what := "podman run --runtime " + rt.Name + " fails"
+			if f.Effective == rt.Name {
+				missingDefault = true
+				what = "it is podman's default runtime, so every podman command fails (default OCI runtime " + strconv.Quote(rt.Name) + " not found)"
+			}
+			r.problem("%s registers runtime %q as %s, which does not exist: %s; install armhf-shim there and run armhf-shim install podman-runtime again, or armhf-shim uninstall podman-runtime",
+				rt.File, rt.Name, rt.Path, what)
+			continue
+		}
+		if f.Podman == "" {
+			continue
+		}
+		a, asked := f.Asked[rt.Name]
+		switch {
+		case isDefault(rt.Name):
+			r.Active = true
+			r.say("podman's default runtime: every podman run goes through the wrapper")
+		case asked && a.Err != "":
+			r.problem("podman --runtime %s info: %s", rt.Name, a.Err)
+		case asked && !a.Shim:
+			r.problem("podman resolves runtime %q to %s, not armhf-shim's wrapper", rt.Name, a.Path)
+		case asked:
+			r.Active = true
+			r.say("podman runs it for podman run --runtime %s", rt.Name)
+		}
+	}
+	if f.Default != nil && f.Default.Err != "" {
+		if !missingDefault { // else said above
+			r.problem("podman info: %s", f.Default.Err)
+		}
+	} else if f.Default != nil && len(f.DefaultBy) > 0 && !f.Default.Shim {
+		why := fmt.Sprintf("%s, read after it, sets [engine] runtime = %q: remove that line", f.EffectiveFile, f.Effective)
+		if f.EffectiveFile == "" || contains(f.DefaultBy, f.EffectiveFile) {
+			why = "podman does not read it (is CONTAINERS_CONF set?)"
+		}
+		r.problem("%s makes armhf-shim's runtime podman's default, but podman's default is %q (%s): %s; or run armhf containers with podman run --runtime NAME",
+			strings.Join(f.DefaultBy, ", "), f.Default.Name, f.Default.Path, why)
+	}
+	if f.RuncErr != "" {
+		r.problem("podman runs the wrapper with an empty PATH, where it finds no real runtime: %s", f.RuncErr)
+	}
+	if f.Podman == "" {
+		r.say("podman is not installed")
 	}
 	return r
 }

@@ -169,6 +169,55 @@ func TestJudgePodman(t *testing.T) {
 	}
 }
 
+// The runtime wrapper registered with podman (install podman-runtime),
+// judged by what podman info itself resolves: the default runtime, or the
+// runtime podman run --runtime NAME runs.
+func TestJudgePodmanRuntime(t *testing.T) {
+	const dropIn = "/etc/containers/containers.conf.d/armhf-shim.conf"
+	armhf := []ShimRuntime{{Name: "armhf", Path: "/usr/local/bin/armhf-runc", File: dropIn}}
+	gone := []ShimRuntime{{Name: "armhf", Path: "/usr/local/bin/armhf-runc", File: dropIn, Missing: true}}
+	runc := &PodmanAnswer{Name: "runc", Path: "/usr/bin/runc"}
+	ours := &PodmanAnswer{Name: "armhf", Path: "/usr/local/bin/armhf-runc", Shim: true}
+	asked := map[string]PodmanAnswer{"armhf": *ours}
+	for _, tc := range []struct {
+		name string
+		f    PodmanRuntimeFacts
+		want verdict
+	}{
+		{"none", PodmanRuntimeFacts{Podman: "/usr/bin/podman"}, verdict{detail: []string{"no containers.conf registers"}}},
+		{"registered, podman runs it with --runtime", PodmanRuntimeFacts{Podman: "/usr/bin/podman", Runtimes: armhf, Default: runc, Asked: asked},
+			verdict{installed: true, active: true, detail: []string{"podman run --runtime armhf"}}},
+		{"the default", PodmanRuntimeFacts{Podman: "/usr/bin/podman", Runtimes: armhf, Default: ours, DefaultBy: []string{dropIn}, Effective: "armhf", EffectiveFile: dropIn},
+			verdict{installed: true, active: true, detail: []string{"podman's default runtime"}}},
+		// Asked of podman, which refused the runtime: installed, not active.
+		{"podman refuses it", PodmanRuntimeFacts{Podman: "/usr/bin/podman", Runtimes: armhf, Default: runc,
+			Asked: map[string]PodmanAnswer{"armhf": {Err: "Error: default OCI runtime \"armhf\" not found: invalid argument"}}},
+			verdict{installed: true, problems: []string{"podman --runtime armhf info: Error: default OCI runtime"}}},
+		// The binary removed: with --set-as-default every podman command fails.
+		{"binary gone, the default", PodmanRuntimeFacts{Podman: "/usr/bin/podman", Runtimes: gone, DefaultBy: []string{dropIn}, Effective: "armhf", EffectiveFile: dropIn,
+			Default: &PodmanAnswer{Err: "Error: default OCI runtime \"armhf\" not found: invalid argument"}},
+			verdict{installed: true, problems: []string{"which does not exist: it is podman's default runtime, so every podman command fails"}}},
+		{"binary gone", PodmanRuntimeFacts{Podman: "/usr/bin/podman", Runtimes: gone, Default: runc},
+			verdict{installed: true, problems: []string{"which does not exist: podman run --runtime armhf fails"}}},
+		// --set-as-default overridden by a file read later.
+		{"default overridden", PodmanRuntimeFacts{Podman: "/usr/bin/podman", Runtimes: armhf, Default: runc, Asked: asked,
+			DefaultBy: []string{dropIn}, Effective: "runc", EffectiveFile: "/etc/containers/containers.conf.d/zz-site.conf"},
+			verdict{installed: true, active: true, problems: []string{`podman's default is "runc" (/usr/bin/runc): /etc/containers/containers.conf.d/zz-site.conf, read after it, sets [engine] runtime = "runc"`}}},
+		{"default not read (CONTAINERS_CONF)", PodmanRuntimeFacts{Podman: "/usr/bin/podman", Runtimes: armhf, Default: runc, Asked: asked,
+			DefaultBy: []string{dropIn}, Effective: "armhf", EffectiveFile: dropIn},
+			verdict{installed: true, active: true, problems: []string{"podman does not read it"}}},
+		// crun alone (Debian 12's podman pulls in crun, not runc): the wrapper has no runc to exec.
+		{"no runc for the wrapper", PodmanRuntimeFacts{Podman: "/usr/bin/podman", Runtimes: armhf, Default: ours, Effective: "armhf", EffectiveFile: dropIn, DefaultBy: []string{dropIn},
+			RuncErr: `no real OCI runtime "runc" or "buildkit-runc" (from default) found`},
+			verdict{installed: true, active: true, problems: []string{"empty PATH, where it finds no real runtime"}}},
+		{"no podman", PodmanRuntimeFacts{Runtimes: armhf}, verdict{installed: true, detail: []string{"podman is not installed"}}},
+		{"malformed containers.conf", PodmanRuntimeFacts{Podman: "/usr/bin/podman", ConfErrs: []string{"/etc/containers/containers.conf: toml: expected"}},
+			verdict{problems: []string{"podman cannot read /etc/containers/containers.conf"}}},
+	} {
+		check(t, tc.name, JudgePodmanRuntime(tc.f), tc.want)
+	}
+}
+
 func TestJudgeDockerCLI(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -391,7 +391,7 @@ func (o Options) act(what, name string, args ...string) bool {
 }
 
 // routeOf is the doctor route that judges a target ("" = doctor has none).
-var routeOf = map[string]string{"docker": "docker", "buildkit": "buildkit", "containerd": "containerd", "podman": "podman", "buildkitd": "buildkitd"}
+var routeOf = map[string]string{"docker": "docker", "buildkit": "buildkit", "containerd": "containerd", "podman": "podman", "podman-runtime": "podman-runtime", "buildkitd": "buildkitd"}
 
 // doctorOptions are o's doctor options with the files steps edit.
 func (o Options) doctorOptions(steps []Step) doctor.Options {

@@ -1,6 +1,7 @@
 package install
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,22 +36,69 @@ func containersConfFiles(root string) []string {
 // hooksDirs returns the hooks directories the containers.conf files
 // configure (nil: none does).
 func hooksDirs(files []string) []string {
-	var dirs []string
+	return readPodmanConf(files).HooksDirs
+}
+
+// PodmanConf is what podman's containers.conf files, read in order (a
+// later file overrides a key of an earlier one, [engine.runtimes] entry
+// by entry, as containers/common decodes them one over the other), say
+// about hooks and OCI runtimes.
+type PodmanConf struct {
+	Files     []string // the files read, lowest priority first
+	HooksDirs []string // [engine] hooks_dir (nil: none sets it)
+	// Runtime is [engine] runtime, the default runtime ("" = podman's
+	// own choice), and RuntimeFile the file that set it.
+	Runtime, RuntimeFile string
+	// RuntimeSetBy maps each file that sets [engine] runtime to its value.
+	RuntimeSetBy map[string]string
+	Runtimes     map[string]PodmanRuntime // [engine.runtimes]
+	// Errs: files podman could not read (it refuses to run then).
+	Errs []string
+	// Override is $CONTAINERS_CONF, the one file podman then reads.
+	Override string
+}
+
+// PodmanRuntime is an [engine.runtimes] entry: podman runs the first of
+// Paths that exists.
+type PodmanRuntime struct {
+	Paths []string
+	File  string // the file that set it
+}
+
+func readPodmanConf(files []string) PodmanConf {
+	c := PodmanConf{Runtimes: map[string]PodmanRuntime{}, RuntimeSetBy: map[string]string{}}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
-		if err != nil {
+		if os.IsNotExist(err) {
 			continue
 		}
-		var c struct {
+		c.Files = append(c.Files, f)
+		var t struct {
 			Engine struct {
-				HooksDir []string `toml:"hooks_dir"`
+				HooksDir []string            `toml:"hooks_dir"`
+				Runtime  string              `toml:"runtime"`
+				Runtimes map[string][]string `toml:"runtimes"`
 			} `toml:"engine"`
 		}
-		if toml.Unmarshal(b, &c) == nil && c.Engine.HooksDir != nil {
-			dirs = c.Engine.HooksDir
+		if err == nil {
+			err = toml.Unmarshal(b, &t)
+		}
+		if err != nil {
+			c.Errs = append(c.Errs, fmt.Sprintf("%s: %v", f, err))
+			continue
+		}
+		if t.Engine.HooksDir != nil {
+			c.HooksDirs = t.Engine.HooksDir
+		}
+		if t.Engine.Runtime != "" {
+			c.Runtime, c.RuntimeFile = t.Engine.Runtime, f
+			c.RuntimeSetBy[f] = t.Engine.Runtime
+		}
+		for name, paths := range t.Engine.Runtimes {
+			c.Runtimes[name] = PodmanRuntime{Paths: paths, File: f}
 		}
 	}
-	return dirs
+	return c
 }
 
 // defaultHookFile is where install podman puts the hooks file: in the

@@ -52,6 +52,22 @@ func PodmanHooksDirs(root string) []string {
 	return []string{PackagedHooksDir}
 }
 
+// InspectPodmanConf reads the containers.conf files root podman reads on
+// the host below root ("" = /): /usr/share/containers/containers.conf,
+// /etc/containers/containers.conf, /etc/containers/containers.conf.d/*.conf;
+// on this host, with CONTAINERS_CONF set, that file alone, as podman does.
+func InspectPodmanConf(root string) PodmanConf {
+	if root == "" {
+		root = "/"
+	}
+	if env := os.Getenv("CONTAINERS_CONF"); env != "" && root == "/" {
+		c := readPodmanConf([]string{env})
+		c.Override = env
+		return c
+	}
+	return readPodmanConf(containersConfFiles(root))
+}
+
 // IsOurHook reports whether hooks file content runs `armhf-shim hook`.
 func IsOurHook(b []byte) bool { return isOurHook(b) }
 
