@@ -65,6 +65,9 @@ type runtimeDropIn struct {
 	render      func(name, path string, setDefault bool) []byte
 	apply       string
 	notes       []string
+	// taken names a runtime of that name the engine's other files
+	// declare and that is not armhf-shim's ("" none).
+	taken func(root, dropIn, name string) string
 }
 
 var runtimeDropIns = map[string]runtimeDropIn{
@@ -74,6 +77,7 @@ var runtimeDropIns = map[string]runtimeDropIn{
 		apply:       "nothing: podman reads containers.conf at every command",
 		notes: []string{"the podman hook (install podman) steps aside for containers this runtime made 32-bit; " +
 			"without --set-as-default, run armhf containers with podman run --runtime NAME"},
+		taken: podmanRuntimeTaken,
 	},
 	"crio": {
 		defaultPath: DefaultCrioDropIn,
@@ -113,6 +117,14 @@ func planRuntimeDropIn(o Options, t runtimeDropIn) (Plan, error) {
 		return Plan{}, fmt.Errorf("%s exists and was not written by armhf-shim: left unchanged "+
 			"(use --config to write elsewhere, or --replace: it is backed up and put back by uninstall)", path)
 	}
+	if t.taken != nil {
+		if other := t.taken(o.root(), path, o.RuntimeName); other != "" && !o.Replace {
+			return Plan{}, fmt.Errorf("%s: the drop-in, which podman reads last, would take its place in every podman command: "+
+				"left unchanged (use --runtime-name NAME, or --replace: that file stays untouched and uninstall gives the entry back)", other)
+		} else if other != "" {
+			p.Notes = append(p.Notes, other+": the drop-in takes its place until uninstall")
+		}
+	}
 	rt, link := o.runtimeLink()
 	if link != nil {
 		p.Links = append(p.Links, *link)
@@ -128,4 +140,27 @@ func planRuntimeDropIn(o Options, t runtimeDropIn) (Plan, error) {
 	rec.finish(&p, path, oldRec, false)
 	p.Notes = append(p.Notes, t.notes...)
 	return p, nil
+}
+
+// podmanRuntimeTaken names an [engine.runtimes] entry name that a
+// containers.conf file other than dropIn declares and that does not run
+// armhf-shim: podman decodes its files one over the other, so the drop-in
+// would silently replace the operator's runtime of that name.
+func podmanRuntimeTaken(root, dropIn, name string) string {
+	var files []string
+	for _, f := range containersConfFiles(root) {
+		if f != dropIn {
+			files = append(files, f)
+		}
+	}
+	e, ok := readPodmanConf(files).Runtimes[name]
+	if !ok {
+		return ""
+	}
+	for _, p := range e.Paths {
+		if isShimPath(inRoot(root, p)) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s already declares the podman runtime %q (%s), which is not armhf-shim", e.File, name, strings.Join(e.Paths, ", "))
 }

@@ -101,3 +101,46 @@ func TestRuntimeDropInInstallUninstall(t *testing.T) {
 		}
 	}
 }
+
+// An operator's containers.conf that already declares a runtime of the
+// name install podman-runtime registers: the drop-in, read after it, would
+// replace it in every podman command without a word. install refuses,
+// naming it, unless --replace; a runtime of another name, or one that is
+// already armhf-shim's, is no conflict. containers.conf is never touched.
+func TestPodmanRuntimeNameTaken(t *testing.T) {
+	const operator = "# site runtimes\n[engine]\nruntime = \"runc\"\n\n[engine.runtimes]\nrunc = [\"/usr/sbin/runc\"]\narmhf = [\"/opt/qemu-wrap/bin/armhf-oci\"]\n"
+	for _, tc := range []struct {
+		name, file, conf string
+		opts             Options
+		refused          string // "" installs
+	}{
+		{"theirs in containers.conf", "etc/containers/containers.conf", operator, Options{}, `already declares the podman runtime "armhf" (/opt/qemu-wrap/bin/armhf-oci)`},
+		{"theirs in the packaged file", "usr/share/containers/containers.conf", operator, Options{}, "usr/share/containers/containers.conf already declares"},
+		{"theirs in a drop-in read later", "etc/containers/containers.conf.d/zz-site.conf", operator, Options{}, "zz-site.conf already declares"},
+		{"--replace", "etc/containers/containers.conf", operator, Options{Replace: true}, ""},
+		{"another name", "etc/containers/containers.conf", operator, Options{RuntimeName: "armhf-shim"}, ""},
+		{"already armhf-shim's", "etc/containers/containers.conf", "[engine.runtimes]\narmhf = [\"/usr/local/bin/armhf-runc\"]\n", Options{}, ""},
+		{"no runtimes", "etc/containers/containers.conf", "[containers]\nlog_size_max = 1\n", Options{}, ""},
+	} {
+		root, bin := setup(t)
+		conf := filepath.Join(root, tc.file)
+		os.MkdirAll(filepath.Dir(conf), 0o755)
+		os.WriteFile(conf, []byte(tc.conf), 0o644)
+		o := tc.opts
+		o.Target, o.Binary, o.Root, o.Out = "podman-runtime", bin, root, &strings.Builder{}
+		err := Run(o)
+		dropIn := filepath.Join(root, DefaultPodmanRuntimeDropIn)
+		_, statErr := os.Stat(dropIn)
+		switch {
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+			t.Errorf("%s: install: %v, want refused naming %q", tc.name, err, tc.refused)
+		case tc.refused != "" && statErr == nil:
+			t.Errorf("%s: refused install wrote %s", tc.name, dropIn)
+		case tc.refused == "" && err != nil:
+			t.Errorf("%s: install: %v", tc.name, err)
+		}
+		if b, _ := os.ReadFile(conf); string(b) != tc.conf {
+			t.Errorf("%s: %s changed: %q", tc.name, conf, b)
+		}
+	}
+}
