@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 )
 
 // The podman-runtime and crio targets register the runtime wrapper as a
@@ -68,6 +71,8 @@ type runtimeDropIn struct {
 	// taken names a runtime of that name the engine's other files
 	// declare and that is not armhf-shim's ("" none).
 	taken func(root, dropIn, name string) string
+	// emptyPATH: the engine runs the runtime with an empty PATH (podman).
+	emptyPATH bool
 }
 
 var runtimeDropIns = map[string]runtimeDropIn{
@@ -77,7 +82,8 @@ var runtimeDropIns = map[string]runtimeDropIn{
 		apply:       "nothing: podman reads containers.conf at every command",
 		notes: []string{"the podman hook (install podman) steps aside for containers this runtime made 32-bit; " +
 			"without --set-as-default, run armhf containers with podman run --runtime NAME"},
-		taken: podmanRuntimeTaken,
+		taken:     podmanRuntimeTaken,
+		emptyPATH: true,
 	},
 	"crio": {
 		defaultPath: DefaultCrioDropIn,
@@ -125,6 +131,15 @@ func planRuntimeDropIn(o Options, t runtimeDropIn) (Plan, error) {
 			p.Notes = append(p.Notes, other+": the drop-in takes its place until uninstall")
 		}
 	}
+	if t.emptyPATH {
+		if why := wrapperRuntime(o.root(), o.Binary); why != "" && o.SetAsDefault {
+			return Plan{}, fmt.Errorf("the wrapper, which podman runs with an empty PATH, would find no real runtime to exec (%s): "+
+				"as the default runtime every podman run would fail; left unchanged: apt-get install runc first (Debian's podman pulls in crun, "+
+				"which the wrapper does not run unless configured)", why)
+		} else if why != "" {
+			p.Notes = append(p.Notes, "podman run --runtime "+o.RuntimeName+" fails until the wrapper finds a real runtime: "+why)
+		}
+	}
 	rt, link := o.runtimeLink()
 	if link != nil {
 		p.Links = append(p.Links, *link)
@@ -163,4 +178,25 @@ func podmanRuntimeTaken(root, dropIn, name string) string {
 		}
 	}
 	return fmt.Sprintf("%s already declares the podman runtime %q (%s), which is not armhf-shim", e.File, name, strings.Join(e.Paths, ", "))
+}
+
+// wrapperRuntime says why the wrapper binary, run with an empty PATH and
+// environment as podman runs its runtime, would find no real runtime to
+// exec ("" it finds one, or root is not this host's /). A variable:
+// tests stand in for a host without runc.
+var wrapperRuntime = func(root, binary string) string {
+	if root != "/" {
+		return ""
+	}
+	cfg, err := runtimecfg.Load(runcargs.Shim{}, func(string) string { return "" })
+	if err == nil {
+		var self runtimecfg.FileID
+		if self, err = runtimecfg.StatID(binary); err == nil {
+			_, err = runtimecfg.Find(cfg.Runtime, cfg.RuntimeSource, "", self, nil)
+		}
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }

@@ -144,3 +144,46 @@ func TestPodmanRuntimeNameTaken(t *testing.T) {
 		}
 	}
 }
+
+// Debian 12's podman pulls in crun, not runc (Depends: crun | runc), and
+// runs its runtime with an empty PATH: a wrapper that finds no runc there
+// fails every container it is given. install podman-runtime
+// --set-as-default, which gives it every container, refuses on such a
+// host; without it, it installs and says podman run --runtime fails.
+func TestPodmanRuntimeWithoutRunc(t *testing.T) {
+	real := wrapperRuntime
+	t.Cleanup(func() { wrapperRuntime = real })
+	const why = `no real OCI runtime "runc" or "buildkit-runc" (from default) found on PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`
+	for _, tc := range []struct {
+		name       string
+		found      bool
+		setDefault bool
+		refused    bool
+		note       string
+	}{
+		{"crun only, --set-as-default", false, true, true, ""},
+		{"crun only", false, false, false, "podman run --runtime armhf fails until the wrapper finds a real runtime: " + why},
+		{"runc, --set-as-default", true, true, false, ""},
+	} {
+		wrapperRuntime = func(root, binary string) string {
+			if tc.found {
+				return ""
+			}
+			return why
+		}
+		root, bin := setup(t)
+		var out strings.Builder
+		err := Run(Options{Target: "podman-runtime", Binary: bin, Root: root, SetAsDefault: tc.setDefault, Out: &out})
+		_, statErr := os.Stat(filepath.Join(root, DefaultPodmanRuntimeDropIn))
+		switch {
+		case tc.refused && (err == nil || !strings.Contains(err.Error(), "every podman run would fail") || !strings.Contains(err.Error(), why)):
+			t.Errorf("%s: %v, want refused", tc.name, err)
+		case tc.refused && statErr == nil:
+			t.Errorf("%s: refused, yet the drop-in was written", tc.name)
+		case !tc.refused && (err != nil || statErr != nil):
+			t.Errorf("%s: %v (drop-in: %v)", tc.name, err, statErr)
+		case !strings.Contains(out.String(), tc.note):
+			t.Errorf("%s: output lacks %q:\n%s", tc.name, tc.note, out.String())
+		}
+	}
+}
