@@ -188,3 +188,31 @@ func TestDoctorEnvDirs(t *testing.T) {
 		t.Errorf("doctor with ARMHF_LXC_PATH=%s ARMHF_SHIM_DIND_DIR=%s:\n%s%s", lxcpath, dindDir, r.stdout, r.stderr)
 	}
 }
+
+// The runtime wrapper execs runc (or the runtime its config names): a
+// host with crun alone — Debian 12's podman pulls in crun, not runc — is
+// a problem doctor names, not a runtime the wrapper could use.
+func TestDoctorCrunAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name, version string
+		problem       bool
+	}{
+		{"crun", "crun version 1.8.1", true},
+		{"runc", "runc version 1.1.5", false},
+	} {
+		bin := t.TempDir()
+		os.WriteFile(filepath.Join(bin, tc.name), []byte("#!/bin/sh\necho '"+tc.version+"'\n"), 0o755)
+		r := runShim(t, "", []string{"PATH=" + bin, "ARMHF_SHIM_CONFIG="}, "doctor", "--json")
+		var rep struct {
+			Runtimes []struct{ Name string }
+			Problems []string
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("%s alone: %v: %s", tc.name, err, r.stderr)
+		}
+		got := strings.Contains(strings.Join(rep.Problems, "\n"), "the runtime wrapper finds no real runtime")
+		if got != tc.problem || len(rep.Runtimes) != 1 || rep.Runtimes[0].Name != tc.name {
+			t.Errorf("%s alone on PATH: runtimes %+v, problems %q", tc.name, rep.Runtimes, rep.Problems)
+		}
+	}
+}

@@ -113,8 +113,11 @@ func Diagnose(o Options) (*Report, error) {
 	}
 	r.Machine = machineOption(r.Kernel.Release)
 	r.Runtimes = findRuntimes()
-	if len(r.Runtimes) == 0 {
-		r.Problems = append(r.Problems, "no runc or crun on PATH: the runtime wrapper needs one (apt-get install runc)")
+	var findErr error
+	r.RuntimeWrapper, findErr = runtimeWrapper()
+	if findErr != nil {
+		// crun alone is not enough: the wrapper execs runc unless configured.
+		r.Problems = append(r.Problems, "the runtime wrapper finds no real runtime to exec: "+findErr.Error())
 	}
 
 	docker := h.dockerFacts()
@@ -140,7 +143,6 @@ func Diagnose(o Options) (*Report, error) {
 	for _, rt := range r.Routes {
 		r.Problems = append(r.Problems, rt.Problems...)
 	}
-	r.RuntimeWrapper = runtimeWrapper()
 	r.BuildxBuilders = []Builder{}
 	for _, f := range h.builderFacts() {
 		b := JudgeBuilder(f)

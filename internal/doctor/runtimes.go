@@ -87,25 +87,25 @@ func runtimeVersion(name, out, note string) (version string, honours bool, outNo
 }
 
 // runtimeWrapper says which real runtime the runtime wrapper would exec
-// and how many containers it currently has cpuinfo files for.
-func runtimeWrapper() []string {
+// and how many containers it currently has cpuinfo files for; findErr is
+// why it would find none.
+func runtimeWrapper() (lines []string, findErr error) {
 	cfg, err := runtimecfg.Load(runcargs.Shim{}, os.Getenv)
 	if err != nil {
-		return []string{err.Error()}
+		return []string{err.Error()}, nil
 	}
 	self, err := runtimecfg.SelfID(os.Args[0])
 	if err != nil {
-		return []string{err.Error()}
+		return []string{err.Error()}, nil
 	}
-	var lines []string
 	if rt, err := runtimecfg.Find(cfg.Runtime, cfg.RuntimeSource, os.Getenv("PATH"), self, nil); err != nil {
-		lines = append(lines, err.Error())
+		lines, findErr = append(lines, err.Error()), err
 	} else {
 		lines = append(lines, fmt.Sprintf("execs %s (%s)", rt, cfg.RuntimeSource))
 	}
 	ids, err := statedir.Dir{Root: cfg.StateRoot}.Containers()
 	if err != nil {
-		return append(lines, fmt.Sprintf("state root %s: %v", cfg.StateRoot, err))
+		return append(lines, fmt.Sprintf("state root %s: %v", cfg.StateRoot, err)), findErr
 	}
-	return append(lines, fmt.Sprintf("%d container(s) with an armv7 cpuinfo under %s", len(ids), cfg.StateRoot))
+	return append(lines, fmt.Sprintf("%d container(s) with an armv7 cpuinfo under %s", len(ids), cfg.StateRoot)), findErr
 }
