@@ -434,8 +434,8 @@ func JudgePodmanRuntime(f PodmanRuntimeFacts) Route {
 		if f.EffectiveFile == "" || contains(f.DefaultBy, f.EffectiveFile) {
 			why = "podman does not read it (is CONTAINERS_CONF set?)"
 		}
-		r.problem("%s makes armhf-shim's runtime podman's default, but podman's default is %q (%s): %s; or run armhf containers with podman run --runtime NAME",
-			strings.Join(f.DefaultBy, ", "), f.Default.Name, f.Default.Path, why)
+		r.problem("%s makes armhf-shim's runtime podman's default, but podman's default is %q (%s): %s; or run armhf containers with podman run --runtime %s",
+			strings.Join(f.DefaultBy, ", "), f.Default.Name, f.Default.Path, why, f.Runtimes[0].Name)
 	}
 	if f.RuncErr != "" {
 		r.problem("podman runs the wrapper with an empty PATH, where it finds no real runtime: %s", f.RuncErr)

@@ -153,7 +153,9 @@ func planRuntimeDropIn(o Options, t runtimeDropIn) (Plan, error) {
 	rec.willCreate(filepath.Dir(path))
 	p.Files = change(path, old, t.render(o.RuntimeName, rt, o.SetAsDefault), 0o644)
 	rec.finish(&p, path, oldRec, false)
-	p.Notes = append(p.Notes, t.notes...)
+	for _, n := range t.notes {
+		p.Notes = append(p.Notes, strings.ReplaceAll(n, "NAME", o.RuntimeName))
+	}
 	return p, nil
 }
 

@@ -163,7 +163,7 @@ func TestPodmanRuntimeWithoutRunc(t *testing.T) {
 	}{
 		{"crun only, --set-as-default", false, true, true, ""},
 		{"crun only", false, false, false, "podman run --runtime armhf fails until the wrapper finds a real runtime: " + why},
-		{"runc, --set-as-default", true, true, false, ""},
+		{"runc, --set-as-default", true, true, false, "without --set-as-default, run armhf containers with podman run --runtime armhf"},
 	} {
 		wrapperRuntime = func(root, binary string) string {
 			if tc.found {
