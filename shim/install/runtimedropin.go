@@ -2,6 +2,7 @@ package install
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -73,6 +74,9 @@ type runtimeDropIn struct {
 	taken func(root, dropIn, name string) string
 	// emptyPATH: the engine runs the runtime with an empty PATH (podman).
 	emptyPATH bool
+	// previous names the engine's default runtime without the drop-in
+	// ("" unknown).
+	previous func(root, dropIn string) string
 }
 
 var runtimeDropIns = map[string]runtimeDropIn{
@@ -84,6 +88,7 @@ var runtimeDropIns = map[string]runtimeDropIn{
 			"without --set-as-default, run armhf containers with podman run --runtime NAME"},
 		taken:     podmanRuntimeTaken,
 		emptyPATH: true,
+		previous:  podmanDefaultRuntime,
 	},
 	"crio": {
 		defaultPath: DefaultCrioDropIn,
@@ -138,6 +143,12 @@ func planRuntimeDropIn(o Options, t runtimeDropIn) (Plan, error) {
 				"which the wrapper does not run unless configured)", why)
 		} else if why != "" {
 			p.Notes = append(p.Notes, "podman run --runtime "+o.RuntimeName+" fails until the wrapper finds a real runtime: "+why)
+		}
+	}
+	if t.previous != nil && o.SetAsDefault {
+		if prev := t.previous(o.root(), path); prev != "" && prev != "runc" && prev != o.RuntimeName {
+			p.Notes = append(p.Notes, fmt.Sprintf("podman's default runtime was %s: every podman container now goes through the wrapper, "+
+				"which runs 64-bit ones on runc, not %[1]s (uninstall gives %[1]s back)", prev))
 		}
 	}
 	rt, link := o.runtimeLink()
@@ -199,6 +210,28 @@ var wrapperRuntime = func(root, binary string) string {
 	}
 	if err != nil {
 		return err.Error()
+	}
+	return ""
+}
+
+// podmanDefaultRuntime is podman's default runtime without the drop-in:
+// the [engine] runtime of its other containers.conf files, else its own
+// choice, crun when it is installed (containers/common looks for crun
+// first, then runc).
+func podmanDefaultRuntime(root, dropIn string) string {
+	var files []string
+	for _, f := range containersConfFiles(root) {
+		if f != dropIn {
+			files = append(files, f)
+		}
+	}
+	if rt := readPodmanConf(files).Runtime; rt != "" {
+		return rt
+	}
+	for _, dir := range filepath.SplitList(runtimecfg.StandardPath) {
+		if st, err := os.Stat(filepath.Join(root, dir, "crun")); err == nil && st.Mode().IsRegular() {
+			return "crun"
+		}
 	}
 	return ""
 }

@@ -187,3 +187,30 @@ func TestPodmanRuntimeWithoutRunc(t *testing.T) {
 		}
 	}
 }
+
+// install podman-runtime --set-as-default puts every podman container
+// through the wrapper, which execs runc: where podman's default was
+// another runtime (crun, which podman picks first when it is installed,
+// or a containers.conf's runtime), the output says so.
+func TestPodmanRuntimeDefaultWas(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		note  string // "" none
+	}{
+		{"crun installed, podman's choice", map[string]string{"usr/bin/crun": "#!/bin/true\n"}, "podman's default runtime was crun"},
+		{"containers.conf says crun", map[string]string{"etc/containers/containers.conf": "[engine]\nruntime = \"crun\"\n"}, "podman's default runtime was crun"},
+		{"containers.conf says runc over crun", map[string]string{"usr/bin/crun": "#!/bin/true\n", "etc/containers/containers.conf": "[engine]\nruntime = \"runc\"\n"}, ""},
+		{"runc alone", nil, ""},
+	} {
+		root, bin := setup(t)
+		for f, content := range tc.files {
+			os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755)
+			os.WriteFile(filepath.Join(root, f), []byte(content), 0o755)
+		}
+		out := run(t, Options{Target: "podman-runtime", Binary: bin, Root: root, SetAsDefault: true})
+		if got := strings.Contains(out, "podman's default runtime was"); got != (tc.note != "") || !strings.Contains(out, tc.note) {
+			t.Errorf("%s: output:\n%s\nwant a note %q", tc.name, out, tc.note)
+		}
+	}
+}
