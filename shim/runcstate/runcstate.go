@@ -21,16 +21,25 @@ import (
 	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 )
 
-// DefaultRoot is runc's default --root for this user.
+// DefaultRoot is runc's default --root for this process.
 func DefaultRoot() string {
-	if os.Geteuid() != 0 {
-		if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
-			return filepath.Join(xdg, "runc")
-		}
+	return defaultRoot(os.Getenv, os.Geteuid(), runtimecfg.InUserNamespace)
+}
+
+// defaultRoot is runc's rule (shouldHonorXDGRuntimeDir in runc's main.go):
+// $XDG_RUNTIME_DIR/runc for a user other than root, and for root inside a
+// user namespace unless USER is root — rootless podman runs its runtime as
+// that namespace's root, and its runc keeps state under the user's
+// XDG_RUNTIME_DIR; /run/runc for the real root.
+func defaultRoot(getenv func(string) string, euid int, inUserNS func() bool) string {
+	xdg := getenv("XDG_RUNTIME_DIR")
+	if xdg == "" || (euid == 0 && (!inUserNS() || getenv("USER") == "root")) {
+		return "/run/runc"
 	}
-	return "/run/runc"
+	return filepath.Join(xdg, "runc")
 }
 
 // Path is the state.json of container id under root ("" = DefaultRoot).

@@ -56,3 +56,29 @@ func TestLabeled(t *testing.T) {
 		t.Error("id with a slash accepted")
 	}
 }
+
+// runc's own default root, which the wrapper reads a container's mark
+// from at exec: rootless podman runs runc as root in its user namespace,
+// with the user's XDG_RUNTIME_DIR and USER, and runc keeps state there.
+func TestDefaultRoot(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		env    map[string]string
+		euid   int
+		userns bool
+		want   string
+	}{
+		{"real root", map[string]string{"XDG_RUNTIME_DIR": "/run/user/0", "USER": "root"}, 0, false, "/run/runc"},
+		{"real root, no USER", map[string]string{"XDG_RUNTIME_DIR": "/run/user/0"}, 0, false, "/run/runc"},
+		{"a user", map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000", "USER": "ci"}, 1000, false, "/run/user/1000/runc"},
+		{"rootless podman: root in a user namespace", map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000", "USER": "ci"}, 0, true, "/run/user/1000/runc"},
+		{"root in a user namespace, no USER", map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"}, 0, true, "/run/user/1000/runc"},
+		{"root in a user namespace, USER=root", map[string]string{"XDG_RUNTIME_DIR": "/run/user/0", "USER": "root"}, 0, true, "/run/runc"},
+		{"a user without XDG_RUNTIME_DIR", map[string]string{"USER": "ci"}, 1000, false, "/run/runc"},
+	} {
+		getenv := func(k string) string { return c.env[k] }
+		if got := defaultRoot(getenv, c.euid, func() bool { return c.userns }); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
