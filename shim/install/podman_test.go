@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
@@ -115,6 +116,22 @@ func TestPodmanRunsTheHook(t *testing.T) {
 	if strings.TrimSpace(got) != "CPU architecture: 7" {
 		t.Errorf("podman run of an i386 container after install podman: cpuinfo says %q, want the armv7 one", got)
 	}
+
+	// The hook's program gone: podman skips the hook without a word and
+	// runs the container with the host's cpuinfo (what doctor says).
+	hookFile := defaultHookFile("/")
+	installed, err := os.ReadFile(hookFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.WriteFile(hookFile, installed, 0o644) })
+	if err := os.WriteFile(hookFile, PodmanHook(filepath.Join(t.TempDir(), "gone", "armhf-shim")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got = podmanRun("run", "--rm", "--network", "none", "--ulimit", limit("nofile", unix.RLIMIT_NOFILE), "--ulimit", "nproc=4096:4096", "localhost/armhf-shim-bb386", "sh", "-c", `grep -c "CPU architecture: 7" /proc/cpuinfo || true`)
+	if strings.TrimSpace(got) != "0" {
+		t.Errorf("podman run with the hook's program gone: %q armv7 lines, want the host's cpuinfo", got)
+	}
 }
 
 // Issue 17.17 with Debian's podman and runc: install podman-runtime
@@ -174,5 +191,73 @@ func TestPodmanRunsTheRuntime(t *testing.T) {
 		"localhost/armhf-shim-bb386", "sh", "-c", `uname -m; grep -m1 "CPU architecture" /proc/cpuinfo; grep -c " /proc/cpuinfo " /proc/self/mountinfo`)
 	if strings.TrimSpace(got) != "i686\nCPU architecture: 7\n1" {
 		t.Errorf("podman run of an i386 container after install podman-runtime: printed %q, want i686 / CPU architecture: 7 / 1 mount", got)
+	}
+}
+
+// Rootless podman (a user's own, uid 65534 here) with the runtime wrapper
+// registered by install podman-runtime: podman runs the runtime as root in
+// the user's namespace, where runc keeps its state under the user's
+// XDG_RUNTIME_DIR; podman exec of a 32-bit container finds the wrapper's
+// mark there and is i686 like podman run (it said x86_64: the wrapper
+// looked in /run/runc).
+func TestRootlessPodmanExec(t *testing.T) {
+	testenv.SkipShort(t, "podman")
+	testenv.RequireRoot(t)
+	podman := testenv.RequireCommand(t, "podman")
+	testenv.RequireCommand(t, "runc")
+	bin := testenv.BuildBinary(t, "./cmd/armhf-shim")
+	var out strings.Builder
+	if err := Run(Options{Target: "podman-runtime", Binary: bin, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Run(Options{Target: "podman-runtime", Binary: bin, Uninstall: true, Out: &out}) })
+
+	// The user must reach everything it is given: not below t.TempDir(),
+	// whose top directory is private to root.
+	dir, err := os.MkdirTemp("", "armhf-shim-rootless-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	const uid = 65534
+	home, xdg := filepath.Join(dir, "home"), filepath.Join(dir, "xdg")
+	for _, d := range []string{home, xdg} {
+		os.Mkdir(d, 0o700)
+		os.Chown(d, uid, uid)
+	}
+	tar := filepath.Join(dir, "bb386.tar")
+	if b, err := exec.Command("tar", "-C", testenv.BusyboxRootfs(t, "i386"), "-cf", tar, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, b)
+	}
+	os.Chmod(tar, 0o644)
+	user := func(args ...string) (string, error) {
+		cmd := exec.Command(podman, args...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + xdg, "USER=nobody", "PATH=/usr/local/bin:/usr/bin:/bin"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		b, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("podman %s (as uid %d): %v\n%s", strings.Join(args, " "), uid, err, stderr.String())
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	t.Cleanup(func() { user("system", "reset", "--force") })
+	const image = "localhost/armhf-shim-bb386"
+	if _, err := user("import", "--quiet", tar, image); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := user("run", "--rm", "--network", "none", "--runtime", DefaultRuntimeName, image, "uname", "-m"); err != nil || got != "i686" {
+		t.Fatalf("rootless podman run --runtime armhf of an i386 container: %q %v", got, err)
+	}
+	id, err := user("run", "-d", "--network", "none", "--runtime", DefaultRuntimeName, image, "sleep", "60")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { user("rm", "-f", "-t", "0", id) })
+	if got, err := user("exec", id, "uname", "-m"); err != nil || got != "i686" {
+		t.Errorf("rootless podman exec in an i386 container on the wrapper: %q %v, want i686", got, err)
 	}
 }
