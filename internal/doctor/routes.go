@@ -314,7 +314,8 @@ func JudgePodman(f PodmanFacts) Route {
 				h.Path, strings.Join(f.ReadDirs, ", "))
 		case h.Missing:
 			r.say("hook %s in %s", h.Binary, h.Path)
-			r.problem("the hook %s of %s does not exist: every container podman creates fails", h.Binary, h.Path)
+			r.problem("the hook %s of %s does not exist: podman skips the hook without a word, so 32-bit containers get the host's cpuinfo; "+
+				"install armhf-shim there, or run armhf-shim install podman again", h.Binary, h.Path)
 		default:
 			r.Active = f.Podman != ""
 			r.say("hook %s in %s", h.Binary, h.Path)

@@ -162,7 +162,8 @@ func TestJudgePodman(t *testing.T) {
 		{"no podman", PodmanFacts{ReadDirs: read, Hooks: []Hook{{Path: usr + "/armhf-shim.json", Binary: "/b", Read: true}}},
 			verdict{installed: true, detail: []string{"podman is not installed"}}},
 		{"hook binary gone", PodmanFacts{Podman: "/usr/bin/podman", ReadDirs: read, Hooks: []Hook{{Path: usr + "/armhf-shim.json", Binary: "/gone", Read: true, Missing: true}}},
-			verdict{installed: true, problems: []string{"/gone"}}},
+			// Debian's podman 4.3 runs the container without the hook (seen).
+			verdict{installed: true, problems: []string{"/gone of " + usr + "/armhf-shim.json does not exist: podman skips the hook without a word, so 32-bit containers get the host's cpuinfo"}}},
 		{"none", PodmanFacts{Podman: "/usr/bin/podman", ReadDirs: read}, verdict{detail: []string{"no armhf-shim.json in " + usr}}},
 	} {
 		check(t, tc.name, JudgePodman(tc.f), tc.want)
