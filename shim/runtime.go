@@ -308,23 +308,24 @@ func make32(inv *runcargs.Invocation, env Env, dir statedir.Dir, log *runclog.Lo
 	if err != nil {
 		return false, containerError(inv, fmt.Errorf("%s: %w", b.ConfigPath, err))
 	}
-	mods := []modify.Modifier{modify.Personality(), modify.Mark()}
-	src := "its own cpuinfo"
+	var src string // "": the container's own mount at /proc/cpuinfo stays
 	if existing.Replace() {
 		if src, err = cpuinfoFile(inv, dir, b.View.Cpus()); err != nil {
 			return false, containerError(inv, err)
 		}
-		mods = append([]modify.Modifier{modify.CPUInfo(src)}, mods...)
 	} else {
 		log.Debugf("container %s: no armv7 cpuinfo mounted: %s wins", inv.ContainerID, why)
 	}
 	machine, err := machineMods(b, env)
 	if err == nil {
-		err = rewrite(b, doc, append(mods, machine...))
+		err = rewrite(b, doc, append(modify.For32Bit(src), machine...))
 	}
 	if err != nil {
 		dir.Remove(inv.ContainerID)
 		return false, containerError(inv, err)
+	}
+	if src == "" {
+		src = "its own cpuinfo"
 	}
 	log.Debugf("container %s: %s over %s, linux.personality LINUX32, annotation %s=%s written to %s",
 		inv.ContainerID, src, modify.CPUInfoTarget, modify.AnnotationMark, modify.MarkValue, b.ConfigPath)

@@ -70,8 +70,13 @@ func Mark() Modifier {
 }
 
 // For32Bit is the standard set for a 32-bit container whose armv7
-// cpuinfo file is at cpuinfoSource.
+// cpuinfo file is at cpuinfoSource: the cpuinfo mount, the personality
+// and the mark. An empty cpuinfoSource leaves /proc/cpuinfo alone, for a
+// container whose own mount there wins ([Existing.Replace]).
 func For32Bit(cpuinfoSource string) []Modifier {
+	if cpuinfoSource == "" {
+		return []Modifier{Personality(), Mark()}
+	}
 	return []Modifier{CPUInfo(cpuinfoSource), Personality(), Mark()}
 }
 

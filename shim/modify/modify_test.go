@@ -111,6 +111,20 @@ func TestFor32BitIsIdempotent(t *testing.T) {
 	}
 }
 
+// The wrapper passes no source when the container's own mount at
+// /proc/cpuinfo wins: the set then leaves the mounts alone.
+func TestFor32BitWithoutSourceKeepsTheMounts(t *testing.T) {
+	d := fixture(t)
+	before := decode(t, d).Mounts
+	if err := Apply(d, For32Bit("")...); err != nil {
+		t.Fatal(err)
+	}
+	s := decode(t, d)
+	if !reflect.DeepEqual(s.Mounts, before) || s.Linux.Personality.Domain != specs.PerLinux32 || s.Annotations[AnnotationMark] != MarkValue {
+		t.Errorf("mounts %v (before %v), %+v, %v", s.Mounts, before, s.Linux.Personality, s.Annotations)
+	}
+}
+
 func TestApplyNamesTheFailingModifier(t *testing.T) {
 	d, _ := spec.Parse([]byte(`{"mounts": "nope"}`))
 	err := Apply(d, For32Bit("/src")...)
