@@ -15,7 +15,7 @@ import (
 func machineMods(b *detect.Bundle, env Env) ([]modify.Modifier, error) {
 	machine := b.View.Annotations[modify.AnnotationMachine]
 	if machine == "" {
-		machine = envValue(b.View.Env(), runtimecfg.EnvMachine)
+		machine, _ = detect.LookupEnv(b.View.Env(), runtimecfg.EnvMachine)
 	}
 	agent := runtimecfg.DefaultSeccompAgent
 	if env.Uname != nil {
@@ -31,15 +31,4 @@ func machineMods(b *detect.Bundle, env Env) ([]modify.Modifier, error) {
 		return nil, err
 	}
 	return []modify.Modifier{modify.UnameNotify(env.GOARCH, agent, machine)}, nil
-}
-
-// envValue is the value of key in the environment list env ("" if unset;
-// the last entry wins, as the container sees it).
-func envValue(env []string, key string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if kv := env[i]; len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
-			return kv[len(key)+1:]
-		}
-	}
-	return ""
 }

@@ -114,7 +114,7 @@ func explicit(annotations map[string]string, env []string) (d Decision, ok bool,
 		}
 		return Decision{Enable: b, Rule: RuleAnnotation, Why: fmt.Sprintf("annotation %s=%s", AnnotationEnable, v)}, true, nil
 	}
-	if v, ok := lookupEnv(env, EnvEnable); ok && v != "" {
+	if v, ok := LookupEnv(env, EnvEnable); ok && v != "" {
 		b, err := config.Switch(v)
 		if err != nil {
 			return Decision{}, false, fmt.Errorf("process environment %s=%q: %v", EnvEnable, v, err)
@@ -124,11 +124,11 @@ func explicit(annotations map[string]string, env []string) (d Decision, ok bool,
 	return Decision{}, false, nil
 }
 
-// lookupEnv finds key in a KEY=VALUE list; the last entry wins, as in
-// the container: runc sets process.env one entry after the other
-// (libcontainer's os.Setenv per entry), so a repeated name ends with its
-// last value.
-func lookupEnv(env []string, key string) (string, bool) {
+// LookupEnv finds key in a container's process.env (KEY=VALUE); the last
+// entry wins, as in the container: runc sets process.env one entry after
+// the other (libcontainer's os.Setenv per entry), so a repeated name ends
+// with its last value.
+func LookupEnv(env []string, key string) (string, bool) {
 	for i := len(env) - 1; i >= 0; i-- {
 		kv := env[i]
 		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
@@ -200,7 +200,7 @@ func Inspect(rootfs string, args, env []string, cwd string) (ELF, error) {
 	if cwd == "" {
 		cwd = "/"
 	}
-	pathEnv, ok := lookupEnv(env, "PATH")
+	pathEnv, ok := LookupEnv(env, "PATH")
 	if !ok {
 		pathEnv = DefaultPATH
 	}
