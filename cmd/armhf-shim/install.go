@@ -11,10 +11,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// installCommand is `armhf-shim install docker|containerd|podman|buildkit`.
+// installCommand is `armhf-shim install TARGET`, one subcommand for each
+// of install.Targets.
 func installCommand() *cli.Command { return installCmd(false) }
 
-// uninstallCommand is `armhf-shim uninstall docker|containerd|podman|buildkit`.
+// uninstallCommand is `armhf-shim uninstall TARGET`.
 func uninstallCommand() *cli.Command { return installCmd(true) }
 
 func installFlags() []cli.Flag {
@@ -50,9 +51,9 @@ var targetUsage = map[string]string{
 }
 
 func installCmd(uninstall bool) *cli.Command {
-	name, usage := "install", "register armhf-shim with docker, containerd, podman/CRI-O or dockerd's BuildKit"
+	name, usage := "install", "register armhf-shim with docker, containerd, podman, CRI-O, BuildKit or buildkitd, or put the docker CLI wrapper or the seccomp agent in place"
 	if uninstall {
-		name, usage = "uninstall", "take armhf-shim out of docker, containerd, podman/CRI-O or dockerd's BuildKit again"
+		name, usage = "uninstall", "take back what install did, as it found it"
 	}
 	action := func(target string) cli.ActionFunc {
 		return func(c *cli.Context) error {

@@ -9,7 +9,7 @@
 //	armhf-shim doctor            can this host build armhf natively?
 //	armhf-shim runtime ...       OCI runtime wrapper (also as argv[0] runc / armhf-runc)
 //	armhf-shim hook              OCI hook for podman and CRI-O
-//	armhf-shim install|uninstall register with docker, containerd, podman, buildkit
+//	armhf-shim install|uninstall register with docker, containerd, podman, CRI-O, BuildKit, ...
 //	armhf-shim setup             install for every engine found, then doctor
 //	armhf-shim docker ...        docker CLI wrapper (also as argv[0] docker)
 //	armhf-shim dind ...          a 32-bit dockerd
