@@ -21,9 +21,15 @@
 // active and not installed (uninstalled, dockerd still running with it),
 // while an engine runs, is a problem, reported with what fixes it.
 //
-// Facts are gathered at the edge (facts.go, cpu.go); every judgement is a
-// pure function from facts to a verdict (routes.go, JudgeCPU), tested on
-// fakes. The JSON report's schema is stable (docs/doctor.md).
+// Facts are gathered at the edge, by the methods of host (h.dockerFacts,
+// h.kernelFacts, h.builderFacts, ...: facts.go, buildkitd_facts.go and the
+// fact-reading halves of cpu.go, kernel.go and buildx.go); every judgement
+// is a pure Judge function from facts to a verdict (JudgeDocker and the
+// other routes in routes.go, JudgeBuildkitd, JudgeBuilder, JudgeCPU,
+// JudgeKernel), tested on fakes. [Diagnose] reads as the list of them.
+// One small section is measured and worded in one step: the --machine
+// option (machine.go dials the agent's sockets). The JSON report's schema
+// is stable (docs/doctor.md).
 package doctor
 
 import (
