@@ -206,7 +206,7 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	}
 	// crun runs createContainer hooks from the container process itself,
 	// in its namespaces, and sends pid 0: nsmount then joins nothing, and
-	// the root.path above (relative to the bundle, crun's working
+	// b.Rootfs (root.path, relative to the bundle, crun's working
 	// directory) is the container's root in that mount namespace.
 	if st.Pid == 0 && st.Status != specs.StateCreated && st.Status != specs.StateCreating {
 		return fmt.Errorf("container %s: OCI state has pid 0 at status %q: register the hook at createRuntime (armhf-shim install podman)", st.ID, st.Status)

@@ -18,7 +18,8 @@
 // The hook ([HookMain], hook.go) serves runtimes that the wrapper cannot
 // sit in front of (podman and CRI-O's own runc/crun calls): it mounts the
 // cpuinfo inside the container's mount namespace. Package install
-// registers either with docker, containerd, podman or BuildKit.
+// registers either with an engine (docker, containerd, podman, CRI-O,
+// BuildKit, buildkitd).
 package shim
 
 import (
