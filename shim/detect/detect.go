@@ -16,9 +16,9 @@
 // The executable is found as the kernel and runc would: process.args[0]
 // through the PATH of process.env (a name with a slash relative to
 // process.cwd), following symlinks with the root filesystem as "/"
-// (github.com/cyphar/filepath-securejoin), so an absolute symlink in an
-// image resolves inside the image and nothing outside the rootfs is ever
-// opened. Only regular files are opened (never a FIFO or device a hostile
+// (package inroot: openat2 RESOLVE_IN_ROOT, else filepath-securejoin's
+// walk), so an absolute symlink in an image resolves inside the image and
+// nothing outside the rootfs is ever opened. Only regular files are opened (never a FIFO or device a hostile
 // image might put at /bin/sh), without following a final symlink. A "#!"
 // script is followed to its interpreter, up to the kernel's four levels.
 package detect
