@@ -8,7 +8,7 @@
 // ([ExecLinux32]) or the children of another thread inherit the wrong one.
 // golang.org/x/sys has no wrapper; this package calls SYS_PERSONALITY.
 //
-// [ProbeAArch32] answers "does this host execute 32-bit code natively?" and
+// [ProbeCompat] answers "does this host execute 32-bit code natively?" and
 // never lies: an arm64 kernel without 32-bit EL0 refuses PER_LINUX32 with
 // EINVAL, an execve of a tiny embedded static 32-bit ELF returning ENOEXEC
 // confirms it, and a QEMU handler registered in /proc/sys/fs/binfmt_misc
