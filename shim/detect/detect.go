@@ -54,9 +54,11 @@ const (
 	EMAARCH64 = 183
 )
 
-// CompatMachine returns the ELF machine of the 32-bit code a 64-bit kernel
-// of goarch runs natively: EM_ARM on arm64, EM_386 on amd64.
-func CompatMachine(goarch string) (uint16, bool) {
+// compatELFMachine returns the ELF machine (e_machine) of the 32-bit code
+// a 64-bit kernel of goarch runs natively: EM_ARM on arm64, EM_386 on
+// amd64. (uname.CompatMachine is the other name of the same mode: what
+// uname -m says in it.)
+func compatELFMachine(goarch string) (uint16, bool) {
 	switch goarch {
 	case "arm64":
 		return EMARM, true
@@ -339,7 +341,7 @@ func parseELF(hdr []byte) (ELF, error) {
 // its own error, if any), never a failure of the wrapper.
 func Auto(rootfs string, args, env []string, cwd, goarch string) AutoFunc {
 	return func() (bool, string, error) {
-		want, ok := CompatMachine(goarch)
+		want, ok := compatELFMachine(goarch)
 		if !ok {
 			return false, "a " + goarch + " host runs no 32-bit compat code", nil
 		}
