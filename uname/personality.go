@@ -27,20 +27,10 @@ func Personality() (uint32, error) {
 	return uint32(r), nil
 }
 
-// SetPersonality sets the calling thread's personality and returns the old
-// one. The personality is per thread: the caller must hold
-// runtime.LockOSThread and act (exec, read /proc) on that same thread.
-//
-// On an arm64 kernel without 32-bit EL0 support, PER_LINUX32 fails with
-// EINVAL and nothing changes.
-func SetPersonality(p uint32) (old uint32, err error) {
-	cur, err := Personality()
-	if err != nil {
-		return 0, err
-	}
-	return cur, setPersonality(p)
-}
-
+// setPersonality sets the calling thread's personality. The personality
+// is per thread: the caller must hold runtime.LockOSThread and act (exec,
+// read /proc) on that same thread. On an arm64 kernel without 32-bit EL0
+// support, PER_LINUX32 fails with EINVAL and nothing changes.
 func setPersonality(p uint32) error {
 	if _, _, errno := syscall.RawSyscall(unix.SYS_PERSONALITY, uintptr(p), 0, 0); errno != 0 {
 		return fmt.Errorf("personality(%#x): %w", p, errno)

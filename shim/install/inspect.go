@@ -30,10 +30,6 @@ func RunningDockerds(procRoot string) []RunningDockerd {
 	return out
 }
 
-// ConfigFileArg is dockerd's --config-file among its arguments (argv[0]
-// first), /etc/docker/daemon.json by default.
-func ConfigFileArg(argv []string) string { return configFileArg(argv) }
-
 // ServiceUnit is the systemd service of a process from its
 // /proc/<pid>/cgroup ("" if none).
 func ServiceUnit(cgroup []byte) string { return serviceUnit(cgroup) }

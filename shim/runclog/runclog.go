@@ -42,9 +42,6 @@ func New(path, format string, debug bool) *Logger {
 	return &Logger{path: path, json: format == "json", debug: debug, Stderr: os.Stderr, Now: time.Now}
 }
 
-// DebugEnabled reports whether debug lines are written.
-func (l *Logger) DebugEnabled() bool { return l.debug }
-
 // Debugf logs at debug level (only with --debug).
 func (l *Logger) Debugf(format string, args ...any) {
 	if l.debug {

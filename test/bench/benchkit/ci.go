@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
-	"time"
 )
 
 // Interval is a ratio estimate with its 95% confidence interval.
@@ -115,13 +114,6 @@ func OverheadCI(a, floor, base Result, resamples int) Interval {
 		}
 		return (q(0, 0.5) - q(2, 0.5)) / den
 	}, resamples, a, floor, base)
-}
-
-// MedianCI is the median of r with its bootstrap interval, in the unit of
-// the samples.
-func MedianCI(r Result, resamples int) (est, lo, hi time.Duration) {
-	iv := bootstrap(func(q func(int, float64) float64) float64 { return q(0, 0.5) }, resamples, r)
-	return time.Duration(iv.Est), time.Duration(iv.Lo), time.Duration(iv.Hi)
 }
 
 // Reload puts each file's pages in the page cache in the state a program
