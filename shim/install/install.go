@@ -1,9 +1,13 @@
 // Package install registers armhf-shim with the container engines of a
 // host, and takes it out again.
 //
-// The model: each target is a pure function from the current content of
-// the files it owns or edits to their new content (plus symlinks to
-// create), so every edit is unit-tested on bytes; [Run] then shows or
+// The model: each target's edit is a pure function from the current
+// content of the files it owns or edits to their new content
+// ([DockerInstall], [ContainerdDropIn], [BuildkitdInstall], [PodmanHook],
+// ...), so every edit is unit-tested on bytes. The target's plan function
+// (planDocker, planContainerd, ...; [BuildPlan] picks it) is the edge: it
+// reads the files, asks the running engines what the advice needs, and
+// returns a [Plan] of file and symlink changes; [Run] then shows or
 // applies that plan:
 //
 //   - docker: /etc/docker/daemon.json gets runtimes.<name>.path (and
