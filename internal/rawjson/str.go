@@ -8,8 +8,8 @@ import (
 
 // TypeError is a value of another JSON type than the one asked for.
 type TypeError struct {
-	Want string // "string", "array", "object"
-	Got  string // "number", "object", ...
+	Want string // "a string", "an array", "an object"
+	Got  string // Kind's name: "a number", "an object", ...
 }
 
 func (e *TypeError) Error() string { return "expected " + e.Want + ", found " + e.Got }
