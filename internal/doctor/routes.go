@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/armhf-shim/armhf-shim/shim/install"
 )
 
 // Route is one route's verdict.
@@ -81,19 +83,9 @@ func shimNames(rs []Runtime) []string {
 	return out
 }
 
-func (d Dockerd) reload() string {
-	if d.Unit != "" {
-		return "systemctl reload " + strings.TrimSuffix(d.Unit, ".service")
-	}
-	return fmt.Sprintf("kill -HUP %d", d.Pid)
-}
+func (d Dockerd) reload() string { return install.DockerdReload(d.Unit, d.Pid) }
 
-func (d Dockerd) restart() string {
-	if d.Unit != "" {
-		return "systemctl restart " + strings.TrimSuffix(d.Unit, ".service")
-	}
-	return fmt.Sprintf("restart the dockerd with pid %d", d.Pid)
-}
+func (d Dockerd) restart() string { return install.DockerdRestart(d.Unit, d.Pid) }
 
 // JudgeDocker judges the runtime wrapper registered with dockerd: installed
 // when daemon.json registers armhf-shim's binary, active when a running

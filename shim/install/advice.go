@@ -65,19 +65,37 @@ func applyHints(path string, readers []dockerDaemon, c dockerChange) []string {
 		why = c.why
 	}
 	for _, d := range readers {
-		unit := strings.TrimSuffix(d.Unit, ".service")
 		switch {
 		case c.restart && d.Unit != "":
-			out = append(out, fmt.Sprintf("systemctl restart %s   # %s", unit, why))
+			out = append(out, fmt.Sprintf("%s   # %s", DockerdRestart(d.Unit, d.Pid), why))
 		case c.restart:
-			out = append(out, fmt.Sprintf("restart the dockerd with pid %d (stop it, start it with the same arguments): %s", d.Pid, why))
+			out = append(out, fmt.Sprintf("%s (stop it, start it with the same arguments): %s", DockerdRestart(d.Unit, d.Pid), why))
 		case d.Unit != "":
-			out = append(out, fmt.Sprintf("systemctl reload %s   # dockerd re-reads runtimes on SIGHUP", unit))
+			out = append(out, fmt.Sprintf("%s   # dockerd re-reads runtimes on SIGHUP", DockerdReload(d.Unit, d.Pid)))
 		default:
-			out = append(out, fmt.Sprintf("kill -HUP %d   # the dockerd that reads %s; it re-reads runtimes on SIGHUP", d.Pid, path))
+			out = append(out, fmt.Sprintf("%s   # the dockerd that reads %s; it re-reads runtimes on SIGHUP", DockerdReload(d.Unit, d.Pid), path))
 		}
 	}
 	return out
+}
+
+// DockerdReload is the command that makes the dockerd of systemd service
+// unit ("" when none) and pid re-read daemon.json: install's advice and
+// doctor's fixes say it in the same words.
+func DockerdReload(unit string, pid int) string {
+	if unit != "" {
+		return "systemctl reload " + strings.TrimSuffix(unit, ".service")
+	}
+	return fmt.Sprintf("kill -HUP %d", pid)
+}
+
+// DockerdRestart is DockerdReload for what dockerd applies only when it
+// starts.
+func DockerdRestart(unit string, pid int) string {
+	if unit != "" {
+		return "systemctl restart " + strings.TrimSuffix(unit, ".service")
+	}
+	return fmt.Sprintf("restart the dockerd with pid %d", pid)
 }
 
 // runNote says how to run containers through the runtime (as the default
