@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,26 +206,13 @@ func unixSocket(args, cfg []string) string {
 
 // apiGet sends GET path to a Docker API socket and decodes the JSON reply.
 func apiGet(socket, path string, v any) error {
-	c, err := net.DialTimeout("unix", socket, 3*time.Second)
+	status, head, body, err := apiRequest(socket, "GET", path)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: docker\r\nUser-Agent: armhf-shim-doctor\r\n\r\n", path); err != nil {
-		return err
-	}
-	resp, err := io.ReadAll(io.LimitReader(c, 32<<20))
-	if err != nil {
-		return err
-	}
-	head, body, ok := bytes.Cut(resp, []byte("\r\n\r\n"))
-	if !ok {
-		return fmt.Errorf("GET %s: truncated response", path)
-	}
-	status, _, _ := bytes.Cut(head, []byte("\r\n"))
-	if f := strings.Fields(string(status)); len(f) < 2 || f[1] != "200" {
-		return fmt.Errorf("GET %s: %s", path, status)
+	if status != 200 {
+		line, _, _ := strings.Cut(head, "\r\n")
+		return fmt.Errorf("GET %s: %s", path, line)
 	}
 	return json.Unmarshal(body, v)
 }

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -213,5 +214,38 @@ func TestStartedToTheTick(t *testing.T) {
 	written := after.Add(50 * time.Millisecond)
 	if readAtStart(got, written) {
 		t.Errorf("a file written 50ms after the start counts as read at start")
+	}
+}
+
+// apiGet is apiRequest plus the status check and the JSON decode: a 200
+// reply decodes, any other status is an error naming its status line.
+func TestAPIGet(t *testing.T) {
+	serve := func(reply string) string {
+		sock := filepath.Join(t.TempDir(), "docker.sock")
+		l, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			buf := make([]byte, 4096)
+			c.Read(buf)
+			c.Write([]byte(reply))
+		}()
+		return sock
+	}
+	var info struct{ DefaultRuntime string }
+	sock := serve("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"DefaultRuntime\":\"armhf\"}")
+	if err := apiGet(sock, "/info", &info); err != nil || info.DefaultRuntime != "armhf" {
+		t.Errorf("200: %+v, %v", info, err)
+	}
+	sock = serve("HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n\r\npage not found")
+	if err := apiGet(sock, "/info", &info); err == nil || err.Error() != "GET /info: HTTP/1.0 404 Not Found" {
+		t.Errorf("404: %v", err)
 	}
 }
