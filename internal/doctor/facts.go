@@ -53,9 +53,10 @@ func (h *host) isShim(p string) bool {
 	return err == nil && h.self != "" && rp == h.self
 }
 
-// runtime judges a registered runtime by its path as registered: a bare
-// name that PATH resolves to armhf-shim (dockerd's runc, BuildKit's route)
-// is not a runtime registered as armhf-shim's.
+// runtime reads what a registered runtime's path points at: whether it
+// exists and whether it is armhf-shim. Shim is decided by the path as
+// registered: a bare name that PATH resolves to armhf-shim (dockerd's
+// runc, BuildKit's route) is not a runtime registered as armhf-shim's.
 func (h *host) runtime(name, path, searchPATH string) Runtime {
 	rt := Runtime{Name: name, Path: path}
 	if path == "" {
