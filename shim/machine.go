@@ -11,17 +11,18 @@ import (
 // report the configured machine (docs/uname.md): none when no machine is
 // asked for. The container's own setting — the annotation
 // io.armhf-shim.machine, else ARMHF_SHIM_MACHINE in its environment —
-// beats the wrapper's (runtimecfg: its environment, then the config file).
-func machineMods(b *detect.Bundle, env Env) ([]modify.Modifier, error) {
+// beats the wrapper's, cfg (runtimecfg: its environment, then the config
+// file; nil when neither sets one).
+func machineMods(b *detect.Bundle, goarch string, cfg *runtimecfg.Uname) ([]modify.Modifier, error) {
 	machine := b.View.Annotations[modify.AnnotationMachine]
 	if machine == "" {
 		machine, _ = detect.LookupEnv(b.View.Env(), runtimecfg.EnvMachine)
 	}
 	agent := runtimecfg.DefaultSeccompAgent
-	if env.Uname != nil {
-		agent = env.Uname.SeccompAgent
+	if cfg != nil {
+		agent = cfg.SeccompAgent
 		if machine == "" {
-			machine = env.Uname.Machine
+			machine = cfg.Machine
 		}
 	}
 	if machine == "" {
@@ -30,5 +31,5 @@ func machineMods(b *detect.Bundle, env Env) ([]modify.Modifier, error) {
 	if err := notify.CheckMachine(machine); err != nil {
 		return nil, err
 	}
-	return []modify.Modifier{modify.UnameNotify(env.GOARCH, agent, machine)}, nil
+	return []modify.Modifier{modify.UnameNotify(goarch, agent, machine)}, nil
 }

@@ -179,7 +179,6 @@ func createPartsChild(t *testing.T) {
 	if err != nil {
 		fail(err)
 	}
-	env.Uname = cfg.Uname
 	lap("config file")
 	if _, _, err := basePlan(inv, env, log, cfg); err != nil {
 		fail(err)
@@ -226,20 +225,18 @@ func createPartsChild(t *testing.T) {
 	}
 	lap("cpuinfo mount check")
 	dir := statedir.Dir{Root: cfg.StateRoot}
-	mods := []modify.Modifier{modify.Personality(), modify.Mark()}
+	var src string
 	if existing.Replace() {
-		src, err := cpuinfoFile(inv, dir, b.View.Cpus())
-		if err != nil {
+		if src, err = cpuinfoFile(inv, dir, b.View.Cpus()); err != nil {
 			fail(err)
 		}
-		mods = append([]modify.Modifier{modify.CPUInfo(src)}, mods...)
 	}
 	lap("cpuinfo file (render or link)")
-	machine, err := machineMods(b, env)
+	machine, err := machineMods(b, env.GOARCH, cfg.Uname)
 	if err != nil {
 		fail(err)
 	}
-	if err := modify.Apply(doc, append(mods, machine...)...); err != nil {
+	if err := modify.Apply(doc, append(modify.For32Bit(src), machine...)...); err != nil {
 		fail(err)
 	}
 	out, err := doc.Marshal()
