@@ -11,19 +11,14 @@ import (
 // report the configured machine (docs/uname.md): none when no machine is
 // asked for. The container's own setting — the annotation
 // io.armhf-shim.machine, else ARMHF_SHIM_MACHINE in its environment —
-// beats the wrapper's, cfg (runtimecfg: its environment, then the config
-// file; nil when neither sets one).
-func machineMods(b *detect.Bundle, goarch string, cfg *runtimecfg.Uname) ([]modify.Modifier, error) {
+// beats the wrapper's (cfg.Uname: its environment, then the config file).
+func machineMods(b *detect.Bundle, goarch string, cfg runtimecfg.Config) ([]modify.Modifier, error) {
 	machine := b.View.Annotations[modify.AnnotationMachine]
 	if machine == "" {
 		machine, _ = detect.LookupEnv(b.View.Env(), runtimecfg.EnvMachine)
 	}
-	agent := runtimecfg.DefaultSeccompAgent
-	if cfg != nil {
-		agent = cfg.SeccompAgent
-		if machine == "" {
-			machine = cfg.Machine
-		}
+	if machine == "" && cfg.Uname != nil {
+		machine = cfg.Uname.Machine
 	}
 	if machine == "" {
 		return nil, nil
@@ -31,5 +26,5 @@ func machineMods(b *detect.Bundle, goarch string, cfg *runtimecfg.Uname) ([]modi
 	if err := notify.CheckMachine(machine); err != nil {
 		return nil, err
 	}
-	return []modify.Modifier{modify.UnameNotify(goarch, agent, machine)}, nil
+	return []modify.Modifier{modify.UnameNotify(goarch, cfg.SeccompAgent(), machine)}, nil
 }

@@ -232,7 +232,7 @@ func createPartsChild(t *testing.T) {
 		}
 	}
 	lap("cpuinfo file (render or link)")
-	machine, err := machineMods(b, env.GOARCH, cfg.Uname)
+	machine, err := machineMods(b, env.GOARCH, cfg)
 	if err != nil {
 		fail(err)
 	}

@@ -163,7 +163,7 @@ func Prepare(inv *runcargs.Invocation, env Env, log *runclog.Logger) (Plan, erro
 	dir := statedir.Dir{Root: cfg.StateRoot}
 	switch inv.Command {
 	case "create", "run":
-		plan.Linux32, err = prepareCreate(inv, env, cfg.Uname, dir, log)
+		plan.Linux32, err = prepareCreate(inv, env, cfg, dir, log)
 	case "exec":
 		plan.Linux32 = execMarked(inv, log)
 	case "delete":
@@ -245,9 +245,9 @@ func bundleDir(b string) (string, error) {
 }
 
 // prepareCreate decides for a create/run and applies the modifiers to a
-// 32-bit container (unameCfg: the configured machine, nil for none). It
-// reports whether to exec in LINUX32.
-func prepareCreate(inv *runcargs.Invocation, env Env, unameCfg *runtimecfg.Uname, dir statedir.Dir, log *runclog.Logger) (bool, error) {
+// 32-bit container (cfg: for the configured uname machine). It reports
+// whether to exec in LINUX32.
+func prepareCreate(inv *runcargs.Invocation, env Env, cfg runtimecfg.Config, dir statedir.Dir, log *runclog.Logger) (bool, error) {
 	if len(inv.Unknown) > 0 {
 		log.Warnf("%s: armhf-shim cannot read the flag(s) %s, so the container id and bundle are unknown: "+
 			"container not modified (passed to the real runtime untouched); if the runtime accepts these flags, update armhf-shim",
@@ -274,12 +274,12 @@ func prepareCreate(inv *runcargs.Invocation, env Env, unameCfg *runtimecfg.Uname
 	if !dec.Enable {
 		return false, nil
 	}
-	return make32(inv, env, unameCfg, dir, log, dec, b)
+	return make32(inv, env, cfg, dir, log, dec, b)
 }
 
 // make32 makes a container 32-bit: its cpuinfo file and the rewritten
 // config.json.
-func make32(inv *runcargs.Invocation, env Env, unameCfg *runtimecfg.Uname, dir statedir.Dir, log *runclog.Logger, dec detect.Decision, b *detect.Bundle) (bool, error) {
+func make32(inv *runcargs.Invocation, env Env, cfg runtimecfg.Config, dir statedir.Dir, log *runclog.Logger, dec detect.Decision, b *detect.Bundle) (bool, error) {
 	if err := env.canLinux32(); err != nil {
 		// An auto-detected armhf image on an arm64 host without AArch32
 		// runs under QEMU binfmt, if at all, and is left alone; one asked
@@ -315,7 +315,7 @@ func make32(inv *runcargs.Invocation, env Env, unameCfg *runtimecfg.Uname, dir s
 	} else {
 		log.Debugf("container %s: no armv7 cpuinfo mounted: %s wins", inv.ContainerID, why)
 	}
-	machine, err := machineMods(b, env.GOARCH, unameCfg)
+	machine, err := machineMods(b, env.GOARCH, cfg)
 	if err == nil {
 		err = rewrite(b, doc, append(modify.For32Bit(src), machine...))
 	}

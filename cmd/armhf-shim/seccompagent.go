@@ -111,10 +111,7 @@ func agentSocket(flag string, getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w (fix it, or name the socket with --socket)", err)
 	}
-	if cfg.Uname != nil {
-		return cfg.Uname.SeccompAgent, nil
-	}
-	return runtimecfg.DefaultSeccompAgent, nil
+	return cfg.SeccompAgent(), nil
 }
 
 // listenAgent listens on the Unix socket path, replacing a stale socket

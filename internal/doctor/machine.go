@@ -48,8 +48,8 @@ func machineOption(release string) MachineOption {
 // accepts connections.
 func agentStatus() string {
 	sock := runtimecfg.DefaultSeccompAgent
-	if cfg, err := runtimecfg.Load(runcargs.Shim{}, os.Getenv); err == nil && cfg.Uname != nil {
-		sock = cfg.Uname.SeccompAgent
+	if cfg, err := runtimecfg.Load(runcargs.Shim{}, os.Getenv); err == nil {
+		sock = cfg.SeccompAgent()
 	}
 	c, err := net.DialTimeout("unix", sock, time.Second)
 	if err != nil {

@@ -72,6 +72,16 @@ type Config struct {
 	Uname *Uname
 }
 
+// SeccompAgent is the agent's socket the wrapper names as a container's
+// listenerPath: the configured one, else DefaultSeccompAgent. The agent
+// (armhf-shim seccomp-agent) and doctor look for it there too.
+func (c Config) SeccompAgent() string {
+	if c.Uname != nil {
+		return c.Uname.SeccompAgent
+	}
+	return DefaultSeccompAgent
+}
+
 // Uname configures uname in 32-bit containers (docs/uname.md): Machine is
 // what uname -m says ("" = the kernel's, unless a container asks), and
 // SeccompAgent the agent's socket, linux.seccomp.listenerPath.

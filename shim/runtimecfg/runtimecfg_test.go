@@ -1,6 +1,7 @@
 package runtimecfg
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,6 +239,11 @@ func TestLoadMachine(t *testing.T) {
 		}
 		if err != nil || (got.Uname == nil) != (want == nil) || want != nil && *got.Uname != *want {
 			t.Errorf("%v: %+v, %v; want %+v", c.env, got.Uname, err, want)
+		}
+		// The socket the wrapper, the agent and doctor use: the
+		// configured one, else the default.
+		if wantAgent := cmp.Or(c.agent, DefaultSeccompAgent); got.SeccompAgent() != wantAgent {
+			t.Errorf("%v: SeccompAgent() = %q, want %q", c.env, got.SeccompAgent(), wantAgent)
 		}
 	}
 }
