@@ -173,7 +173,7 @@ func Hook(args []string, stdin io.Reader, stderr io.Writer) error {
 	if !runcargs.ValidID(st.ID) {
 		return fmt.Errorf("OCI state: invalid container id %q", st.ID)
 	}
-	cfg, err := runtimecfg.Load(flags, os.Getenv)
+	cfg, err := runtimecfg.Load(flags, hookGetenv(os.Getenv, os.Getppid(), runtimecfg.InUserNamespace))
 	if err != nil {
 		return err
 	}
@@ -240,4 +240,33 @@ func hookStepsAside(b *detect.Bundle, stateRoot string) (bool, string, error) {
 		return false, "", fmt.Errorf("%s: %w", b.ConfigPath, err)
 	}
 	return e == modify.ExistingUser || e == modify.ExistingOurs, why, nil
+}
+
+// hookGetenv is the environment the hook reads its settings from: its
+// own, except that in a user namespace without XDG_RUNTIME_DIR it takes
+// that of its parent. Rootless podman runs poststop hooks itself with an
+// empty environment, while its own (and that of the runc which ran the
+// createRuntime hook) has the user's XDG_RUNTIME_DIR, where the cpuinfo
+// files are: without it the cleanup looked in /run/armhf-shim and every
+// rootless container left its cpuinfo behind.
+func hookGetenv(getenv func(string) string, ppid int, inUserNS func() bool) func(string) string {
+	if getenv("XDG_RUNTIME_DIR") != "" || !inUserNS() {
+		return getenv
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(ppid) + "/environ")
+	if err != nil {
+		return getenv
+	}
+	var xdg string
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if v, ok := strings.CutPrefix(kv, "XDG_RUNTIME_DIR="); ok {
+			xdg = v
+		}
+	}
+	return func(k string) string {
+		if k == "XDG_RUNTIME_DIR" {
+			return xdg
+		}
+		return getenv(k)
+	}
 }
