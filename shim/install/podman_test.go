@@ -194,12 +194,13 @@ func TestPodmanRunsTheRuntime(t *testing.T) {
 	}
 }
 
-// Rootless podman (a user's own, uid 65534 here) with the runtime wrapper
-// registered by install podman-runtime: podman runs the runtime as root in
-// the user's namespace, where runc keeps its state under the user's
-// XDG_RUNTIME_DIR; podman exec of a 32-bit container finds the wrapper's
-// mark there and is i686 like podman run (it said x86_64: the wrapper
-// looked in /run/runc).
+// Rootless podman (a user's own, uid 65534 here) with the hook and the
+// runtime wrapper registered by install podman and podman-runtime: podman
+// runs the runtime as root in the user's namespace, where runc keeps its
+// state under the user's XDG_RUNTIME_DIR; podman exec of a 32-bit
+// container finds the wrapper's mark there and is i686 like podman run (it
+// said x86_64: the wrapper looked in /run/runc); and no container leaves
+// its cpuinfo behind.
 func TestRootlessPodmanExec(t *testing.T) {
 	testenv.SkipShort(t, "podman")
 	testenv.RequireRoot(t)
@@ -207,10 +208,13 @@ func TestRootlessPodmanExec(t *testing.T) {
 	testenv.RequireCommand(t, "runc")
 	bin := testenv.BuildBinary(t, "./cmd/armhf-shim")
 	var out strings.Builder
-	if err := Run(Options{Target: "podman-runtime", Binary: bin, Out: &out}); err != nil {
-		t.Fatal(err)
+	for _, target := range []string{"podman", "podman-runtime"} {
+		target := target
+		if err := Run(Options{Target: target, Binary: bin, Out: &out}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { Run(Options{Target: target, Binary: bin, Uninstall: true, Out: &out}) })
 	}
-	t.Cleanup(func() { Run(Options{Target: "podman-runtime", Binary: bin, Uninstall: true, Out: &out}) })
 
 	// The user must reach everything it is given: not below t.TempDir(),
 	// whose top directory is private to root.
@@ -259,5 +263,18 @@ func TestRootlessPodmanExec(t *testing.T) {
 	t.Cleanup(func() { user("rm", "-f", "-t", "0", id) })
 	if got, err := user("exec", id, "uname", "-m"); err != nil || got != "i686" {
 		t.Errorf("rootless podman exec in an i386 container on the wrapper: %q %v, want i686", got, err)
+	}
+	if _, err := user("rm", "-f", "-t", "0", id); err != nil {
+		t.Error(err)
+	}
+
+	// The hook alone (podman's default runtime, runc): the armv7 cpuinfo,
+	// and its poststop cleanup — run by podman with an empty environment —
+	// finds the files under the user's XDG_RUNTIME_DIR (they were left).
+	if got, err := user("run", "--rm", "--network", "none", image, "grep", "-m1", "CPU architecture", "/proc/cpuinfo"); err != nil || got != "CPU architecture: 7" {
+		t.Errorf("rootless podman run with the hook: %q %v", got, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(xdg, "armhf-shim", "containers", "*")); len(left) != 0 {
+		t.Errorf("cpuinfo files left after the containers were removed: %q", left)
 	}
 }
