@@ -30,6 +30,9 @@ type BuildkitdConfig struct {
 	// unset, so buildkitd makes the worker only if containerd answers
 	// when it starts.
 	ContainerdAuto bool
+	// ContainerdAddress is [worker.containerd] address ("" unset): an
+	// operator who names a containerd expects the worker.
+	ContainerdAddress string
 	// Addresses are its [grpc] address.
 	Addresses []string
 }
@@ -55,6 +58,8 @@ type Buildkitd struct {
 	// ContainerdRuntime is its --containerd-worker-runtime ("" unset):
 	// buildkitd then replaces the config's runtime, options and all.
 	ContainerdRuntime string
+	// ContainerdAddr is its --containerd-worker-addr ("" unset).
+	ContainerdAddr string
 	// Addr is the unix socket doctor asked it on ("" none it could);
 	// Workers the executors of the workers it reported ("oci",
 	// "containerd") when WorkersKnown, else WorkersNote says why not.
@@ -129,8 +134,9 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 				r.problem("buildkitd pid %d's --containerd-worker-runtime=%s replaces [worker.containerd.runtime] of %s, BinaryName and all: drop the flag and restart it",
 					d.Pid, d.ContainerdRuntime, c.Path)
 			case stale:
-			case d.WorkersKnown && !slices.Contains(d.Workers, "containerd") && ociShim:
-				// A host without containerd: the OCI worker builds, and runs the wrapper.
+			case d.WorkersKnown && !slices.Contains(d.Workers, "containerd") && ociShim && c.ContainerdAddress == "" && d.ContainerdAddr == "":
+				// A host without containerd, and no containerd named: the
+				// OCI worker builds, and runs the wrapper.
 				r.say("buildkitd pid %d reports no containerd worker (its workers: %s); its builds run on the OCI worker", d.Pid, workerList(d.Workers))
 			case d.WorkersKnown && !slices.Contains(d.Workers, "containerd"):
 				r.say("buildkitd pid %d reports no containerd worker (its workers: %s)", d.Pid, workerList(d.Workers))

@@ -44,6 +44,7 @@ func (h *host) buildkitdConfig(root, path string) BuildkitdConfig {
 	c.OCIOff = cfg.Worker.OCI.Enabled != nil && !*cfg.Worker.OCI.Enabled
 	c.ContainerdOff = !cfg.ContainerdEnabled()
 	c.ContainerdAuto = cfg.Worker.Containerd.Enabled == nil
+	c.ContainerdAddress = cfg.Worker.Containerd.Address
 	c.Addresses = cfg.GRPC.Address
 	c.ContainerdBinary = cfg.ContainerdBinary()
 	c.ContainerdShim = c.ContainerdBinary != "" && h.isShimIn(root, c.ContainerdBinary)
@@ -86,6 +87,8 @@ func (h *host) buildkitdFacts() BuildkitdFacts {
 				d.FlagBinary = v
 			} else if v, ok := flag(i, "containerd-worker-runtime"); ok {
 				d.ContainerdRuntime = v
+			} else if v, ok := flag(i, "containerd-worker-addr"); ok {
+				d.ContainerdAddr = v
 			} else if v, ok := strings.CutPrefix(args[i], "--oci-worker="); ok {
 				d.OCIWorker = v
 			} else if args[i] == "--oci-worker" && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {

@@ -18,6 +18,8 @@ func TestJudgeBuildkitd(t *testing.T) {
 		ContainerdBinary: "/usr/bin/armhf-runc", ContainerdShim: true, ContainerdAuto: true}
 	ctdOn := ctdCfg
 	ctdOn.ContainerdAuto = false
+	withAddr := shimCfg
+	withAddr.ContainerdAddress = "/run/containerd/containerd.sock"
 	plain := BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml", Present: true, Mod: t0}
 	for _, tc := range []struct {
 		name              string
@@ -53,6 +55,11 @@ func TestJudgeBuildkitd(t *testing.T) {
 		// the OCI worker runs the wrapper, so the missing one is no problem.
 		{"containerd worker absent, OCI worker runs it", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: shimCfg, WorkersKnown: true, Workers: []string{"oci"}}}}, true, true, "",
 			"reports no containerd worker (its workers: oci); its builds run on the OCI worker"},
+		// An operator who named a containerd expects the worker.
+		{"containerd worker absent, its address named", BuildkitdFacts{Default: withAddr, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: withAddr, WorkersKnown: true, Workers: []string{"oci"}}}}, true, true,
+			"buildkitd pid 7 has no containerd worker", "reports no containerd worker (its workers: oci)"},
+		{"containerd worker absent, its address a flag", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: shimCfg, ContainerdAddr: "/run/k3s/containerd/containerd.sock", WorkersKnown: true, Workers: []string{"oci"}}}}, true, true,
+			"buildkitd pid 7 has no containerd worker", "reports no containerd worker (its workers: oci)"},
 		{"containerd worker enabled in the file", BuildkitdFacts{Default: ctdOn, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: ctdOn, WorkersNote: "x"}}}, true, true, "",
 			"the containerd worker's runc shim runs"},
 		{"containerd worker auto by flag", BuildkitdFacts{Default: ctdOn, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: ctdOn, ContainerdWorker: "auto", WorkersNote: "x"}}}, true, false, "",
@@ -86,12 +93,12 @@ func TestBuildkitdFacts(t *testing.T) {
 	}
 	write(filepath.Join(root, "etc/buildkit/buildkitd.toml"), "[worker.oci]\n  binary = \"/usr/local/bin/armhf-runc\"\n[worker.containerd]\n  enabled = false\n")
 	write(filepath.Join(proc, "41/comm"), "buildkitd\n")
-	write(filepath.Join(proc, "41/cmdline"), "buildkitd\x00--config\x00/srv/bk.toml\x00--oci-worker-binary=/opt/crun\x00")
+	write(filepath.Join(proc, "41/cmdline"), "buildkitd\x00--config\x00/srv/bk.toml\x00--oci-worker-binary=/opt/crun\x00--containerd-worker-addr\x00/run/k3s/containerd/containerd.sock\x00")
 	write(filepath.Join(proc, "41/root/srv/bk.toml"), "[worker.oci]\nbinary = \"runc\"\n")
 	write(filepath.Join(proc, "42/comm"), "buildkitd\n")
 	write(filepath.Join(proc, "42/cmdline"), "/usr/bin/buildkitd\x00--addr\x00fd://\x00--containerd-worker\x00false\x00")
 	write(filepath.Join(proc, "42/environ"), "PATH=/bin\x00BUILDKITD_CONFIG=/etc/bk2.toml\x00")
-	write(filepath.Join(proc, "42/root/etc/bk2.toml"), "[worker.containerd.runtime]\nname = \"io.containerd.runc.v2\"\noptions = { BinaryName = \"/usr/bin/armhf-runc\" }\n")
+	write(filepath.Join(proc, "42/root/etc/bk2.toml"), "[worker.containerd]\naddress = \"/run/containerd/containerd.sock\"\n[worker.containerd.runtime]\nname = \"io.containerd.runc.v2\"\noptions = { BinaryName = \"/usr/bin/armhf-runc\" }\n")
 	write(filepath.Join(proc, "43/comm"), "dockerd\n")
 	h := newHost(Options{Root: root, Proc: proc, BuildkitdConfig: "/etc/buildkit/buildkitd.toml"})
 	f := h.buildkitdFacts()
@@ -102,10 +109,10 @@ func TestBuildkitdFacts(t *testing.T) {
 		t.Fatalf("daemons: %+v", f.Daemons)
 	}
 	a, b := f.Daemons[0], f.Daemons[1]
-	if a.Pid != 41 || a.Config.Path != "/srv/bk.toml" || a.Config.OCIBinary != "runc" || a.Config.OCIShim || a.FlagBinary != "/opt/crun" || a.FlagShim {
+	if a.Pid != 41 || a.Config.Path != "/srv/bk.toml" || a.Config.OCIBinary != "runc" || a.Config.OCIShim || a.FlagBinary != "/opt/crun" || a.FlagShim || a.ContainerdAddr != "/run/k3s/containerd/containerd.sock" {
 		t.Errorf("pid 41: %+v", a)
 	}
-	if b.Pid != 42 || b.Config.Path != "/etc/bk2.toml" || !b.Config.ContainerdShim || b.Config.OCIShim || b.ContainerdWorker != "false" {
+	if b.Pid != 42 || b.Config.Path != "/etc/bk2.toml" || !b.Config.ContainerdShim || b.Config.OCIShim || b.ContainerdWorker != "false" || b.Config.ContainerdAddress != "/run/containerd/containerd.sock" {
 		t.Errorf("pid 42: %+v", b)
 	}
 }
