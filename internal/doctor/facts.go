@@ -248,52 +248,14 @@ func (h *host) containerdFacts() ContainerdFacts {
 	if st, err := os.Stat(s.DropIn); err == nil {
 		f.DropInMod = st.ModTime()
 	}
-	comm, _ := os.ReadFile(filepath.Join(h.opts.Proc, "1", "comm"))
-	systemd := strings.TrimSpace(string(comm)) == "systemd"
-	for _, pid := range h.pidsNamed("containerd") {
-		dir := filepath.Join(h.opts.Proc, strconv.Itoa(pid))
-		if h.parentComm(dir) == "containerd" {
-			continue // a containerd's child between fork and exec (a shim starting) is no daemon
-		}
-		args := readArgs(filepath.Join(dir, "cmdline"))
-		cfg := install.DefaultContainerd
-		for i := 1; i < len(args); i++ {
-			if (args[i] == "--config" || args[i] == "-c") && i+1 < len(args) {
-				cfg = args[i+1]
-			} else if v, ok := strings.CutPrefix(args[i], "--config="); ok {
-				cfg = v
-			}
-		}
-		if !fsutil.SameFile(cfg, f.Config) {
+	for _, rd := range install.RunningContainerds(h.opts.Proc) {
+		if !fsutil.SameFile(rd.ConfigFile, f.Config) {
 			continue
 		}
-		d := Containerd{Pid: pid, ConfigFile: cfg, Started: h.started(pid)}
-		if systemd {
-			cg, _ := os.ReadFile(filepath.Join(dir, "cgroup"))
-			d.Unit = install.ServiceUnit(cg)
-		}
+		d := Containerd{Pid: rd.Pid, ConfigFile: rd.ConfigFile, Unit: rd.Unit, Started: h.started(rd.Pid)}
 		f.Daemons = append(f.Daemons, d)
 	}
 	return f
-}
-
-// parentComm is the command name of the parent of the process of /proc
-// directory dir ("" when unknown).
-func (h *host) parentComm(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "stat"))
-	if err != nil {
-		return ""
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return ""
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
-		return ""
-	}
-	c, _ := os.ReadFile(filepath.Join(h.opts.Proc, f[1], "comm"))
-	return strings.TrimSpace(string(c))
 }
 
 // pidsNamed lists the processes whose comm is name.

@@ -125,30 +125,48 @@ func runningDockerds(procRoot string) []dockerDaemon {
 // scanDockerds lists the dockerd processes under procRoot from their /proc
 // files alone (it runs nothing).
 func scanDockerds(procRoot string) []dockerDaemon {
+	var out []dockerDaemon
+	for _, p := range scanDaemons(procRoot, "dockerd", configFileArg) {
+		out = append(out, dockerDaemon{Pid: p.Pid, ConfigFile: p.ConfigFile, Unit: p.Unit})
+	}
+	return out
+}
+
+// daemonProc is a running daemon as its /proc files tell it.
+type daemonProc struct {
+	Pid        int
+	ConfigFile string // the config file its arguments name, absolute
+	Unit       string // its systemd service, "" if none (or systemd does not run the host)
+}
+
+// scanDaemons lists the processes named comm under procRoot from their
+// /proc files alone (it runs nothing): not a child of one of the same
+// name between fork and exec (a dockerd's child, a containerd shim
+// starting), not one in another root (a container's daemon, InHostRoot).
+// configArg finds the config file in the arguments; a relative one is
+// the daemon's, against its working directory.
+func scanDaemons(procRoot, comm string, configArg func(argv []string) string) []daemonProc {
 	ents, _ := os.ReadDir(procRoot)
 	systemd := false
 	if b, err := os.ReadFile(filepath.Join(procRoot, "1", "comm")); err == nil && strings.TrimSpace(string(b)) == "systemd" {
 		systemd = true
 	}
-	var out []dockerDaemon
+	var out []daemonProc
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
 		dir := filepath.Join(procRoot, e.Name())
-		comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
-		if strings.TrimSpace(string(comm)) != "dockerd" || parentIsDockerd(procRoot, dir) {
-			continue // a dockerd's child between fork and exec is no daemon
-		}
-		if !InHostRoot(procRoot, pid) {
+		c, _ := os.ReadFile(filepath.Join(dir, "comm"))
+		if strings.TrimSpace(string(c)) != comm || parentComm(procRoot, dir) == comm || !InHostRoot(procRoot, pid) {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
 		if err != nil {
 			continue
 		}
-		d := dockerDaemon{Pid: pid, ConfigFile: configFileArg(strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00"))}
+		d := daemonProc{Pid: pid, ConfigFile: configArg(strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00"))}
 		if !filepath.IsAbs(d.ConfigFile) {
 			if cwd, err := os.Readlink(filepath.Join(dir, "cwd")); err == nil {
 				d.ConfigFile = filepath.Join(cwd, d.ConfigFile)
@@ -180,9 +198,6 @@ func InHostRoot(procRoot string, pid int) bool {
 	its, err := os.Stat(filepath.Join(procRoot, strconv.Itoa(pid), "root"))
 	return err != nil || os.SameFile(host, its)
 }
-
-// parentIsDockerd reports whether the parent of process dir is a dockerd.
-func parentIsDockerd(procRoot, dir string) bool { return parentComm(procRoot, dir) == "dockerd" }
 
 // parentComm is the command name of the parent of process dir ("" when
 // unknown).
@@ -248,63 +263,25 @@ func dockerdMajor(bin string) int {
 	return n
 }
 
-// containerdDaemon is a running containerd.
-type containerdDaemon struct {
-	Pid        int
-	ConfigFile string // its config.toml, absolute, as it names it
-	Unit       string // its systemd service, "" if none (or systemd does not run the host)
+// scanContainerds lists the containerd processes under procRoot
+// (scanDaemons), with the config.toml each reads.
+func scanContainerds(procRoot string) []daemonProc {
+	return scanDaemons(procRoot, "containerd", containerdConfigArg)
 }
 
-// scanContainerds lists the containerd processes under procRoot from their
-// /proc files alone, not a containerd's child between fork and exec (a
-// shim starting).
-func scanContainerds(procRoot string) []containerdDaemon {
-	ents, _ := os.ReadDir(procRoot)
-	systemd := false
-	if b, err := os.ReadFile(filepath.Join(procRoot, "1", "comm")); err == nil && strings.TrimSpace(string(b)) == "systemd" {
-		systemd = true
-	}
-	var out []containerdDaemon
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		dir := filepath.Join(procRoot, e.Name())
-		comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
-		if strings.TrimSpace(string(comm)) != "containerd" || parentComm(procRoot, dir) == "containerd" || !InHostRoot(procRoot, pid) {
-			continue // a shim starting, or a containerd in another root (a container's)
-		}
-		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
-		if err != nil {
-			continue
-		}
-		d := containerdDaemon{Pid: pid, ConfigFile: containerdConfigArg(strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00"))}
-		if !filepath.IsAbs(d.ConfigFile) {
-			if cwd, err := os.Readlink(filepath.Join(dir, "cwd")); err == nil {
-				d.ConfigFile = filepath.Join(cwd, d.ConfigFile)
-			}
-		}
-		if systemd {
-			cg, _ := os.ReadFile(filepath.Join(dir, "cgroup"))
-			d.Unit = serviceUnit(cg)
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
-// containerdConfigArg is containerd's --config (default DefaultContainerd).
+// containerdConfigArg is containerd's --config (default DefaultContainerd);
+// of a repeated one the last, as containerd's flag parsing takes it.
 func containerdConfigArg(args []string) string {
+	cfg := DefaultContainerd
 	for i := 1; i < len(args); i++ {
 		if (args[i] == "--config" || args[i] == "-c") && i+1 < len(args) {
-			return args[i+1]
-		}
-		if v, ok := strings.CutPrefix(args[i], "--config="); ok {
-			return v
+			cfg = args[i+1]
+			i++
+		} else if v, ok := strings.CutPrefix(args[i], "--config="); ok {
+			cfg = v
 		}
 	}
-	return DefaultContainerd
+	return cfg
 }
 
 // containerdApply says, for each running containerd that reads config

@@ -195,3 +195,24 @@ func TestContainerdApplyHints(t *testing.T) {
 		t.Errorf("without systemd: %q", got)
 	}
 }
+
+// containerd's flags are parsed as Go's flag package does: the value
+// follows the flag or its "=", and a repeated flag's last value counts.
+func TestContainerdConfigArg(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"containerd"}, DefaultContainerd},
+		{[]string{"containerd", "--config", "/a.toml"}, "/a.toml"},
+		{[]string{"containerd", "-c", "/a.toml", "--log-level", "debug"}, "/a.toml"},
+		{[]string{"containerd", "--config=/a.toml"}, "/a.toml"},
+		{[]string{"containerd", "-c", "/a.toml", "--config=/b.toml"}, "/b.toml"},
+		{[]string{"containerd", "--config=/a.toml", "-c", "/b.toml"}, "/b.toml"},
+		{[]string{"containerd", "--config"}, DefaultContainerd},
+	} {
+		if got := containerdConfigArg(tc.args); got != tc.want {
+			t.Errorf("containerdConfigArg(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}

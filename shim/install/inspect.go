@@ -10,12 +10,15 @@ import (
 // What install knows about where the engines read their configuration,
 // for armhf-shim doctor (internal/doctor), so that the two never disagree.
 
-// RunningDockerd is a running dockerd and the daemon.json it reads.
-type RunningDockerd struct {
+// RunningDaemon is a running daemon and the config file it reads.
+type RunningDaemon struct {
 	Pid        int
 	ConfigFile string // absolute
 	Unit       string // its systemd service, "" if none
 }
+
+// RunningDockerd is a running dockerd and the daemon.json it reads.
+type RunningDockerd = RunningDaemon
 
 // RunningDockerds lists the dockerd processes under procRoot ("" = /proc),
 // from their /proc files alone: it runs none of their binaries.
@@ -26,6 +29,19 @@ func RunningDockerds(procRoot string) []RunningDockerd {
 	var out []RunningDockerd
 	for _, d := range scanDockerds(procRoot) {
 		out = append(out, RunningDockerd{Pid: d.Pid, ConfigFile: d.ConfigFile, Unit: d.Unit})
+	}
+	return out
+}
+
+// RunningContainerds lists the containerd processes under procRoot ("" =
+// /proc) and the config.toml each reads, as install's advice finds them.
+func RunningContainerds(procRoot string) []RunningDaemon {
+	if procRoot == "" {
+		procRoot = "/proc"
+	}
+	var out []RunningDaemon
+	for _, d := range scanContainerds(procRoot) {
+		out = append(out, RunningDaemon(d))
 	}
 	return out
 }
