@@ -216,14 +216,8 @@ type Containerd struct {
 	Unit       string // its systemd service, "" when none (or systemd does not run the host)
 }
 
-// restart says how to restart this containerd: its service, else by hand
-// (no systemctl can restart a containerd that is not a service).
-func (d Containerd) restart() string {
-	if d.Unit != "" {
-		return "systemctl restart " + strings.TrimSuffix(d.Unit, ".service")
-	}
-	return fmt.Sprintf("restart the containerd with pid %d (stop it, start it with the same arguments)", d.Pid)
-}
+// restart says how to restart this containerd (install.ContainerdRestart).
+func (d Containerd) restart() string { return install.ContainerdRestart(d.Unit, d.Pid) }
 
 // ContainerdFacts are install containerd's drop-in and the containerds
 // reading its config.toml.

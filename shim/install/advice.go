@@ -269,6 +269,17 @@ func scanContainerds(procRoot string) []daemonProc {
 	return scanDaemons(procRoot, "containerd", containerdConfigArg)
 }
 
+// ContainerdRestart is how to restart the containerd of systemd service
+// unit ("" when none) and pid, which reads its configuration only at
+// start: its service, else by hand (no systemctl can restart a containerd
+// that is not a service). install's advice and doctor's fix say it alike.
+func ContainerdRestart(unit string, pid int) string {
+	if unit != "" {
+		return "systemctl restart " + strings.TrimSuffix(unit, ".service")
+	}
+	return fmt.Sprintf("restart the containerd with pid %d (stop it, start it with the same arguments)", pid)
+}
+
 // containerdConfigArg is containerd's --config (default DefaultContainerd);
 // of a repeated one the last, as containerd's flag parsing takes it.
 func containerdConfigArg(args []string) string {
@@ -300,9 +311,9 @@ func containerdApply(o Options, config string) []string {
 			continue
 		}
 		if d.Unit != "" {
-			out = append(out, fmt.Sprintf("systemctl restart %s   # %s", strings.TrimSuffix(d.Unit, ".service"), why))
+			out = append(out, fmt.Sprintf("%s   # %s", ContainerdRestart(d.Unit, d.Pid), why))
 		} else {
-			out = append(out, fmt.Sprintf("restart the containerd with pid %d (stop it, start it with the same arguments): %s", d.Pid, why))
+			out = append(out, fmt.Sprintf("%s: %s", ContainerdRestart(d.Unit, d.Pid), why))
 		}
 	}
 	if len(out) == 0 {
