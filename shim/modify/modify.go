@@ -15,6 +15,11 @@
 //     "io.armhf-shim.personality=LINUX32") so a later `exec` — which has no
 //     bundle — can tell the container was made 32-bit.
 //
+// A container whose own mount at /proc/cpuinfo wins gets the set without
+// the mount (For32Bit("")). [UnameNotify] (uname.go) is added to the set
+// when a machine is asked for (uname -m armv7l, docs/uname.md): it routes
+// the container's uname calls to the seccomp agent.
+//
 // The change that runtimes ignoring linux.personality need (Debian's runc
 // 1.1.5) is not a spec edit: the wrapper sets its own personality before
 // it execs the runtime, and runc init inherits it.
