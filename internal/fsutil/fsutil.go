@@ -105,18 +105,10 @@ func Open(path string, flags int, perm uint32) (int, error) {
 // file gets mode perm exactly (umask does not apply). On any error the
 // previous file, if any, is unchanged and no temporary file is left.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return replace(path, data, perm, true)
+	return replace(path, data, perm)
 }
 
-// ReplaceFile replaces path with data atomically for concurrent readers,
-// without the fsync: for files that do not outlive the processes reading
-// them (a bundle's config.json, cpuinfo files under /run), where an fsync
-// would cost milliseconds on every container start and buy nothing.
-func ReplaceFile(path string, data []byte, perm os.FileMode) error {
-	return replace(path, data, perm, false)
-}
-
-func replace(path string, data []byte, perm os.FileMode, durable bool) error {
+func replace(path string, data []byte, perm os.FileMode) error {
 	fail := func(op string, err error) error {
 		return &fs.PathError{Op: "writing (" + op + ")", Path: path, Err: err}
 	}
@@ -148,10 +140,8 @@ func replace(path string, data []byte, perm os.FileMode, durable bool) error {
 	if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
 		return fail("chmod", err)
 	}
-	if durable {
-		if err := unix.Fsync(fd); err != nil {
-			return fail("fsync", err)
-		}
+	if err := unix.Fsync(fd); err != nil {
+		return fail("fsync", err)
 	}
 	ok = true
 	if err := unix.Close(fd); err != nil {

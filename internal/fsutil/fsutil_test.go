@@ -9,14 +9,6 @@ import (
 )
 
 func TestWriteFileAtomic(t *testing.T) {
-	for name, write := range map[string]func(string, []byte, os.FileMode) error{
-		"WriteFileAtomic": WriteFileAtomic, "ReplaceFile": ReplaceFile,
-	} {
-		t.Run(name, func(t *testing.T) { testReplace(t, write) })
-	}
-}
-
-func testReplace(t *testing.T, WriteFileAtomic func(string, []byte, os.FileMode) error) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f.json")
 	if err := WriteFileAtomic(p, []byte("one"), 0o600); err != nil {

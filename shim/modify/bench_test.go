@@ -39,7 +39,7 @@ func BenchmarkSpecLoadModifyFlush(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := fsutil.ReplaceFile(path, out, 0o644); err != nil {
+		if err := fsutil.ReplaceOwnedFile(path, out, 0o644, os.Getuid(), os.Getgid()); err != nil {
 			b.Fatal(err)
 		}
 	}
