@@ -18,7 +18,9 @@
 //   - init: the container's PID 1, a POSIX shell script bind-mounted at
 //     /dev/.armhf-lxc-init (on the autodev tmpfs, so the user's root
 //     filesystem is not written). It reaps orphans, and on SIGTERM
-//     forwards SIGTERM to every process and exits when they are gone;
+//     sends SIGTERM to dockerd alone first and waits for it (dockerd stops
+//     its containers through its containerd, which must still be there),
+//     then to every process, and exits when they are gone;
 //   - rootfs/: only when armhf-lxc unpacked a tarball or ran debootstrap.
 //
 // lxc.arch (armv7l on arm64, i686 on x86_64) makes liblxc start init in the
@@ -32,7 +34,8 @@
 // [ParseBind], [LXCArch], [CgroupKeys], [InitScript]) turn options and host
 // facts into configuration; the [Manager] (cgo, liblxc) does the side
 // effects, one file per command (create.go, start.go, stop.go, exec.go,
-// status.go, destroy.go). The
+// status.go, destroy.go), with manager.go and lock.go (one command per
+// container at a time) under them. The
 // package compiles without cgo (only the pure part), so CGO_ENABLED=0 builds
 // of the whole module, such as the static armhf-shim binary and cross
 // builds, keep working; armhf-lxc itself needs cgo and Debian's lxc-dev.
