@@ -3,8 +3,8 @@
 #   make build        bin/armhf-shim, bin/armhf-runc and bin/armhf-docker (static) and bin/armhf-lxc (cgo, go-lxc)
 #   make test         THE test command: installs what it needs (apt, as root; the engines of
 #                     scripts/engines.versions from the Go module proxy), then vet, static-binary check,
-#                     unit + host integration tests (real runc, containerd, dockerd, BuildKit, LXC) and the
-#                     arm64 VM suite
+#                     unit + host integration tests (real runc, containerd, dockerd, BuildKit, LXC), the
+#                     arm64 VM suite and the systemd test bed (a Debian guest booting systemd: test/systemd)
 #   make bench        benchmarks (not part of make test), headline first; writes docs/PERFORMANCE.md
 #   make fuzz         longer fuzzing runs (not part of make test)
 #   make package      .deb and .rpm for amd64 and arm64 in dist/ (mk/package.mk)
@@ -70,7 +70,7 @@ vet: deps
 static: deps
 	bash scripts/check-static.sh
 
-UNIT_PKGS = $$($(GO) list ./... | grep -v '/test/vm')
+UNIT_PKGS = $$($(GO) list ./... | grep -v -e '/test/vm' -e '/test/systemd')
 
 # The engines of scripts/engines.versions the suites use (the host's, and crictl for the arm64 VM), built
 # before them: a cold build takes minutes, which would otherwise be charged to the timeout of whichever test
@@ -83,7 +83,7 @@ unit: deps engines
 	$(TEST_ENV) $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) $(UNIT_PKGS)
 	cd tools && $(TEST_ENV) $(GO) test -count=1 ./...
 
-test: deps vet static unit manifests e2e-arm64
+test: deps vet static unit manifests e2e-arm64 e2e-systemd
 	@echo "make test: all suites passed"
 
 # make bench: a three-line headline (a real 32-bit build of Debian's zlib in a 32-bit chroot through

@@ -31,6 +31,8 @@ pkgs=(
   # the arm64 VM suite's daemon disk (mke2fs -d, readelf for its library check)
   e2fsprogs binutils
   hyperfine debootstrap iproute2 util-linux time
+  # the systemd test bed (test/systemd): a Debian guest booting systemd under KVM (TCG without it)
+  qemu-system-x86
   # make package's test reads the .rpm (rpm -qp)
   rpm
   # scripts/engines.sh: runc is cgo, linked statically against libseccomp, for the host and for arm64

@@ -1,0 +1,151 @@
+package systemd
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/armhf-shim/armhf-shim/test/vm"
+)
+
+// checks holds each case's assertions, by case name (bed/cases/NAME.sh).
+var checks = map[string]func(t *testing.T, r *vm.CaseResult){
+	"00-boot": func(t *testing.T, r *vm.CaseResult) {
+		wantRC(t, r, 0)
+		u := units(r.Stdout)
+		for _, n := range []string{"docker.service", "containerd.service"} {
+			if u[n]["ActiveState"] != "active" || u[n]["UnitFileState"] != "enabled" {
+				t.Errorf("%s is %s/%s, want active and enabled (by its package):\n%s", n, u[n]["ActiveState"], u[n]["UnitFileState"], r.Output())
+			}
+		}
+	},
+	"10-dpkg-install": func(t *testing.T, r *vm.CaseResult) {
+		wantRC(t, r, 0)
+		for _, f := range []string{"/usr/bin/armhf-shim", "/usr/bin/armhf-runc", "/usr/bin/armhf-docker",
+			"/usr/lib/systemd/system/armhf-buildkitd.socket", "/usr/lib/systemd/system/armhf-buildkitd.service",
+			"/usr/lib/systemd/system/armhf-shim-cpuinfo.service", "/usr/lib/systemd/system/armhf-shim-dind.service",
+			"/usr/lib/systemd/system/armhf-shim-seccomp-agent.socket", "/usr/lib/systemd/system/armhf-shim-seccomp-agent.service"} {
+			wantLine(t, r, f)
+		}
+		// systemctl list-unit-files: UNIT STATE PRESET; the package enables nothing (Debian's
+		// preset says enabled: no maintainer script applies it).
+		for _, l := range strings.Split(r.Stdout, "\n") {
+			f := strings.Fields(l)
+			if len(f) == 3 && strings.HasPrefix(f[0], "armhf-") && f[0] != "armhf-bed.service" && f[1] == "enabled" {
+				t.Errorf("dpkg -i enabled %s (the package registers nothing)", f[0])
+			}
+		}
+	},
+	"20-setup-restart": func(t *testing.T, r *vm.CaseResult) {
+		wantRC(t, r, 0)
+		wantIn(t, r, "setup rc=0", "doctor rc=0")
+		before, after := units(section(r.Stdout, "before")), units(section(r.Stdout, "after"))
+		for _, n := range []string{"docker.service", "containerd.service"} {
+			if before[n]["MainPID"] == after[n]["MainPID"] || before[n]["ActiveEnterTimestampMonotonic"] == after[n]["ActiveEnterTimestampMonotonic"] {
+				t.Errorf("%s was not restarted by setup --restart: MainPID %s -> %s, ActiveEnterTimestampMonotonic %s -> %s",
+					n, before[n]["MainPID"], after[n]["MainPID"], before[n]["ActiveEnterTimestampMonotonic"], after[n]["ActiveEnterTimestampMonotonic"])
+			}
+			if after[n]["ActiveState"] != "active" {
+				t.Errorf("%s is %s after setup --restart", n, after[n]["ActiveState"])
+			}
+		}
+		if s := section(r.Stdout, "containerd config dump"); !strings.Contains(s, "armhf") {
+			t.Errorf("containerd config dump names no armhf runtime:\n%s", r.Output())
+		}
+	},
+	"30-docker-i386": func(t *testing.T, r *vm.CaseResult) {
+		wantRC(t, r, 0)
+		wantIn(t, r, "uname=i686", "CPU architecture: 7", "build: i686", "build: CPU architecture: 7", "build image: linux/386")
+	},
+	"40-buildkitd": func(t *testing.T, r *vm.CaseResult) {
+		wantRC(t, r, 0)
+		before, after := units(section(r.Stdout, "before")), units(section(r.Stdout, "after"))
+		if before["armhf-buildkitd.socket"]["ActiveState"] != "active" || before["armhf-buildkitd.service"]["ActiveState"] != "inactive" {
+			t.Errorf("after enable --now of the socket: socket %s, service %s; want active, inactive (socket activation)",
+				before["armhf-buildkitd.socket"]["ActiveState"], before["armhf-buildkitd.service"]["ActiveState"])
+		}
+		if after["armhf-buildkitd.service"]["ActiveState"] != "active" {
+			t.Errorf("buildctl did not socket-activate armhf-buildkitd.service: %v", after["armhf-buildkitd.service"])
+		}
+		wantIn(t, r, "result: i686", "result: CPU architecture: 7", "doctor rc=0")
+	},
+	"50-units-enable": func(t *testing.T, r *vm.CaseResult) {
+		wantRC(t, r, 100)
+	},
+	"60-after-reboot": func(t *testing.T, r *vm.CaseResult) {
+		wantRC(t, r, 0)
+		u := units(r.Stdout)
+		if s := u["armhf-shim-cpuinfo.service"]; s["ActiveState"] != "active" || s["Result"] != "success" {
+			t.Errorf("armhf-shim-cpuinfo.service after the reboot: %v", s)
+		}
+		if s := u["armhf-shim-seccomp-agent.socket"]; s["ActiveState"] != "active" {
+			t.Errorf("armhf-shim-seccomp-agent.socket after the reboot: %v", s)
+		}
+		if s := units(section(r.Stdout, "seccomp agent"))["armhf-shim-seccomp-agent.service"]; s["ActiveState"] != "active" {
+			t.Errorf("the container's connection did not start armhf-shim-seccomp-agent.service: %v", s)
+		}
+		// The docker CLI wrapper mounts the file the unit made (uname is the runtime wrapper's, not
+		// the CLI's); the seccomp agent answers a container that asks for a machine.
+		wantIn(t, r, "/usr/local/bin/docker\n", "uname=x86_64\nCPU architecture: 7", "machine=armv7l", "buildctl ok", "doctor rc=0")
+		if s := section(r.Stdout, "cpuinfo file"); !strings.Contains(s, "CPU architecture: 7") {
+			t.Errorf("no armv7 /run/armhf-shim/cpuinfo after the reboot, before any docker ran:\n%s", r.Output())
+		}
+	},
+	"90-undo-purge": func(t *testing.T, r *vm.CaseResult) {
+		wantRC(t, r, 0)
+		if u := units(r.Stdout)["armhf-buildkitd.service"]; u["Result"] != "success" {
+			t.Errorf("armhf-buildkitd.service stopped with result %q, want success", u["Result"])
+		}
+		if s := strings.TrimSpace(section(r.Stdout, "undo left")); s != "" {
+			t.Errorf("setup --undo left %s", s)
+		}
+		if s := section(r.Stdout, "broken config"); strings.Contains(s, "restart rc=0") || strings.Contains(s, "broken: Result=success") {
+			t.Errorf("armhf-buildkitd.service started on a broken buildkitd.toml without failing:\n%s", s)
+		}
+		wantIn(t, r, "undo rc=0", "ran systemctl restart armhf-buildkitd.service", "purge rc=0", "uninstall seccomp-agent rc=0", "uninstall docker-cli rc=0", "uname=x86_64", "default=runc runtimes=io.containerd.runc.v2,io.containerd.runtime.v1.linux,runc,")
+		// What stays on purpose (docs/fleet.md): install's backup of a file it changed (never
+		// deleted: it was the user's) and the cache of the buildkitd armhf-buildkitd.service ran
+		// (systemd's StateDirectory).
+		for _, l := range strings.Split(strings.TrimSpace(section(r.Stdout, "left")), "\n") {
+			if l == "" || l == "/var/lib/armhf-buildkit" || strings.HasPrefix(l, "/etc/containerd/config.toml.armhf-shim-") && strings.HasSuffix(l, ".bak") {
+				continue
+			}
+			t.Errorf("left behind after setup --undo, the units disabled and dpkg -P: %s", l)
+		}
+	},
+}
+
+func wantRC(t *testing.T, r *vm.CaseResult, rc int) {
+	t.Helper()
+	if r.RC != rc {
+		t.Errorf("%s: rc=%d, want %d:\n%s", r.Name, r.RC, rc, r.Output())
+	}
+}
+
+func wantIn(t *testing.T, r *vm.CaseResult, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(r.Stdout, s) {
+			t.Errorf("%s: stdout lacks %q:\n%s", r.Name, s, r.Output())
+		}
+	}
+}
+
+func wantLine(t *testing.T, r *vm.CaseResult, line string) {
+	t.Helper()
+	for _, l := range strings.Split(r.Stdout, "\n") {
+		if l == line {
+			return
+		}
+	}
+	t.Errorf("%s: no line %q:\n%s", r.Name, line, r.Output())
+}
+
+// TestSection: the helper the checks read case output with.
+func TestSection(t *testing.T) {
+	out := "x\n== a\none\ntwo\n== b\n== c\nthree\n"
+	for name, want := range map[string]string{"a": "one\ntwo\n", "b": "", "c": "three\n", "d": ""} {
+		if got := section(out, name); got != want {
+			t.Errorf("section %q = %q, want %q", name, got, want)
+		}
+	}
+}
