@@ -112,7 +112,7 @@ func (h *host) dockerFacts() DockerFacts {
 		}
 		f.Default, hosts = c.Default, c.Hosts
 	}
-	for _, d := range install.RunningDockerds(h.opts.Proc) {
+	for _, d := range install.RunningDockerds(h.opts.Proc, h.opts.Root) {
 		if !fsutil.SameFile(d.ConfigFile, f.ConfigFile) {
 			continue
 		}
@@ -234,7 +234,7 @@ func (h *host) allDockerds(known []Dockerd) []Dockerd {
 		have[d.Pid] = true
 	}
 	out := append([]Dockerd(nil), known...)
-	for _, rd := range install.RunningDockerds(h.opts.Proc) {
+	for _, rd := range install.RunningDockerds(h.opts.Proc, h.opts.Root) {
 		if !have[rd.Pid] {
 			out = append(out, h.dockerd(rd, nil))
 		}
@@ -248,7 +248,7 @@ func (h *host) containerdFacts() ContainerdFacts {
 	if st, err := os.Stat(s.DropIn); err == nil {
 		f.DropInMod = st.ModTime()
 	}
-	for _, rd := range install.RunningContainerds(h.opts.Proc) {
+	for _, rd := range install.RunningContainerds(h.opts.Proc, h.opts.Root) {
 		if !fsutil.SameFile(rd.ConfigFile, f.Config) {
 			continue
 		}
@@ -267,7 +267,7 @@ func (h *host) pidsNamed(name string) []int {
 		if err != nil {
 			continue
 		}
-		if b, _ := os.ReadFile(filepath.Join(h.opts.Proc, e.Name(), "comm")); strings.TrimSpace(string(b)) == name && install.InHostRoot(h.opts.Proc, pid) {
+		if b, _ := os.ReadFile(filepath.Join(h.opts.Proc, e.Name(), "comm")); strings.TrimSpace(string(b)) == name && install.InRoot(h.opts.Proc, h.opts.Root, pid) {
 			out = append(out, pid)
 		}
 	}

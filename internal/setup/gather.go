@@ -42,7 +42,7 @@ func Gather(o GatherOptions) Facts {
 	f.Podman = look("podman")
 
 	myNS, _ := os.Readlink(filepath.Join(o.Proc, "self", "ns", "mnt"))
-	for _, d := range install.RunningDockerds(o.Proc) {
+	for _, d := range install.RunningDockerds(o.Proc, "") {
 		f.Dockerd.Running = append(f.Dockerd.Running, Daemon{Pid: d.Pid, Config: d.ConfigFile, Unit: d.Unit,
 			OtherMountNS: otherNS(o.Proc, d.Pid, myNS)})
 	}

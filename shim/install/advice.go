@@ -36,7 +36,7 @@ func dockerAdvice(o Options, path string, c dockerChange) (apply, notes []string
 		proc = "/proc"
 	}
 	var readers []dockerDaemon
-	for _, d := range runningDockerds(proc) {
+	for _, d := range runningDockerds(proc, o.Root) {
 		if fsutil.SameFile(d.ConfigFile, path) {
 			readers = append(readers, d)
 		}
@@ -112,21 +112,21 @@ func runNote(name string, major int, isDefault bool) string {
 	return s + ")"
 }
 
-// runningDockerds lists the dockerd processes under procRoot, with their
-// versions.
-func runningDockerds(procRoot string) []dockerDaemon {
-	ds := scanDockerds(procRoot)
+// runningDockerds lists the dockerd processes under procRoot that run in
+// root, with their versions.
+func runningDockerds(procRoot, root string) []dockerDaemon {
+	ds := scanDockerds(procRoot, root)
 	for i := range ds {
 		ds[i].Major = dockerdMajor(filepath.Join(procRoot, strconv.Itoa(ds[i].Pid), "exe"))
 	}
 	return ds
 }
 
-// scanDockerds lists the dockerd processes under procRoot from their /proc
-// files alone (it runs nothing).
-func scanDockerds(procRoot string) []dockerDaemon {
+// scanDockerds lists the dockerd processes under procRoot that run in root
+// from their /proc files alone (it runs nothing).
+func scanDockerds(procRoot, root string) []dockerDaemon {
 	var out []dockerDaemon
-	for _, p := range scanDaemons(procRoot, "dockerd", configFileArg) {
+	for _, p := range scanDaemons(procRoot, root, "dockerd", configFileArg) {
 		out = append(out, dockerDaemon{Pid: p.Pid, ConfigFile: p.ConfigFile, Unit: p.Unit})
 	}
 	return out
@@ -142,10 +142,11 @@ type daemonProc struct {
 // scanDaemons lists the processes named comm under procRoot from their
 // /proc files alone (it runs nothing): not a child of one of the same
 // name between fork and exec (a dockerd's child, a containerd shim
-// starting), not one in another root (a container's daemon, InHostRoot).
+// starting), not one in another root than root (a container's daemon,
+// InRoot).
 // configArg finds the config file in the arguments; a relative one is
 // the daemon's, against its working directory.
-func scanDaemons(procRoot, comm string, configArg func(argv []string) string) []daemonProc {
+func scanDaemons(procRoot, root, comm string, configArg func(argv []string) string) []daemonProc {
 	ents, _ := os.ReadDir(procRoot)
 	systemd := false
 	if b, err := os.ReadFile(filepath.Join(procRoot, "1", "comm")); err == nil && strings.TrimSpace(string(b)) == "systemd" {
@@ -159,7 +160,7 @@ func scanDaemons(procRoot, comm string, configArg func(argv []string) string) []
 		}
 		dir := filepath.Join(procRoot, e.Name())
 		c, _ := os.ReadFile(filepath.Join(dir, "comm"))
-		if strings.TrimSpace(string(c)) != comm || parentComm(procRoot, dir) == comm || !InHostRoot(procRoot, pid) {
+		if strings.TrimSpace(string(c)) != comm || parentComm(procRoot, dir) == comm || !InRoot(procRoot, root, pid) {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
@@ -181,22 +182,24 @@ func scanDaemons(procRoot, comm string, configArg func(argv []string) string) []
 	return out
 }
 
-// InHostRoot reports whether process pid (of the /proc at procRoot) has the
-// root directory of that /proc's PID 1 (where PID 1's is unreadable, as
-// under a sandbox's init: this process's own). A daemon in another root —
-// in an LXC container (armhf-lxc --docker), in a docker:dind container —
-// reads that root's config files and listens on its sockets: it is not one
-// of this host's engines. When the roots cannot be read (no permission, a
-// /proc without root links), the process counts as the host's.
-func InHostRoot(procRoot string, pid int) bool {
-	host, err := os.Stat(filepath.Join(procRoot, "1", "root"))
+// InRoot reports whether process pid (of the /proc at procRoot) runs in
+// root ("" = /), the root whose files install and doctor read: the host's
+// own /, the host's / mounted at --root in an installer pod, or a chroot
+// doctor itself runs in. A daemon in another root — in an LXC container
+// (armhf-lxc --docker), in a docker:dind container — reads that root's
+// config files and listens on its sockets: it is not one of these
+// engines. When the roots cannot be read (no permission, a /proc without
+// root links), the process counts as root's.
+func InRoot(procRoot, root string, pid int) bool {
+	if root == "" {
+		root = "/"
+	}
+	want, err := os.Stat(root)
 	if err != nil {
-		if host, err = os.Stat(filepath.Join(procRoot, "self", "root")); err != nil {
-			return true
-		}
+		return true
 	}
 	its, err := os.Stat(filepath.Join(procRoot, strconv.Itoa(pid), "root"))
-	return err != nil || os.SameFile(host, its)
+	return err != nil || os.SameFile(want, its)
 }
 
 // parentComm is the command name of the parent of process dir ("" when
@@ -265,8 +268,8 @@ func dockerdMajor(bin string) int {
 
 // scanContainerds lists the containerd processes under procRoot
 // (scanDaemons), with the config.toml each reads.
-func scanContainerds(procRoot string) []daemonProc {
-	return scanDaemons(procRoot, "containerd", containerdConfigArg)
+func scanContainerds(procRoot, root string) []daemonProc {
+	return scanDaemons(procRoot, root, "containerd", containerdConfigArg)
 }
 
 // ContainerdRestart is how to restart the containerd of systemd service
@@ -306,7 +309,7 @@ func containerdApply(o Options, config string) []string {
 	}
 	const why = "containerd reads its config only at start"
 	var out []string
-	for _, d := range scanContainerds(proc) {
+	for _, d := range scanContainerds(proc, o.Root) {
 		if !fsutil.SameFile(inRoot(o.Root, d.ConfigFile), config) {
 			continue
 		}

@@ -211,7 +211,7 @@ func (o *Options) dockerIPv6(path string, b []byte, rec *record) ([]byte, []stri
 			proc = "/proc"
 		}
 		who = "dockerd on PATH"
-		for _, d := range runningDockerds(proc) {
+		for _, d := range runningDockerds(proc, o.Root) {
 			if fsutil.SameFile(d.ConfigFile, path) {
 				major, who = d.Major, fmt.Sprintf("the dockerd with pid %d", d.Pid)
 				break

@@ -20,27 +20,29 @@ type RunningDaemon struct {
 // RunningDockerd is a running dockerd and the daemon.json it reads.
 type RunningDockerd = RunningDaemon
 
-// RunningDockerds lists the dockerd processes under procRoot ("" = /proc),
-// from their /proc files alone: it runs none of their binaries.
-func RunningDockerds(procRoot string) []RunningDockerd {
+// RunningDockerds lists the dockerd processes under procRoot ("" = /proc)
+// that run in root ("" = /, InRoot), from their /proc files alone: it runs
+// none of their binaries.
+func RunningDockerds(procRoot, root string) []RunningDockerd {
 	if procRoot == "" {
 		procRoot = "/proc"
 	}
 	var out []RunningDockerd
-	for _, d := range scanDockerds(procRoot) {
+	for _, d := range scanDockerds(procRoot, root) {
 		out = append(out, RunningDockerd{Pid: d.Pid, ConfigFile: d.ConfigFile, Unit: d.Unit})
 	}
 	return out
 }
 
 // RunningContainerds lists the containerd processes under procRoot ("" =
-// /proc) and the config.toml each reads, as install's advice finds them.
-func RunningContainerds(procRoot string) []RunningDaemon {
+// /proc) that run in root ("" = /, InRoot) and the config.toml each reads,
+// as install's advice finds them.
+func RunningContainerds(procRoot, root string) []RunningDaemon {
 	if procRoot == "" {
 		procRoot = "/proc"
 	}
 	var out []RunningDaemon
-	for _, d := range scanContainerds(procRoot) {
+	for _, d := range scanContainerds(procRoot, root) {
 		out = append(out, RunningDaemon(d))
 	}
 	return out
