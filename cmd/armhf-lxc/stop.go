@@ -11,10 +11,10 @@ import (
 func stopCommand(out streams) *cli.Command {
 	return &cli.Command{
 		Name:      "stop",
-		Usage:     "stop a container: the halt signal to its init (armhf-lxc's init passes SIGTERM to every process), SIGKILL after --timeout",
+		Usage:     "stop a container: the halt signal to its init (armhf-lxc's init passes SIGTERM to dockerd first, then to every process), SIGKILL after --timeout",
 		ArgsUsage: "NAME",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "grace period before SIGKILL (seconds or a duration such as 1m, rounded up to whole seconds; 0 kills at once)", Value: "10s"},
+			&cli.StringFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "grace period before SIGKILL (seconds or a duration such as 1m, rounded up to whole seconds; 0 kills at once)", Value: "30s"},
 		},
 		Action: func(c *cli.Context) error {
 			name, err := nameArg(c)
