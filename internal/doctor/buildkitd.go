@@ -115,8 +115,14 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 				r.problem("buildkitd pid %d's --oci-worker-binary=%s overrides [worker.oci] binary = %q of %s: drop the flag from its command line and restart it",
 					d.Pid, d.FlagBinary, c.OCIBinary, c.Path)
 			}
-		case c.OCIShim && stale:
-			r.say("installed, not active: buildkitd pid %d started before %s was written", d.Pid, c.Path)
+		case stale:
+			if c.OCIShim {
+				r.say("installed, not active: buildkitd pid %d started before %s was written", d.Pid, c.Path)
+			} else {
+				// The file changed since (an uninstall, say): it no longer
+				// tells what the daemon runs, which buildkitd does not report.
+				r.say("buildkitd pid %d started before %s was last written: its OCI worker runs what the file named then, unknown from here", d.Pid, c.Path)
+			}
 			r.problem("buildkitd pid %d started before %s was last written and reads it only at start: restart it (systemctl restart armhf-buildkitd, or its own service)", d.Pid, c.Path)
 		case c.OCIShim:
 			r.Active, ociShim = true, true

@@ -66,6 +66,10 @@ func TestJudgeBuildkitd(t *testing.T) {
 			"unknown (auto"},
 		{"OCI worker reported absent", BuildkitdFacts{Default: shimCfg, Daemons: []Buildkitd{{Pid: 7, Started: t0.Add(time.Minute), Config: shimCfg, ContainerdWorker: "false", WorkersKnown: true, Workers: []string{"containerd"}}}}, true, false,
 			"", "reports no OCI worker"},
+		// Uninstalled while running: the daemon still runs what it read at
+		// start, the wrapper; doctor must not say runc.
+		{"uninstalled while running", BuildkitdFacts{Default: plain, Daemons: []Buildkitd{{Pid: 9, Started: t0.Add(-time.Minute), Config: plain}}}, false, false,
+			"buildkitd pid 9 started before /etc/buildkit/buildkitd.toml was last written", "runs what the file named then, unknown from here"},
 		{"plain runc", BuildkitdFacts{Default: plain, Daemons: []Buildkitd{{Pid: 9, Config: plain}}}, false, false, "", "OCI worker runs runc, not armhf-shim"},
 		{"malformed", BuildkitdFacts{Default: BuildkitdConfig{Path: "/etc/buildkit/buildkitd.toml", Present: true, Err: os.ErrInvalid}}, false, false, "buildkitd: /etc/buildkit/buildkitd.toml: invalid argument", ""},
 	} {
