@@ -2,6 +2,7 @@ package vm
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -79,7 +80,9 @@ var daemonChecks = map[string]func(t *testing.T, m cpuModel, r *CaseResult){
 			return
 		}
 		wantOK(t, r)
-		wantLines(t, r, "version: linux/arm", "busybox-armhf:latest")
+		// docker info: the machine a 32-bit dockerd reports (uname -m in
+		// its LINUX32 personality), its OS type and the VM's CPUs.
+		wantLines(t, r, "version: linux/arm", fmt.Sprintf("info: armv8l linux %d", vmCPUs), "busybox-armhf:latest")
 	},
 	"dind-build": func(t *testing.T, m cpuModel, r *CaseResult) {
 		if !m.AArch32 {
