@@ -248,6 +248,9 @@ func (h *host) containerdFacts() ContainerdFacts {
 	if st, err := os.Stat(s.DropIn); err == nil {
 		f.DropInMod = st.ModTime()
 	}
+	if st, err := os.Stat(f.Config); err == nil {
+		f.ConfigMod = st.ModTime()
+	}
 	for _, rd := range install.RunningContainerds(h.opts.Proc, h.opts.Root) {
 		if !fsutil.SameFile(rd.ConfigFile, f.Config) {
 			continue

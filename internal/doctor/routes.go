@@ -230,6 +230,7 @@ type ContainerdFacts struct {
 	Handlers  string
 	Err       error
 	DropInMod time.Time
+	ConfigMod time.Time // config.toml's
 	Daemons   []Containerd
 }
 
@@ -259,6 +260,12 @@ func JudgeContainerd(f ContainerdFacts) Route {
 	}
 	for _, d := range f.Daemons {
 		if !r.Installed {
+			if !readAtStart(d.Started, f.ConfigMod) {
+				// Changed since it started (an uninstall, say): the file no
+				// longer tells which handlers it has.
+				r.say("containerd pid %d started before %s was last written: it has the handlers the file held then, unknown from here", d.Pid, f.Config)
+				r.problem("containerd pid %d started before %s was last written and reads it only at start: %s", d.Pid, f.Config, d.restart())
+			}
 			continue
 		}
 		if readAtStart(d.Started, f.DropInMod) {

@@ -139,6 +139,12 @@ func TestJudgeContainerd(t *testing.T) {
 		{"in place, started before", with(inPlace, written.Add(-time.Hour)), verdict{installed: true, problems: []string{"systemctl restart containerd"}}},
 		{"started before, not a service", byHand, verdict{installed: true, problems: []string{"restart the containerd with pid 11 (stop it, start it with the same arguments)"}}},
 		{"absent", ContainerdFacts{Config: base.Config, DropIn: base.DropIn}, verdict{detail: []string{"no " + base.DropIn}}},
+		// Uninstalled while it runs: it still has the handler it read at
+		// start, which the file no longer tells.
+		{"uninstalled, started before", with(ContainerdFacts{Config: base.Config, DropIn: base.DropIn, ConfigMod: written}, written.Add(-time.Hour)),
+			verdict{detail: []string{"it has the handlers the file held then, unknown from here"}, problems: []string{"systemctl restart containerd"}}},
+		{"not installed, started after", with(ContainerdFacts{Config: base.Config, DropIn: base.DropIn, ConfigMod: written}, written.Add(time.Minute)),
+			verdict{detail: []string{"no " + base.DropIn}}},
 	} {
 		check(t, tc.name, JudgeContainerd(tc.f), tc.want)
 	}
