@@ -170,18 +170,24 @@ func planRuntimeDropIn(o Options, t runtimeDropIn) (Plan, error) {
 	return p, nil
 }
 
-// podmanRuntimeTaken names an [engine.runtimes] entry name that a
-// containers.conf file other than dropIn declares and that does not run
-// armhf-shim: podman decodes its files one over the other, so the drop-in
-// would silently replace the operator's runtime of that name.
-func podmanRuntimeTaken(root, dropIn, name string) string {
+// podmanConfBesides is what podman's containers.conf files below root
+// other than dropIn say: podman's configuration without the drop-in.
+func podmanConfBesides(root, dropIn string) PodmanConf {
 	var files []string
 	for _, f := range containersConfFiles(root) {
 		if f != dropIn {
 			files = append(files, f)
 		}
 	}
-	e, ok := readPodmanConf(files).Runtimes[name]
+	return readPodmanConf(files)
+}
+
+// podmanRuntimeTaken names an [engine.runtimes] entry name that a
+// containers.conf file other than dropIn declares and that does not run
+// armhf-shim: podman decodes its files one over the other, so the drop-in
+// would silently replace the operator's runtime of that name.
+func podmanRuntimeTaken(root, dropIn, name string) string {
+	e, ok := podmanConfBesides(root, dropIn).Runtimes[name]
 	if !ok {
 		return ""
 	}
@@ -219,13 +225,7 @@ var wrapperRuntime = func(root, binary string) string {
 // choice, crun when it is installed (containers/common looks for crun
 // first, then runc).
 func podmanDefaultRuntime(root, dropIn string) string {
-	var files []string
-	for _, f := range containersConfFiles(root) {
-		if f != dropIn {
-			files = append(files, f)
-		}
-	}
-	if rt := readPodmanConf(files).Runtime; rt != "" {
+	if rt := podmanConfBesides(root, dropIn).Runtime; rt != "" {
 		return rt
 	}
 	for _, dir := range filepath.SplitList(runtimecfg.StandardPath) {
