@@ -94,7 +94,7 @@ func daemons(proc, name, myNS string, configOf func(dir string, argv []string) s
 		if c, _ := os.ReadFile(filepath.Join(dir, "comm")); strings.TrimSpace(string(c)) != name {
 			continue
 		}
-		parent := parentComm(proc, dir)
+		parent := install.ParentComm(proc, dir)
 		if parent == name {
 			continue
 		}
@@ -126,23 +126,6 @@ func flagValue(argv []string, flags ...string) string {
 		}
 	}
 	return ""
-}
-
-func parentComm(proc, dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "stat"))
-	if err != nil {
-		return ""
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return ""
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
-		return ""
-	}
-	c, _ := os.ReadFile(filepath.Join(proc, f[1], "comm"))
-	return strings.TrimSpace(string(c))
 }
 
 // builders are the builders buildx stores (buildx.Instances; the default

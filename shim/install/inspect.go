@@ -48,6 +48,11 @@ func RunningContainerds(procRoot, root string) []RunningDaemon {
 	return out
 }
 
+// ParentComm is the command name of the parent of the process of /proc
+// directory dir ("" when unknown): what tells a daemon from its child
+// between fork and exec, and docker's own containerd from a host's.
+func ParentComm(procRoot, dir string) string { return parentComm(procRoot, dir) }
+
 // ServiceUnit is the systemd service of a process from its
 // /proc/<pid>/cgroup ("" if none).
 func ServiceUnit(cgroup []byte) string { return serviceUnit(cgroup) }
