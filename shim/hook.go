@@ -257,12 +257,7 @@ func hookGetenv(getenv func(string) string, ppid int, inUserNS func() bool) func
 	if err != nil {
 		return getenv
 	}
-	var xdg string
-	for _, kv := range strings.Split(string(b), "\x00") {
-		if v, ok := strings.CutPrefix(kv, "XDG_RUNTIME_DIR="); ok {
-			xdg = v
-		}
-	}
+	xdg, _ := detect.LookupEnv(strings.Split(string(b), "\x00"), "XDG_RUNTIME_DIR")
 	return func(k string) string {
 		if k == "XDG_RUNTIME_DIR" {
 			return xdg
