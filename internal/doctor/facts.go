@@ -34,6 +34,19 @@ import (
 type host struct {
 	opts Options
 	self string // this executable, resolved
+	// dockerds are the running dockerds, scanned from /proc once per run
+	// (runningDockerds): dockerFacts and allDockerds both walk them.
+	dockerds        []install.RunningDockerd
+	dockerdsScanned bool
+}
+
+// runningDockerds are the dockerds running in Root (install.RunningDockerds),
+// from the first call's scan of /proc.
+func (h *host) runningDockerds() []install.RunningDockerd {
+	if !h.dockerdsScanned {
+		h.dockerds, h.dockerdsScanned = install.RunningDockerds(h.opts.Proc, h.opts.Root), true
+	}
+	return h.dockerds
 }
 
 func newHost(o Options) *host {
@@ -112,7 +125,7 @@ func (h *host) dockerFacts() DockerFacts {
 		}
 		f.Default, hosts = c.Default, c.Hosts
 	}
-	for _, d := range install.RunningDockerds(h.opts.Proc, h.opts.Root) {
+	for _, d := range h.runningDockerds() {
 		if !fsutil.SameFile(d.ConfigFile, f.ConfigFile) {
 			continue
 		}
@@ -234,7 +247,7 @@ func (h *host) allDockerds(known []Dockerd) []Dockerd {
 		have[d.Pid] = true
 	}
 	out := append([]Dockerd(nil), known...)
-	for _, rd := range install.RunningDockerds(h.opts.Proc, h.opts.Root) {
+	for _, rd := range h.runningDockerds() {
 		if !have[rd.Pid] {
 			out = append(out, h.dockerd(rd, nil))
 		}
