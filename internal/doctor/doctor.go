@@ -128,15 +128,9 @@ func Diagnose(o Options) (*Report, error) {
 
 	docker := h.dockerFacts()
 	dind := h.dindFacts()
-	daemons := h.allDockerds(docker.Daemons)
-	for i := range daemons {
-		if dind.Running && daemons[i].Pid == dind.Pid {
-			daemons[i].Dind = dind.Dir
-		}
-	}
 	r.Routes = []Route{
 		JudgeDocker(docker),
-		JudgeBuildkit(h.buildkitFacts(daemons)),
+		JudgeBuildkit(h.buildkitFacts(h.allDockerds(docker.Daemons, dind))),
 		JudgeBuildkitd(h.buildkitdFacts()),
 		JudgeContainerd(h.containerdFacts()),
 		JudgePodman(h.podmanFacts()),

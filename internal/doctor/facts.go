@@ -240,8 +240,9 @@ func (h *host) buildkitFacts(daemons []Dockerd) BuildkitFacts {
 }
 
 // allDockerds are every running dockerd (BuildKit is judged by each,
-// whatever daemon.json it reads).
-func (h *host) allDockerds(known []Dockerd) []Dockerd {
+// whatever daemon.json it reads); dind's, when it runs, is marked with
+// its state directory.
+func (h *host) allDockerds(known []Dockerd, dind DindFacts) []Dockerd {
 	have := map[int]bool{}
 	for _, d := range known {
 		have[d.Pid] = true
@@ -250,6 +251,11 @@ func (h *host) allDockerds(known []Dockerd) []Dockerd {
 	for _, rd := range h.runningDockerds() {
 		if !have[rd.Pid] {
 			out = append(out, h.dockerd(rd, nil))
+		}
+	}
+	for i := range out {
+		if dind.Running && out[i].Pid == dind.Pid {
+			out[i].Dind = dind.Dir
 		}
 	}
 	return out
