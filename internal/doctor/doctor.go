@@ -41,6 +41,8 @@ import (
 
 	"github.com/armhf-shim/armhf-shim/dind"
 	"github.com/armhf-shim/armhf-shim/shim/install"
+	"github.com/armhf-shim/armhf-shim/shim/runcargs"
+	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 	"github.com/armhf-shim/armhf-shim/uname"
 )
 
@@ -117,10 +119,17 @@ func Diagnose(o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Machine = machineOption(r.Kernel.Release)
+	// The wrapper's configuration, read once: it names the seccomp agent's
+	// socket (--machine) and the runtime the wrapper execs.
+	cfg, cfgErr := runtimecfg.Load(runcargs.Shim{}, os.Getenv)
+	agentSock := runtimecfg.DefaultSeccompAgent
+	if cfgErr == nil {
+		agentSock = cfg.SeccompAgent()
+	}
+	r.Machine = machineOption(r.Kernel.Release, agentSock)
 	r.Runtimes = findRuntimes()
 	var findErr error
-	r.RuntimeWrapper, findErr = runtimeWrapper()
+	r.RuntimeWrapper, findErr = runtimeWrapper(cfg, cfgErr)
 	if findErr != nil {
 		// crun alone is not enough: the wrapper execs runc unless configured.
 		r.Problems = append(r.Problems, "the runtime wrapper finds no real runtime to exec: "+findErr.Error())

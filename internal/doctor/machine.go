@@ -3,14 +3,11 @@ package doctor
 import (
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/armhf-shim/armhf-shim/shim/install"
-	"github.com/armhf-shim/armhf-shim/shim/runcargs"
-	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 	"github.com/armhf-shim/armhf-shim/uname/notify"
 	"github.com/armhf-shim/armhf-shim/uname/notify/agent"
 )
@@ -31,7 +28,9 @@ type MachineOption struct {
 	Containers string `json:"containers"`
 }
 
-func machineOption(release string) MachineOption {
+// machineOption says what --machine needs here; agentSock is the seccomp
+// agent's socket the wrapper's configuration names.
+func machineOption(release, agentSock string) MachineOption {
 	var m MachineOption
 	if err := notify.Available(); err != nil {
 		m.Note = err.Error()
@@ -39,18 +38,14 @@ func machineOption(release string) MachineOption {
 		m.Available = true
 	}
 	m.Containers = containersKernel(release)
-	m.Agent = agentStatus()
+	m.Agent = agentStatus(agentSock)
 	m.AgentLXC = agentLXCStatus()
 	return m
 }
 
 // agentStatus says whether the seccomp agent on the configured socket
-// accepts connections.
-func agentStatus() string {
-	sock := runtimecfg.DefaultSeccompAgent
-	if cfg, err := runtimecfg.Load(runcargs.Shim{}, os.Getenv); err == nil {
-		sock = cfg.SeccompAgent()
-	}
+// sock accepts connections.
+func agentStatus(sock string) string {
 	c, err := net.DialTimeout("unix", sock, time.Second)
 	if err != nil {
 		return "not running on " + sock + " (armhf-shim install seccomp-agent, then systemctl enable --now " + install.AgentUnitName +

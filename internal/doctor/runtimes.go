@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/armhf-shim/armhf-shim/shim/runcargs"
 	"github.com/armhf-shim/armhf-shim/shim/runtimecfg"
 	"github.com/armhf-shim/armhf-shim/shim/statedir"
 )
@@ -86,13 +85,12 @@ func runtimeVersion(name, out, note string) (version string, honours bool, outNo
 	return version, honours, note
 }
 
-// runtimeWrapper says which real runtime the runtime wrapper would exec
-// and how many containers it currently has cpuinfo files for; findErr is
-// why it would find none.
-func runtimeWrapper() (lines []string, findErr error) {
-	cfg, err := runtimecfg.Load(runcargs.Shim{}, os.Getenv)
-	if err != nil {
-		return []string{err.Error()}, nil
+// runtimeWrapper says which real runtime the runtime wrapper, configured
+// by cfg (or failing with cfgErr), would exec and how many containers it
+// currently has cpuinfo files for; findErr is why it would find none.
+func runtimeWrapper(cfg runtimecfg.Config, cfgErr error) (lines []string, findErr error) {
+	if cfgErr != nil {
+		return []string{cfgErr.Error()}, nil
 	}
 	self, err := runtimecfg.SelfID(os.Args[0])
 	if err != nil {
