@@ -135,16 +135,18 @@ func JudgeBuildkitd(f BuildkitdFacts) Route {
 			// containerd answered when it started, so only the running
 			// buildkitd knows.
 			auto := d.ContainerdWorker == "auto" || d.ContainerdWorker == "" && c.ContainerdAuto
+			noWorker := d.WorkersKnown && !slices.Contains(d.Workers, "containerd")
+			named := c.ContainerdAddress != "" || d.ContainerdAddr != "" // an operator names the containerd it expects
 			switch {
 			case d.ContainerdRuntime != "":
 				r.problem("buildkitd pid %d's --containerd-worker-runtime=%s replaces [worker.containerd.runtime] of %s, BinaryName and all: drop the flag and restart it",
 					d.Pid, d.ContainerdRuntime, c.Path)
 			case stale:
-			case d.WorkersKnown && !slices.Contains(d.Workers, "containerd") && ociShim && c.ContainerdAddress == "" && d.ContainerdAddr == "":
+			case noWorker && ociShim && !named:
 				// A host without containerd, and no containerd named: the
 				// OCI worker builds, and runs the wrapper.
 				r.say("buildkitd pid %d reports no containerd worker (its workers: %s); its builds run on the OCI worker", d.Pid, workerList(d.Workers))
-			case d.WorkersKnown && !slices.Contains(d.Workers, "containerd"):
+			case noWorker:
 				r.say("buildkitd pid %d reports no containerd worker (its workers: %s)", d.Pid, workerList(d.Workers))
 				r.problem("buildkitd pid %d has no containerd worker, so the wrapper %s that %s gives its runc shim runs nothing: buildkitd makes that worker only if containerd answered when it started; start containerd, then restart buildkitd",
 					d.Pid, c.ContainerdBinary, c.Path)
