@@ -32,25 +32,12 @@ mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 hostname armhf-shim-vm
 
-up() { cut -d' ' -f1 /proc/uptime; }
+. /runcase.sh
 
 echo "@@VM-START model=${VM_CPU_MODEL:-?} kernel=$(uname -r) machine=$(uname -m) nproc=$(nproc) uptime=$(up)"
 for c in /cases/[!_]*.sh; do
   [ -f "$c" ] || continue
-  name=$(basename "$c" .sh)
-  t=$(sed -n 's/^# *vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$c" | head -n1)
-  t=${t:-60}
-  echo "@@RUN $name timeout=$t"
-  start=$(up)
-  (cd / && exec timeout -s KILL "$t" sh "$c") </dev/null >/tmp/.case.out 2>/tmp/.case.err
-  rc=$?
-  end=$(up)
-  echo "@@STDOUT $name"
-  awk '{ print }' /tmp/.case.out
-  echo "@@STDERR $name"
-  awk '{ print }' /tmp/.case.err
-  echo "@@END $name rc=$rc secs=$(awk "BEGIN { printf \"%.2f\", $end - $start }")"
-  rm -f /tmp/.case.out /tmp/.case.err
+  run_case "$c" /
 done
 echo "@@VM-DONE uptime=$(up)"
 if [ "${VM_SHELL:-0}" = 1 ]; then

@@ -40,6 +40,8 @@ func TestSystemd(t *testing.T) {
 	os.MkdirAll(filepath.Join(payload, "images"), 0o755)
 	writeFile(t, filepath.Join(payload, "images", "i386.tar"), testenv.DockerArchive(t, rootfs, "bed/busybox:386", "386", "sh"))
 	copyTree(t, filepath.Join(repo, "test", "systemd", "bed"), payload)
+	// The case runner's protocol printer, shared with the arm64 bed's /init.
+	copyFile(t, filepath.Join(repo, "scripts", "vm", "runcase.sh"), filepath.Join(payload, "runcase.sh"), 0o644)
 	payloadImg := filepath.Join(t.TempDir(), "payload.img")
 	if out, err := exec.Command("mke2fs", "-q", "-t", "ext4", "-E", "root_owner=0:0", "-L", "bed", "-d", payload, payloadImg, "512M").CombinedOutput(); err != nil {
 		t.Fatalf("mke2fs -d %s: %v: %s", payload, err, out)

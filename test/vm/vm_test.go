@@ -396,6 +396,7 @@ func stageInitrd(t *testing.T, root string, arts []*artifact, base []string, out
 		}
 	}
 	put(filepath.Join(root, "scripts/vm/init.sh"), "init", 0o755)
+	put(filepath.Join(root, "scripts/vm/runcase.sh"), "runcase.sh", 0o644)
 	scripts, _ := filepath.Glob(filepath.Join(root, "test/vm/cases/*.sh"))
 	var names []string
 	for _, s := range scripts {
