@@ -14,13 +14,7 @@ echo "== after"; show armhf-buildkitd.service
 ls -l /run/armhf-buildkit/buildkitd.sock
 echo "== doctor"; armhf-shim doctor; echo "doctor rc=$?"
 echo "== build"
-ctx=$(mktemp -d)
-cp /bed/busybox-i386 "$ctx/busybox"
-cat >"$ctx/Dockerfile" <<'DF'
-FROM scratch
-COPY busybox /bin/busybox
-RUN ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /out && /bin/busybox uname -m >/out/uname && /bin/busybox grep -m1 'CPU architecture' /proc/cpuinfo >>/out/uname"]
-DF
+ctx=$(i386_context)
 buildctl --addr unix:///run/armhf-buildkit/buildkitd.sock build --frontend dockerfile.v0 \
   --local context="$ctx" --local dockerfile="$ctx" --opt platform=linux/386 \
   --output type=local,dest="$ctx/result" --progress plain 2>"$ctx/log" || { tail -n 30 "$ctx/log"; exit 1; }

@@ -6,10 +6,15 @@ show() {
     systemctl show -p MainPID -p ActiveState -p SubState -p Result -p ActiveEnterTimestampMonotonic -p UnitFileState "$u" | sed "s/^/$u /"
   done
 }
-# waitfor SECS CMD...: CMD until it succeeds, at most SECS seconds.
-waitfor() {
-  n=$1; shift
-  while ! "$@" >/dev/null 2>&1; do
-    n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 1
-  done
+# i386_context: a new build context directory (printed) holding the i386 busybox and a Dockerfile
+# FROM scratch whose RUN writes its `uname -m` and cpuinfo's "CPU architecture" line to /out/uname.
+i386_context() {
+  ctx=$(mktemp -d)
+  cp /bed/busybox-i386 "$ctx/busybox"
+  cat >"$ctx/Dockerfile" <<'DF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /out && /bin/busybox uname -m >/out/uname && /bin/busybox grep -m1 'CPU architecture' /proc/cpuinfo >>/out/uname"]
+DF
+  echo "$ctx"
 }
