@@ -31,16 +31,7 @@ type dockerDaemon struct {
 
 // dockerAdvice is the apply hints and notes after a change c of path.
 func dockerAdvice(o Options, path string, c dockerChange) (apply, notes []string) {
-	proc := o.procRoot
-	if proc == "" {
-		proc = "/proc"
-	}
-	var readers []dockerDaemon
-	for _, d := range runningDockerds(proc, o.Root) {
-		if fsutil.SameFile(d.ConfigFile, path) {
-			readers = append(readers, d)
-		}
-	}
+	readers := o.dockerdsReading(path)
 	apply = applyHints(path, readers, c)
 	if !o.Uninstall {
 		major := 0
@@ -112,14 +103,22 @@ func runNote(name string, major int, isDefault bool) string {
 	return s + ")"
 }
 
-// runningDockerds lists the dockerd processes under procRoot that run in
-// root, with their versions.
-func runningDockerds(procRoot, root string) []dockerDaemon {
-	ds := scanDockerds(procRoot, root)
-	for i := range ds {
-		ds[i].Major = dockerdMajor(filepath.Join(procRoot, strconv.Itoa(ds[i].Pid), "exe"))
+// dockerdsReading lists the running dockerds (under o's /proc, in o's
+// root) that read path, with their versions: only theirs are asked, since
+// dockerdMajor runs each one's binary.
+func (o *Options) dockerdsReading(path string) []dockerDaemon {
+	proc := o.procRoot
+	if proc == "" {
+		proc = "/proc"
 	}
-	return ds
+	var out []dockerDaemon
+	for _, d := range scanDockerds(proc, o.Root) {
+		if fsutil.SameFile(d.ConfigFile, path) {
+			d.Major = dockerdMajor(filepath.Join(proc, strconv.Itoa(d.Pid), "exe"))
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // scanDockerds lists the dockerd processes under procRoot that run in root

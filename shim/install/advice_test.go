@@ -67,7 +67,8 @@ func TestApplyHints(t *testing.T) {
 	dir, bin := setup(t)
 	cfg32 := filepath.Join(dir, "d32.json")
 	proc := fakeProc(t, cfg32)
-	ds := runningDockerds(proc, "")
+	po := &Options{procRoot: proc}
+	ds := append(po.dockerdsReading(DefaultDockerConfig), po.dockerdsReading(cfg32)...)
 	if len(ds) != 2 || ds[0].Unit != "docker.service" || ds[0].Major != 20 || ds[0].ConfigFile != DefaultDockerConfig ||
 		ds[1].Unit != "" || ds[1].Major != 24 || ds[1].ConfigFile != cfg32 {
 		t.Fatalf("dockerds: %+v", ds)

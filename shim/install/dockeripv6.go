@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/netip"
 
-	"github.com/armhf-shim/armhf-shim/internal/fsutil"
 	"github.com/armhf-shim/armhf-shim/internal/rawjson"
 )
 
@@ -206,16 +205,9 @@ func DockerIPv6Uninstall(old []byte, rec *record) (nw []byte, kept []string, err
 func (o *Options) dockerIPv6(path string, b []byte, rec *record) ([]byte, []string, error) {
 	major, who := o.DockerdMajor, "--dockerd-version"
 	if major == 0 {
-		proc := o.procRoot
-		if proc == "" {
-			proc = "/proc"
-		}
 		who = "dockerd on PATH"
-		for _, d := range runningDockerds(proc, o.Root) {
-			if fsutil.SameFile(d.ConfigFile, path) {
-				major, who = d.Major, fmt.Sprintf("the dockerd with pid %d", d.Pid)
-				break
-			}
+		if ds := o.dockerdsReading(path); len(ds) > 0 {
+			major, who = ds[0].Major, fmt.Sprintf("the dockerd with pid %d", ds[0].Pid)
 		}
 		if major == 0 {
 			major = dockerdMajor("dockerd")
