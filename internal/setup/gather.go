@@ -112,20 +112,25 @@ func daemons(proc, name, myNS string, configOf func(dir string, argv []string) s
 	return out
 }
 
-// flagValue is the value of the first of flags in argv (argv[0] first):
-// "--config X", "--config=X", "-c X".
+// flagValue is the value of flags in argv (argv[0] first): "--config X",
+// "--config=X", "-c X"; of a repeated one the last, as the daemons' flag
+// parsing takes it (and install's containerdConfigArg, which doctor uses).
 func flagValue(argv []string, flags ...string) string {
+	v := ""
 	for i := 1; i < len(argv); i++ {
 		for _, f := range flags {
 			if argv[i] == f && i+1 < len(argv) {
-				return argv[i+1]
+				v = argv[i+1]
+				i++
+				break
 			}
-			if v, ok := strings.CutPrefix(argv[i], f+"="); ok {
-				return v
+			if s, ok := strings.CutPrefix(argv[i], f+"="); ok {
+				v = s
+				break
 			}
 		}
 	}
-	return ""
+	return v
 }
 
 // builders are the builders buildx stores (buildx.Instances; the default

@@ -68,6 +68,9 @@ func TestFlagValue(t *testing.T) {
 		{[]string{"containerd", "-c", "b.toml", "--log-level", "debug"}, "b.toml"},
 		{[]string{"containerd", "--config=/c.toml"}, "/c.toml"},
 		{[]string{"containerd", "--config"}, ""},
+		// Repeated: the last, as containerd reads it (setup edited the first).
+		{[]string{"containerd", "-c", "/a.toml", "--config=/b.toml"}, "/b.toml"},
+		{[]string{"containerd", "--config", "/a.toml", "-c", "/b.toml"}, "/b.toml"},
 	} {
 		if got := flagValue(c.argv, "--config", "-c"); got != c.want {
 			t.Errorf("%q: %q, want %q", c.argv, got, c.want)
