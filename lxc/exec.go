@@ -38,7 +38,7 @@ func (m *Manager) Exec(name string, argv []string, o ExecOptions) (int, error) {
 	if len(argv) == 0 {
 		return -1, fmt.Errorf("exec %s: no command given (armhf-lxc exec %s -- CMD [ARG...])", name, name)
 	}
-	_, c, err := m.open(name)
+	st, c, err := m.open(name)
 	if err != nil {
 		return -1, err
 	}
@@ -78,7 +78,12 @@ func (m *Manager) Exec(name string, argv []string, o ExecOptions) (int, error) {
 	opts.Env = env
 	// Quote only what liblxc logs about this attach, not the log's start.
 	logOff := fileSize(filepath.Join(m.Dir(name), LogFile))
-	pid, err := c.RunCommandNoWait(argv, opts)
+	var pid int
+	if st.Machine != "" && st.SeccompAgent != "" && !lsmLabel(c.InitPid()) {
+		pid, err = m.attachMachine(name, st, c.InitPid(), argv, env, o.Cwd, o.Stdin, o.Stdout, o.Stderr)
+	} else {
+		pid, err = c.RunCommandNoWait(argv, opts)
+	}
 	if err != nil {
 		return -1, fmt.Errorf("exec %s: attaching %q failed: %w%s", name, argv[0], err, m.logTail(m.Dir(name), logOff))
 	}

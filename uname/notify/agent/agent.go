@@ -110,14 +110,24 @@ func (a *Agent) handle(conn *net.UnixConn, shakes, serving chan struct{}) {
 		return
 	}
 	defer l.Close()
-	who := fmt.Sprintf("container %s (pid %d)", st.State.ID, st.Pid)
 	select {
 	case serving <- struct{}{}:
 		defer func() { <-serving }()
 	default:
-		a.logf("%s: %d containers served already (the maximum): its uname fails with ENOSYS", who, cap(serving))
+		a.logf("%s: %d containers served already (the maximum): its uname fails with ENOSYS", who(st), cap(serving))
 		return
 	}
+	a.serveListener(st, l)
+}
+
+func who(st *specs.ContainerProcessState) string {
+	return fmt.Sprintf("container %s (pid %d)", st.State.ID, st.Pid)
+}
+
+// serveListener answers the uname calls on l, the listener of the
+// container st, until no process uses its filter any more.
+func (a *Agent) serveListener(st *specs.ContainerProcessState, l *os.File) {
+	who := who(st)
 	machine := a.Machine
 	switch {
 	case st.Metadata != "":
@@ -170,11 +180,6 @@ func ReceiveState(conn *net.UnixConn) (*specs.ContainerProcessState, *os.File, e
 	var fds []int
 	buf := make([]byte, 64<<10)
 	oob := make([]byte, unix.CmsgSpace(4*16))
-	closeAll := func() {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-	}
 	for {
 		n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
 		n, oobn = max(n, 0), max(oobn, 0)
@@ -191,7 +196,7 @@ func ReceiveState(conn *net.UnixConn) (*specs.ContainerProcessState, *os.File, e
 		}
 		data = append(data, buf[:n]...)
 		if err != nil && !errors.Is(err, io.EOF) {
-			closeAll()
+			closeFDs(fds)
 			return nil, nil, fmt.Errorf("receiving a container's seccomp listener: %w", err)
 		}
 		// A complete JSON value is the end of the message.
@@ -199,16 +204,23 @@ func ReceiveState(conn *net.UnixConn) (*specs.ContainerProcessState, *os.File, e
 			break
 		}
 		if len(data) > maxState {
-			closeAll()
+			closeFDs(fds)
 			return nil, nil, fmt.Errorf("receiving a container's seccomp listener: state larger than %d bytes", maxState)
 		}
 	}
 	if len(data) == 0 && len(fds) == 0 {
 		return nil, nil, ErrNothingSent
 	}
+	return decodeState(data, fds)
+}
+
+// decodeState decodes the container process state data and takes the
+// listener it names "seccompFd" out of fds; the other descriptors, and all
+// of them on error, are closed.
+func decodeState(data []byte, fds []int) (*specs.ContainerProcessState, *os.File, error) {
 	var st specs.ContainerProcessState
 	if err := json.Unmarshal(data, &st); err != nil {
-		closeAll()
+		closeFDs(fds)
 		return nil, nil, fmt.Errorf("receiving a container's seccomp listener: the state: %w", err)
 	}
 	idx := -1
@@ -218,7 +230,7 @@ func ReceiveState(conn *net.UnixConn) (*specs.ContainerProcessState, *os.File, e
 		}
 	}
 	if idx < 0 || idx >= len(fds) {
-		closeAll()
+		closeFDs(fds)
 		return nil, nil, fmt.Errorf("container %s: the runtime sent %d descriptor(s) named %q, no seccompFd", st.State.ID, len(fds), st.Fds)
 	}
 	for i, fd := range fds {

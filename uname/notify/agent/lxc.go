@@ -2,10 +2,14 @@ package agent
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"golang.org/x/sys/unix"
 
@@ -26,6 +30,12 @@ import (
 // directory, and writes with process_vm_writev as for runc (never through
 // the mem descriptor, whose writes ignore page protections where the
 // kernel's copy would fail with EFAULT).
+
+// armhf-lxc exec installs the filter itself where liblxc's attach would
+// race (see package lxc), and hands the listener to the agent on the same
+// socket in runc's listenerPath format (HandOverLXC): the connection's one
+// message is the container process state as JSON, with the listener
+// attached. It is served as a runc container's is.
 
 // DefaultLXCSocket is where armhf-lxc points lxc.seccomp.notify.proxy,
 // and the agent's LXC socket in its systemd unit.
@@ -98,17 +108,30 @@ func (a *Agent) ServeLXC(ln *net.UnixListener) error {
 	}, fmt.Sprintf("LXC: %d containers served already (the maximum): connection refused; liblxc answers their uname with ENOSYS", n))
 }
 
-// serveLXCConn answers one monitor's notifications until it hangs up.
+// serveLXCConn answers one monitor's notifications until it hangs up, or
+// serves the listener armhf-lxc exec hands over (see HandOverLXC).
 func (a *Agent) serveLXCConn(conn *net.UnixConn) {
 	defer conn.Close()
 	buf := make([]byte, lxcBuf+1)
 	oob := make([]byte, unix.CmsgSpace(4*4))
-	for {
+	for first := true; ; first = false {
 		n, oobn, flags, _, err := conn.ReadMsgUnix(buf, oob)
 		fds := parseFDs(oob[:max(oobn, 0)])
 		if err != nil || n == 0 {
 			closeFDs(fds)
 			return // the container stopped (or a read failed: liblxc reconnects)
+		}
+		// liblxc's messages start with a zero field, a hand-over with
+		// its JSON.
+		if first && buf[0] == '{' && flags&unix.MSG_TRUNC == 0 && n <= lxcBuf {
+			st, l, err := decodeState(buf[:n], fds)
+			if err != nil {
+				a.logf("LXC: %v", err)
+				return
+			}
+			defer l.Close()
+			a.serveListener(st, l)
+			return
 		}
 		reply, err := a.answerLXC(buf[:n], flags&unix.MSG_TRUNC != 0 || n > lxcBuf, fds)
 		closeFDs(fds)
@@ -173,4 +196,30 @@ func closeFDs(fds []int) {
 	for _, fd := range fds {
 		unix.Close(fd)
 	}
+}
+
+// HandOverLXC gives the agent on the LXC socket path the seccomp listener l
+// of a process in the container st (State.ID its name, Pid its init),
+// whose 32-bit uname says machine. The agent keeps its own copy: the
+// caller closes l.
+func HandOverLXC(path string, st specs.ContainerProcessState, machine string, l *os.File) error {
+	st.Version = specs.Version
+	st.Fds = []string{"seccompFd"}
+	st.Metadata = machine
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if len(data) > lxcBuf {
+		return fmt.Errorf("container %s: a state of %d bytes, more than the agent reads", st.State.ID, len(data))
+	}
+	conn, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		return fmt.Errorf("seccomp agent's LXC socket: %w", err)
+	}
+	defer conn.Close()
+	if _, _, err := conn.WriteMsgUnix(data, unix.UnixRights(int(l.Fd())), nil); err != nil {
+		return fmt.Errorf("seccomp agent's LXC socket %s: handing over the listener: %w", path, err)
+	}
+	return nil
 }

@@ -7,10 +7,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/armhf-shim/armhf-shim/uname/notify"
@@ -162,6 +164,49 @@ func TestServeLXCConn(t *testing.T) {
 		unix.Close(fd)
 	}
 	unix.Close(monitor)
+	if n := countFDs(t); n != before {
+		t.Errorf("%d descriptors open after, %d before", n, before)
+	}
+}
+
+// A hand-over (armhf-lxc exec's listener, HandOverLXC) on the LXC socket is
+// served as a runc container's listener, with the machine it names: here one
+// the agent refuses, which it logs with the container's name. No
+// descriptor is left behind.
+func TestHandOverLXC(t *testing.T) {
+	abi, _ := notify.CompatABI("amd64")
+	logs := make(chan string, 16)
+	a := &Agent{ABI: abi, Machine: "armv6l", Logf: func(format string, args ...any) { logs <- fmt.Sprintf(format, args...) }}
+	before := countFDs(t)
+	sock := filepath.Join(t.TempDir(), "lxc.sock")
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- a.ServeLXC(ln) }()
+
+	notListener := os.NewFile(uintptr(pipeFD(t)), "pipe")
+	st := specs.ContainerProcessState{State: specs.State{ID: "c1", Pid: os.Getpid()}, Pid: os.Getpid()}
+	if err := HandOverLXC(sock, st, "arm v7", notListener); err != nil {
+		t.Fatal(err)
+	}
+	notListener.Close()
+	select {
+	case msg := <-logs:
+		if want := fmt.Sprintf("container c1 (pid %d): ", os.Getpid()); !strings.HasPrefix(msg, want) || !strings.Contains(msg, `"arm v7"`) {
+			t.Errorf("log %q, want one starting %q", msg, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hand-over was not served")
+	}
+	if err := HandOverLXC(filepath.Join(t.TempDir(), "none.sock"), st, "armv7l", os.Stdin); err == nil || !strings.Contains(err.Error(), "seccomp agent's LXC socket") {
+		t.Errorf("no agent: err = %v", err)
+	}
+	ln.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 	if n := countFDs(t); n != before {
 		t.Errorf("%d descriptors open after, %d before", n, before)
 	}
