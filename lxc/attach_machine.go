@@ -28,12 +28,15 @@ struct machine_exec {
 static int report(int sock, int32_t err, int32_t nnp, int fd) {
 	int32_t msg[2] = {err, nnp};
 	struct iovec iov = {.iov_base = msg, .iov_len = sizeof(msg)};
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	if (fd >= 0) {
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
 		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
@@ -65,7 +68,15 @@ static int machine_exec(void *payload) {
 	if (sent < 0)
 		return 126;
 	execvp(p->argv[0], p->argv);
-	return errno == ENOENT ? 127 : 126;
+	// The exit codes of liblxc's lxc_attach_run_command.
+	switch (errno) {
+	case EACCES:
+	case ENOEXEC:
+		return 126;
+	case ENOENT:
+		return 127;
+	}
+	return 255;
 }
 
 // attach_machine is go-lxc's RunCommandNoWait without LXC_ATTACH_LSM_EXEC,
@@ -177,8 +188,11 @@ func (m *Manager) attachMachine(name string, st *State, initPid int, argv, env [
 	}
 	l, nnp, err := recvMachine(ours)
 	if err != nil {
+		// It exits without running the command, unless the listener
+		// was lost here after it was sent (no descriptor left).
+		unix.Kill(int(pid), unix.SIGKILL)
 		var ws unix.WaitStatus
-		unix.Wait4(int(pid), &ws, 0, nil) // it exits without running the command
+		unix.Wait4(int(pid), &ws, 0, nil)
 		return -1, fmt.Errorf("--machine %s: %w; the command did not run", st.Machine, err)
 	}
 	defer l.Close()
@@ -187,7 +201,7 @@ func (m *Manager) attachMachine(name string, st *State, initPid int, argv, env [
 	}
 	cs := specs.ContainerProcessState{Pid: initPid, State: specs.State{ID: name, Pid: initPid, Status: specs.StateRunning}}
 	if err := agent.HandOverLXC(st.SeccompAgent, cs, st.Machine, l); err != nil {
-		m.logf("warning: %v: the command's 32-bit uname fails with ENOSYS (start armhf-shim seccomp-agent)", err)
+		m.logf("warning: %v: the command's 32-bit uname fails with ENOSYS (start armhf-shim seccomp-agent, then exec again)", err)
 	}
 	return int(pid), nil
 }
@@ -197,7 +211,7 @@ func (m *Manager) attachMachine(name string, st *State, initPid int, argv, env [
 func recvMachine(sock *os.File) (*os.File, bool, error) {
 	buf := make([]byte, 8)
 	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, err := recvmsg(int(sock.Fd()), buf, oob)
+	n, oobn, flags, err := recvmsg(int(sock.Fd()), buf, oob)
 	if err != nil {
 		return nil, false, fmt.Errorf("receiving the uname filter's listener: %w", err)
 	}
@@ -215,21 +229,25 @@ func recvMachine(sock *os.File) (*os.File, bool, error) {
 	}
 	errno := unix.Errno(int32(binary.NativeEndian.Uint32(buf[0:4])))
 	nnp := binary.NativeEndian.Uint32(buf[4:8]) != 0
-	if errno != 0 || len(fds) != 1 {
+	if errno != 0 || len(fds) != 1 || flags&unix.MSG_CTRUNC != 0 {
 		closeAll(fds)
-		if errno == unix.EBUSY {
-			return nil, nnp, notify.ErrListenerExists
-		}
+	}
+	switch {
+	case errno == unix.EBUSY:
+		return nil, nnp, notify.ErrListenerExists
+	case errno != 0:
 		return nil, nnp, fmt.Errorf("seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER) in the container: %w", errno)
+	case len(fds) != 1 || flags&unix.MSG_CTRUNC != 0:
+		return nil, nnp, fmt.Errorf("receiving the uname filter's listener: %d descriptor(s) arrived (out of descriptors?)", len(fds))
 	}
 	return os.NewFile(uintptr(fds[0]), "seccomp-listener"), nnp, nil
 }
 
-func recvmsg(fd int, buf, oob []byte) (int, int, error) {
+func recvmsg(fd int, buf, oob []byte) (n, oobn, flags int, err error) {
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, flags, _, err = unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err != unix.EINTR {
-			return n, oobn, err
+			return n, oobn, flags, err
 		}
 	}
 }

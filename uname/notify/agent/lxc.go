@@ -98,14 +98,15 @@ func LXCReply(msg []byte, r *LXCRequest, resp notify.Resp) []byte {
 
 // ServeLXC accepts liblxc monitors on ln (a SOCK_SEQPACKET socket) until
 // it is closed, and returns nil then. Each monitor — one per running
-// container — is served on a goroutine of its own, at most Max at once.
+// container — and each hand-over is served on a goroutine of its own, at
+// most Max at once.
 func (a *Agent) ServeLXC(ln *net.UnixListener) error {
 	n := max(a.Max, 1)
 	slots := make(chan struct{}, n)
 	return a.acceptEach(ln, slots, func(conn *net.UnixConn) {
 		defer func() { <-slots }()
 		a.serveLXCConn(conn)
-	}, fmt.Sprintf("LXC: %d containers served already (the maximum): connection refused; liblxc answers their uname with ENOSYS", n))
+	}, fmt.Sprintf("LXC: %d containers and exec'd commands served already (the maximum): connection refused; their uname fails with ENOSYS", n))
 }
 
 // serveLXCConn answers one monitor's notifications until it hangs up, or
