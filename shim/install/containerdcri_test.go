@@ -223,3 +223,32 @@ func TestContainerdCRIUninstallKeepsUserKey(t *testing.T) {
 		t.Errorf("uninstall changed more than install's runc: %v\n%s", err, back)
 	}
 }
+
+// Runtime names and plugin IDs are map keys in containerd's config,
+// matched exactly (struct fields such as BinaryName are matched without
+// case): a user's runtime "ARMHF" is another handler than armhf-shim's
+// "armhf", kept as it is.
+func TestContainerdCRIOtherCase(t *testing.T) {
+	in := "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n" +
+		"[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.ARMHF]\n  runtime_type = \"io.containerd.runc.v2\"\n" +
+		"  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.ARMHF.options]\n    BinaryName = \"/opt/my/runc\"\n"
+	rec := &record{}
+	got, err := criInstall(t, in, rec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m mainConfig
+	if err := toml.Unmarshal([]byte(got), &m); err != nil {
+		t.Fatal(err)
+	}
+	if h := handlerNames(m); !strings.Contains(h, `"armhf"`) || !strings.Contains(h, `"ARMHF"`) {
+		t.Errorf("handlers %s\n%s", h, got)
+	}
+	if !strings.Contains(got, "BinaryName = \"/opt/my/runc\"") || !strings.Contains(got, "BinaryName = \""+criBinary+"\"") {
+		t.Errorf("got:\n%s", got)
+	}
+	back, notes, err := ContainerdCRIUninstall([]byte(got), rec)
+	if err != nil || string(back) != in || len(notes) > 0 {
+		t.Errorf("uninstall: %v %q\n%q\nwant\n%q", err, notes, back, in)
+	}
+}

@@ -251,8 +251,8 @@ func tomlSame(a, b []byte, paths ...[]string) error {
 		mb = map[string]any{}
 	}
 	for _, p := range paths {
-		deletePath(ma, p)
-		deletePath(mb, p)
+		deletePath(ma, "", p)
+		deletePath(mb, "", p)
 	}
 	if !reflect.DeepEqual(ma, mb) {
 		return fmt.Errorf("the edit changed more than %v", paths)
@@ -260,10 +260,11 @@ func tomlSame(a, b []byte, paths ...[]string) error {
 	return nil
 }
 
-// deletePath removes path from m, and the tables it leaves empty.
-func deletePath(m map[string]any, path []string) {
+// deletePath removes path from m, the table named parent, and the tables
+// it leaves empty.
+func deletePath(m map[string]any, parent string, path []string) {
 	for k, v := range m {
-		if !strings.EqualFold(k, path[0]) {
+		if !sameKey(parent, k, path[0]) {
 			continue
 		}
 		if len(path) == 1 {
@@ -271,7 +272,7 @@ func deletePath(m map[string]any, path []string) {
 			continue
 		}
 		if sub, ok := v.(map[string]any); ok {
-			deletePath(sub, path[1:])
+			deletePath(sub, k, path[1:])
 			if len(sub) == 0 {
 				delete(m, k)
 			}

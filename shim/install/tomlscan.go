@@ -338,17 +338,33 @@ func (d *tomlDoc) basicString(i int) int {
 	return 0
 }
 
-// samePath compares key paths as go-toml matches them to struct fields.
+// samePath compares key paths as containerd and buildkitd decode them
+// (see sameKey).
 func samePath(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if !strings.EqualFold(a[i], b[i]) {
+		parent := ""
+		if i > 0 {
+			parent = a[i-1]
+		}
+		if !sameKey(parent, a[i], b[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameKey compares the keys a and b of the table named parent: go-toml
+// matches struct fields without case, but map keys exactly — in
+// containerd's config the plugin IDs under plugins and the runtime names
+// under runtimes, where "ARMHF" is another handler than "armhf".
+func sameKey(parent, a, b string) bool {
+	if strings.EqualFold(parent, "plugins") || strings.EqualFold(parent, "runtimes") {
+		return a == b
+	}
+	return strings.EqualFold(a, b)
 }
 
 func hasPrefixPath(p, prefix []string) bool {
