@@ -17,13 +17,32 @@ type Daemon struct {
 	// OtherMountNS: it runs in another mount namespace (a container, a
 	// 32-bit dockerd): its paths are not this host's.
 	OtherMountNS bool
+	// OtherRoot: it runs in another root than setup's (install.InRoot: an
+	// armhf-lxc container's dockerd, a chroot's daemon): it reads that
+	// root's files, not the ones setup edits.
+	OtherRoot bool
 }
+
+// elsewhere: the daemon runs in another root or mount namespace, on files
+// that are not the ones setup edits.
+func (p Daemon) elsewhere() bool { return p.OtherMountNS || p.OtherRoot }
 
 // Engine is one engine on this host: its binary on PATH and its running
 // daemons.
 type Engine struct {
 	Binary  string // on PATH, "" if none
 	Running []Daemon
+}
+
+// runsHere: one of e's daemons runs in setup's root and mount namespace
+// (one elsewhere leaves an engine installed here "not running").
+func (e Engine) runsHere() bool {
+	for _, p := range e.Running {
+		if !p.elsewhere() {
+			return true
+		}
+	}
+	return false
 }
 
 // Builder is a buildx builder instance.
@@ -123,10 +142,11 @@ func dockerManaged(p Daemon) bool {
 //     config each running daemon reads (a restart);
 //   - podman: the hook and the runtime drop-in (podman reads both on
 //     every run: nothing to apply);
-//   - an engine installed but not running: its target at the default
-//     path, applied when it starts;
+//   - an engine installed but not running here (its daemons, if any,
+//     elsewhere): its target at the default path, applied when it starts;
 //   - buildx builders that run their own buildkitd in a container, and
-//     daemons in other mount namespaces: a note, nothing installed.
+//     daemons in another root or mount namespace: a note, nothing
+//     installed.
 func Detect(f Facts) Detection {
 	var d Detection
 	seen := map[string]bool{}
@@ -139,8 +159,8 @@ func Detect(f Facts) Detection {
 	hostDaemons := func(name string, e Engine, skip func(Daemon) string) []Daemon {
 		var out []Daemon
 		for _, p := range e.Running {
-			if p.OtherMountNS {
-				d.Notes = append(d.Notes, fmt.Sprintf("%s pid %d runs in another mount namespace (a container, a 32-bit dockerd): set it up from inside, not from the host", name, p.Pid))
+			if p.elsewhere() {
+				d.Notes = append(d.Notes, fmt.Sprintf("%s pid %d runs in another root or mount namespace (a container, a 32-bit dockerd): set it up from inside, not from the host", name, p.Pid))
 				continue
 			}
 			if skip != nil {
@@ -172,7 +192,7 @@ func Detect(f Facts) Detection {
 				"start it with %s first in PATH (armhf-shim install buildkit --link-dir, docs/runtime.md)", p.Pid, install.DefaultBuildkitLinkDir))
 		}
 	}
-	if len(f.Dockerd.Running) == 0 && f.Dockerd.Binary != "" {
+	if !f.Dockerd.runsHere() && f.Dockerd.Binary != "" {
 		add(Step{Target: "docker", Why: "dockerd is installed (" + f.Dockerd.Binary + "), not running: it reads the change when it starts"})
 		if f.Systemd {
 			add(Step{Target: "buildkit", Apply: Apply{DaemonReload: true}, Why: "docker build through dockerd's embedded BuildKit, when docker.service starts"})
@@ -190,7 +210,7 @@ func Detect(f Facts) Detection {
 		add(Step{Target: "containerd", Config: p.Config, Containerd: p.Binary, Apply: restart("containerd", p),
 			Why: fmt.Sprintf("containerd (pid %d) reads %s; Kubernetes and nerdctl use its runtime handler", p.Pid, p.Config)})
 	}
-	if len(f.Containerd.Running) == 0 && f.Containerd.Binary != "" {
+	if !f.Containerd.runsHere() && f.Containerd.Binary != "" {
 		add(Step{Target: "containerd", Containerd: f.Containerd.Binary, Why: "containerd is installed, not running: it reads the change when it starts"})
 	}
 
@@ -206,7 +226,7 @@ func Detect(f Facts) Detection {
 	for _, p := range hostDaemons("buildkitd", f.Buildkitd, nil) {
 		add(Step{Target: "buildkitd", Config: p.Config, Apply: restart("buildkitd", p), Why: fmt.Sprintf("buildkitd (pid %d) reads %s", p.Pid, p.Config)})
 	}
-	if len(f.Buildkitd.Running) == 0 && f.Buildkitd.Binary != "" {
+	if !f.Buildkitd.runsHere() && f.Buildkitd.Binary != "" {
 		add(Step{Target: "buildkitd", Why: "buildkitd is installed, not running: it reads the change when it starts"})
 	}
 

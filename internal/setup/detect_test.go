@@ -59,7 +59,17 @@ func TestDetect(t *testing.T) {
 		{
 			name:  "a daemon in another mount namespace is not set up from here",
 			f:     Facts{Dockerd: Engine{Running: []Daemon{{Pid: 30, Config: "/etc/docker/daemon.json", OtherMountNS: true}}}},
-			notes: []string{"dockerd pid 30 runs in another mount namespace"},
+			notes: []string{"dockerd pid 30 runs in another root or mount namespace"},
+		},
+		{
+			name: "engines installed here, their daemons in another root (a container's): a note each, and the installed engines' steps",
+			f: Facts{Systemd: true,
+				Dockerd:    Engine{Binary: "/usr/bin/dockerd", Running: []Daemon{{Pid: 31, Config: "/etc/docker/daemon.json", OtherRoot: true}}},
+				Containerd: Engine{Binary: "/usr/bin/containerd", Running: []Daemon{{Pid: 32, Config: "/etc/containerd/config.toml", OtherRoot: true, OtherMountNS: true}}},
+				Crio:       Engine{Binary: "/usr/bin/crio", Running: []Daemon{{Pid: 33, OtherRoot: true}}},
+				Buildkitd:  Engine{Binary: "/usr/bin/buildkitd", Running: []Daemon{{Pid: 34, Config: "/etc/buildkit/buildkitd.toml", OtherMountNS: true}}}},
+			steps: []string{"docker  none  0", "buildkit  none+daemon-reload  0", "containerd  none  0", "crio  none  0", "buildkitd  none  0"},
+			notes: []string{"dockerd pid 31 runs in another root", "containerd pid 32 runs in another root", "crio pid 33 runs in another root", "buildkitd pid 34 runs in another root"},
 		},
 		{
 			name:  "podman: hook and runtime drop-in, nothing to apply",

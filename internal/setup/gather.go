@@ -42,10 +42,8 @@ func Gather(o GatherOptions) Facts {
 	f.Podman = look("podman")
 
 	myNS, _ := os.Readlink(filepath.Join(o.Proc, "self", "ns", "mnt"))
-	for _, d := range install.RunningDockerds(o.Proc, "") {
-		f.Dockerd.Running = append(f.Dockerd.Running, Daemon{Pid: d.Pid, Config: d.ConfigFile, Unit: d.Unit,
-			OtherMountNS: otherNS(o.Proc, d.Pid, myNS)})
-	}
+	// dockerd's daemon.json as install and doctor take it from its arguments.
+	f.Dockerd.Running = daemons(o.Proc, "dockerd", myNS, func(_ string, argv []string) string { return install.DockerdConfigArg(argv) })
 	f.Containerd.Running = daemons(o.Proc, "containerd", myNS, configFlag(install.DefaultContainerd, "--config", "-c"))
 	f.Crio.Running = daemons(o.Proc, "crio", myNS, configFlag("", "--config", "-c"))
 	// doctor judges the buildkitd route by the same file (its --config,
@@ -81,7 +79,9 @@ func configFlag(def string, flags ...string) func(dir string, argv []string) str
 
 // daemons lists the processes named name (not children of one of the
 // same name, between fork and exec), with the config file configOf finds
-// for the process of /proc dir run with argv.
+// for the process of /proc dir run with argv. Those in another root or
+// mount namespace are listed too, marked, so that Detect can say it saw
+// them and does not set them up, rather than pass over them in silence.
 func daemons(proc, name, myNS string, configOf func(dir string, argv []string) string) []Daemon {
 	ents, _ := os.ReadDir(proc)
 	var out []Daemon
@@ -107,7 +107,7 @@ func daemons(proc, name, myNS string, configOf func(dir string, argv []string) s
 		cg, _ := os.ReadFile(filepath.Join(dir, "cgroup"))
 		exe, _ := os.Readlink(filepath.Join(dir, "exe"))
 		out = append(out, Daemon{Pid: pid, Config: absConfig(cwd, configOf(dir, argv)), Unit: install.ServiceUnit(cg), Binary: exe, Parent: parent,
-			OtherMountNS: otherNS(proc, pid, myNS)})
+			OtherMountNS: otherNS(proc, pid, myNS), OtherRoot: !install.InRoot(proc, "", pid)})
 	}
 	return out
 }

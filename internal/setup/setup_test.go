@@ -109,7 +109,7 @@ func TestSetupRealDockerd(t *testing.T) {
 				mine = append(mine, p)
 			}
 		}
-		if len(mine) != 1 || mine[0].Config != cfg || mine[0].OtherMountNS {
+		if len(mine) != 1 || mine[0].Config != cfg || mine[0].elsewhere() {
 			t.Fatalf("gathered dockerds %+v: want pid %d reading %s", f.Dockerd.Running, d.Pid, cfg)
 		}
 		return Facts{Dockerd: Engine{Running: mine}}

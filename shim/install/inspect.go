@@ -53,6 +53,11 @@ func RunningContainerds(procRoot, root string) []RunningDaemon {
 // between fork and exec, and docker's own containerd from a host's.
 func ParentComm(procRoot, dir string) string { return parentComm(procRoot, dir) }
 
+// DockerdConfigArg is the daemon.json a dockerd run with argv (argv[0]
+// first) reads, as install and doctor take it: its --config-file, else
+// DefaultDockerConfig.
+func DockerdConfigArg(argv []string) string { return configFileArg(argv) }
+
 // ServiceUnit is the systemd service of a process from its
 // /proc/<pid>/cgroup ("" if none).
 func ServiceUnit(cgroup []byte) string { return serviceUnit(cgroup) }
