@@ -1,7 +1,6 @@
 package systemd
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"os/exec"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"github.com/armhf-shim/armhf-shim/test/internal/testbed"
 	"github.com/armhf-shim/armhf-shim/test/vm"
 )
 
@@ -33,15 +33,15 @@ func TestSystemd(t *testing.T) {
 	step := time.Now()
 	payload := t.TempDir()
 	buildPackage(t, repo, payload)
-	copyFile(t, testenv.Engine(t, "buildkitd"), filepath.Join(payload, "buildkitd"), 0o755)
-	copyFile(t, testenv.Engine(t, "buildctl"), filepath.Join(payload, "buildctl"), 0o755)
+	testbed.CopyFile(t, testenv.Engine(t, "buildkitd"), filepath.Join(payload, "buildkitd"), 0o755)
+	testbed.CopyFile(t, testenv.Engine(t, "buildctl"), filepath.Join(payload, "buildctl"), 0o755)
 	rootfs := testenv.BusyboxRootfs(t, "i386")
-	copyFile(t, filepath.Join(rootfs, "bin", "busybox"), filepath.Join(payload, "busybox-i386"), 0o755)
+	testbed.CopyFile(t, filepath.Join(rootfs, "bin", "busybox"), filepath.Join(payload, "busybox-i386"), 0o755)
 	os.MkdirAll(filepath.Join(payload, "images"), 0o755)
 	writeFile(t, filepath.Join(payload, "images", "i386.tar"), testenv.DockerArchive(t, rootfs, "bed/busybox:386", "386", "sh"))
-	copyTree(t, filepath.Join(repo, "test", "systemd", "bed"), payload)
+	testbed.CopyTree(t, filepath.Join(repo, "test", "systemd", "bed"), payload)
 	// The case runner's protocol printer, shared with the arm64 bed's /init.
-	copyFile(t, filepath.Join(repo, "scripts", "vm", "runcase.sh"), filepath.Join(payload, "runcase.sh"), 0o644)
+	testbed.CopyFile(t, filepath.Join(repo, "scripts", "vm", "runcase.sh"), filepath.Join(payload, "runcase.sh"), 0o644)
 	payloadImg := filepath.Join(t.TempDir(), "payload.img")
 	if out, err := exec.Command("mke2fs", "-q", "-t", "ext4", "-E", "root_owner=0:0", "-L", "bed", "-d", payload, payloadImg, "512M").CombinedOutput(); err != nil {
 		t.Fatalf("mke2fs -d %s: %v: %s", payload, err, out)
@@ -108,13 +108,7 @@ func diskImage(t *testing.T, repo, cache string) map[string]string {
 		}
 		t.Fatalf("scripts/systemd/disk.sh: %v: %s", err, stderr.String())
 	}
-	m := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			m[k] = v
-		}
-	}
+	m := testbed.KeyValues(string(out))
 	for _, k := range []string{"DISK", "KERNEL", "INITRD"} {
 		if m[k] == "" {
 			t.Fatalf("scripts/systemd/disk.sh printed no %s: %s", k, out)
@@ -136,32 +130,13 @@ func buildPackage(t *testing.T, repo, dir string) {
 	if len(debs) != 1 {
 		t.Fatalf("make package made %v, want one armhf-shim_*_amd64.deb", debs)
 	}
-	copyFile(t, debs[0], filepath.Join(dir, filepath.Base(debs[0])), 0o644)
-}
-
-func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, mode); err != nil {
-		t.Fatal(err)
-	}
+	testbed.CopyFile(t, debs[0], filepath.Join(dir, filepath.Base(debs[0])), 0o644)
 }
 
 func writeFile(t *testing.T, p string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// copyTree copies src's files into dst, keeping the layout.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	if out, err := exec.Command("cp", "-r", src+"/.", dst).CombinedOutput(); err != nil {
-		t.Fatalf("cp -r %s %s: %v: %s", src, dst, err, out)
 	}
 }
 

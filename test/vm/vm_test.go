@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
+	"github.com/armhf-shim/armhf-shim/test/internal/testbed"
 	"golang.org/x/sys/unix"
 )
 
@@ -92,7 +93,7 @@ func TestARM64VM(t *testing.T) {
 		if ee, ok := assetsErr.(*exec.ExitError); ok {
 			assetsCode = ee.ExitCode()
 		}
-		assets = keyValues(string(assetsOut))
+		assets = testbed.KeyValues(string(assetsOut))
 		assetsOut = append(assetsOut, stderr.Bytes()...)
 		t.Logf("assets ready in %v", time.Since(start).Round(time.Millisecond))
 		if assetsErr != nil {
@@ -104,7 +105,7 @@ func TestARM64VM(t *testing.T) {
 		cmd = exec.Command("bash", filepath.Join(root, "scripts/vm/disk.sh"), cache, assets["KERNEL_PACKAGE"])
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
-		for k, v := range keyValues(string(out)) {
+		for k, v := range testbed.KeyValues(string(out)) {
 			assets[k] = v
 		}
 		assetsOut = append(append(assetsOut, out...), stderr.Bytes()...)
@@ -391,9 +392,7 @@ func stageInitrd(t *testing.T, root string, arts []*artifact, base []string, out
 	stage := filepath.Join(t.TempDir(), "run")
 	put := func(src, dst string, mode os.FileMode) {
 		t.Helper()
-		if err := copyFile(src, filepath.Join(stage, dst), mode); err != nil {
-			t.Fatal(err)
-		}
+		testbed.CopyFile(t, src, filepath.Join(stage, dst), mode)
 	}
 	put(filepath.Join(root, "scripts/vm/init.sh"), "init", 0o755)
 	put(filepath.Join(root, "scripts/vm/runcase.sh"), "runcase.sh", 0o644)
@@ -425,9 +424,10 @@ func stageInitrd(t *testing.T, root string, arts []*artifact, base []string, out
 		copies[filepath.Join(root, pkg, "testdata")] = filepath.Join("src", pkg, "testdata")
 	}
 	for src, dst := range copies {
-		if err := copyTree(src, filepath.Join(stage, dst)); err != nil {
-			t.Fatal(err)
+		if _, err := os.Stat(src); os.IsNotExist(err) {
+			continue // a package without testdata
 		}
+		testbed.CopyTree(t, src, filepath.Join(stage, dst))
 	}
 	run := filepath.Join(filepath.Dir(stage), "run.cpio.gz")
 	if b, err := exec.Command("bash", filepath.Join(root, "scripts/vm/mkcpio.sh"), stage, run).CombinedOutput(); err != nil {
@@ -454,43 +454,6 @@ func stageInitrd(t *testing.T, root string, arts []*artifact, base []string, out
 		t.Fatal(err)
 	}
 	return names
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, mode)
-}
-
-// copyTree copies the regular files and directories under src (if it
-// exists) to dst.
-func copyTree(src, dst string) error {
-	if _, err := os.Stat(src); os.IsNotExist(err) {
-		return nil
-	}
-	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case d.Type().IsRegular():
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			return copyFile(p, target, info.Mode().Perm())
-		}
-		return nil
-	})
 }
 
 // markerWatch notes when the serial console shows /init starting and
@@ -548,16 +511,6 @@ func (w *markerWatch) times() (start, done time.Time) {
 }
 
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
-
-func keyValues(s string) map[string]string {
-	m := map[string]string{}
-	for _, line := range strings.Split(s, "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
-}
 
 func envInt(t *testing.T, name string, def int) int {
 	s := os.Getenv(name)
