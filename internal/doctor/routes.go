@@ -85,7 +85,7 @@ func shimNames(rs []Runtime) []string {
 
 func (d Dockerd) reload() string { return install.DockerdReload(d.Unit, d.Pid) }
 
-func (d Dockerd) restart() string { return install.DockerdRestart(d.Unit, d.Pid) }
+func (d Dockerd) restart() string { return install.Restart("dockerd", d.Unit, d.Pid) }
 
 // JudgeDocker judges the runtime wrapper registered with dockerd: installed
 // when daemon.json registers armhf-shim's binary, active when a running
@@ -216,8 +216,8 @@ type Containerd struct {
 	Unit       string // its systemd service, "" when none (or systemd does not run the host)
 }
 
-// restart says how to restart this containerd (install.ContainerdRestart).
-func (d Containerd) restart() string { return install.ContainerdRestart(d.Unit, d.Pid) }
+// restart says how to restart this containerd (install.Restart).
+func (d Containerd) restart() string { return install.Restart("containerd", d.Unit, d.Pid) }
 
 // ContainerdFacts are install containerd's drop-in and the containerds
 // reading its config.toml.

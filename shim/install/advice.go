@@ -58,9 +58,9 @@ func applyHints(path string, readers []dockerDaemon, c dockerChange) []string {
 	for _, d := range readers {
 		switch {
 		case c.restart && d.Unit != "":
-			out = append(out, fmt.Sprintf("%s   # %s", DockerdRestart(d.Unit, d.Pid), why))
+			out = append(out, fmt.Sprintf("%s   # %s", Restart("dockerd", d.Unit, d.Pid), why))
 		case c.restart:
-			out = append(out, fmt.Sprintf("%s (stop it, start it with the same arguments): %s", DockerdRestart(d.Unit, d.Pid), why))
+			out = append(out, fmt.Sprintf("%s: %s", Restart("dockerd", d.Unit, d.Pid), why))
 		case d.Unit != "":
 			out = append(out, fmt.Sprintf("%s   # dockerd re-reads runtimes on SIGHUP", DockerdReload(d.Unit, d.Pid)))
 		default:
@@ -80,13 +80,15 @@ func DockerdReload(unit string, pid int) string {
 	return fmt.Sprintf("kill -HUP %d", pid)
 }
 
-// DockerdRestart is DockerdReload for what dockerd applies only when it
-// starts.
-func DockerdRestart(unit string, pid int) string {
+// Restart is how to restart the daemon (dockerd, containerd) of systemd
+// service unit ("" when none) and pid, for what it reads only at start:
+// its service, else by hand (no systemctl can restart a daemon that is not
+// a service). install's advice and doctor's fixes say it alike.
+func Restart(daemon, unit string, pid int) string {
 	if unit != "" {
 		return "systemctl restart " + strings.TrimSuffix(unit, ".service")
 	}
-	return fmt.Sprintf("restart the dockerd with pid %d", pid)
+	return fmt.Sprintf("restart the %s with pid %d (stop it, start it with the same arguments)", daemon, pid)
 }
 
 // runNote says how to run containers through the runtime (as the default
@@ -271,17 +273,6 @@ func scanContainerds(procRoot, root string) []daemonProc {
 	return scanDaemons(procRoot, root, "containerd", containerdConfigArg)
 }
 
-// ContainerdRestart is how to restart the containerd of systemd service
-// unit ("" when none) and pid, which reads its configuration only at
-// start: its service, else by hand (no systemctl can restart a containerd
-// that is not a service). install's advice and doctor's fix say it alike.
-func ContainerdRestart(unit string, pid int) string {
-	if unit != "" {
-		return "systemctl restart " + strings.TrimSuffix(unit, ".service")
-	}
-	return fmt.Sprintf("restart the containerd with pid %d (stop it, start it with the same arguments)", pid)
-}
-
 // containerdConfigArg is containerd's --config (default DefaultContainerd);
 // of a repeated one the last, as containerd's flag parsing takes it.
 func containerdConfigArg(args []string) string {
@@ -313,9 +304,9 @@ func containerdApply(o Options, config string) []string {
 			continue
 		}
 		if d.Unit != "" {
-			out = append(out, fmt.Sprintf("%s   # %s", ContainerdRestart(d.Unit, d.Pid), why))
+			out = append(out, fmt.Sprintf("%s   # %s", Restart("containerd", d.Unit, d.Pid), why))
 		} else {
-			out = append(out, fmt.Sprintf("%s: %s", ContainerdRestart(d.Unit, d.Pid), why))
+			out = append(out, fmt.Sprintf("%s: %s", Restart("containerd", d.Unit, d.Pid), why))
 		}
 	}
 	if len(out) == 0 {
