@@ -221,40 +221,67 @@ func writeAt(dir int, name string, text []byte) error {
 // (a hard link to the shared file) and returns that path; [Dir.Remove]
 // removes it when the container is deleted.
 func (d Dir) WriteCPUInfo(id, cpus string) (string, error) {
+	p, _, err := d.CreateCPUInfo(id, cpus)
+	return p, err
+}
+
+// CreateCPUInfo is [Dir.WriteCPUInfo] that also reports whether it made
+// container id's directory (rather than finding one there), so that a
+// caller whose container then fails to be created removes only what it
+// made, never the state of another container with the same id.
+func (d Dir) CreateCPUInfo(id, cpus string) (path string, created bool, err error) {
 	dst, err := d.CPUInfoPath(id)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	cache, err := d.SharedCPUInfo(cpus)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	cacheDir, err := d.subdir("cache", false)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer unix.Close(cacheDir)
 	containers, err := d.subdir("containers", true)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer unix.Close(containers)
 	// Usually a mkdir(2) and a link(2): a new container's directory; a
 	// leftover of an earlier container with the same id (a symlink
 	// included) is replaced.
-	cd, err := openDirAt(containers, id, true)
+	mkErr := unix.Mkdirat(containers, id, 0o755)
+	if mkErr != nil && mkErr != unix.EEXIST {
+		return "", false, stateRootError(filepath.Dir(dst), mkErr)
+	}
+	created = mkErr == nil
+	cd, err := openDirAt(containers, id, false)
 	if err == errSymlink || err == unix.ENOTDIR {
 		if err := removeAt(containers, id); err != nil {
-			return "", stateRootError("removing "+filepath.Dir(dst), err)
+			return "", false, stateRootError("removing "+filepath.Dir(dst), err)
 		}
+		created = true
 		cd, err = openDirAt(containers, id, true)
 	}
 	if err != nil {
-		return "", stateRootError(filepath.Dir(dst), err)
+		if created {
+			unix.Unlinkat(containers, id, unix.AT_REMOVEDIR)
+		}
+		return "", false, stateRootError(filepath.Dir(dst), err)
 	}
-	defer unix.Close(cd)
+	path, err = linkCPUInfo(cd, cacheDir, cache, dst)
+	unix.Close(cd)
+	if err != nil && created {
+		removeAt(containers, id)
+	}
+	return path, created && err == nil, err
+}
+
+// linkCPUInfo puts the cached cpuinfo file into the container directory cd.
+func linkCPUInfo(cd, cacheDir int, cache, dst string) (string, error) {
 	cacheName := filepath.Base(cache)
-	err = unix.Linkat(cacheDir, cacheName, cd, CPUInfoName, 0)
+	err := unix.Linkat(cacheDir, cacheName, cd, CPUInfoName, 0)
 	if err == unix.EEXIST {
 		if err := unix.Unlinkat(cd, CPUInfoName, 0); err != nil && err != unix.ENOENT {
 			return "", stateRootError("removing "+dst, err)

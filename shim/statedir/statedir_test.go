@@ -236,3 +236,30 @@ func TestSymlinksUnderTheStateRoot(t *testing.T) {
 		intact(sub + " -> outside")
 	}
 }
+
+// CreateCPUInfo says whether it made the container's directory: the
+// wrapper removes it after a failed create only then.
+func TestCreateCPUInfoCreated(t *testing.T) {
+	d := Dir{Root: t.TempDir()}
+	if _, created, err := d.CreateCPUInfo("c1", "0"); err != nil || !created {
+		t.Fatalf("first CreateCPUInfo: created %v, %v", created, err)
+	}
+	if _, created, err := d.CreateCPUInfo("c1", "0"); err != nil || created {
+		t.Errorf("CreateCPUInfo over c1's own directory: created %v, %v", created, err)
+	}
+	// A leftover that is not a directory is replaced: made anew.
+	os.Symlink("/tmp", filepath.Join(d.Root, "containers", "c2"))
+	if _, created, err := d.CreateCPUInfo("c2", "0"); err != nil || !created {
+		t.Errorf("CreateCPUInfo over a symlink: created %v, %v", created, err)
+	}
+	// A failure after the mkdir takes the directory back.
+	os.Mkdir(filepath.Join(d.Root, "containers", "c3"), 0o755)
+	os.Mkdir(filepath.Join(d.Root, "containers", "c3", CPUInfoName), 0o755)
+	os.WriteFile(filepath.Join(d.Root, "containers", "c3", CPUInfoName, "x"), nil, 0o644)
+	if _, created, err := d.CreateCPUInfo("c3", "0"); err == nil || created {
+		t.Errorf("CreateCPUInfo with a directory at c3/cpuinfo: created %v, %v", created, err)
+	}
+	if _, err := os.Stat(filepath.Join(d.Root, "containers", "c3")); err != nil {
+		t.Errorf("a failed CreateCPUInfo removed c3, which it did not make: %v", err)
+	}
+}
