@@ -227,7 +227,7 @@ func createPartsChild(t *testing.T) {
 	dir := statedir.Dir{Root: cfg.StateRoot}
 	var src string
 	if existing.Replace() {
-		if src, err = cpuinfoFile(inv, dir, b.View.Cpus()); err != nil {
+		if src, _, err = cpuinfoFile(inv, dir, b.View.Cpus()); err != nil {
 			fail(err)
 		}
 	}

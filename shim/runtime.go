@@ -4,7 +4,9 @@
 // armhf (on x86_64: i386) container.
 //
 // The model of the runtime wrapper ([RuntimeMain]): it is called exactly
-// like runc and ends by exec'ing the real runtime with the same argv. For
+// like runc and ends by exec'ing the real runtime with the same argv (or,
+// for a create that made state for its container, running it as a child
+// to remove that state if the create fails: undo.go). For
 // `create` and `run` it reads the bundle's config.json, decides per
 // container (package detect), and for a 32-bit container writes the
 // modified spec back atomically (packages modify, spec) and execs the
@@ -26,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
@@ -50,6 +53,25 @@ type Plan struct {
 	Argv    []string // argv[0] and the original arguments (minus armhf-shim's flags)
 	Env     []string
 	Linux32 bool // exec in the LINUX32 personality
+	// Undo is the state this create made for its container, to remove if
+	// the runtime fails to create it (nil: nothing to undo, a plain exec).
+	Undo *Undo
+}
+
+// Undo is the state a create or detached run made for a container that
+// the runtime may yet fail to create. Only the runtime's exit says so,
+// and an engine need not call delete for a container whose create
+// failed (podman killed during the create never does), so the wrapper
+// then runs the runtime as its child instead of exec'ing it, and removes
+// the state itself (runUndoing).
+type Undo struct {
+	Dir statedir.Dir
+	ID  string
+	// RuncRoot is runc's --root ("": its default).
+	RuncRoot string
+	// RuncKnew: runc already had a container with this id, so this create
+	// can only fail and the state is this create's alone.
+	RuncKnew bool
 }
 
 // Env is the wrapper's view of its process: injectable for tests.
@@ -110,20 +132,34 @@ func (e Env) canLinux32() error {
 }
 
 // RuntimeMain is the OCI runtime wrapper: args are argv[1:] as runc would
-// receive them. It returns only on failure (the exit code); on success the
-// process has become the real runtime.
+// receive them. It returns the exit code; where it can, the process
+// becomes the real runtime instead (and returns only on failure).
 func RuntimeMain(args []string) int {
 	inv, err := runcargs.Parse(args)
 	if err != nil {
 		return failUnparsed(args, err)
 	}
 	log := runclog.New(inv.Global.Log, inv.Global.LogFormat, inv.Global.Debug)
+	var sigs chan os.Signal
+	if inv.Command == "create" || inv.Command == "run" {
+		// Held from before the container's state is made, so that a
+		// signal meant for the runtime reaches it (runUndoing) and the
+		// state is still removed after it.
+		sigs = make(chan os.Signal, len(forwardedSignals))
+		signal.Notify(sigs, forwardedSignals...)
+	}
 	plan, err := Prepare(inv, ProcessEnv(), log)
+	if plan.Undo == nil && sigs != nil {
+		releaseSignals(sigs)
+	}
 	if err != nil {
 		log.Fatalf("%v", err)
 		return 1
 	}
 	log.Close()
+	if plan.Undo != nil {
+		return runUndoing(plan, sigs, log)
+	}
 	log.Fatalf("%v", execPlan(plan))
 	return 1
 }
@@ -163,7 +199,7 @@ func Prepare(inv *runcargs.Invocation, env Env, log *runclog.Logger) (Plan, erro
 	dir := statedir.Dir{Root: cfg.StateRoot}
 	switch inv.Command {
 	case "create", "run":
-		plan.Linux32, err = prepareCreate(inv, env, cfg, dir, log)
+		plan.Linux32, plan.Undo, err = prepareCreate(inv, env, cfg, dir, log)
 	case "exec":
 		plan.Linux32 = execMarked(inv, log)
 	case "delete":
@@ -246,71 +282,72 @@ func bundleDir(b string) (string, error) {
 
 // prepareCreate decides for a create/run and applies the modifiers to a
 // 32-bit container (cfg: for the configured uname machine). It reports
-// whether to exec in LINUX32.
-func prepareCreate(inv *runcargs.Invocation, env Env, cfg runtimecfg.Config, dir statedir.Dir, log *runclog.Logger) (bool, error) {
+// whether to exec in LINUX32, and the state to undo if the create fails.
+func prepareCreate(inv *runcargs.Invocation, env Env, cfg runtimecfg.Config, dir statedir.Dir, log *runclog.Logger) (bool, *Undo, error) {
 	if len(inv.Unknown) > 0 {
 		log.Warnf("%s: armhf-shim cannot read the flag(s) %s, so the container id and bundle are unknown: "+
 			"container not modified (passed to the real runtime untouched); if the runtime accepts these flags, update armhf-shim",
 			inv.Command, strings.Join(inv.Unknown, " "))
-		return false, nil
+		return false, nil, nil
 	}
 	if !runcargs.ValidID(inv.ContainerID) {
 		// runc rejects it with its own message.
 		log.Debugf("%s: no valid container id (%q): passing through", inv.Command, inv.ContainerID)
-		return false, nil
+		return false, nil, nil
 	}
 	if len(inv.UnknownGlobal) > 0 {
 		log.Debugf("%s: global flags armhf-shim does not know, passed on as they are: %s", inv.Command, strings.Join(inv.UnknownGlobal, " "))
 	}
 	bundle, err := bundleDir(inv.Bundle)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	dec, b, err := detect.ForBundle(bundle, nil, env.GOARCH)
 	if err != nil {
-		return false, containerError(inv, err)
+		return false, nil, containerError(inv, err)
 	}
 	log.Debugf("container %s: %s: %s", inv.ContainerID, decisionWord(dec.Enable), dec.Why)
 	if !dec.Enable {
-		return false, nil
+		return false, nil, nil
 	}
 	return make32(inv, env, cfg, dir, log, dec, b)
 }
 
 // make32 makes a container 32-bit: its cpuinfo file and the rewritten
 // config.json.
-func make32(inv *runcargs.Invocation, env Env, cfg runtimecfg.Config, dir statedir.Dir, log *runclog.Logger, dec detect.Decision, b *detect.Bundle) (bool, error) {
+func make32(inv *runcargs.Invocation, env Env, cfg runtimecfg.Config, dir statedir.Dir, log *runclog.Logger, dec detect.Decision, b *detect.Bundle) (bool, *Undo, error) {
 	if err := env.canLinux32(); err != nil {
 		// An auto-detected armhf image on an arm64 host without AArch32
 		// runs under QEMU binfmt, if at all, and is left alone; one asked
 		// for explicitly is an error.
 		var nc *uname.NoCompatError
 		if !errors.As(err, &nc) {
-			return false, containerError(inv, err)
+			return false, nil, containerError(inv, err)
 		}
 		readable, emulated := env.binfmt()
 		if passNoCompat(dec.Rule, readable, emulated) {
 			log.Debugf("container %s: not changed (binfmt_misc readable %v, a handler takes 32-bit ELFs %v): %v",
 				inv.ContainerID, readable, emulated, err)
-			return false, nil
+			return false, nil, nil
 		}
 		if dec.Rule == detect.RuleAuto {
 			err = fmt.Errorf("%w; no binfmt_misc handler in %s takes 32-bit ELFs either, so the 32-bit image (%s) cannot run here", err, binfmtDir, dec.Why)
 		}
-		return false, containerError(inv, err)
+		return false, nil, containerError(inv, err)
 	}
 	doc, err := spec.Parse(b.Config)
 	if err != nil {
-		return false, containerError(inv, fmt.Errorf("%s: %w", b.ConfigPath, err))
+		return false, nil, containerError(inv, fmt.Errorf("%s: %w", b.ConfigPath, err))
 	}
 	existing, why, err := existingCPUInfo(doc, dir.Root)
 	if err != nil {
-		return false, containerError(inv, fmt.Errorf("%s: %w", b.ConfigPath, err))
+		return false, nil, containerError(inv, fmt.Errorf("%s: %w", b.ConfigPath, err))
 	}
 	var src string // "": the container's own mount at /proc/cpuinfo stays
+	var created bool
 	if existing.Replace() {
-		if src, err = cpuinfoFile(inv, dir, b.View.Cpus()); err != nil {
-			return false, containerError(inv, err)
+		if src, created, err = cpuinfoFile(inv, dir, b.View.Cpus()); err != nil {
+			return false, nil, containerError(inv, err)
 		}
 	} else {
 		log.Debugf("container %s: no armv7 cpuinfo mounted: %s wins", inv.ContainerID, why)
@@ -320,15 +357,20 @@ func make32(inv *runcargs.Invocation, env Env, cfg runtimecfg.Config, dir stated
 		err = rewrite(b, doc, append(modify.For32Bit(src), machine...))
 	}
 	if err != nil {
-		dir.Remove(inv.ContainerID)
-		return false, containerError(inv, err)
+		if created {
+			dir.Remove(inv.ContainerID)
+		}
+		return false, nil, containerError(inv, err)
 	}
 	if src == "" {
 		src = "its own cpuinfo"
 	}
 	log.Debugf("container %s: %s over %s, linux.personality LINUX32, annotation %s=%s written to %s",
 		inv.ContainerID, src, modify.CPUInfoTarget, modify.AnnotationMark, modify.MarkValue, b.ConfigPath)
-	return true, nil
+	if !created {
+		return true, nil, nil
+	}
+	return true, &Undo{Dir: dir, ID: inv.ContainerID, RuncRoot: inv.Global.Root, RuncKnew: runcKnows(inv.Global.Root, inv.ContainerID)}, nil
 }
 
 // existingCPUInfo says whose the mount at /proc/cpuinfo in doc is, if
@@ -352,12 +394,14 @@ func containerError(inv *runcargs.Invocation, err error) error {
 
 // cpuinfoFile is the cpuinfo file to mount: shared for an attached run
 // (runc deletes the container itself; no delete will come), the
-// container's own otherwise.
-func cpuinfoFile(inv *runcargs.Invocation, dir statedir.Dir, cpus string) (string, error) {
+// container's own otherwise; created says this call made the container's
+// directory.
+func cpuinfoFile(inv *runcargs.Invocation, dir statedir.Dir, cpus string) (src string, created bool, err error) {
 	if inv.Command == "run" && !inv.Detach {
-		return dir.SharedCPUInfo(cpus)
+		src, err = dir.SharedCPUInfo(cpus)
+		return src, false, err
 	}
-	return dir.WriteCPUInfo(inv.ContainerID, cpus)
+	return dir.CreateCPUInfo(inv.ContainerID, cpus)
 }
 
 func decisionWord(enable bool) string {

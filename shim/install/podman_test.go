@@ -1,6 +1,7 @@
 package install
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/armhf-shim/armhf-shim/internal/testenv"
 	"golang.org/x/sys/unix"
@@ -276,5 +278,108 @@ func TestRootlessPodmanExec(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(xdg, "armhf-shim", "containers", "*")); len(left) != 0 {
 		t.Errorf("cpuinfo files left after the containers were removed: %q", left)
+	}
+}
+
+// Debian's podman 4.3 with the registered runtime wrapper, killed while
+// the runtime's create runs (the create then fails inside runc: a
+// createRuntime hook exits 1): conmon outlives podman and sees the create
+// fail, but nobody calls the runtime's delete — podman only does after a
+// create it saw fail, and podman rm of the container it left "Created"
+// never calls the runtime. The wrapper's state for the container
+// (/run/armhf-shim/containers/<id>) was left for good.
+func TestPodmanKilledDuringFailedCreateLeavesNoState(t *testing.T) {
+	testenv.SkipShort(t, "podman")
+	testenv.RequireRoot(t)
+	podman := testenv.RequireCommand(t, "podman")
+	testenv.RequireCommand(t, "runc")
+	bin := testenv.BuildBinary(t, "./cmd/armhf-shim")
+	var out strings.Builder
+	if err := Run(Options{Target: "podman-runtime", Binary: bin, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Run(Options{Target: "podman-runtime", Binary: bin, Uninstall: true, Out: &out}) })
+
+	// podman refuses a runroot longer than 50 characters: not under
+	// t.TempDir(), named after this test.
+	store, err := os.MkdirTemp("", "armhf-pk-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(store) })
+	base := []string{"--root", filepath.Join(store, "root"), "--runroot", filepath.Join(store, "run"),
+		"--cgroup-manager", "cgroupfs", "--events-backend", "file"}
+	podmanCmd := func(args ...string) *exec.Cmd {
+		return exec.Command(podman, append(append([]string(nil), base...), args...)...)
+	}
+	t.Cleanup(func() {
+		podmanCmd("system", "reset", "--force").Run()
+		testenv.UnmountBelow(store)
+	})
+	tar := filepath.Join(t.TempDir(), "bb386.tar")
+	if b, err := exec.Command("tar", "-C", testenv.BusyboxRootfs(t, "i386"), "-cf", tar, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, b)
+	}
+	if b, err := podmanCmd("import", "--quiet", tar, "localhost/armhf-shim-bb386").CombinedOutput(); err != nil {
+		t.Fatalf("podman import: %v\n%s", err, b)
+	}
+
+	// The gate: a createRuntime hook (run by runc, after the wrapper
+	// prepared the container) that saves the OCI state, says it started,
+	// waits to be let go and fails.
+	gate := t.TempDir()
+	hooks := filepath.Join(gate, "hooks.d")
+	os.Mkdir(hooks, 0o755)
+	script := filepath.Join(gate, "gate.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\n/bin/cat > "+gate+"/state.json\n/usr/bin/touch "+gate+"/started\n"+
+		"while [ ! -e "+gate+"/go ]; do /bin/sleep 0.05; done\nexit 1\n"), 0o755)
+	os.WriteFile(filepath.Join(hooks, "gate.json"), []byte(`{"version": "1.0.0", "hook": {"path": "`+script+`"}, "when": {"always": true}, "stages": ["createRuntime"]}`), 0o644)
+
+	run := podmanCmd("--hooks-dir", hooks, "run", "--name", "killed", "--runtime", DefaultRuntimeName, "--network", "none",
+		"--ulimit", limit("nofile", unix.RLIMIT_NOFILE), "--ulimit", "nproc=4096:4096", "localhost/armhf-shim-bb386", "true")
+	var runOut strings.Builder
+	run.Stdout, run.Stderr = &runOut, &runOut
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if _, err := os.Stat(filepath.Join(gate, "started")); err == nil {
+			break
+		}
+		if i == 600 {
+			run.Process.Kill()
+			run.Wait()
+			t.Fatalf("the create never reached the hook:\n%s", runOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var st struct{ ID string }
+	if b, err := os.ReadFile(filepath.Join(gate, "state.json")); err != nil || json.Unmarshal(b, &st) != nil || st.ID == "" {
+		t.Fatalf("hook's OCI state: %v %q", err, b)
+	}
+	state := filepath.Join("/run/armhf-shim/containers", st.ID)
+	if _, err := os.Stat(filepath.Join(state, "cpuinfo")); err != nil {
+		t.Fatalf("the wrapper prepared no state for container %s during its create: %v", st.ID, err)
+	}
+	run.Process.Kill()
+	run.Wait()
+	os.WriteFile(filepath.Join(gate, "go"), nil, 0o644)
+	// The create ends (conmon exits) without podman; then podman rm.
+	runcState := filepath.Join("/run/runc", st.ID)
+	for i := 0; i < 200; i++ {
+		if _, err := os.Stat(state); os.IsNotExist(err) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if b, err := podmanCmd("rm", "-f", "killed").CombinedOutput(); err != nil {
+		t.Errorf("podman rm: %v\n%s", err, b)
+	}
+	if _, err := os.Stat(runcState); err == nil {
+		t.Errorf("runc still knows container %s", st.ID)
+	}
+	if _, err := os.Stat(state); err == nil {
+		os.RemoveAll(state)
+		t.Errorf("podman killed during a create that failed in runc: the wrapper's state %s was left behind", state)
 	}
 }
