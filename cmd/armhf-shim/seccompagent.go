@@ -31,7 +31,9 @@ func seccompAgentCommand() *cli.Command {
 			"(lxc.seccomp.notify.proxy, the machine in lxc.seccomp.notify.cookie: armhf-lxc create --machine).\n" +
 			"Logs go to stderr. Started by systemd socket activation (LISTEN_FDS, the armhf-shim-seccomp-agent\n" +
 			".socket unit of `armhf-shim install seccomp-agent`) it serves the sockets systemd passes (a stream\n" +
-			"socket for runc, a sequential-packet one for LXC) and ignores --socket and --lxc-socket.",
+			"socket for runc, a sequential-packet one for LXC) and ignores --socket and --lxc-socket. Under\n" +
+			"systemd (NOTIFY_SOCKET) it keeps the listeners it serves in systemd's file descriptor store\n" +
+			"(FileDescriptorStoreMax=), and serves those systemd passes back when it restarts.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "socket", Usage: "the Unix socket to listen on, mode 0600 (default: the runtime wrapper's, \"seccompAgent\" in its config file, else " + runtimecfg.DefaultSeccompAgent + ")"},
 			&cli.StringFlag{Name: "lxc-socket", Usage: "also listen here for liblxc's seccomp proxy (SOCK_SEQPACKET, mode 0600; armhf-lxc's default: " + agent.DefaultLXCSocket + ")"},
@@ -49,7 +51,7 @@ func seccompAgentCommand() *cli.Command {
 			if err := notify.Available(); err != nil {
 				return cli.Exit("seccomp-agent: "+err.Error(), 1)
 			}
-			ln, lxcLn, err := agent.ActivatedListeners()
+			ln, lxcLn, stored, err := agent.ActivatedListeners()
 			if err == nil && ln == nil && lxcLn == nil {
 				var sock string
 				if sock, err = agentSocket(c.String("socket"), os.Getenv); err == nil {
@@ -67,6 +69,10 @@ func seccompAgentCommand() *cli.Command {
 			a := &agent.Agent{ABI: abi, Machine: c.String("machine"), Max: c.Int("max"), Logf: func(format string, args ...any) {
 				fmt.Fprintf(os.Stderr, "armhf-shim seccomp-agent: "+format+"\n", args...)
 			}}
+			// Under systemd the listeners served outlive the agent in its file
+			// descriptor store (FileDescriptorStoreMax= in the unit).
+			a.Store = agent.NewFDStore(os.Getenv("NOTIFY_SOCKET"))
+			a.ServeStored(stored)
 			var serving []func() error
 			if ln != nil {
 				serving = append(serving, func() error { return a.Serve(ln) })
@@ -93,6 +99,7 @@ func seccompAgentCommand() *cli.Command {
 					return cli.Exit("seccomp-agent: "+err.Error(), 1)
 				}
 			}
+			a.Stop()
 			return nil
 		},
 	}

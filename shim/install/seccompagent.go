@@ -46,11 +46,15 @@ func AgentSocketUnit(sock, lxcSock string) []byte {
 func AgentServiceUnit(binary, name string) []byte {
 	var b strings.Builder
 	b.WriteString(dropInMarker + "seccomp-agent: armhf-shim seccomp-agent answers the\n")
-	b.WriteString("# 32-bit uname of the containers whose listener runc hands it. When it stops, the\n")
+	b.WriteString("# 32-bit uname of the containers whose listener runc hands it. systemd keeps those\n")
+	b.WriteString("# listeners while it restarts (Restart=, systemctl restart); when it stops, the\n")
 	b.WriteString("# uname of the containers it served fails with ENOSYS until they restart.\n")
 	b.WriteString("[Unit]\nDescription=armhf-shim seccomp agent (uname -m of 32-bit containers)\n")
 	fmt.Fprintf(&b, "Requires=%[1]s.socket\nAfter=%[1]s.socket\n\n", name)
-	fmt.Fprintf(&b, "[Service]\nExecStart=%s seccomp-agent\nRestart=always\n\n", binary)
+	fmt.Fprintf(&b, "[Service]\nExecStart=%s seccomp-agent\nRestart=always\n", binary)
+	b.WriteString("# The file descriptor store, where the agent keeps the listeners it serves: one per\n")
+	b.WriteString("# container or exec'd command, at most --max (1024) of each socket's.\n")
+	b.WriteString("NotifyAccess=main\nFileDescriptorStoreMax=2048\n\n")
 	fmt.Fprintf(&b, "[Install]\nAlso=%s.socket\n", name)
 	return []byte(b.String())
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -42,6 +43,11 @@ type Server struct {
 	// Logf, if set, reports a call that could not be answered as asked
 	// (other than for a bad pointer, which is the caller's error).
 	Logf func(format string, args ...any)
+	// Busy, if set, is read-locked from receiving each request to
+	// replying: a holder of its write lock knows that no request is half
+	// answered, and that none is received until it unlocks (the agent
+	// stops so, its listeners kept for the next one).
+	Busy *sync.RWMutex
 
 	own *unix.Stat_t // the serving thread's UTS namespace, if known
 }
@@ -88,22 +94,37 @@ func (s *Server) loop(fd int) error {
 		default:
 			return fmt.Errorf("seccomp listener: poll events %#x", ev)
 		}
-		var req Notif // must be zero: the kernel refuses a dirty buffer
-		if err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
-			if err == unix.EINTR || err == unix.ENOENT {
-				// ENOENT: the caller died after the notification was queued.
-				continue
-			}
-			return fmt.Errorf("SECCOMP_IOCTL_NOTIF_RECV: %w", err)
+		if s.Busy != nil {
+			s.Busy.RLock()
 		}
-		resp, ok := s.answer(fd, &req)
-		if !ok {
-			continue
+		err := s.answerOne(fd)
+		if s.Busy != nil {
+			s.Busy.RUnlock()
 		}
-		if err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp)); err != nil && err != unix.ENOENT {
-			return fmt.Errorf("SECCOMP_IOCTL_NOTIF_SEND: %w", err)
+		if err != nil {
+			return err
 		}
 	}
+}
+
+// answerOne receives a request on the listener fd and replies to it.
+func (s *Server) answerOne(fd int) error {
+	var req Notif // must be zero: the kernel refuses a dirty buffer
+	if err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
+		if err == unix.EINTR || err == unix.ENOENT {
+			// ENOENT: the caller died after the notification was queued.
+			return nil
+		}
+		return fmt.Errorf("SECCOMP_IOCTL_NOTIF_RECV: %w", err)
+	}
+	resp, ok := s.answer(fd, &req)
+	if !ok {
+		return nil
+	}
+	if err := ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp)); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("SECCOMP_IOCTL_NOTIF_SEND: %w", err)
+	}
+	return nil
 }
 
 // answer performs req, received on the listener fd, and returns the reply;

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,8 +22,9 @@ const listenFDsStart = 3
 // ActivatedFDs is the number of descriptors systemd passed to process pid
 // (from 3 on), as the environment (getenv) says: 0 when none was passed
 // to this process (no LISTEN_FDS, or LISTEN_PID names another process — a
-// variable inherited from a parent). The agent takes at most two: runc's
-// stream socket and liblxc's sequential-packet one.
+// variable inherited from a parent). They are at most two sockets — runc's
+// stream socket and liblxc's sequential-packet one — and the listeners
+// systemd kept for the agent (fdstore.go).
 func ActivatedFDs(getenv func(string) string, pid int) (int, error) {
 	fds, lpid := getenv("LISTEN_FDS"), getenv("LISTEN_PID")
 	if fds == "" || lpid == "" {
@@ -32,34 +34,34 @@ func ActivatedFDs(getenv func(string) string, pid int) (int, error) {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(fds)
-	switch {
-	case err != nil || n < 0:
+	if err != nil || n < 0 {
 		return 0, fmt.Errorf("LISTEN_FDS=%q: not a number of descriptors", fds)
-	case n > 2:
-		return 0, fmt.Errorf("LISTEN_FDS=%d: the agent takes two sockets at most (ListenStream= for runc, ListenSequentialPacket= for LXC)", n)
 	}
 	return n, nil
 }
 
-// ActivatedListeners are the listening Unix sockets systemd passed: the
-// stream socket runtimes connect to (listenerPath) and the
+// ActivatedListeners are what systemd passed: the listening Unix sockets —
+// the stream socket runtimes connect to (listenerPath) and the
 // sequential-packet socket of liblxc's seccomp proxy, each nil when not
-// passed. It unsets LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES, as
-// sd_listen_fds does, and never unlinks a socket on close: systemd owns
-// them.
-func ActivatedListeners() (stream, seqpacket *net.UnixListener, err error) {
+// passed — and the descriptors it kept for the agent, told apart by their
+// names (LISTEN_FDNAMES). It unsets LISTEN_PID, LISTEN_FDS and
+// LISTEN_FDNAMES, as sd_listen_fds does, and never unlinks a socket on
+// close: systemd owns them.
+func ActivatedListeners() (stream, seqpacket *net.UnixListener, stored []StoredFD, err error) {
 	n, err := ActivatedFDs(os.Getenv, os.Getpid())
+	var names []string
+	if err == nil {
+		names, err = ListenFDNames(os.Getenv, n)
+	}
 	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
 		os.Unsetenv(k)
 	}
-	closeAll := func() {
-		for _, l := range []*net.UnixListener{stream, seqpacket} {
-			if l != nil {
-				l.Close()
-			}
-		}
-	}
 	for fd := listenFDsStart; err == nil && fd < listenFDsStart+n; fd++ {
+		if name := names[fd-listenFDsStart]; strings.HasPrefix(name, keptPrefix) {
+			unix.CloseOnExec(fd)
+			stored = append(stored, StoredFD{Name: name, File: os.NewFile(uintptr(fd), "seccomp-listener")})
+			continue
+		}
 		var l *net.UnixListener
 		var typ int
 		if l, typ, err = activated(fd); err != nil {
@@ -77,10 +79,17 @@ func ActivatedListeners() (stream, seqpacket *net.UnixListener, err error) {
 		*dst = l
 	}
 	if err != nil {
-		closeAll()
-		return nil, nil, err
+		for _, l := range []*net.UnixListener{stream, seqpacket} {
+			if l != nil {
+				l.Close()
+			}
+		}
+		for _, s := range stored {
+			s.File.Close()
+		}
+		return nil, nil, nil, err
 	}
-	return stream, seqpacket, nil
+	return stream, seqpacket, stored, nil
 }
 
 func activated(fd int) (*net.UnixListener, int, error) {

@@ -24,6 +24,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -46,8 +47,21 @@ type Agent struct {
 	// Max bounds the listeners served at once, and the connections
 	// still sending their state; a listener beyond it is closed at once
 	// (its container's uname fails with ENOSYS) and logged.
-	Max  int
-	Logf func(format string, args ...any)
+	Max int
+	// Store, when not nil, keeps the listeners served in systemd's
+	// file descriptor store (fdstore.go).
+	Store *FDStore
+	Logf  func(format string, args ...any)
+
+	answering sync.RWMutex // notify.Server.Busy of every listener
+}
+
+// Stop stops answering: it returns once no request is half answered, and
+// none is received after. The process may then exit: the requests queued
+// on listeners systemd keeps wait for the next agent instead of for an
+// answer that never comes.
+func (a *Agent) Stop() {
+	a.answering.Lock()
 }
 
 // maxState bounds the container state a runtime may send.
@@ -127,30 +141,57 @@ func who(st *specs.ContainerProcessState) string {
 // serveListener answers the uname calls on l, the listener of the
 // container st, until no process uses its filter any more.
 func (a *Agent) serveListener(st *specs.ContainerProcessState, l *os.File) {
-	who := who(st)
-	machine := a.Machine
+	k := Kept{Pid: st.Pid, Machine: a.Machine, ID: st.State.ID}
 	switch {
 	case st.Metadata != "":
-		machine = st.Metadata
+		k.Machine = st.Metadata
 	case st.State.Annotations[AnnotationMachine] != "":
-		machine = st.State.Annotations[AnnotationMachine]
+		k.Machine = st.State.Annotations[AnnotationMachine]
 	}
-	if err := notify.CheckMachine(machine); err != nil {
+	a.serve(k, l, false)
+}
+
+// serve answers on l as k says until no process uses its filter any more.
+// Under systemd (a.Store) l is in the store while it is served — stored
+// says it is there already, passed back at the agent's start — and taken
+// out when its serving ends, however it ends.
+func (a *Agent) serve(k Kept, l *os.File, stored bool) {
+	who := fmt.Sprintf("container %s (pid %d)", k.ID, k.Pid)
+	if stored {
+		defer a.unstore(who, k)
+	}
+	if err := notify.CheckMachine(k.Machine); err != nil {
 		a.logf("%s: %v; its uname fails with ENOSYS", who, err)
 		return
 	}
 	// The thread joins the container's UTS namespace and is never
 	// returned to the Go scheduler: it ends with this goroutine.
 	runtime.LockOSThread()
-	if err := joinUTS(st.Pid); err != nil {
+	if err := joinUTS(k.Pid); err != nil {
 		a.logf("%s: %v; its uname fails with ENOSYS", who, err)
 		return
 	}
-	s := &notify.Server{ABI: a.ABI, Machine: machine, Logf: func(format string, args ...any) {
+	if !stored && a.Store != nil {
+		if err := a.Store.add(&k, l); err != nil {
+			a.logf("%s: storing its listener with systemd: %v; its uname fails with ENOSYS once the agent restarts", who, err)
+		} else {
+			defer a.unstore(who, k)
+		}
+	}
+	s := &notify.Server{ABI: a.ABI, Machine: k.Machine, Busy: &a.answering, Logf: func(format string, args ...any) {
 		a.logf(who+": "+format, args...)
 	}}
 	if err := s.Serve(l); err != nil {
 		a.logf("%s: %v; its uname fails with ENOSYS from now on", who, err)
+	}
+}
+
+func (a *Agent) unstore(who string, k Kept) {
+	if a.Store == nil {
+		return
+	}
+	if err := a.Store.remove(k.FDName()); err != nil {
+		a.logf("%s: taking its listener out of systemd's store: %v", who, err)
 	}
 }
 

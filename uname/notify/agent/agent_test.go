@@ -114,7 +114,7 @@ func TestActivatedFDs(t *testing.T) {
 		{"another-pid", map[string]string{"LISTEN_FDS": "1", "LISTEN_PID": "41"}, 0, false},
 		{"no-pid", map[string]string{"LISTEN_FDS": "1"}, 0, false},
 		{"zero", map[string]string{"LISTEN_FDS": "0", "LISTEN_PID": "42"}, 0, false},
-		{"three", map[string]string{"LISTEN_FDS": "3", "LISTEN_PID": "42"}, 0, true},
+		{"three", map[string]string{"LISTEN_FDS": "3", "LISTEN_PID": "42"}, 3, false}, // sockets and stored listeners
 		{"garbage", map[string]string{"LISTEN_FDS": "x", "LISTEN_PID": "42"}, 0, true},
 		{"negative", map[string]string{"LISTEN_FDS": "-1", "LISTEN_PID": "42"}, 0, true},
 	} {
