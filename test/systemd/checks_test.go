@@ -90,6 +90,60 @@ var checks = map[string]func(t *testing.T, r *vm.CaseResult){
 			t.Errorf("no armv7 /run/armhf-shim/cpuinfo after the reboot, before any docker ran:\n%s", r.Output())
 		}
 	},
+	"65-seccomp-agent-restart": func(t *testing.T, r *vm.CaseResult) {
+		wantRC(t, r, 0)
+		wantIn(t, r, "run rc=0", "restart rc=0", "stop start rc=0")
+		const svc = "armhf-shim-seccomp-agent.service"
+		// phase is the container's uname lines of a phase (twice a second for 4 s), and the
+		// agent's state after it.
+		phase := func(name string) ([]string, map[string]string) {
+			var unames []string
+			for _, l := range strings.Split(section(r.Stdout, name), "\n") {
+				if u, ok := strings.CutPrefix(l, "uname: "); ok {
+					unames = append(unames, u)
+				}
+			}
+			return unames, units(section(r.Stdout, name))[svc]
+		}
+		armv7l := func(unames []string) bool {
+			for _, u := range unames {
+				if u != "armv7l" {
+					return false
+				}
+			}
+			return len(unames) >= 4
+		}
+		run, before := phase("running")
+		if !armv7l(run) || before["NFileDescriptorStore"] != "1" || before["FileDescriptorStoreMax"] != "2048" {
+			t.Errorf("the running container: uname %q, agent %v; want armv7l, its listener in the store", run, before)
+		}
+		prev := before
+		// Both restarts keep the listener: every uname of the container, also those made while no
+		// agent ran, says armv7l, and a new agent (MainPID) serves the listener systemd kept.
+		for _, name := range []string{"after systemctl restart", "after kill -9"} {
+			unames, st := phase(name)
+			if !armv7l(unames) || st["MainPID"] == prev["MainPID"] || st["NFileDescriptorStore"] != "1" {
+				t.Errorf("%s: uname %q, agent %v (before %v); want armv7l from a new agent, the listener still stored", name, unames, st, prev)
+			}
+			prev = st
+		}
+		if _, st := phase("after kill -9"); st["NRestarts"] == before["NRestarts"] {
+			t.Errorf("kill -9: Restart=always did not restart the agent: NRestarts %s -> %s", before["NRestarts"], st["NRestarts"])
+		}
+		// systemd 252 empties the store when the service stops (FileDescriptorStorePreserve=
+		// came with 254): the container's uname fails from then on.
+		if unames, st := phase("after stop and start"); st["NFileDescriptorStore"] != "0" || len(unames) < 4 || unames[len(unames)-1] == "armv7l" {
+			t.Errorf("after stop and start: uname %q, agent %v; want the store empty and uname failing (systemd 252)", unames, st)
+		}
+		if running, ended := units(section(r.Stdout, "container running"))[svc], units(section(r.Stdout, "container ended"))[svc]; running["NFileDescriptorStore"] != "1" || ended["NFileDescriptorStore"] != "0" {
+			t.Errorf("a container that ends: its listener stored %s while it ran, %s after; want 1, then 0", running["NFileDescriptorStore"], ended["NFileDescriptorStore"])
+		}
+		wantIn(t, r, "ended: armv7l\n")
+		if j := section(r.Stdout, "journal"); strings.Count(j, "serving the 1 listener(s) systemd kept") != 2 ||
+			strings.Contains(j, "reception") || strings.Contains(j, "FileDescriptorStoreMax") {
+			t.Errorf("the agent's journal: want two restarts serving the kept listener, and no complaint of systemd's:\n%s", j)
+		}
+	},
 	"90-undo-purge": func(t *testing.T, r *vm.CaseResult) {
 		wantRC(t, r, 0)
 		if u := units(r.Stdout)["armhf-buildkitd.service"]; u["Result"] != "success" {
