@@ -258,7 +258,10 @@ func Start(l Layout, o Options) (*Status, error) {
 	}
 	defer logf.Close()
 	logStart, _ := logf.Seek(0, io.SeekEnd)
-	argv := []string{"exec", "--cpuinfo", l.CPUInfo()}
+	// dockerd uses a containerd that listens at /run/containerd/containerd.sock
+	// (the host's, of its Docker) instead of starting its own: its shims run
+	// outside dockerd's mount namespace and miss every container's rootfs.
+	argv := []string{"exec", "--cpuinfo", l.CPUInfo(), "--hide", "/run/containerd"}
 	if o.Machine != "" {
 		// armhf-shim stays as dockerd's parent and answers uname for it
 		// and everything it starts: the filter is inherited, and outranks

@@ -39,6 +39,8 @@ func execCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-cpuinfo", Usage: "set the personality only; leave /proc/cpuinfo alone"},
 			&cli.StringFlag{Name: "chroot", Usage: "run CMD in this root filesystem, with /proc, /sys and /dev mounted in it for CMD only"},
 			&cli.StringFlag{Name: "cwd", Usage: "with --chroot: the working directory inside it (default: /)"},
+			// dind's: dockerd must not find the host containerd's socket (docs/docker.md).
+			&cli.StringSliceFlag{Name: "hide", Hidden: true, Usage: "cover this directory with an empty tmpfs in the private mount namespace"},
 			&cli.StringFlag{Name: "machine", Usage: "what uname -m says to 32-bit programs, e.g. armv7l (default: the kernel's, armv8l)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -108,6 +110,12 @@ func execMain(c *cli.Context, args []string) error {
 			return cli.Exit(fmt.Sprintf("exec: rendering the armv7 cpuinfo: %v (use --cpuinfo FILE or --no-cpuinfo)", err), 2)
 		}
 		opts.CPUInfo = data
+	}
+	if hide := c.StringSlice("hide"); len(hide) > 0 {
+		if opts.Chroot != "" || c.Bool("no-cpuinfo") {
+			return cli.Exit("exec: --hide needs the private mount namespace: not with --chroot or --no-cpuinfo", 2)
+		}
+		opts.Hide = hide
 	}
 	opts.Warn = func(msg string) { fmt.Fprintln(os.Stderr, "armhf-shim: warning: "+msg) }
 

@@ -720,3 +720,23 @@ func TestExecUnprivilegedStopContChild(t *testing.T) {
 		t.Fatalf("armhf-shim did not return after the command was stopped and continued; its stat: %s", st)
 	}
 }
+
+// TestExecHide: --hide (dind's, for the host containerd's socket) covers a
+// directory with an empty tmpfs for the command only.
+func TestExecHide(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "containerd.sock"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runShim(t, "", nil, "exec", "--hide", dir, "--hide", filepath.Join(dir, "missing"), "--", "ls", "-A", dir)
+	if r.code != 0 || r.stdout != "" {
+		t.Errorf("exec --hide %s -- ls -A: code %d out %q err %q; want an empty directory", dir, r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "containerd.sock")); err != nil {
+		t.Errorf("the host's file: %v", err)
+	}
+	if r := runShim(t, "", nil, "exec", "--no-cpuinfo", "--hide", dir, "--", "true"); r.code != 2 {
+		t.Errorf("--hide with --no-cpuinfo: code %d err %q, want 2", r.code, r.stderr)
+	}
+}

@@ -65,6 +65,11 @@ type Options struct {
 	// the machine: this process stays as their supervisor, answering
 	// through seccomp user notification (see superviseMachine).
 	Machine string
+	// Hide lists directories that an empty tmpfs covers in the private
+	// mount namespace (those that exist; needs CPUInfo, not Chroot): what
+	// the command must not find of the host's, such as the host
+	// containerd's socket that dind's dockerd would otherwise use.
+	Hide []string
 	// Warn reports a degraded mode (no cpuinfo without privileges).
 	Warn func(msg string)
 
@@ -139,7 +144,7 @@ func Exec(name string, argv, env []string, o Options) error {
 	case o.Chroot != "":
 		err = enterChroot(o.Chroot, o.Dir, o.CPUInfo, inChild)
 	case o.CPUInfo != nil:
-		err = privateCPUInfo(o.CPUInfo)
+		err = privateCPUInfo(o.CPUInfo, o.Hide)
 	}
 	if err != nil {
 		if err := o.withoutNamespace(err, inChild); err != nil {
@@ -297,15 +302,17 @@ func warnNoCPUInfo(o Options, why string) {
 // privateCPUInfo moves the calling (locked) thread into a new mount
 // namespace and bind-mounts a read-only file holding data over
 // /proc/cpuinfo.
-func privateCPUInfo(data []byte) error {
+func privateCPUInfo(data []byte, hide []string) error {
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
 		return fmt.Errorf("unshare(CLONE_NEWNS): %w", err)
 	}
 	// Our mounts must not propagate back to the host; host mounts may
 	// still propagate in.
 	var scratch string
+	slave := false
 	switch err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); {
 	case err == nil:
+		slave = true
 		var serr error
 		if scratch, serr = scratchDir(); serr != nil {
 			return serr
@@ -321,6 +328,18 @@ func privateCPUInfo(data []byte) error {
 		}
 	default:
 		return fmt.Errorf("making / a slave mount: %w", err)
+	}
+	for _, d := range hide {
+		if !slave {
+			// Without a slave /, a mount on d could reach the host.
+			return fmt.Errorf("cannot hide %s: / is not a mount point", d)
+		}
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			continue
+		}
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0711"); err != nil {
+			return fmt.Errorf("hiding %s (tmpfs): %w", d, err)
+		}
 	}
 	return bindCPUInfo(data, scratch, "/proc/cpuinfo")
 }
