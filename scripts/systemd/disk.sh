@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the disk of the systemd test bed (test/systemd): a Debian 12 amd64 system that boots its own
 # systemd, made with `debootstrap --variant=minbase --include=` the packages of test/systemd/debs.txt
-# (systemd-sysv, Debian's kernel and initramfs, docker.io, containerd, ...) and packed into an ext4
+# (systemd-sysv, Debian's kernel and initramfs, docker.io, containerd, ...), then `apt-get install` in it
+# of the list's foreign ones (libc6:i386, ...: the 32-bit dockerd's libraries), and packed into an ext4
 # image by `mke2fs -d`. The kernel and the initrd that Debian's initramfs-tools made in it are copied
 # beside the image, for qemu -kernel/-initrd. The image carries armhf-bed.service, which runs the bed's
 # cases from the second disk at every boot (test/systemd/bed/run.sh says how).
@@ -40,7 +41,11 @@ flock -w 1200 8 || { log "timed out waiting for $cache/.disk.lock"; exit 1; }
 mirror=$(sed -n 's/^URIs: *\([^ ]*debian\)\/\?$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
 [ -n "$mirror" ] || mirror=$(sed -n 's/^deb \(\[[^]]*\] \)\?\(http[^ ]*debian\)\/\? bookworm .*/\2/p' /etc/apt/sources.list 2>/dev/null | head -n1)
 mirror=${mirror:-http://deb.debian.org/debian}
-pkgs=$(sed 's/#.*//' "$list" | tr -s ' \t\n' ',' | sed 's/^,//; s/,$//')
+# Names with an architecture (libc6:i386) are not debootstrap's (it knows one architecture): apt
+# installs them in the new system afterwards, from the same mirror, so their versions match.
+names=$(sed 's/#.*//' "$list" | tr -s ' \t\n' '\n' | sed '/^$/d')
+pkgs=$(echo "$names" | grep -v : | paste -sd, -)
+foreign=$(echo "$names" | grep : || true)
 
 work=$(mktemp -d "$cache/.build.XXXXXX")
 trap 'umount -R "$work/root/proc" "$work/root/sys" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -48,6 +53,14 @@ root=$work/root
 log "debootstrap bookworm from $mirror with $pkgs (a few minutes)"
 debootstrap --variant=minbase --include="$pkgs" bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
   tail -n 30 "$work/debootstrap.log" >&2; log "debootstrap failed"; exit 1; }
+
+if [ -n "$foreign" ]; then
+  log "apt-get install" $foreign
+  for a in $(echo "$foreign" | sed 's/.*://' | sort -u); do chroot "$root" dpkg --add-architecture "$a"; done
+  { chroot "$root" apt-get update -q &&
+    chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $foreign; } >>"$work/debootstrap.log" 2>&1 || {
+    tail -n 30 "$work/debootstrap.log" >&2; log "apt-get install of $(echo $foreign) failed"; exit 1; }
+fi
 
 # A fixed machine-id: an empty one makes every boot a first boot (systemd then applies presets).
 echo 5f1b0c6a8d2e4f7a9b3c1d0e2f4a6b8c >"$root/etc/machine-id"

@@ -144,6 +144,21 @@ var checks = map[string]func(t *testing.T, r *vm.CaseResult){
 			t.Errorf("the agent's journal: want two restarts serving the kept listener, and no complaint of systemd's:\n%s", j)
 		}
 	},
+	"70-dind": func(t *testing.T, r *vm.CaseResult) {
+		wantRC(t, r, 0)
+		if s := units(section(r.Stdout, "started"))["armhf-shim-dind.service"]; s["ActiveState"] != "active" || s["SubState"] != "running" {
+			t.Errorf("armhf-shim-dind.service after systemctl start: %v, want active (running)", s)
+		}
+		// The unit's main PID is dockerd itself (its pidfile), the input's 32-bit one.
+		wantIn(t, r, "start rc=0", "main=/var/lib/armhf-shim/dind/", "DOCKER_HOST=unix:///var/lib/armhf-shim/dind/docker.sock\n",
+			"info: i686 linux default=armhf", "server: linux/386", "uname=i686\nCPU architecture: 7", "stop rc=0", "status rc=3")
+		if s := units(section(r.Stdout, "stopped"))["armhf-shim-dind.service"]; s["ActiveState"] != "inactive" || s["Result"] != "success" {
+			t.Errorf("armhf-shim-dind.service after systemctl stop: %v, want inactive with result success", s)
+		}
+		if s := strings.TrimSpace(section(r.Stdout, "left running")); s != "" {
+			t.Errorf("left after systemctl stop armhf-shim-dind:\n%s", s)
+		}
+	},
 	"90-undo-purge": func(t *testing.T, r *vm.CaseResult) {
 		wantRC(t, r, 0)
 		if u := units(r.Stdout)["armhf-buildkitd.service"]; u["Result"] != "success" {

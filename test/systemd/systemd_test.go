@@ -39,6 +39,12 @@ func TestSystemd(t *testing.T) {
 	testbed.CopyFile(t, filepath.Join(rootfs, "bin", "busybox"), filepath.Join(payload, "busybox-i386"), 0o755)
 	os.MkdirAll(filepath.Join(payload, "images"), 0o755)
 	writeFile(t, filepath.Join(payload, "images", "i386.tar"), testenv.DockerArchive(t, rootfs, "bed/busybox:386", "386", "sh"))
+	// Case 70-dind's 32-bit dockerd: Debian's i386 daemon packages, as TestDindDebian386 has them.
+	os.MkdirAll(filepath.Join(payload, "dind-debs"), 0o755)
+	for _, p := range []string{"docker.io:i386", "containerd:i386", "runc:i386", "tini:i386"} {
+		deb := testenv.DebFile(t, p)
+		testbed.CopyFile(t, deb, filepath.Join(payload, "dind-debs", filepath.Base(deb)), 0o644)
+	}
 	testbed.CopyTree(t, filepath.Join(repo, "test", "systemd", "bed"), payload)
 	// The case runner's protocol printer, shared with the arm64 bed's /init.
 	testbed.CopyFile(t, filepath.Join(repo, "scripts", "vm", "runcase.sh"), filepath.Join(payload, "runcase.sh"), 0o644)
@@ -46,7 +52,7 @@ func TestSystemd(t *testing.T) {
 	if out, err := exec.Command("mke2fs", "-q", "-t", "ext4", "-E", "root_owner=0:0", "-L", "bed", "-d", payload, payloadImg, "512M").CombinedOutput(); err != nil {
 		t.Fatalf("mke2fs -d %s: %v: %s", payload, err, out)
 	}
-	t.Logf("payload (package, buildkit, i386 image, cases): %s", time.Since(step).Round(time.Second))
+	t.Logf("payload (package, buildkit, i386 image, i386 dockerd debs, cases): %s", time.Since(step).Round(time.Second))
 
 	logs := filepath.Join(cache, "logs")
 	step = time.Now()
