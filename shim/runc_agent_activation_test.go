@@ -51,23 +51,30 @@ func activateAgentWith(t *testing.T, shim string, fds []*os.File, env []string, 
 	return cmd
 }
 
-func TestRuncMachineSocketActivation(t *testing.T) {
-	e := newRuncEnv(t)
-	if ok, _ := hostIsAmd64(); !ok {
-		t.Skip("the i386 busybox stands in for armhf on x86_64 hosts only")
-	}
-	sock := filepath.Join(t.TempDir(), "agent.sock")
+// activationSocket plays systemd's socket unit: a listening socket at sock
+// that outlives the agents it is passed to (their descriptor 3).
+func activationSocket(t *testing.T) (sock string, f *os.File) {
+	sock = filepath.Join(t.TempDir(), "agent.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.SetUnlinkOnClose(false)
-	lnFile, err := l.File()
+	f, err = l.File()
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.Close()
-	defer lnFile.Close()
+	t.Cleanup(func() { f.Close() })
+	return sock, f
+}
+
+func TestRuncMachineSocketActivation(t *testing.T) {
+	e := newRuncEnv(t)
+	if ok, _ := hostIsAmd64(); !ok {
+		t.Skip("the i386 busybox stands in for armhf on x86_64 hosts only")
+	}
+	sock, lnFile := activationSocket(t)
 	env := machineEnv(t, sock, "armv7l")
 	var log bytes.Buffer
 	unused := filepath.Join(t.TempDir(), "unused", "agent.sock")
@@ -212,18 +219,7 @@ func (s *fakeFDStore) stored(t *testing.T, n int) ([]string, []*os.File) {
 // agent on the socket with the stored descriptors named names, its log in
 // log.
 func storingAgents(t *testing.T, e *runcEnv) (sock string, store *fakeFDStore, start func(names []string, files []*os.File) *exec.Cmd, log *syncBuffer) {
-	sock = filepath.Join(t.TempDir(), "agent.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.SetUnlinkOnClose(false)
-	lnFile, err := l.File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
-	t.Cleanup(func() { lnFile.Close() })
+	sock, lnFile := activationSocket(t)
 	store = newFakeFDStore(t)
 	unused := filepath.Join(t.TempDir(), "unused", "agent.sock")
 	log = &syncBuffer{}
