@@ -104,16 +104,7 @@ func TestPodmanRunsTheHook(t *testing.T) {
 		}
 		return string(b)
 	}
-	t.Cleanup(func() {
-		exec.Command(podman, append(append([]string(nil), base...), "system", "reset", "--force")...).Run()
-		testenv.UnmountBelow(store)
-	})
-	rootfs := testenv.BusyboxRootfs(t, "i386")
-	tar := filepath.Join(t.TempDir(), "bb386.tar")
-	if b, err := exec.Command("tar", "-C", rootfs, "-cf", tar, ".").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v\n%s", err, b)
-	}
-	podmanRun("import", tar, "localhost/armhf-shim-bb386")
+	podmanBusybox386(t, podman, store, base)
 	got := podmanRun("run", "--rm", "--network", "none", "--ulimit", limit("nofile", unix.RLIMIT_NOFILE), "--ulimit", "nproc=4096:4096", "localhost/armhf-shim-bb386", "grep", "-m1", "CPU architecture", "/proc/cpuinfo")
 	if strings.TrimSpace(got) != "CPU architecture: 7" {
 		t.Errorf("podman run of an i386 container after install podman: cpuinfo says %q, want the armv7 one", got)
@@ -176,19 +167,10 @@ func TestPodmanRunsTheRuntime(t *testing.T) {
 		}
 		return string(b)
 	}
-	t.Cleanup(func() {
-		exec.Command(podman, append(append([]string(nil), base...), "system", "reset", "--force")...).Run()
-		testenv.UnmountBelow(store)
-	})
+	podmanBusybox386(t, podman, store, base)
 	if got := strings.TrimSpace(podmanRun("info", "--format", "{{.Host.OCIRuntime.Name}}")); got != DefaultRuntimeName {
 		t.Errorf("podman's default runtime after install podman-runtime --set-as-default: %q", got)
 	}
-	rootfs := testenv.BusyboxRootfs(t, "i386")
-	tar := filepath.Join(t.TempDir(), "bb386.tar")
-	if b, err := exec.Command("tar", "-C", rootfs, "-cf", tar, ".").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v\n%s", err, b)
-	}
-	podmanRun("import", tar, "localhost/armhf-shim-bb386")
 	got := podmanRun("run", "--rm", "--network", "none", "--ulimit", limit("nofile", unix.RLIMIT_NOFILE), "--ulimit", "nproc=4096:4096",
 		"localhost/armhf-shim-bb386", "sh", "-c", `uname -m; grep -m1 "CPU architecture" /proc/cpuinfo; grep -c " /proc/cpuinfo " /proc/self/mountinfo`)
 	if strings.TrimSpace(got) != "i686\nCPU architecture: 7\n1" {
@@ -312,17 +294,7 @@ func TestPodmanKilledDuringFailedCreateLeavesNoState(t *testing.T) {
 	podmanCmd := func(args ...string) *exec.Cmd {
 		return exec.Command(podman, append(append([]string(nil), base...), args...)...)
 	}
-	t.Cleanup(func() {
-		podmanCmd("system", "reset", "--force").Run()
-		testenv.UnmountBelow(store)
-	})
-	tar := filepath.Join(t.TempDir(), "bb386.tar")
-	if b, err := exec.Command("tar", "-C", testenv.BusyboxRootfs(t, "i386"), "-cf", tar, ".").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v\n%s", err, b)
-	}
-	if b, err := podmanCmd("import", "--quiet", tar, "localhost/armhf-shim-bb386").CombinedOutput(); err != nil {
-		t.Fatalf("podman import: %v\n%s", err, b)
-	}
+	podmanBusybox386(t, podman, store, base)
 
 	// The gate: a createRuntime hook (run by runc, after the wrapper
 	// prepared the container) that saves the OCI state, says it started,
@@ -381,5 +353,23 @@ func TestPodmanKilledDuringFailedCreateLeavesNoState(t *testing.T) {
 	if _, err := os.Stat(state); err == nil {
 		os.RemoveAll(state)
 		t.Errorf("podman killed during a create that failed in runc: the wrapper's state %s was left behind", state)
+	}
+}
+
+// podmanBusybox386 imports the i386 busybox rootfs as
+// localhost/armhf-shim-bb386 into the private store of podman run with
+// base (its store flags), and empties that store when the test ends.
+func podmanBusybox386(t *testing.T, podman, store string, base []string) {
+	t.Helper()
+	t.Cleanup(func() {
+		exec.Command(podman, append(append([]string(nil), base...), "system", "reset", "--force")...).Run()
+		testenv.UnmountBelow(store)
+	})
+	tar := filepath.Join(t.TempDir(), "bb386.tar")
+	if b, err := exec.Command("tar", "-C", testenv.BusyboxRootfs(t, "i386"), "-cf", tar, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, b)
+	}
+	if b, err := exec.Command(podman, append(append([]string(nil), base...), "import", "--quiet", tar, "localhost/armhf-shim-bb386")...).CombinedOutput(); err != nil {
+		t.Fatalf("podman import: %v\n%s", err, b)
 	}
 }
