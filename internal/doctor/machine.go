@@ -61,7 +61,9 @@ func agentLXCStatus() string {
 	sock := agent.DefaultLXCSocket
 	c, err := net.DialTimeout("unixpacket", sock, time.Second)
 	if err != nil {
-		return "not listening on " + sock + "; armhf-lxc containers created with --machine fail to start"
+		// Only the containers pointed at this socket depend on it:
+		// --seccomp-agent names another for the others.
+		return "not listening on " + sock + "; armhf-lxc containers created with --machine and without --seccomp-agent fail to start"
 	}
 	c.Close()
 	return "listening on " + sock
