@@ -224,16 +224,28 @@ func parentComm(procRoot, dir string) string {
 
 // configFileArg is dockerd's --config-file (default /etc/docker/daemon.json).
 func configFileArg(args []string) string {
+	return lastFlag(args, DefaultDockerConfig, "--config-file")
+}
+
+// lastFlag is the value of the flags names in a daemon's args (after the
+// flag or its "="), else def; of a repeated one the last, as dockerd's
+// pflag and containerd's flag parsing take it.
+func lastFlag(args []string, def string, names ...string) string {
+	v := def
 	for i := 1; i < len(args); i++ {
-		a := args[i]
-		if a == "--config-file" && i+1 < len(args) {
-			return args[i+1]
-		}
-		if v, ok := strings.CutPrefix(a, "--config-file="); ok {
-			return v
+		for _, n := range names {
+			if args[i] == n && i+1 < len(args) {
+				v = args[i+1]
+				i++
+				break
+			}
+			if val, ok := strings.CutPrefix(args[i], n+"="); ok {
+				v = val
+				break
+			}
 		}
 	}
-	return DefaultDockerConfig
+	return v
 }
 
 // serviceUnit is the systemd service of a /proc/<pid>/cgroup ("" if none).
@@ -273,19 +285,9 @@ func scanContainerds(procRoot, root string) []daemonProc {
 	return scanDaemons(procRoot, root, "containerd", containerdConfigArg)
 }
 
-// containerdConfigArg is containerd's --config (default DefaultContainerd);
-// of a repeated one the last, as containerd's flag parsing takes it.
+// containerdConfigArg is containerd's --config (default DefaultContainerd).
 func containerdConfigArg(args []string) string {
-	cfg := DefaultContainerd
-	for i := 1; i < len(args); i++ {
-		if (args[i] == "--config" || args[i] == "-c") && i+1 < len(args) {
-			cfg = args[i+1]
-			i++
-		} else if v, ok := strings.CutPrefix(args[i], "--config="); ok {
-			cfg = v
-		}
-	}
-	return cfg
+	return lastFlag(args, DefaultContainerd, "--config", "-c")
 }
 
 // containerdApply says, for each running containerd that reads config

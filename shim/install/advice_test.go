@@ -217,3 +217,23 @@ func TestContainerdConfigArg(t *testing.T) {
 		}
 	}
 }
+
+// dockerd's flags are parsed by pflag: a repeated --config-file's last
+// value counts, as for containerd.
+func TestConfigFileArg(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dockerd"}, DefaultDockerConfig},
+		{[]string{"dockerd", "--config-file", "/a.json"}, "/a.json"},
+		{[]string{"dockerd", "--config-file=/a.json", "--debug"}, "/a.json"},
+		{[]string{"dockerd", "--config-file", "/a.json", "--config-file=/b.json"}, "/b.json"},
+		{[]string{"dockerd", "--config-file=/a.json", "--config-file", "/b.json"}, "/b.json"},
+		{[]string{"dockerd", "--config-file"}, DefaultDockerConfig},
+	} {
+		if got := configFileArg(tc.args); got != tc.want {
+			t.Errorf("configFileArg(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
