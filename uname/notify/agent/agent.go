@@ -128,15 +128,14 @@ func (a *Agent) handle(conn *net.UnixConn, shakes, serving chan struct{}) {
 	case serving <- struct{}{}:
 		defer func() { <-serving }()
 	default:
-		a.logf("%s: %d containers served already (the maximum): its uname fails with ENOSYS", who(st), cap(serving))
+		a.logf("%s: %d containers served already (the maximum): its uname fails with ENOSYS", Kept{Pid: st.Pid, ID: st.State.ID}.who(), cap(serving))
 		return
 	}
 	a.serveListener(st, l)
 }
 
-func who(st *specs.ContainerProcessState) string {
-	return fmt.Sprintf("container %s (pid %d)", st.State.ID, st.Pid)
-}
+// who names the container of k in the agent's log.
+func (k Kept) who() string { return fmt.Sprintf("container %s (pid %d)", k.ID, k.Pid) }
 
 // serveListener answers the uname calls on l, the listener of the
 // container st, until no process uses its filter any more.
@@ -156,7 +155,7 @@ func (a *Agent) serveListener(st *specs.ContainerProcessState, l *os.File) {
 // says it is there already, passed back at the agent's start — and taken
 // out when its serving ends, however it ends.
 func (a *Agent) serve(k Kept, l *os.File, stored bool) {
-	who := fmt.Sprintf("container %s (pid %d)", k.ID, k.Pid)
+	who := k.who()
 	if stored {
 		defer a.unstore(who, k)
 	}
